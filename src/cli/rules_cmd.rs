@@ -1,0 +1,108 @@
+//! `keysweep rules list` and `keysweep rules check`.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::args::{ListFormat, RulesCommand};
+use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_FINDINGS};
+use crate::rules::{check_rules, RuleSet};
+
+pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RulesCommand::List { format, rules } => {
+            let set = load_rules(&rules)?;
+            let mut out = io::stdout().lock();
+            ignore_broken_pipe(list(&set, format, &mut out))?;
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        RulesCommand::Check { paths, strict } => {
+            let set = if paths.is_empty() {
+                RuleSet::builtin_with_examples()?
+            } else {
+                let mut set = RuleSet::default();
+                for p in &paths {
+                    set.load_path(p)?;
+                }
+                set
+            };
+            let report = check_rules(&set);
+            for e in &report.errors {
+                eprintln!("error: {e}");
+            }
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{} rules, {} examples, {} negative examples: {} errors, {} warnings",
+                report.rules,
+                report.examples,
+                report.negative_examples,
+                report.errors.len(),
+                report.warnings.len()
+            );
+            let ok = report.is_ok() && !(strict && !report.warnings.is_empty());
+            Ok(ExitCode::from(if ok { EXIT_CLEAN } else { EXIT_FINDINGS }))
+        }
+    }
+}
+
+fn list(set: &RuleSet, format: ListFormat, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        ListFormat::Json => {
+            let rules: Vec<_> = set
+                .rules()
+                .iter()
+                .map(|r| {
+                    json!({
+                        "id": r.spec.id,
+                        "name": r.spec.name,
+                        "provider": r.provider,
+                        "description": r.spec.description,
+                        "keywords": r.spec.keywords,
+                        "confidence": r.spec.confidence,
+                        "severity": r.spec.severity,
+                        "references": r.spec.references,
+                        "origin": r.origin,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &rules)?;
+            writeln!(out)
+        }
+        ListFormat::Table => {
+            let w = set
+                .rules()
+                .iter()
+                .map(|r| r.spec.id.len())
+                .max()
+                .unwrap_or(2)
+                .max(2);
+            let pw = set
+                .rules()
+                .iter()
+                .map(|r| r.provider.len())
+                .max()
+                .unwrap_or(8)
+                .max(8);
+            writeln!(
+                out,
+                "{:<w$}  {:<pw$}  {:<10}  {:<8}  NAME",
+                "ID", "PROVIDER", "CONFIDENCE", "SEVERITY"
+            )?;
+            for r in set.rules() {
+                writeln!(
+                    out,
+                    "{:<w$}  {:<pw$}  {:<10}  {:<8}  {}",
+                    r.spec.id,
+                    r.provider,
+                    r.spec.confidence.to_string(),
+                    r.spec.severity.to_string(),
+                    r.spec.name
+                )?;
+            }
+            writeln!(out, "{} rules", set.len())
+        }
+    }
+}

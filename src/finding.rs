@@ -1,0 +1,217 @@
+//! Findings: matches located in their blob, with a stable fingerprint.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::blob::Blob;
+use crate::matcher::Match;
+use crate::rules::{Confidence, Rule, Severity};
+
+/// A secret found at a place. Line and column numbers are 1-based; columns count
+/// characters; `end_line`/`end_column` point at the secret's last character.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub provider: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// The secret. Reporters redact it unless asked not to.
+    pub secret: String,
+    /// The line holding the start of the secret (at most 240 characters).
+    pub snippet: String,
+    pub fingerprint: String,
+    pub entropy: f64,
+    /// Named parts found with the secret (e.g. `key_id` beside an AWS secret).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<String, String>,
+}
+
+/// Fingerprint of a secret at a path: stable across runs and line moves, and
+/// not reversible to the secret (a truncated SHA-256).
+pub fn fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"keysweep/fp/v1\0");
+    h.update(rule_id.as_bytes());
+    h.update(b"\0");
+    h.update(path.as_bytes());
+    h.update(b"\0");
+    h.update(secret);
+    hex(&h.finalize()[..16])
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Shortens a secret for display: its first 4 characters and an ellipsis.
+///
+/// ```
+/// assert_eq!(keysweep::finding::redact("ghp_R8fK2mQ9"), "ghp_…");
+/// assert_eq!(keysweep::finding::redact("abc"), "…");
+/// ```
+pub fn redact(secret: &str) -> String {
+    if secret.chars().count() <= 6 {
+        return "…".to_string();
+    }
+    let head: String = secret.chars().take(4).collect();
+    format!("{head}…")
+}
+
+impl Finding {
+    /// A copy with the secret (and its parts) redacted, and the secret's text in
+    /// the snippet replaced by its redacted form.
+    pub fn redacted(&self) -> Finding {
+        let mut f = self.clone();
+        let r = redact(&self.secret);
+        f.snippet = self.snippet.replace(&self.secret, &r);
+        for v in f.parts.values_mut() {
+            let rv = redact(v);
+            f.snippet = f.snippet.replace(v.as_str(), &rv);
+            *v = rv;
+        }
+        f.secret = r;
+        f
+    }
+}
+
+/// Converts matches in one blob into findings. `rules` indexes as the matcher's.
+pub fn from_matches(blob: &Blob, matches: &[Match], rules: &[Rule]) -> Vec<Finding> {
+    let hay: &[u8] = &blob.bytes;
+    let path = blob.origin.display_path();
+    let mut lines = LineCounter::default();
+    matches
+        .iter()
+        .map(|m| {
+            let rule = &rules[m.rule];
+            let (line, column) = lines.locate(hay, m.secret.start);
+            let last = last_char_start(hay, m.secret.clone());
+            let (end_line, end_column) = lines.locate(hay, last);
+            let secret = String::from_utf8_lossy(&hay[m.secret.clone()]).into_owned();
+            Finding {
+                rule_id: rule.spec.id.clone(),
+                rule_name: rule.spec.name.clone(),
+                provider: rule.provider.clone(),
+                severity: rule.spec.severity,
+                confidence: rule.spec.confidence,
+                fingerprint: fingerprint(&rule.spec.id, &path, secret.as_bytes()),
+                path: path.clone(),
+                line,
+                column,
+                end_line,
+                end_column,
+                snippet: snippet(hay, m.secret.start),
+                secret,
+                entropy: (m.entropy * 1000.0).round() / 1000.0,
+                parts: m.parts.iter().cloned().collect(),
+            }
+        })
+        .collect()
+}
+
+fn last_char_start(hay: &[u8], span: std::ops::Range<usize>) -> usize {
+    let mut i = span.end.saturating_sub(1).max(span.start);
+    while i > span.start && (hay[i] & 0xC0) == 0x80 {
+        i -= 1;
+    }
+    i
+}
+
+fn snippet(hay: &[u8], at: usize) -> String {
+    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
+    let line = String::from_utf8_lossy(&hay[start..end]);
+    let line = line.trim_end_matches('\r').trim();
+    if line.chars().count() > 240 {
+        line.chars().take(240).collect::<String>() + "…"
+    } else {
+        line.to_string()
+    }
+}
+
+/// Turns byte offsets into line and column, walking forward from the last
+/// offset asked for, so that locating sorted offsets is linear overall.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl LineCounter {
+    fn locate(&mut self, hay: &[u8], at: usize) -> (usize, usize) {
+        if at < self.offset {
+            *self = LineCounter::default();
+        }
+        let newlines = memchr::memchr_iter(b'\n', &hay[self.offset..at]);
+        for p in newlines {
+            self.line += 1;
+            self.line_start = self.offset + p + 1;
+        }
+        self.offset = at;
+        let col = hay[self.line_start..at]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count();
+        (self.line + 1, col + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_lines_and_char_columns() {
+        let hay = "ab\ncdé f\n\nxyz".as_bytes();
+        let mut lc = LineCounter::default();
+        assert_eq!(lc.locate(hay, 0), (1, 1));
+        assert_eq!(lc.locate(hay, 4), (2, 2));
+        // 'f' follows a two-byte 'é' and a space: column 5.
+        assert_eq!(lc.locate(hay, 9), (2, 5));
+        assert_eq!(lc.locate(hay, 12), (4, 1));
+        // Going backwards restarts rather than giving a wrong answer.
+        assert_eq!(lc.locate(hay, 3), (2, 1));
+    }
+
+    #[test]
+    fn fingerprint_depends_on_rule_path_and_secret() {
+        let a = fingerprint("r", "p", b"s");
+        assert_eq!(a, fingerprint("r", "p", b"s"));
+        assert_ne!(a, fingerprint("r2", "p", b"s"));
+        assert_ne!(a, fingerprint("r", "p2", b"s"));
+        assert_ne!(a, fingerprint("r", "p", b"s2"));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn redaction_hides_secret_in_snippet() {
+        let f = Finding {
+            rule_id: "x".into(),
+            rule_name: "X".into(),
+            provider: "x".into(),
+            severity: Severity::High,
+            confidence: Confidence::High,
+            path: "p".into(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            secret: "supersecretvalue123".into(),
+            snippet: "token = supersecretvalue123".into(),
+            fingerprint: "f".into(),
+            entropy: 3.0,
+            parts: BTreeMap::new(),
+        };
+        let r = f.redacted();
+        assert_eq!(r.secret, "supe…");
+        assert_eq!(r.snippet, "token = supe…");
+    }
+}

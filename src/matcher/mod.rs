@@ -1,0 +1,395 @@
+//! The matcher: bytes in, rule matches out. It knows nothing of files or commits.
+//!
+//! Two stages. One Aho-Corasick automaton over every rule's keywords finds the
+//! places worth a closer look; then each rule whose keyword occurred runs its
+//! regex only in a window around those places. Scanning is therefore one
+//! linear pass plus regex work proportional to the keyword hits, not one pass
+//! per rule.
+//!
+//! # Cost
+//!
+//! Building a [`Matcher`] builds the automaton (about a millisecond for the
+//! bundled rules) but compiles no regex: each rule's regex is compiled the first
+//! time one of its keywords is seen, and kept for the life of the rule set.
+
+mod filter;
+
+pub use filter::{entropy, has_classes, is_placeholder};
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_automata::{meta, Input};
+
+use crate::rules::{Confidence, Rule, RuleSet};
+
+/// A secret found by one rule in one haystack. Offsets are byte offsets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Index of the rule in the matcher's [`RuleSet`].
+    pub rule: usize,
+    /// The span of the secret (the capture group).
+    pub secret: Range<usize>,
+    /// The span of the whole regex match.
+    pub whole: Range<usize>,
+    /// Named parts: other named groups and companions, with their values.
+    pub parts: Vec<(String, String)>,
+    /// Shannon entropy of the secret in bits per byte.
+    pub entropy: f64,
+}
+
+/// Compiled keyword prefilter over a rule set.
+pub struct Matcher {
+    rules: Arc<RuleSet>,
+    ac: Option<AhoCorasick>,
+    /// For each automaton pattern, the rules to try when it matches. A keyword
+    /// also triggers the rules of every shorter keyword it contains, because the
+    /// automaton reports only the longest keyword at a position.
+    pattern_rules: Vec<Vec<u32>>,
+}
+
+/// Per-thread working memory for [`Matcher::scan`]; reuse it across calls.
+#[derive(Default)]
+pub struct Scratch {
+    windows: Vec<(u32, usize, usize)>,
+    caches: Vec<Option<meta::Cache>>,
+}
+
+impl Matcher {
+    /// Builds the keyword automaton for `rules`.
+    ///
+    /// # Panics
+    ///
+    /// Panics only if the automaton cannot be built, which for a few thousand
+    /// short keywords does not happen.
+    pub fn new(rules: Arc<RuleSet>) -> Matcher {
+        let mut keywords: Vec<Vec<u8>> = Vec::new();
+        let mut owners: Vec<Vec<u32>> = Vec::new();
+        for (i, rule) in rules.rules().iter().enumerate() {
+            for kw in &rule.spec.keywords {
+                let kw = kw.as_bytes().to_ascii_lowercase();
+                match keywords.iter().position(|k| *k == kw) {
+                    Some(p) => {
+                        if !owners[p].contains(&(i as u32)) {
+                            owners[p].push(i as u32)
+                        }
+                    }
+                    None => {
+                        keywords.push(kw);
+                        owners.push(vec![i as u32]);
+                    }
+                }
+            }
+        }
+        let mut pattern_rules = owners.clone();
+        for (p, kw) in keywords.iter().enumerate() {
+            for (q, other) in keywords.iter().enumerate() {
+                if p != q && other.len() < kw.len() && memchr::memmem::find(kw, other).is_some() {
+                    for &r in &owners[q] {
+                        if !pattern_rules[p].contains(&r) {
+                            pattern_rules[p].push(r);
+                        }
+                    }
+                }
+            }
+        }
+        let ac = if keywords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&keywords)
+                    .expect("keyword automaton"),
+            )
+        };
+        Matcher {
+            rules,
+            ac,
+            pattern_rules,
+        }
+    }
+
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// Finds every secret in `hay`.
+    ///
+    /// Overlapping matches of the same secret by several rules are reported once,
+    /// by the most confident rule. Matches are ordered by position.
+    ///
+    /// # Time complexity
+    ///
+    /// One linear pass of the keyword automaton, plus, for each rule with a
+    /// keyword hit, a regex search over windows of `2 * max_len` bytes around
+    /// its hits (merged where they overlap).
+    pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
+        let Some(ac) = &self.ac else {
+            return Vec::new();
+        };
+        let rules = self.rules.rules();
+        scratch.windows.clear();
+        for m in ac.find_iter(hay) {
+            for &r in &self.pattern_rules[m.pattern().as_usize()] {
+                let reach = rules[r as usize].spec.max_len;
+                let start = m.start().saturating_sub(reach);
+                let end = (m.end() + reach).min(hay.len());
+                // Hits come in order, so a rule's latest window is usually the
+                // one to extend; this keeps dense hits from piling up windows.
+                if let Some(last) = scratch.windows.iter_mut().rev().take(8).find(|w| w.0 == r) {
+                    if start <= last.2 {
+                        last.2 = last.2.max(end);
+                        continue;
+                    }
+                }
+                scratch.windows.push((r, start, end));
+            }
+        }
+        if scratch.windows.is_empty() {
+            return Vec::new();
+        }
+        scratch.windows.sort_unstable();
+        if scratch.caches.len() < rules.len() {
+            scratch.caches.resize_with(rules.len(), || None);
+        }
+
+        let mut found = Vec::new();
+        let windows = std::mem::take(&mut scratch.windows);
+        let mut i = 0;
+        while i < windows.len() {
+            let (r, start, mut end) = windows[i];
+            i += 1;
+            while i < windows.len() && windows[i].0 == r && windows[i].1 <= end {
+                end = end.max(windows[i].2);
+                i += 1;
+            }
+            let rule = &rules[r as usize];
+            let cache = scratch.caches[r as usize]
+                .get_or_insert_with(|| rule.compiled().regex.create_cache());
+            search_window(rule, r as usize, hay, start..end, cache, &mut found);
+        }
+        scratch.windows = windows;
+        dedupe(&mut found, rules);
+        found
+    }
+}
+
+fn search_window(
+    rule: &Rule,
+    index: usize,
+    hay: &[u8],
+    window: Range<usize>,
+    cache: &mut meta::Cache,
+    out: &mut Vec<Match>,
+) {
+    let compiled = rule.compiled();
+    let re = &compiled.regex;
+    let mut caps = re.create_captures();
+    let mut pos = window.start;
+    while pos <= window.end {
+        let input = Input::new(hay).span(pos..window.end);
+        re.search_captures_with(cache, &input, &mut caps);
+        let Some(whole) = caps.get_match() else { break };
+        pos = if whole.end() > whole.start() {
+            whole.end()
+        } else {
+            whole.end() + 1
+        };
+        let Some(secret) = caps.get_group(compiled.secret_group) else {
+            continue;
+        };
+        let value = &hay[secret.range()];
+        if value.is_empty() || is_placeholder(value) {
+            continue;
+        }
+        let h = entropy(value);
+        if rule.spec.min_entropy.is_some_and(|min| h < min) {
+            continue;
+        }
+        if !has_classes(value, &rule.spec.must_contain) {
+            continue;
+        }
+        let mut parts: Vec<(String, String)> = compiled
+            .named
+            .iter()
+            .filter_map(|(g, name)| {
+                caps.get_group(*g).map(|s| {
+                    (
+                        name.clone(),
+                        String::from_utf8_lossy(&hay[s.range()]).into_owned(),
+                    )
+                })
+            })
+            .collect();
+        let mut missing_required = false;
+        for (spec, re) in rule.spec.companions.iter().zip(rule.companions()) {
+            let around = lines_around(hay, whole.range(), spec.within_lines);
+            let mut ccaps = re.create_captures();
+            re.search_captures(&Input::new(hay).span(around), &mut ccaps);
+            match ccaps.get_group(1) {
+                Some(s) => parts.push((
+                    spec.name.clone(),
+                    String::from_utf8_lossy(&hay[s.range()]).into_owned(),
+                )),
+                None if spec.required => missing_required = true,
+                None => {}
+            }
+        }
+        if missing_required {
+            continue;
+        }
+        out.push(Match {
+            rule: index,
+            secret: secret.range(),
+            whole: whole.range(),
+            parts,
+            entropy: h,
+        });
+    }
+}
+
+/// The span of `n` whole lines above and below `span`.
+fn lines_around(hay: &[u8], span: Range<usize>, n: usize) -> Range<usize> {
+    let mut start = span.start;
+    for _ in 0..=n {
+        match memchr::memrchr(b'\n', &hay[..start]) {
+            Some(p) => start = p,
+            None => {
+                start = 0;
+                break;
+            }
+        }
+    }
+    let mut end = span.end;
+    for _ in 0..=n {
+        match memchr::memchr(b'\n', &hay[end..]) {
+            Some(p) => end += p + 1,
+            None => {
+                end = hay.len();
+                break;
+            }
+        }
+    }
+    start..end.min(hay.len())
+}
+
+/// Reports each secret once: among matches whose secrets overlap, the most
+/// confident rule wins, then the longer secret, then the earlier rule.
+fn dedupe(found: &mut Vec<Match>, rules: &[Rule]) {
+    if found.len() < 2 {
+        return;
+    }
+    let rank = |m: &Match| {
+        let c: Confidence = rules[m.rule].spec.confidence;
+        (
+            std::cmp::Reverse(c),
+            std::cmp::Reverse(m.secret.len()),
+            m.rule,
+        )
+    };
+    found.sort_by(|a, b| {
+        a.secret
+            .start
+            .cmp(&b.secret.start)
+            .then(rank(a).cmp(&rank(b)))
+    });
+    let mut kept: Vec<Match> = Vec::with_capacity(found.len());
+    for m in found.drain(..) {
+        // Kept spans are disjoint and sorted, so only the last can overlap `m`.
+        if let Some(k) = kept.last_mut() {
+            if k.secret.end > m.secret.start {
+                if rank(&m) < rank(k) {
+                    *k = m;
+                }
+                continue;
+            }
+        }
+        kept.push(m);
+    }
+    kept.sort_by_key(|m| (m.secret.start, m.rule));
+    *found = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(yaml: &str) -> Arc<RuleSet> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.yml");
+        std::fs::write(&p, yaml).unwrap();
+        let mut s = RuleSet::default();
+        s.load_path(&p).unwrap();
+        Arc::new(s)
+    }
+
+    const TWO: &str = r#"
+rules:
+  - id: short
+    name: Short
+    keywords: [tok_]
+    pattern: '\b(tok_[a-zA-Z0-9]{16})\b'
+    confidence: medium
+  - id: long
+    name: Long
+    keywords: [tok_live_]
+    pattern: '\b(tok_live_[a-zA-Z0-9]{11})\b'
+    confidence: high
+"#;
+
+    #[test]
+    fn keyword_containment_triggers_shorter_rules() {
+        let m = Matcher::new(set(TWO));
+        let hay = b"x = tok_live_Ab3dE6gH9jK and tok_Zq8Wn4Rt2Yp6Lm0V";
+        let found = m.scan(hay, &mut Scratch::default());
+        assert_eq!(found.len(), 2, "{found:?}");
+        // The same 20 bytes match both rules: reported once, by the confident rule.
+        assert_eq!(m.rules().rules()[found[0].rule].id(), "long");
+        assert_eq!(&hay[found[1].secret.clone()], b"tok_Zq8Wn4Rt2Yp6Lm0V");
+    }
+
+    #[test]
+    fn window_boundary_respects_word_boundary() {
+        let m = Matcher::new(set(TWO));
+        // 17 characters after the prefix: the \b must see past any window edge.
+        let hay = b"tok_Zq8Wn4Rt2Yp6Lm0VX";
+        assert!(m.scan(hay, &mut Scratch::default()).is_empty());
+    }
+
+    #[test]
+    fn companions_and_required() {
+        let rules = set(r#"
+rules:
+  - id: pair
+    name: Pair
+    keywords: [secret_key]
+    pattern: 'secret_key\s*=\s*"([A-Za-z0-9]{20})"'
+    companions:
+      - name: key_id
+        pattern: '\b(KID[0-9]{6})\b'
+        within_lines: 2
+        required: true
+"#);
+        let m = Matcher::new(rules);
+        let with = b"id = KID123456\nsecret_key = \"q8Wn4Rt2Yp6Lm0VzX3c7\"\n";
+        let found = m.scan(with, &mut Scratch::default());
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].parts,
+            vec![("key_id".to_string(), "KID123456".to_string())]
+        );
+        let far = b"id = KID123456\n\n\n\n\nsecret_key = \"q8Wn4Rt2Yp6Lm0VzX3c7\"\n";
+        assert!(m.scan(far, &mut Scratch::default()).is_empty());
+    }
+
+    #[test]
+    fn lines_around_clamps() {
+        let hay = b"a\nb\nc\nd\ne";
+        assert_eq!(lines_around(hay, 4..5, 1), 1..8);
+        assert_eq!(lines_around(hay, 0..1, 3), 0..hay.len());
+    }
+}

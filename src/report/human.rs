@@ -1,0 +1,87 @@
+use std::io::{self, Write};
+
+use super::{Report, Reporter};
+
+/// `path:line:col: Rule name (rule-id)` followed by indented details, then a
+/// summary line.
+pub struct Human;
+
+impl Reporter for Human {
+    fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        for f in report.shown() {
+            writeln!(
+                out,
+                "{}:{}:{}: {} ({})",
+                f.path, f.line, f.column, f.rule_name, f.rule_id
+            )?;
+            writeln!(out, "  secret       {}", f.secret)?;
+            for (name, value) in &f.parts {
+                writeln!(out, "  {name:<12} {value}")?;
+            }
+            writeln!(
+                out,
+                "  confidence   {}   severity {}   entropy {:.2}",
+                f.confidence, f.severity, f.entropy
+            )?;
+            writeln!(out, "  line         {}", f.snippet)?;
+            writeln!(out, "  fingerprint  {}", f.fingerprint)?;
+            writeln!(out)?;
+        }
+        let s = report.summary;
+        let files_with: std::collections::BTreeSet<&str> =
+            report.findings.iter().map(|f| f.path.as_str()).collect();
+        write!(
+            out,
+            "{} finding{} in {} file{}; scanned {} file{} ({}) in {:.2}s",
+            s.findings,
+            plural(s.findings as u64),
+            files_with.len(),
+            plural(files_with.len() as u64),
+            s.files_scanned,
+            plural(s.files_scanned),
+            human_bytes(s.bytes_scanned),
+            s.elapsed.as_secs_f64()
+        )?;
+        if s.skipped_total() > 0 {
+            let parts: Vec<String> = s
+                .skipped
+                .iter()
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
+            write!(
+                out,
+                "; skipped {} ({})",
+                s.skipped_total(),
+                parts.join(", ")
+            )?;
+        }
+        if s.errors > 0 {
+            write!(out, "; {} error{}", s.errors, plural(s.errors))?;
+        }
+        writeln!(out)
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Formats a byte count with a binary unit.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

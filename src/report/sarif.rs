@@ -1,0 +1,171 @@
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+
+use super::{Report, Reporter};
+use crate::rules::{Confidence, Severity};
+
+/// SARIF 2.1.0 as GitHub code scanning accepts it: every selected rule in
+/// `tool.driver.rules`, one result per finding with one physical location, and
+/// the finding's fingerprint as `primaryLocationLineHash` so alerts survive
+/// line moves.
+pub struct Sarif;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+/// GitHub ranks alerts by this number (0–10).
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+    }
+}
+
+fn precision(c: Confidence) -> &'static str {
+    match c {
+        Confidence::High => "very-high",
+        Confidence::Medium => "high",
+        Confidence::Low => "medium",
+    }
+}
+
+/// A relative URI reference for a path: forward slashes, and everything but
+/// unreserved characters and `/` percent-encoded.
+fn uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::with_capacity(path.len() + 7);
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Reporter for Sarif {
+    fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let mut index = HashMap::new();
+        let rules: Vec<Value> = report
+            .rules
+            .rules()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                index.insert(r.spec.id.as_str(), i);
+                let s = &r.spec;
+                let full = if s.description.trim().is_empty() {
+                    s.name.clone()
+                } else {
+                    s.description.trim().to_string()
+                };
+                let mut help = format!(
+                    "{full}\n\nRemove the secret from the file, revoke it with the provider, and \
+                     load it from a secret store or environment variable instead. If this is \
+                     not a secret, add `keysweep:allow` to the line."
+                );
+                if !s.references.is_empty() {
+                    help.push_str("\n\nReferences: ");
+                    help.push_str(&s.references.join(", "));
+                }
+                json!({
+                    "id": s.id,
+                    "name": s.id,
+                    "shortDescription": {"text": s.name},
+                    "fullDescription": {"text": full},
+                    "help": {"text": help, "markdown": help},
+                    "helpUri": s.references.first(),
+                    "defaultConfiguration": {"level": level(s.severity)},
+                    "properties": {
+                        "tags": ["security", "secret", r.provider],
+                        "precision": precision(s.confidence),
+                        "security-severity": security_severity(s.severity),
+                    },
+                })
+            })
+            .map(|mut v| {
+                if v["helpUri"].is_null() {
+                    v.as_object_mut().unwrap().remove("helpUri");
+                }
+                v
+            })
+            .collect();
+
+        let results: Vec<Value> = report
+            .shown()
+            .map(|f| {
+                let mut result = json!({
+                    "ruleId": f.rule_id,
+                    "level": level(f.severity),
+                    "message": {"text": format!("{} found: {}", f.rule_name, f.secret)},
+                    "locations": [{
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": uri(&f.path)},
+                            "region": {
+                                "startLine": f.line,
+                                "startColumn": f.column,
+                                "endLine": f.end_line,
+                                // SARIF's end column is exclusive.
+                                "endColumn": f.end_column + 1,
+                            }
+                        }
+                    }],
+                    "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
+                    "properties": {
+                        "confidence": f.confidence,
+                        "severity": f.severity,
+                        "entropy": f.entropy,
+                        "provider": f.provider,
+                    },
+                });
+                if let Some(&i) = index.get(f.rule_id.as_str()) {
+                    result["ruleIndex"] = json!(i);
+                }
+                result
+            })
+            .collect();
+
+        let doc = json!({
+            "$schema": SCHEMA,
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {
+                    "name": "keysweep",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "informationUri": "https://github.com/keysweep/keysweep",
+                    "rules": rules,
+                }},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }],
+        });
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        writeln!(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uri_encoding() {
+        assert_eq!(super::uri("src/a b.rs"), "src/a%20b.rs");
+        assert_eq!(super::uri("dir\\file#1"), "dir/file%231");
+        assert_eq!(super::uri("/tmp/x"), "file:///tmp/x");
+    }
+}

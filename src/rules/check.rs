@@ -1,0 +1,98 @@
+//! `keysweep rules check`: every rule compiles, every example matches and no
+//! negative example does.
+
+use std::sync::Arc;
+
+use super::{Rule, RuleSet};
+use crate::matcher::{Matcher, Scratch};
+
+/// The outcome of checking a rule set.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub rules: usize,
+    pub examples: usize,
+    pub negative_examples: usize,
+    /// Problems that make the rule set wrong, each starting with its location.
+    pub errors: Vec<String>,
+    /// Gaps that do not break scanning (missing references, no examples).
+    pub warnings: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Checks each rule in `set` in isolation, running its examples through the
+/// same matcher (prefilter, regex, filters) that a scan uses.
+pub fn check_rules(set: &RuleSet) -> CheckReport {
+    let mut report = CheckReport::default();
+    for rule in set.rules() {
+        report.rules += 1;
+        let loc = format!("{}: rule {}", rule.origin, rule.id());
+        if let Err(e) = rule.try_compile() {
+            report.errors.push(format!("{loc}: {e}"));
+            continue;
+        }
+        let spec = &rule.spec;
+        if spec.examples.is_empty() {
+            report.warnings.push(format!("{loc}: has no examples"));
+        }
+        if spec.negative_examples.is_empty() {
+            report
+                .warnings
+                .push(format!("{loc}: has no negative examples"));
+        }
+        if spec.references.is_empty() {
+            report.warnings.push(format!("{loc}: has no references"));
+        }
+        if spec.description.trim().is_empty() {
+            report.warnings.push(format!("{loc}: has no description"));
+        }
+        let alone = Arc::new(RuleSet {
+            rules: vec![Rule::new(
+                spec.clone(),
+                &rule.provider,
+                &rule.origin,
+                rule.builtin,
+            )],
+        });
+        let matcher = Matcher::new(alone);
+        let mut scratch = Scratch::default();
+        for (i, ex) in spec.examples.iter().enumerate() {
+            report.examples += 1;
+            if matcher.scan(ex.as_bytes(), &mut scratch).is_empty() {
+                let why = if !has_keyword(rule, ex) {
+                    " (it contains none of the rule's keywords)"
+                } else {
+                    ""
+                };
+                report.errors.push(format!(
+                    "{loc}: example {} does not match{why}: {ex:?}",
+                    i + 1
+                ));
+            }
+        }
+        for (i, ex) in spec.negative_examples.iter().enumerate() {
+            report.negative_examples += 1;
+            let found = matcher.scan(ex.as_bytes(), &mut scratch);
+            if let Some(m) = found.first() {
+                report.errors.push(format!(
+                    "{loc}: negative example {} matches {:?}: {ex:?}",
+                    i + 1,
+                    String::from_utf8_lossy(&ex.as_bytes()[m.secret.clone()])
+                ));
+            }
+        }
+    }
+    report
+}
+
+fn has_keyword(rule: &Rule, text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    rule.spec
+        .keywords
+        .iter()
+        .any(|k| lower.contains(&k.to_ascii_lowercase()))
+}

@@ -1,0 +1,258 @@
+//! The scan engine: walks sources, scans blobs in parallel and collects findings
+//! and a summary. Printing is left to [`crate::report`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::blob::Blob;
+use crate::finding::{self, Finding};
+use crate::matcher::{Matcher, Scratch};
+use crate::rules::{Confidence, RuleSet};
+use crate::source::fs::{self, WalkOptions};
+use crate::source::{stdin, SkipReason};
+
+/// Counts of what a scan did, skipped and failed on.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub findings: usize,
+    /// Inputs not scanned, by reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Inputs that could not be read or walked.
+    pub errors: u64,
+    pub rules: usize,
+    #[serde(serialize_with = "secs")]
+    pub elapsed: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+impl Summary {
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+}
+
+/// Findings and the summary of one scan.
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+/// Where warnings go. Each names its location first, ripgrep style:
+/// `path: cause`.
+pub struct Messages {
+    quiet: bool,
+    progress: Mutex<Option<ProgressBar>>,
+}
+
+impl Messages {
+    pub fn new(quiet: bool) -> Messages {
+        Messages {
+            quiet,
+            progress: Mutex::new(None),
+        }
+    }
+
+    /// Prints `keysweep: location: message` to standard error, unless quiet.
+    pub fn warn(&self, location: &str, message: &str) {
+        if self.quiet {
+            return;
+        }
+        let line = format!("keysweep: {location}: {message}");
+        match &*self.progress.lock().unwrap() {
+            Some(pb) => pb.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn set_progress(&self, pb: Option<ProgressBar>) {
+        *self.progress.lock().unwrap() = pb;
+    }
+}
+
+/// Options for [`Scanner::scan_paths`].
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub walk: WalkOptions,
+    /// Show a progress bar (the caller decides: a terminal, not quiet).
+    pub progress: bool,
+}
+
+/// Scans blobs with one rule set. Cheap to share across threads.
+pub struct Scanner {
+    matcher: Matcher,
+    min_confidence: Confidence,
+}
+
+impl Scanner {
+    pub fn new(rules: Arc<RuleSet>, min_confidence: Confidence) -> Scanner {
+        Scanner {
+            matcher: Matcher::new(rules),
+            min_confidence,
+        }
+    }
+
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        self.matcher.rules()
+    }
+
+    /// Finds the secrets in one blob.
+    pub fn scan_blob(&self, blob: &Blob, scratch: &mut Scratch) -> Vec<Finding> {
+        let mut matches = self.matcher.scan(&blob.bytes, scratch);
+        let rules = self.matcher.rules().rules();
+        matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
+        if matches.is_empty() {
+            return Vec::new();
+        }
+        finding::from_matches(blob, &matches, rules)
+    }
+
+    /// Scans files and directories (`-` is standard input) in parallel.
+    ///
+    /// Unreadable inputs are reported through `messages`, counted in the
+    /// summary, and the scan goes on.
+    ///
+    /// # Errors
+    ///
+    /// Fails only on bad options (an invalid exclude glob, a thread pool that
+    /// cannot start).
+    pub fn scan_paths(
+        &self,
+        paths: &[PathBuf],
+        opts: &ScanOptions,
+        messages: &Messages,
+    ) -> anyhow::Result<ScanResult> {
+        let started = Instant::now();
+        let mut result = ScanResult::default();
+        let mut summary = Summary {
+            rules: self.rules().len(),
+            ..Summary::default()
+        };
+        let (stdin_wanted, roots): (Vec<_>, Vec<_>) =
+            paths.iter().cloned().partition(|p| p.as_os_str() == "-");
+        if !stdin_wanted.is_empty() {
+            match stdin::read_stdin() {
+                Ok(blob) => {
+                    summary.files_scanned += 1;
+                    summary.bytes_scanned += blob.bytes.len() as u64;
+                    result
+                        .findings
+                        .extend(self.scan_blob(&blob, &mut Scratch::default()));
+                }
+                Err(e) => {
+                    messages.warn("<stdin>", &e.to_string());
+                    summary.errors += 1;
+                }
+            }
+        }
+
+        for root in &roots {
+            if std::fs::symlink_metadata(root).is_err() {
+                messages.warn(&root.display().to_string(), "no such file or directory");
+                summary.errors += 1;
+            }
+        }
+        let roots: Vec<PathBuf> = roots.into_iter().filter(|r| r.exists()).collect();
+        let walk = fs::walk(&roots, &opts.walk)?;
+        for s in &walk.skipped {
+            *summary.skipped.entry(s.reason).or_default() += 1;
+            match s.reason {
+                SkipReason::Unreadable => {
+                    summary.errors += 1;
+                    messages.warn(&s.path.display().to_string(), &s.detail);
+                }
+                SkipReason::TooLarge => messages.warn(
+                    &s.path.display().to_string(),
+                    &format!(
+                        "skipped: larger than --max-file-size ({}, limit {} bytes)",
+                        s.detail, opts.walk.max_file_size
+                    ),
+                ),
+                _ => {}
+            }
+        }
+
+        let total: u64 = walk.files.iter().map(|f| f.size).sum();
+        let progress = opts.progress.then(|| {
+            let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
+                )
+                .expect("progress template"),
+            );
+            pb
+        });
+        messages.set_progress(progress.clone());
+
+        let scanned = AtomicU64::new(0);
+        let bytes = AtomicU64::new(0);
+        let errors = AtomicU64::new(0);
+        let binary = AtomicU64::new(0);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.walk.threads)
+            .build()?;
+        let found: Vec<Finding> = pool.install(|| {
+            walk.files
+                .par_iter()
+                .map_init(Scratch::default, |scratch, entry| {
+                    let blob = match fs::read_file(&entry.path, entry.size) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            messages.warn(&entry.path.display().to_string(), &e.to_string());
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            return Vec::new();
+                        }
+                    };
+                    if let Some(pb) = &progress {
+                        pb.inc(entry.size);
+                    }
+                    if blob.looks_binary() {
+                        binary.fetch_add(1, Ordering::Relaxed);
+                        return Vec::new();
+                    }
+                    scanned.fetch_add(1, Ordering::Relaxed);
+                    bytes.fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
+                    self.scan_blob(&blob, scratch)
+                })
+                .flatten()
+                .collect()
+        });
+        if let Some(pb) = progress {
+            pb.finish_and_clear();
+        }
+        messages.set_progress(None);
+
+        let unreadable = errors.load(Ordering::Relaxed);
+        summary.errors += unreadable;
+        if unreadable > 0 {
+            *summary.skipped.entry(SkipReason::Unreadable).or_default() += unreadable;
+        }
+        let binary = binary.load(Ordering::Relaxed);
+        if binary > 0 {
+            *summary.skipped.entry(SkipReason::Binary).or_default() += binary;
+        }
+        summary.files_scanned += scanned.load(Ordering::Relaxed);
+        summary.bytes_scanned += bytes.load(Ordering::Relaxed);
+        result.findings.extend(found);
+        result.findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+        summary.findings = result.findings.len();
+        summary.elapsed = started.elapsed();
+        result.summary = summary;
+        Ok(result)
+    }
+}

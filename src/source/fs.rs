@@ -1,0 +1,184 @@
+//! Walking directories and reading files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+
+use super::SkipReason;
+use crate::blob::{Blob, Bytes, Origin};
+
+/// Files at least this large are memory-mapped instead of read; below it a
+/// read is cheaper than setting up a mapping.
+const MMAP_THRESHOLD: u64 = 1 << 20;
+
+/// How to walk.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Honour `.gitignore`, `.ignore` and git's exclude files.
+    pub respect_ignore: bool,
+    /// Globs (gitignore syntax) of paths to leave out.
+    pub excludes: Vec<String>,
+    /// Files larger than this are skipped.
+    pub max_file_size: u64,
+    pub threads: usize,
+}
+
+/// A file to scan.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+/// Something the walk could not use, with the reason.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: SkipReason,
+    pub detail: String,
+}
+
+/// The result of a walk: files to scan, in path order, and what was skipped.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub files: Vec<FileEntry>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Walks `roots` in parallel. Hidden files are included (secrets live in `.env`
+/// and `.mcp.json`); `.git` directories never are.
+///
+/// # Errors
+///
+/// Fails only when an `--exclude` glob is invalid; unreadable directories and
+/// broken links are reported in [`Walk::skipped`].
+pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error> {
+    let mut walk = Walk::default();
+    for root in roots {
+        let mut overrides = OverrideBuilder::new(root);
+        for glob in &opts.excludes {
+            overrides.add(&format!("!{glob}"))?;
+        }
+        let overrides = overrides.build()?;
+        let mut builder = WalkBuilder::new(root);
+        builder
+            .hidden(false)
+            .parents(opts.respect_ignore)
+            .ignore(opts.respect_ignore)
+            .git_ignore(opts.respect_ignore)
+            .git_global(opts.respect_ignore)
+            .git_exclude(opts.respect_ignore)
+            .require_git(false)
+            .overrides(overrides)
+            .threads(opts.threads)
+            .filter_entry(|e| e.file_name() != ".git");
+        let found = Mutex::new(Walk::default());
+        builder.build_parallel().run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                let local;
+                match entry {
+                    Ok(e) => {
+                        let ft = e.file_type();
+                        if ft.is_some_and(|t| t.is_dir()) {
+                            return WalkState::Continue;
+                        }
+                        match e.metadata() {
+                            Ok(md) if md.is_file() => {
+                                if md.len() > opts.max_file_size {
+                                    local = Err(Skipped {
+                                        path: e.into_path(),
+                                        reason: SkipReason::TooLarge,
+                                        detail: format!("{} bytes", md.len()),
+                                    });
+                                } else {
+                                    local = Ok(FileEntry {
+                                        path: e.into_path(),
+                                        size: md.len(),
+                                    });
+                                }
+                            }
+                            Ok(_) => {
+                                local = Err(Skipped {
+                                    path: e.into_path(),
+                                    reason: SkipReason::NotAFile,
+                                    detail: String::new(),
+                                })
+                            }
+                            Err(err) => {
+                                local = Err(Skipped {
+                                    path: e.into_path(),
+                                    reason: SkipReason::Unreadable,
+                                    detail: io_cause(&err),
+                                })
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        let path = error_path(&err).unwrap_or_else(|| root.clone());
+                        local = Err(Skipped {
+                            path,
+                            reason: SkipReason::Unreadable,
+                            detail: io_cause(&err),
+                        });
+                    }
+                }
+                let mut w = found.lock().unwrap();
+                match local {
+                    Ok(f) => w.files.push(f),
+                    Err(s) => w.skipped.push(s),
+                }
+                WalkState::Continue
+            })
+        });
+        let mut found = found.into_inner().unwrap();
+        walk.files.append(&mut found.files);
+        walk.skipped.append(&mut found.skipped);
+    }
+    walk.files.sort_by(|a, b| a.path.cmp(&b.path));
+    walk.files.dedup_by(|a, b| a.path == b.path);
+    walk.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(walk)
+}
+
+/// The innermost cause of a walk error, without the path ignore prefixes.
+fn io_cause(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. } => io_cause(err),
+        ignore::Error::WithDepth { err, .. } => io_cause(err),
+        ignore::Error::WithLineNumber { err, .. } => io_cause(err),
+        ignore::Error::Loop { child, .. } => format!("symlink loop at {}", child.display()),
+        other => other.to_string(),
+    }
+}
+
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } => error_path(err),
+        ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+/// Reads (or maps) one file.
+///
+/// # Errors
+///
+/// Returns the I/O error when the file cannot be opened, read or mapped.
+pub fn read_file(path: &Path, size_hint: u64) -> std::io::Result<Blob> {
+    let bytes = if size_hint >= MMAP_THRESHOLD {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: the map is read-only and dropped after the scan. A file
+        // truncated by another process meanwhile can fault, a risk every
+        // mmap-based searcher (ripgrep included) accepts for large files.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Bytes::Mapped(map)
+    } else {
+        Bytes::Owned(std::fs::read(path)?)
+    };
+    Ok(Blob::new(bytes, Origin::File(path.to_path_buf())))
+}

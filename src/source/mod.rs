@@ -1,0 +1,38 @@
+//! Sources of blobs: the file system (walked with `.gitignore` support) and
+//! standard input.
+
+pub mod fs;
+pub mod stdin;
+
+use std::fmt;
+
+/// Why an input was not scanned. Every skip is counted and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// A NUL byte in the first 8 KiB.
+    Binary,
+    /// Larger than `--max-file-size`.
+    TooLarge,
+    /// Could not be opened or read (also counted as an error).
+    Unreadable,
+    /// Neither a regular file nor a directory (socket, device, broken symlink).
+    NotAFile,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "too large",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::NotAFile => "not a regular file",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
