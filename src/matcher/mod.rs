@@ -390,6 +390,7 @@ rules:
     fn lines_around_clamps() {
         let hay = b"a\nb\nc\nd\ne";
         assert_eq!(lines_around(hay, 4..5, 1), 1..8);
-        assert_eq!(lines_around(hay, 0..1, 3), 0..hay.len());
+        assert_eq!(lines_around(hay, 0..1, 3), 0..8);
+        assert_eq!(lines_around(hay, 0..1, 9), 0..hay.len());
     }
 }

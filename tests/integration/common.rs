@@ -1,0 +1,100 @@
+//! Shared helpers: a temp dir with the keysweep command, and fake secrets built
+//! at run time (random strings in real token formats, never real credentials).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A scratch directory and a way to run keysweep in it.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (creating parent directories) and returns its path.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// `keysweep` with the temp dir as working directory.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("keysweep").unwrap();
+        c.current_dir(self.dir.path());
+        c
+    }
+
+    /// Runs `keysweep scan ARGS -f json -q` and returns (exit code, parsed JSON).
+    pub fn scan_json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self
+            .cmd()
+            .arg("scan")
+            .args(args)
+            .args(["-f", "json", "-q"])
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (code, json)
+    }
+}
+
+/// Deterministic pseudo-random strings, so failures reproduce.
+pub struct Fake(u64);
+
+impl Fake {
+    pub fn new(seed: u64) -> Fake {
+        Fake(
+            seed.wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407),
+        )
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn string(&mut self, charset: &str, n: usize) -> String {
+        let cs: Vec<char> = charset.chars().collect();
+        (0..n)
+            .map(|_| cs[(self.next() % cs.len() as u64) as usize])
+            .collect()
+    }
+
+    pub fn alnum(&mut self, n: usize) -> String {
+        self.string(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            n,
+        )
+    }
+
+    /// A GitHub classic personal access token shape.
+    pub fn github_pat(&mut self) -> String {
+        format!("ghp_{}", self.alnum(36))
+    }
+}
+
+pub fn findings(json: &serde_json::Value) -> &Vec<serde_json::Value> {
+    json["findings"].as_array().expect("findings array")
+}

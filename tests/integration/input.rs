@@ -1,0 +1,132 @@
+//! Bad input: binary, huge, invalid UTF-8 and unreadable files are counted with
+//! their reason and the scan goes on.
+
+use crate::common::{findings, Env, Fake};
+
+#[test]
+fn binary_and_large_files_are_skipped_and_counted() {
+    let env = Env::new();
+    let mut fake = Fake::new(20);
+    env.write("blob.bin", format!("\0\x01\x02 {}", fake.github_pat()));
+    env.write(
+        "big.txt",
+        format!("{}\n{}", "a".repeat(4096), fake.github_pat()),
+    );
+    env.write("ok.txt", fake.github_pat());
+    let (code, json) = env.scan_json(&["--max-file-size", "1K", "."]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json).len(), 1);
+    assert_eq!(json["summary"]["skipped"]["binary"], 1);
+    assert_eq!(json["summary"]["skipped"]["too-large"], 1);
+    assert_eq!(json["summary"]["errors"], 0);
+
+    let out = env
+        .cmd()
+        .args(["scan", "--max-file-size", "1K", "."])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("skipped 2 (1 binary, 1 too large)"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("big.txt: skipped: larger than --max-file-size"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_scanned_as_bytes() {
+    let env = Env::new();
+    let tok = Fake::new(21).github_pat();
+    let mut bytes = b"caf\xe9 \xff\xfe line one\nkey = ".to_vec();
+    bytes.extend_from_slice(tok.as_bytes());
+    bytes.extend_from_slice(b"\n\xc3\x28\n");
+    env.write("latin1.txt", bytes);
+    let (code, json) = env.scan_json(&["--show-secrets", "."]);
+    assert_eq!(code, 1);
+    let f = &findings(&json)[0];
+    assert_eq!(f["secret"], tok.as_str());
+    assert_eq!(f["line"], 2);
+    assert_eq!(f["column"], 7);
+}
+
+#[test]
+fn large_files_are_memory_mapped_and_scanned() {
+    let env = Env::new();
+    let tok = Fake::new(22).github_pat();
+    let mut text = "fn main() {}\n".repeat(200_000);
+    text.push_str(&format!("let t = \"{tok}\";\n"));
+    env.write("big.rs", text);
+    let (code, json) = env.scan_json(&["."]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json)[0]["line"], 200_001);
+}
+
+#[test]
+fn unreadable_file_warns_names_it_and_scan_goes_on() {
+    let env = Env::new();
+    env.write("ok.txt", Fake::new(23).github_pat());
+    // Reading /proc/self/mem at offset 0 fails even for root, unlike chmod 000.
+    let out = env
+        .cmd()
+        .args(["scan", "-f", "json", ".", "/proc/self/mem"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keysweep: /proc/self/mem: "), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&json).len(), 1);
+    assert_eq!(json["summary"]["errors"], 1);
+    assert_eq!(json["summary"]["skipped"]["unreadable"], 1);
+}
+
+#[test]
+fn malformed_rule_files_name_file_and_rule() {
+    let env = Env::new();
+    env.write("a.txt", "x");
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("syntax.yml", "rules: [unclosed\n", &["syntax.yml", "invalid rule file"]),
+        (
+            "regex.yml",
+            "rules:\n  - id: bad-regex\n    name: B\n    keywords: [abc]\n    pattern: '(abc'\n",
+            &["regex.yml", "rule bad-regex", "unclosed group"],
+        ),
+        (
+            "nocap.yml",
+            "rules:\n  - id: no-capture\n    name: B\n    keywords: [abc]\n    pattern: 'abc'\n",
+            &["nocap.yml", "rule no-capture", "capture group"],
+        ),
+        (
+            "unknown.yml",
+            "rules:\n  - id: typo\n    name: B\n    keyword: [abc]\n    pattern: '(abc)'\n",
+            &["unknown.yml", "unknown field `keyword`"],
+        ),
+        (
+            "dup.yml",
+            "rules:\n  - id: github-pat-classic\n    name: B\n    keywords: [abc]\n    pattern: '(abc)'\n",
+            &["dup.yml", "rule github-pat-classic", "duplicate id"],
+        ),
+        (
+            "id.yml",
+            "rules:\n  - id: Bad_Id\n    name: B\n    keywords: [abc]\n    pattern: '(abc)'\n",
+            &["id.yml", "kebab-case"],
+        ),
+    ];
+    for (file, text, needles) in cases {
+        env.write(file, text);
+        let out = env
+            .cmd()
+            .args(["scan", "--rules", file, "a.txt"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for n in *needles {
+            assert!(stderr.contains(n), "{file}: expected {n:?} in {stderr}");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: one binary, one module per area.
+
+mod common;
+mod exit_codes;
+mod input;
+mod output;
+mod rules;
+mod scan;
