@@ -11,7 +11,7 @@ use crate::rules::{Confidence, Rule, Severity};
 
 /// A secret found at a place. Line and column numbers are 1-based; columns count
 /// characters; `end_line`/`end_column` point at the secret's last character.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule_id: String,
     pub rule_name: String,
@@ -111,6 +111,7 @@ pub fn from_matches(blob: &Blob, matches: &[Match], rules: &[Rule]) -> Vec<Findi
                 secret,
                 entropy: (m.entropy * 1000.0).round() / 1000.0,
                 parts: m.parts.iter().cloned().collect(),
+                ..Finding::default()
             }
         })
         .collect()
@@ -208,7 +209,7 @@ mod tests {
             snippet: "token = supersecretvalue123".into(),
             fingerprint: "f".into(),
             entropy: 3.0,
-            parts: BTreeMap::new(),
+            ..Finding::default()
         };
         let r = f.redacted();
         assert_eq!(r.secret, "supe…");
