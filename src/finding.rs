@@ -32,6 +32,10 @@ pub struct Finding {
     /// Named parts found with the secret (e.g. `key_id` beside an AWS secret).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parts: BTreeMap<String, String>,
+    /// Provenance of a finding from git history: `commit`, `author`, `email`,
+    /// `date`, `message`, `blob`, `status`, `occurrences`.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::source::git::GitProvenance>,
 }
 
 /// Fingerprint of a secret at a path: stable across runs and line moves, and

@@ -29,6 +29,9 @@ pub struct Summary {
     /// Inputs that could not be read or walked.
     pub errors: u64,
     pub rules: usize,
+    /// Set when git history was scanned (`files_scanned` then counts blobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::source::git::GitSummary>,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
 }
@@ -48,6 +51,29 @@ impl Summary {
 pub struct ScanResult {
     pub findings: Vec<Finding>,
     pub summary: Summary,
+}
+
+impl ScanResult {
+    /// Adds another scan's findings and counts to this one.
+    pub fn merge(&mut self, other: ScanResult) {
+        self.findings.extend(other.findings);
+        let (a, b) = (&mut self.summary, other.summary);
+        a.files_scanned += b.files_scanned;
+        a.bytes_scanned += b.bytes_scanned;
+        a.findings += b.findings;
+        a.errors += b.errors;
+        a.rules = a.rules.max(b.rules);
+        a.elapsed += b.elapsed;
+        for (k, v) in b.skipped {
+            *a.skipped.entry(k).or_default() += v;
+        }
+        if let Some(g) = b.git {
+            let e = a.git.get_or_insert_with(Default::default);
+            e.commits += g.commits;
+            e.blobs += g.blobs;
+            e.shallow |= g.shallow;
+        }
+    }
 }
 
 /// Where warnings go. Each names its location first, ripgrep style:
@@ -247,12 +273,156 @@ impl Scanner {
         summary.files_scanned += scanned.load(Ordering::Relaxed);
         summary.bytes_scanned += bytes.load(Ordering::Relaxed);
         result.findings.extend(found);
-        result.findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
-        });
+        sort_findings(&mut result.findings);
         summary.findings = result.findings.len();
         summary.elapsed = started.elapsed();
         result.summary = summary;
         Ok(result)
     }
+}
+
+impl Scanner {
+    /// Scans the history of the repository at `repo_path`: each distinct blob
+    /// reachable from the selected commits once.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the path is not a repository or a ref or range does not
+    /// resolve. Unreadable objects are warned about, counted, and skipped.
+    pub fn scan_git(
+        &self,
+        repo_path: &std::path::Path,
+        opts: &crate::source::git::GitOptions,
+        progress: bool,
+        messages: &Messages,
+    ) -> anyhow::Result<ScanResult> {
+        use crate::source::git;
+        let started = Instant::now();
+        let repo = git::open(repo_path)?;
+        let errors = AtomicU64::new(0);
+        let history = git::enumerate(&repo, opts, messages, &errors)?;
+        if history.shallow {
+            messages.warn(
+                &repo_path.display().to_string(),
+                "shallow clone: history before the shallow boundary is not available and was not scanned",
+            );
+        }
+        let pb = progress.then(|| {
+            let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {bytes} of blobs ({bytes_per_sec}) {msg}")
+                    .expect("progress template"),
+            );
+            pb.set_message(format!(
+                "{} blobs in {} commits",
+                history.blobs(),
+                history.commits()
+            ));
+            pb
+        });
+        messages.set_progress(pb.clone());
+        let scanned = git::scan_history(
+            repo.path(),
+            &history,
+            self,
+            opts,
+            messages,
+            &errors,
+            pb.as_ref(),
+        );
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        messages.set_progress(None);
+        let scanned = scanned?;
+        let mut summary = Summary {
+            rules: self.rules().len(),
+            files_scanned: scanned.scanned,
+            bytes_scanned: scanned.bytes,
+            errors: errors.into_inner(),
+            git: Some(git::GitSummary {
+                commits: history.commits() as u64,
+                blobs: history.blobs() as u64,
+                shallow: history.shallow,
+            }),
+            ..Summary::default()
+        };
+        if scanned.binary > 0 {
+            summary.skipped.insert(SkipReason::Binary, scanned.binary);
+        }
+        if scanned.too_large > 0 {
+            summary
+                .skipped
+                .insert(SkipReason::TooLarge, scanned.too_large);
+        }
+        let mut findings = scanned.findings;
+        sort_findings(&mut findings);
+        summary.findings = findings.len();
+        summary.elapsed = started.elapsed();
+        Ok(ScanResult { findings, summary })
+    }
+
+    /// Scans the staged content of the repository containing `path`, keeping
+    /// only findings on lines the staged change adds or modifies.
+    ///
+    /// # Errors
+    ///
+    /// Fails when no repository contains `path` or its index cannot be read.
+    pub fn scan_staged(
+        &self,
+        path: &std::path::Path,
+        messages: &Messages,
+    ) -> anyhow::Result<ScanResult> {
+        let started = Instant::now();
+        let repo = git2::Repository::discover(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not in a git repository: {}",
+                path.display(),
+                e.message()
+            )
+        })?;
+        let files = crate::source::staged::staged_files(&repo)
+            .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?;
+        let mut summary = Summary {
+            rules: self.rules().len(),
+            ..Summary::default()
+        };
+        let mut findings = Vec::new();
+        let mut scratch = Scratch::default();
+        for f in &files {
+            let blob = match repo.find_blob(f.blob) {
+                Ok(b) => b,
+                Err(e) => {
+                    messages.warn(&f.path, e.message());
+                    summary.errors += 1;
+                    continue;
+                }
+            };
+            let b = Blob::new(
+                crate::blob::Bytes::Owned(blob.content().to_vec()),
+                crate::blob::Origin::File(PathBuf::from(&f.path)),
+            );
+            if b.looks_binary() {
+                *summary.skipped.entry(SkipReason::Binary).or_default() += 1;
+                continue;
+            }
+            summary.files_scanned += 1;
+            summary.bytes_scanned += b.bytes.len() as u64;
+            findings.extend(
+                self.scan_blob(&b, &mut scratch)
+                    .into_iter()
+                    .filter(|x| f.touches(x.line, x.end_line)),
+            );
+        }
+        sort_findings(&mut findings);
+        summary.findings = findings.len();
+        summary.elapsed = started.elapsed();
+        Ok(ScanResult { findings, summary })
+    }
+}
+
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+    });
 }

@@ -22,6 +22,12 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories for secrets.
     Scan(ScanArgs),
+    /// Scan the full history of a git repository (same as `scan --git`).
+    Git(ScanArgs),
+    /// Scan staged changes before a commit (same as `scan --staged`).
+    Staged(ScanArgs),
+    /// Install a git pre-commit hook that runs `keysweep staged`.
+    InstallHook(InstallHookArgs),
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -104,6 +110,43 @@ pub struct ScanArgs {
     /// Number of scanning threads (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N", help_heading = "Input")]
     pub threads: Option<usize>,
+
+    /// Treat each PATH as a git repository and scan its whole history.
+    #[arg(long, conflicts_with = "staged", help_heading = "Git")]
+    pub git: bool,
+
+    /// Scan the staged content of the repository at PATH; report only lines the
+    /// staged change adds or modifies.
+    #[arg(long, help_heading = "Git")]
+    pub staged: bool,
+
+    /// Scan history reachable from this ref or revision only (default: every
+    /// branch, tag, remote ref, stash and HEAD). Repeatable.
+    #[arg(long, value_name = "REF", help_heading = "Git")]
+    pub branch: Vec<String>,
+
+    /// Scan only blobs introduced by commits after REV.
+    #[arg(
+        long,
+        value_name = "REV",
+        conflicts_with = "range",
+        help_heading = "Git"
+    )]
+    pub since_commit: Option<String>,
+
+    /// Scan only blobs introduced by commits in A..B (e.g. a pull request).
+    #[arg(long, value_name = "A..B", help_heading = "Git")]
+    pub range: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallHookArgs {
+    /// The repository (default: the one containing the current directory).
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+    /// Replace an existing pre-commit hook.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

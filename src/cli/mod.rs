@@ -2,6 +2,7 @@
 //! `main.rs` parses and calls [`run`].
 
 pub mod args;
+mod hook_cmd;
 mod rules_cmd;
 mod scan_cmd;
 
@@ -28,7 +29,19 @@ pub const EXIT_ERROR: u8 = 2;
 /// exits with [`EXIT_ERROR`].
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => scan_cmd::run(args),
+        Command::Scan(args) => {
+            let mode = if args.git {
+                scan_cmd::Mode::Git
+            } else if args.staged {
+                scan_cmd::Mode::Staged
+            } else {
+                scan_cmd::Mode::Files
+            };
+            scan_cmd::run(args, mode)
+        }
+        Command::Git(args) => scan_cmd::run(args, scan_cmd::Mode::Git),
+        Command::Staged(args) => scan_cmd::run(args, scan_cmd::Mode::Staged),
+        Command::InstallHook(args) => hook_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
     }
 }

@@ -10,10 +10,19 @@ use super::args::{MinConfidence, ScanArgs};
 use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::report::{self, Format, Report};
 use crate::rules::Confidence;
-use crate::scan::{Messages, ScanOptions, Scanner};
+use crate::scan::{Messages, ScanOptions, ScanResult, Scanner};
 use crate::source::fs::WalkOptions;
+use crate::source::git::GitOptions;
 
-pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+/// What `scan`, `git` and `staged` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Files,
+    Git,
+    Staged,
+}
+
+pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args.rules)?;
     let min_confidence = match args.min_confidence {
         MinConfidence::Low => Confidence::Low,
@@ -47,7 +56,28 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 
     let messages = Messages::new(args.quiet);
     let scanner = Scanner::new(rules.clone(), min_confidence);
-    let result = scanner.scan_paths(&args.paths, &opts, &messages)?;
+    let result = match mode {
+        Mode::Files => scanner.scan_paths(&args.paths, &opts, &messages)?,
+        Mode::Git => {
+            let git_opts = GitOptions {
+                branches: args.branch.clone(),
+                since_commit: args.since_commit.clone(),
+                range: args.range.clone(),
+                max_file_size: args.max_file_size,
+                threads,
+            };
+            let mut all = ScanResult::default();
+            for repo in &args.paths {
+                let r = scanner.scan_git(repo, &git_opts, opts.progress, &messages)?;
+                all.merge(r);
+            }
+            all
+        }
+        Mode::Staged => {
+            let root = args.paths.first().cloned().unwrap_or_else(|| ".".into());
+            scanner.scan_staged(&root, &messages)?
+        }
+    };
 
     let report = Report {
         findings: &result.findings,
@@ -75,6 +105,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    if mode == Mode::Staged && !result.findings.is_empty() && !args.quiet {
+        eprintln!(
+            "\nkeysweep blocked this commit: {} secret{} in the staged changes.\n\
+             To fix:\n  \
+             1. Remove the secret from the file and load it from the environment or a secret store,\n     \
+                then `git add` the file again.\n  \
+             2. Revoke the secret with its provider: once written down, treat it as exposed.\n  \
+             3. If it is not a secret, add `keysweep:allow` to the line (or `keysweep:allow-next-line` above it).\n\
+             Bypass once, at your own risk: git commit --no-verify",
+            result.findings.len(),
+            if result.findings.len() == 1 { "" } else { "s" }
+        );
+    }
     let code = if result.summary.errors > 0 {
         EXIT_ERROR
     } else if !result.findings.is_empty() && !args.exit_zero {

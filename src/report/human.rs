@@ -8,6 +8,11 @@ pub struct Human;
 
 impl Reporter for Human {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let unit = if report.summary.git.is_some() {
+            "blob"
+        } else {
+            "file"
+        };
         for f in report.shown() {
             writeln!(
                 out,
@@ -24,6 +29,26 @@ impl Reporter for Human {
                 f.confidence, f.severity, f.entropy
             )?;
             writeln!(out, "  line         {}", f.snippet)?;
+            if let Some(g) = &f.git {
+                let short = &g.commit[..g.commit.len().min(12)];
+                writeln!(out, "  commit       {short} {}", g.message)?;
+                writeln!(out, "  author       {} <{}> {}", g.author, g.email, g.date)?;
+                let status = match g.status {
+                    crate::source::git::GitStatus::Present => "present at a branch tip",
+                    crate::source::git::GitStatus::HistoryOnly => {
+                        "history only (removed, still in history)"
+                    }
+                };
+                if g.occurrences > 0 {
+                    writeln!(
+                        out,
+                        "  status       {status}; in {} other blob(s)",
+                        g.occurrences
+                    )?;
+                } else {
+                    writeln!(out, "  status       {status}")?;
+                }
+            }
             writeln!(out, "  fingerprint  {}", f.fingerprint)?;
             writeln!(out)?;
         }
@@ -32,7 +57,7 @@ impl Reporter for Human {
             report.findings.iter().map(|f| f.path.as_str()).collect();
         write!(
             out,
-            "{} finding{} in {} file{}; scanned {} file{} ({}) in {:.2}s",
+            "{} finding{} in {} file{}; scanned {} {unit}{} ({}) in {:.2}s",
             s.findings,
             plural(s.findings as u64),
             files_with.len(),
@@ -54,6 +79,12 @@ impl Reporter for Human {
                 s.skipped_total(),
                 parts.join(", ")
             )?;
+        }
+        if let Some(g) = &s.git {
+            write!(out, "; {} commit{}", g.commits, plural(g.commits))?;
+            if g.shallow {
+                write!(out, " (shallow clone: older history is not available)")?;
+            }
         }
         if s.errors > 0 {
             write!(out, "; {} error{}", s.errors, plural(s.errors))?;

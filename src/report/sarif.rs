@@ -133,6 +133,21 @@ impl Reporter for Sarif {
                         "provider": f.provider,
                     },
                 });
+                if let Some(g) = &f.git {
+                    let props = result["properties"].as_object_mut().expect("object");
+                    for (k, v) in [
+                        ("commit", &g.commit),
+                        ("author", &g.author),
+                        ("email", &g.email),
+                        ("date", &g.date),
+                        ("message", &g.message),
+                        ("blob", &g.blob),
+                    ] {
+                        props.insert(k.to_string(), json!(v));
+                    }
+                    props.insert("status".into(), json!(g.status));
+                    props.insert("occurrences".into(), json!(g.occurrences));
+                }
                 if let Some(&i) = index.get(f.rule_id.as_str()) {
                     result["ruleIndex"] = json!(i);
                 }

@@ -2,6 +2,8 @@
 //! standard input.
 
 pub mod fs;
+pub mod git;
+pub mod staged;
 pub mod stdin;
 
 use std::fmt;
