@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::blob::Blob;
+use crate::blob::Origin;
 use crate::matcher::Match;
 use crate::rules::{Confidence, Rule, Severity};
 
@@ -87,9 +87,13 @@ impl Finding {
 }
 
 /// Converts matches in one blob into findings. `rules` indexes as the matcher's.
-pub fn from_matches(blob: &Blob, matches: &[Match], rules: &[Rule]) -> Vec<Finding> {
-    let hay: &[u8] = &blob.bytes;
-    let path = blob.origin.display_path();
+pub fn from_matches(
+    hay: &[u8],
+    origin: &Origin,
+    matches: &[Match],
+    rules: &[Rule],
+) -> Vec<Finding> {
+    let path = origin.display_path();
     let mut lines = LineCounter::default();
     matches
         .iter()
@@ -119,6 +123,23 @@ pub fn from_matches(blob: &Blob, matches: &[Match], rules: &[Rule]) -> Vec<Findi
             }
         })
         .collect()
+}
+
+impl Finding {
+    /// Points the finding at the first occurrence of its secret in `hay` (another
+    /// version of the same file). Returns false, changing nothing, when the
+    /// secret is not there.
+    pub fn relocate(&mut self, hay: &[u8]) -> bool {
+        let Some(start) = memchr::memmem::find(hay, self.secret.as_bytes()) else {
+            return false;
+        };
+        let end = start + self.secret.len();
+        let mut lines = LineCounter::default();
+        (self.line, self.column) = lines.locate(hay, start);
+        (self.end_line, self.end_column) = lines.locate(hay, last_char_start(hay, start..end));
+        self.snippet = snippet(hay, start);
+        true
+    }
 }
 
 fn last_char_start(hay: &[u8], span: std::ops::Range<usize>) -> usize {

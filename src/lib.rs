@@ -7,6 +7,7 @@
 
 pub mod blob;
 pub mod cli;
+pub mod dedupe;
 pub mod finding;
 pub mod matcher;
 pub mod report;

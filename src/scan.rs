@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::blob::Blob;
+use crate::blob::{Blob, Origin};
 use crate::finding::{self, Finding};
 use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
@@ -136,13 +136,32 @@ impl Scanner {
 
     /// Finds the secrets in one blob.
     pub fn scan_blob(&self, blob: &Blob, scratch: &mut Scratch) -> Vec<Finding> {
-        let mut matches = self.matcher.scan(&blob.bytes, scratch);
+        self.scan_bytes(&blob.bytes, &blob.origin, scratch)
+    }
+
+    /// Finds the secrets in bytes from `origin`.
+    pub fn scan_bytes(&self, hay: &[u8], origin: &Origin, scratch: &mut Scratch) -> Vec<Finding> {
+        let matches = self.matcher.scan(hay, scratch);
+        self.findings(hay, origin, matches)
+    }
+
+    /// Turns matches in `hay` into findings, applying `--min-confidence`.
+    pub fn findings(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        mut matches: Vec<crate::matcher::Match>,
+    ) -> Vec<Finding> {
         let rules = self.matcher.rules().rules();
         matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
         if matches.is_empty() {
             return Vec::new();
         }
-        finding::from_matches(blob, &matches, rules)
+        finding::from_matches(hay, origin, &matches, rules)
+    }
+
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
     }
 
     /// Scans files and directories (`-` is standard input) in parallel.
@@ -300,7 +319,11 @@ impl Scanner {
         let started = Instant::now();
         let repo = git::open(repo_path)?;
         let errors = AtomicU64::new(0);
+        let t0 = Instant::now();
         let history = git::enumerate(&repo, opts, messages, &errors)?;
+        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+            eprintln!("enumerate: {:?}", t0.elapsed());
+        }
         if history.shallow {
             messages.warn(
                 &repo_path.display().to_string(),

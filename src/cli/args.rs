@@ -137,6 +137,11 @@ pub struct ScanArgs {
     /// Scan only blobs introduced by commits in A..B (e.g. a pull request).
     #[arg(long, value_name = "A..B", help_heading = "Git")]
     pub range: Option<String>,
+
+    /// Scan every blob in full instead of only text not seen before at the
+    /// same path. Same findings, slower; for comparisons.
+    #[arg(long, hide = true)]
+    pub no_dedupe: bool,
 }
 
 #[derive(Debug, Args)]

@@ -65,6 +65,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
                 range: args.range.clone(),
                 max_file_size: args.max_file_size,
                 threads,
+                dedupe: !args.no_dedupe,
             };
             let mut all = ScanResult::default();
             for repo in &args.paths {

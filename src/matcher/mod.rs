@@ -64,9 +64,18 @@ impl Matcher {
     /// Panics only if the automaton cannot be built, which for a few thousand
     /// short keywords does not happen.
     pub fn new(rules: Arc<RuleSet>) -> Matcher {
+        Matcher::with_filter(rules, |_| true)
+    }
+
+    /// Builds a matcher for the rules of `rules` that `keep` accepts. Match rule
+    /// indices still index the whole set.
+    pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
+            if !keep(rule) {
+                continue;
+            }
             for kw in &rule.spec.keywords {
                 let kw = kw.as_bytes().to_ascii_lowercase();
                 match keywords.iter().position(|k| *k == kw) {
@@ -128,12 +137,28 @@ impl Matcher {
     /// keyword hit, a regex search over windows of `2 * max_len` bytes around
     /// its hits (merged where they overlap).
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
+        self.scan_ranges(hay, &[0..hay.len()], scratch)
+    }
+
+    /// Like [`Matcher::scan`], but looks for keywords only in `ranges` (sorted,
+    /// disjoint). Regex windows around a keyword still extend into the rest of
+    /// `hay`, so a match is found exactly as a full scan finds it as long as one
+    /// of its rule's keyword hits lies inside a range.
+    pub fn scan_ranges(
+        &self,
+        hay: &[u8],
+        ranges: &[Range<usize>],
+        scratch: &mut Scratch,
+    ) -> Vec<Match> {
         let Some(ac) = &self.ac else {
             return Vec::new();
         };
         let rules = self.rules.rules();
         scratch.windows.clear();
-        for m in ac.find_iter(hay) {
+        let hits = ranges
+            .iter()
+            .flat_map(|r| ac.find_iter(aho_corasick::Input::new(hay).span(r.clone())));
+        for m in hits {
             for &r in &self.pattern_rules[m.pattern().as_usize()] {
                 let reach = rules[r as usize].spec.max_len;
                 let start = m.start().saturating_sub(reach);
@@ -175,6 +200,17 @@ impl Matcher {
         scratch.windows = windows;
         dedupe(&mut found, rules);
         found
+    }
+
+    /// Merges matches from several scans of the same haystack (e.g. by
+    /// matchers over different rule subsets), reporting each secret once.
+    pub fn combine(&self, mut a: Vec<Match>, b: Vec<Match>) -> Vec<Match> {
+        if b.is_empty() {
+            return a;
+        }
+        a.extend(b);
+        dedupe(&mut a, self.rules.rules());
+        a
     }
 }
 
@@ -278,7 +314,8 @@ fn lines_around(hay: &[u8], span: Range<usize>, n: usize) -> Range<usize> {
 }
 
 /// Reports each secret once: among matches whose secrets overlap, the most
-/// confident rule wins, then the longer secret, then the earlier rule.
+/// confident rule wins, then the longer secret, then the longer whole match (a
+/// rule that also matched its context is more specific), then the earlier rule.
 fn dedupe(found: &mut Vec<Match>, rules: &[Rule]) {
     if found.len() < 2 {
         return;
@@ -288,6 +325,7 @@ fn dedupe(found: &mut Vec<Match>, rules: &[Rule]) {
         (
             std::cmp::Reverse(c),
             std::cmp::Reverse(m.secret.len()),
+            std::cmp::Reverse(m.whole.len()),
             m.rule,
         )
     };

@@ -17,9 +17,9 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::blob::{Blob, Bytes, Origin};
+use crate::blob::Origin;
 use crate::finding::Finding;
-use crate::matcher::Scratch;
+use crate::matcher::{Matcher, Scratch};
 use crate::scan::{Messages, Scanner};
 
 /// Hashes object ids by their first eight bytes: they are already uniformly
@@ -54,6 +54,9 @@ pub struct GitOptions {
     pub range: Option<String>,
     pub max_file_size: u64,
     pub threads: usize,
+    /// Look for keywords only in text not seen before at the same path (see
+    /// [`crate::dedupe`]). Off only to compare against a full scan.
+    pub dedupe: bool,
 }
 
 /// Whether a secret can still be found at a branch tip.
@@ -80,7 +83,7 @@ pub struct GitProvenance {
     pub message: String,
     pub blob: String,
     pub status: GitStatus,
-    /// Other blobs (versions or paths) holding the same secret.
+    /// Other paths where the same rule found the same secret.
     pub occurrences: usize,
 }
 
@@ -96,7 +99,8 @@ pub struct History {
     /// Commits walked, oldest first.
     commits: Vec<Oid>,
     sites: Vec<Site>,
-    tip_blobs: IdSet,
+    /// Blobs at each path in the trees of the branch tips.
+    tip_paths: HashMap<String, Vec<Oid>>,
     pub shallow: bool,
 }
 
@@ -253,20 +257,25 @@ pub fn enumerate(
         );
     }
 
-    let mut tip_blobs = IdSet::default();
-    let mut tip_trees = IdSet::default();
+    let mut tip_paths: HashMap<String, Vec<Oid>> = HashMap::new();
     tips.sort();
     tips.dedup();
     for t in tips {
         if let Ok(c) = repo.find_commit(t) {
+            // Each tip separately: a subtree shared by two tips may sit at
+            // different paths in each.
+            let mut tip_trees = IdSet::default();
             walk_tree(
                 repo,
                 c.tree_id(),
                 &mut tip_trees,
                 messages,
                 errors,
-                &mut |oid, _| {
-                    tip_blobs.insert(oid);
+                &mut |oid, path| {
+                    let v = tip_paths.entry(path.to_string()).or_default();
+                    if !v.contains(&oid) {
+                        v.push(oid);
+                    }
                 },
             );
         }
@@ -274,7 +283,7 @@ pub fn enumerate(
     Ok(History {
         commits,
         sites,
-        tip_blobs,
+        tip_paths,
         shallow: repo.is_shallow(),
     })
 }
@@ -323,9 +332,16 @@ pub struct BlobScan {
     pub findings: Vec<Finding>,
     pub scanned: u64,
     pub bytes: u64,
+    /// Bytes in chunks not seen before, where keywords were looked for.
+    pub new_bytes: u64,
     pub binary: u64,
     pub too_large: u64,
 }
+
+/// Rules whose keyword may sit further than this from their match (PEM keys,
+/// service-account JSON) are run over whole blobs; the rest only over new
+/// chunks, which keeps the dedupe margin small.
+const LONG_REACH: usize = 1024;
 
 /// Scans every enumerated blob once, in parallel, then attaches provenance to
 /// the findings and reports each (rule, path, secret) once, at the commit
@@ -345,17 +361,29 @@ pub fn scan_history(
     let repos: Mutex<Vec<Repository>> = Mutex::new(Vec::new());
     let scanned = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
+    let new_bytes = AtomicU64::new(0);
     let binary = AtomicU64::new(0);
     let too_large = AtomicU64::new(0);
     let repo_dir: PathBuf = repo_path.to_path_buf();
 
-    // (site index, findings) for blobs with findings.
-    let per_blob: Vec<(usize, Vec<Finding>)> = pool.install(|| {
+    let rules = scanner.rules().clone();
+    let short = Matcher::with_filter(rules.clone(), |r| r.spec.max_len <= LONG_REACH);
+    let long = Matcher::with_filter(rules.clone(), |r| r.spec.max_len > LONG_REACH);
+    let margin = rules
+        .rules()
+        .iter()
+        .filter(|r| r.spec.max_len <= LONG_REACH)
+        .map(|r| r.spec.max_len + r.spec.keywords.iter().map(|k| k.len()).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+        + 8;
+    let seen = crate::dedupe::Seen::new(margin);
+
+    let per_blob: Vec<Finding> = pool.install(|| {
         history
             .sites
             .par_chunks(64)
-            .enumerate()
-            .flat_map_iter(|(chunk_no, chunk)| {
+            .flat_map_iter(|chunk| {
                 let repo = repos.lock().unwrap().pop();
                 let repo = match repo {
                     Some(r) => r,
@@ -369,8 +397,9 @@ pub fn scan_history(
                     },
                 };
                 let mut scratch = Scratch::default();
+                let mut ranges = Vec::new();
                 let mut out = Vec::new();
-                for (i, site) in chunk.iter().enumerate() {
+                for site in chunk {
                     let blob = match repo.find_blob(site.blob) {
                         Ok(b) => b,
                         Err(e) => {
@@ -388,23 +417,33 @@ pub fn scan_history(
                         too_large.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    let b = Blob::new(
-                        Bytes::Owned(content.to_vec()),
-                        Origin::Git {
-                            blob: site.blob.to_string(),
-                            path: site.path.clone(),
-                        },
-                    );
-                    if b.looks_binary() {
+                    if memchr::memchr(0, &content[..content.len().min(8192)]).is_some() {
                         binary.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                     scanned.fetch_add(1, Ordering::Relaxed);
                     bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
-                    let found = scanner.scan_blob(&b, &mut scratch);
-                    if !found.is_empty() {
-                        out.push((chunk_no * 64 + i, found));
-                    }
+                    let origin = Origin::Git {
+                        blob: site.blob.to_string(),
+                        path: site.path.clone(),
+                    };
+                    let found = if opts.dedupe {
+                        seen.new_chunks(&site.path, content, &mut ranges);
+                        new_bytes.fetch_add(
+                            ranges.iter().map(|r| r.len() as u64).sum(),
+                            Ordering::Relaxed,
+                        );
+                        let a = if ranges.is_empty() {
+                            Vec::new()
+                        } else {
+                            short.scan_ranges(content, &ranges, &mut scratch)
+                        };
+                        let b = long.scan(content, &mut scratch);
+                        scanner.findings(content, &origin, short.combine(a, b))
+                    } else {
+                        scanner.scan_bytes(content, &origin, &mut scratch)
+                    };
+                    out.extend(found);
                 }
                 repos.lock().unwrap().push(repo);
                 out
@@ -413,79 +452,109 @@ pub fn scan_history(
     });
 
     let repo = open(repo_path)?;
-    let findings = attach_provenance(&repo, history, per_blob);
+    let findings = attach_provenance(&repo, history, per_blob, messages);
     Ok(BlobScan {
         findings,
         scanned: scanned.into_inner(),
         bytes: bytes.into_inner(),
+        new_bytes: new_bytes.into_inner(),
         binary: binary.into_inner(),
         too_large: too_large.into_inner(),
     })
 }
 
+/// Reports each (rule, path, secret) once, at the earliest version of the file
+/// that holds the secret, with its commit, and whether a branch tip still
+/// holds it. Only blobs at paths with findings are read again.
 fn attach_provenance(
     repo: &Repository,
     history: &History,
-    per_blob: Vec<(usize, Vec<Finding>)>,
+    found: Vec<Finding>,
+    messages: &Messages,
 ) -> Vec<Finding> {
-    // How many blobs hold each (rule, secret), and whether any is at a tip.
-    let mut spread: HashMap<(String, String), (usize, bool)> = HashMap::new();
-    for (site, findings) in &per_blob {
-        let at_tip = history.tip_blobs.contains(&history.sites[*site].blob);
-        let mut once = HashSet::new();
-        for f in findings {
-            if once.insert((&f.rule_id, &f.secret)) {
-                let e = spread
-                    .entry((f.rule_id.clone(), f.secret.clone()))
-                    .or_default();
-                e.0 += 1;
-                e.1 |= at_tip;
-            }
+    let mut unique: HashMap<String, Finding> = HashMap::new();
+    for f in found {
+        unique.entry(f.fingerprint.clone()).or_insert(f);
+    }
+    let wanted: HashSet<&str> = unique.values().map(|f| f.path.as_str()).collect();
+    let mut versions: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in history.sites.iter().enumerate() {
+        if wanted.contains(s.path.as_str()) {
+            versions.entry(s.path.as_str()).or_default().push(i);
         }
     }
-    // Keep the earliest occurrence of each fingerprint (rule + path + secret).
-    let mut best: HashMap<String, (u32, Finding)> = HashMap::new();
-    for (site, findings) in per_blob {
-        let s = &history.sites[site];
-        for f in findings {
-            match best.get(&f.fingerprint) {
-                Some((c, _)) if *c <= s.commit => {}
-                _ => {
-                    let mut f = f;
-                    let (count, present) = spread[&(f.rule_id.clone(), f.secret.clone())];
-                    f.git = Some(GitProvenance {
-                        commit: history.commits[s.commit as usize].to_string(),
-                        blob: s.blob.to_string(),
-                        status: if present {
-                            GitStatus::Present
-                        } else {
-                            GitStatus::HistoryOnly
-                        },
-                        occurrences: count - 1,
-                        ..GitProvenance::default()
-                    });
-                    best.insert(f.fingerprint.clone(), (s.commit, f));
+    // Paths holding each (rule, secret).
+    let mut spread: HashMap<(String, String), HashSet<String>> = HashMap::new();
+    for f in unique.values() {
+        spread
+            .entry((f.rule_id.clone(), f.secret.clone()))
+            .or_default()
+            .insert(f.path.clone());
+    }
+    let read = |oid: Oid| -> Option<Vec<u8>> {
+        match repo.find_blob(oid) {
+            Ok(b) => Some(b.content().to_vec()),
+            Err(e) => {
+                messages.warn(&format!("blob {oid}"), e.message());
+                None
+            }
+        }
+    };
+    let mut meta: HashMap<Oid, (String, String, String, String)> = HashMap::new();
+    let mut out = Vec::with_capacity(unique.len());
+    for (_, mut f) in unique {
+        let mut site = None;
+        for &i in versions
+            .get(f.path.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let s = &history.sites[i];
+            if let Some(content) = read(s.blob) {
+                if f.relocate(&content) {
+                    site = Some(s);
+                    break;
                 }
             }
         }
-    }
-    let mut meta: HashMap<String, (String, String, String, String)> = HashMap::new();
-    let mut out: Vec<Finding> = best.into_values().map(|(_, f)| f).collect();
-    for f in &mut out {
-        let g = f.git.as_mut().expect("set above");
+        let Some(site) = site else {
+            out.push(f);
+            continue;
+        };
+        let paths = &spread[&(f.rule_id.clone(), f.secret.clone())];
+        let present = paths.iter().any(|p| {
+            history.tip_paths.get(p.as_str()).is_some_and(|oids| {
+                oids.iter().any(|&oid| {
+                    read(oid)
+                        .is_some_and(|c| memchr::memmem::find(&c, f.secret.as_bytes()).is_some())
+                })
+            })
+        });
+        let commit = history.commits[site.commit as usize];
         let m = meta
-            .entry(g.commit.clone())
-            .or_insert_with(|| commit_meta(repo, &g.commit));
-        g.author = m.0.clone();
-        g.email = m.1.clone();
-        g.date = m.2.clone();
-        g.message = m.3.clone();
+            .entry(commit)
+            .or_insert_with(|| commit_meta(repo, commit));
+        f.git = Some(GitProvenance {
+            commit: commit.to_string(),
+            author: m.0.clone(),
+            email: m.1.clone(),
+            date: m.2.clone(),
+            message: m.3.clone(),
+            blob: site.blob.to_string(),
+            status: if present {
+                GitStatus::Present
+            } else {
+                GitStatus::HistoryOnly
+            },
+            occurrences: paths.len() - 1,
+        });
+        out.push(f);
     }
     out
 }
 
-fn commit_meta(repo: &Repository, id: &str) -> (String, String, String, String) {
-    let Ok(c) = Oid::from_str(id).and_then(|oid| repo.find_commit(oid)) else {
+fn commit_meta(repo: &Repository, id: Oid) -> (String, String, String, String) {
+    let Ok(c) = repo.find_commit(id) else {
         return Default::default();
     };
     let author = c.author();

@@ -114,9 +114,17 @@ fn secret_at_tip_is_present_and_edits_do_not_duplicate() {
     let fs = findings(&json);
     assert_eq!(fs.len(), 1, "{json}");
     assert_eq!(fs[0]["commit"], first.to_string());
+    assert_eq!(fs[0]["line"], 1, "located in the introducing version");
     assert_eq!(fs[0]["status"], "present");
-    // The edited version is another blob with the same secret.
-    assert_eq!(fs[0]["occurrences"], 1);
+    assert_eq!(fs[0]["occurrences"], 0);
+    // The same secret pasted at another path is a second finding, and each
+    // counts the other.
+    r.write("copy.py", &format!("X = '{tok}'\n"));
+    r.commit("copy", 1_700_000_200);
+    let (_, json) = git_json(&env, &["."]);
+    let fs = findings(&json);
+    assert_eq!(fs.len(), 2, "{json}");
+    assert!(fs.iter().all(|f| f["occurrences"] == 1));
 }
 
 #[test]
@@ -404,4 +412,192 @@ fn install_hook_refuses_to_overwrite_unless_forced() {
     assert!(std::fs::read_to_string(&hook)
         .unwrap()
         .contains("keysweep staged"));
+}
+
+/// Secrets in several shapes: single-line tokens, a keyword-context pair, and a
+/// multi-line PEM key, so dedupe is exercised on short and long-reach rules.
+fn secret_block(fake: &mut Fake) -> String {
+    let b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    match fake.string("0123", 1).as_str() {
+        "0" => format!("token = \"{}\"\n", fake.github_pat()),
+        "1" => format!(
+            "aws_access_key_id = AKIA{}\naws_secret_access_key = {}\n",
+            fake.string(b32, 16),
+            fake.string(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
+                40
+            )
+        ),
+        "2" => format!(
+            "slack = \"xoxb-{}-{}-{}\"\n",
+            fake.string("123456789", 11),
+            fake.string("123456789", 12),
+            fake.alnum(24)
+        ),
+        _ => {
+            let body: Vec<String> = (0..14)
+                .map(|_| {
+                    fake.string(
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                        64,
+                    )
+                })
+                .collect();
+            format!(
+                "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+                body.join("\n")
+            )
+        }
+    }
+}
+
+type Key = (String, String, String, String, u64, String);
+
+/// Asserts two finding sets are equal, printing only the differences.
+fn assert_same(deduped: &[Key], full: &[Key]) {
+    let missing: Vec<&Key> = full.iter().filter(|k| !deduped.contains(k)).collect();
+    let extra: Vec<&Key> = deduped.iter().filter(|k| !full.contains(k)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "dedupe differs from a full scan\nmissing: {missing:#?}\nextra: {extra:#?}"
+    );
+}
+
+fn finding_keys(json: &serde_json::Value) -> Vec<Key> {
+    let mut v: Vec<Key> = findings(json)
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["secret"].as_str().unwrap().to_string(),
+                f["commit"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Scanning only text not seen before at a path must find exactly what
+/// scanning every blob in full finds: same rules, paths, secrets, introducing
+/// commits, lines and status.
+#[test]
+fn dedupe_finds_exactly_what_a_full_scan_finds() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(48);
+    let mut files: Vec<(String, Vec<String>)> = (0..4)
+        .map(|i| {
+            let lines = (0..400)
+                .map(|n| {
+                    format!(
+                        "fn item_{i}_{n}() -> u32 {{ {} }}\n",
+                        fake.string("0123456789", 6)
+                    )
+                })
+                .collect();
+            (format!("src/file{i}.rs"), lines)
+        })
+        .collect();
+    for round in 0..60 {
+        for _ in 0..3 {
+            let f = (fake.alnum(1).as_bytes()[0] as usize) % files.len();
+            let lines = &mut files[f].1;
+            let at = (fake.string("0123456789", 4).parse::<usize>().unwrap()) % (lines.len() + 1);
+            match fake.string("012345", 1).as_str() {
+                "0" | "1" => lines.insert(at, secret_block(&mut fake)),
+                "2" if !lines.is_empty() => {
+                    lines.remove(at.min(lines.len() - 1));
+                }
+                "3" => {
+                    // Move a block of lines elsewhere, secrets included.
+                    let n = 5.min(lines.len() - at.min(lines.len()));
+                    let block: Vec<String> = lines.drain(at..at + n).collect();
+                    let to = at / 2;
+                    for (k, l) in block.into_iter().enumerate() {
+                        lines.insert(to + k, l);
+                    }
+                }
+                _ => lines.insert(at, format!("// edit {round} {}\n", fake.alnum(10))),
+            }
+        }
+        if round % 17 == 16 {
+            // A copy at a new path, then the original goes on changing.
+            let (path, lines) = files[0].clone();
+            files.push((path.replace(".rs", &format!("_copy{round}.rs")), lines));
+        }
+        for (path, lines) in &files {
+            r.write(path, &lines.concat());
+        }
+        r.commit(
+            &format!("round {round}"),
+            1_700_000_000 + round as i64 * 100,
+        );
+    }
+    let (_, deduped) = git_json(&env, &["--show-secrets", "."]);
+    let (_, full) = git_json(&env, &["--show-secrets", "--no-dedupe", "."]);
+    let (a, b) = (finding_keys(&deduped), finding_keys(&full));
+    assert!(
+        b.len() >= 20,
+        "the history should hold many secrets, got {}",
+        b.len()
+    );
+    assert!(
+        b.iter().any(|k| k.0.starts_with("private-keys")),
+        "a PEM key is among them"
+    );
+    assert_same(&a, &b);
+}
+
+/// A rule whose keyword sits on the line above its secret: when a later version
+/// changes only the secret's line, the keyword's chunk is old, and the finding
+/// depends on the dedupe margin reaching across the chunk boundary.
+#[test]
+fn dedupe_margin_reaches_secrets_below_an_unchanged_keyword_line() {
+    let env = Env::new();
+    env.write(
+        "rules/acme.yml",
+        r#"
+rules:
+  - id: acme-two-line
+    name: ACME two-line secret
+    keywords: ["acme_secret:"]
+    pattern: 'acme_secret:[ \t]*\n[ \t]*value:[ \t]*([a-z0-9]{24})\b'
+"#,
+    );
+    let r = Repo::init(&env.path().join("repo"));
+    let mut fake = Fake::new(49);
+    let n = 120;
+    let header: Vec<String> = (0..n)
+        .map(|i| format!("# config {i} {}\n", fake.alnum(30)))
+        .collect();
+    for round in 0..2 {
+        for (i, h) in header.iter().enumerate() {
+            let value = fake.string("abcdefghijklmnopqrstuvwxyz0123456789", 24);
+            // Varied indentation varies where chunk boundaries fall.
+            let indent = fake.string(" \t", 8);
+            r.write(
+                &format!("c{i}.yml"),
+                &format!("{h}acme_secret:\n{indent}value: {value}\n# end\n"),
+            );
+        }
+        r.commit(&format!("round {round}"), 1_700_000_000 + round);
+    }
+    let args = [
+        "--rules",
+        "rules/acme.yml",
+        "--rule",
+        "acme-two-line",
+        "--show-secrets",
+        "repo",
+    ];
+    let (_, deduped) = git_json(&env, &args);
+    let mut full_args = args.to_vec();
+    full_args.insert(0, "--no-dedupe");
+    let (_, full) = git_json(&env, &full_args);
+    assert_eq!(findings(&full).len(), 2 * n);
+    assert_same(&finding_keys(&deduped), &finding_keys(&full));
 }

@@ -1,0 +1,183 @@
+//! Content dedupe for history scans: each distinct neighbourhood of text at a
+//! path is scanned once, however many versions of the file repeat it.
+//!
+//! A blob is cut into chunks of lines at content-defined boundaries, so an edit
+//! changes only the chunks around it. A chunk is new when the bytes of the chunk
+//! plus `margin` bytes on each side have not been seen at this path before.
+//! The matcher looks for keywords only in new chunks, with regex windows that
+//! still reach into the whole blob. With `margin` at least a rule's keyword
+//! reach (`max_len`) plus its longest keyword, a keyword hit in an old chunk sits
+//! in exactly the bytes around which it was matched before, so scanning only new
+//! chunks finds the same (rule, path, secret) triples as scanning every blob.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+use std::sync::Mutex;
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// About one line in 32 ends a chunk.
+const BOUNDARY_MASK: u64 = 31;
+/// Chunks are cut at the next line end past this size...
+const SOFT_MAX: usize = 8 << 10;
+/// ...or anywhere past this one (minified files without line ends).
+const HARD_MAX: usize = 64 << 10;
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Keys are already xxh3 output: fold, don't rehash.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(b);
+        }
+    }
+}
+
+/// Neighbourhoods already scanned, shared by the scanning threads.
+pub struct Seen {
+    shards: Vec<Mutex<HashSet<u128, BuildHasherDefault<KeyHasher>>>>,
+    margin: usize,
+}
+
+impl Seen {
+    /// `margin`: bytes of context on each side of a chunk that must match for
+    /// the chunk to count as seen.
+    pub fn new(margin: usize) -> Seen {
+        Seen {
+            shards: (0..64).map(|_| Mutex::new(HashSet::default())).collect(),
+            margin,
+        }
+    }
+
+    fn insert(&self, key: u128) -> bool {
+        let shard = (key as usize) & (self.shards.len() - 1);
+        self.shards[shard].lock().unwrap().insert(key)
+    }
+
+    /// Appends to `out` the chunks of `hay` not seen before at `path`, merging
+    /// adjacent ones, and records them as seen.
+    pub fn new_chunks(&self, path: &str, hay: &[u8], out: &mut Vec<Range<usize>>) {
+        out.clear();
+        let path_hash = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
+        let mut start = 0;
+        while start < hay.len() {
+            let end = chunk_end(hay, start);
+            let lo = start.saturating_sub(self.margin);
+            let hi = (end + self.margin).min(hay.len());
+            let mut h = Xxh3::new();
+            h.update(&path_hash.to_le_bytes());
+            h.update(&((start - lo) as u64).to_le_bytes());
+            h.update(&hay[lo..hi]);
+            if self.insert(h.digest128()) {
+                match out.last_mut() {
+                    Some(last) if last.end == start => last.end = end,
+                    _ => out.push(start..end),
+                }
+            }
+            start = end;
+        }
+    }
+}
+
+/// The end of the chunk starting at `start`: just after a line end whose next
+/// bytes hash to a boundary, or at the size limits.
+fn chunk_end(hay: &[u8], start: usize) -> usize {
+    let mut from = start;
+    loop {
+        match memchr::memchr(b'\n', &hay[from..]) {
+            None => return hay.len().min(start + HARD_MAX).max(from.min(hay.len())),
+            Some(p) => {
+                let nl = from + p + 1;
+                if nl >= hay.len() {
+                    return hay.len();
+                }
+                if nl - start >= SOFT_MAX || is_boundary(&hay[nl..]) {
+                    return nl;
+                }
+                if nl - start >= HARD_MAX {
+                    return nl;
+                }
+                from = nl;
+            }
+        }
+    }
+}
+
+/// Decides from up to 8 bytes after a line end, so boundaries depend on local
+/// content only and re-synchronise right after an edit.
+fn is_boundary(next: &[u8]) -> bool {
+    let mut b = [0u8; 8];
+    let n = next.len().min(8);
+    b[..n].copy_from_slice(&next[..n]);
+    let x = u64::from_le_bytes(b).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> 58) & BOUNDARY_MASK == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: usize, seed: u64) -> Vec<u8> {
+        let mut s = String::new();
+        let mut x = seed;
+        for i in 0..lines {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            s.push_str(&format!("line {i} value {:x}\n", x >> 20));
+        }
+        s.into_bytes()
+    }
+
+    #[test]
+    fn chunks_cover_the_blob() {
+        let hay = text(5000, 1);
+        let seen = Seen::new(300);
+        let mut out = Vec::new();
+        seen.new_chunks("a", &hay, &mut out);
+        assert_eq!(out, vec![0..hay.len()]);
+        // Everything is old the second time.
+        seen.new_chunks("a", &hay, &mut out);
+        assert!(out.is_empty());
+        // ...but not at another path.
+        seen.new_chunks("b", &hay, &mut out);
+        assert_eq!(out, vec![0..hay.len()]);
+    }
+
+    #[test]
+    fn an_edit_dirties_only_nearby_chunks() {
+        let hay = text(20_000, 2);
+        let seen = Seen::new(300);
+        let mut out = Vec::new();
+        seen.new_chunks("a", &hay, &mut out);
+        let mut edited = hay.clone();
+        let mid = edited.len() / 2;
+        edited.splice(mid..mid, b"inserted line\n".iter().copied());
+        seen.new_chunks("a", &edited, &mut out);
+        let dirty: usize = out.iter().map(|r| r.len()).sum();
+        assert!(dirty > 0);
+        assert!(
+            dirty < 16 << 10,
+            "{dirty} bytes rescanned for a one-line edit"
+        );
+        assert!(out.iter().any(|r| r.contains(&mid)));
+    }
+
+    #[test]
+    fn no_newlines_still_chunks() {
+        let hay: Vec<u8> = (0..200_000u32)
+            .map(|i| b'a' + (i * 7 % 26) as u8 ^ (i / 26 % 2) as u8)
+            .collect();
+        let seen = Seen::new(10);
+        let mut out = Vec::new();
+        seen.new_chunks("x", &hay, &mut out);
+        assert_eq!(out, vec![0..hay.len()]);
+    }
+}
