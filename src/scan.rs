@@ -358,6 +358,14 @@ impl Scanner {
         }
         messages.set_progress(None);
         let scanned = scanned?;
+        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+            eprintln!(
+                "scanned: {:?}; {} of {} bytes in new chunks",
+                started.elapsed(),
+                scanned.new_bytes,
+                scanned.bytes
+            );
+        }
         let mut summary = Summary {
             rules: self.rules().len(),
             files_scanned: scanned.scanned,

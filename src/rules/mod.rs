@@ -67,6 +67,7 @@ pub struct Rule {
     pub builtin: bool,
     regex: OnceLock<Compiled>,
     companions: OnceLock<Vec<meta::Regex>>,
+    line_local: OnceLock<bool>,
 }
 
 /// A compiled rule regex with the index of the group that holds the secret.
@@ -87,6 +88,7 @@ impl Rule {
             builtin,
             regex: OnceLock::new(),
             companions: OnceLock::new(),
+            line_local: OnceLock::new(),
         }
     }
 
@@ -136,6 +138,14 @@ impl Rule {
         Ok(())
     }
 
+    /// Whether every match lies on one line and contains one of the rule's
+    /// keywords. For such a rule, a line seen before can only match as it did
+    /// before, which lets history scans skip old text without any margin (see
+    /// [`crate::dedupe`]). Conservative: `false` when it cannot be shown.
+    pub fn is_line_local(&self) -> bool {
+        *self.line_local.get_or_init(|| line_local(&self.spec))
+    }
+
     /// Compiled companion patterns, in the order of `spec.companions`.
     pub fn companions(&self) -> &[meta::Regex] {
         self.companions.get_or_init(|| {
@@ -173,6 +183,57 @@ pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
                 msg.push_str(" (narrow the repetitions or character classes)");
             }
             msg
+        })
+}
+
+fn line_local(spec: &RuleSpec) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::{Class, Hir, HirKind};
+
+    fn can_match_newline(h: &Hir) -> bool {
+        match h.kind() {
+            HirKind::Literal(lit) => lit.0.contains(&b'\n'),
+            HirKind::Class(Class::Bytes(c)) => c
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+            HirKind::Class(Class::Unicode(c)) => c
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+            HirKind::Empty | HirKind::Look(_) => false,
+            HirKind::Repetition(r) => can_match_newline(&r.sub),
+            HirKind::Capture(c) => can_match_newline(&c.sub),
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(can_match_newline),
+        }
+    }
+
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(&spec.pattern)
+    else {
+        return false;
+    };
+    if can_match_newline(&hir) {
+        return false;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let Some(lits) = seq.literals() else {
+        return false;
+    };
+    let keywords: Vec<Vec<u8>> = spec
+        .keywords
+        .iter()
+        .map(|k| k.as_bytes().to_ascii_lowercase())
+        .collect();
+    !lits.is_empty()
+        && lits.iter().all(|lit| {
+            let l = lit.as_bytes().to_ascii_lowercase();
+            keywords
+                .iter()
+                .any(|k| memchr::memmem::find(&l, k).is_some())
         })
 }
 
@@ -376,6 +437,27 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spec(pattern: &str, keywords: &[&str]) -> RuleSpec {
+        serde_yaml::from_str(&format!(
+            "id: t\nname: t\nkeywords: {keywords:?}\npattern: '{pattern}'\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn line_locality() {
+        assert!(line_local(&spec(r"\b(ghp_[A-Za-z0-9]{36})\b", &["ghp_"])));
+        assert!(line_local(&spec(r"(?i)\b(ghp_[a-z0-9]{36})\b", &["GHP_"])));
+        // The keyword may be off the match: not provably local.
+        assert!(!line_local(&spec(
+            r"\b(AIza[A-Za-z0-9_-]{35})",
+            &["gemini"]
+        )));
+        // \s and [^x] can cross lines.
+        assert!(!line_local(&spec(r"ghp_\s*([a-z]{4})", &["ghp_"])));
+        assert!(!line_local(&spec(r"(ghp_[^x]{4})", &["ghp_"])));
+    }
 
     #[test]
     fn glob() {

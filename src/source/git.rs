@@ -366,17 +366,28 @@ pub fn scan_history(
     let too_large = AtomicU64::new(0);
     let repo_dir: PathBuf = repo_path.to_path_buf();
 
+    // Hash checks of every object read cost a quarter of the scan; a damaged
+    // object still fails to inflate and is reported.
+    git2::opts::strict_hash_verification(false);
+
     let rules = scanner.rules().clone();
-    let short = Matcher::with_filter(rules.clone(), |r| r.spec.max_len <= LONG_REACH);
-    let long = Matcher::with_filter(rules.clone(), |r| r.spec.max_len > LONG_REACH);
+    let is_short = |r: &crate::rules::Rule| r.is_line_local() || r.spec.max_len <= LONG_REACH;
+    let short = Matcher::with_filter(rules.clone(), is_short);
+    let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
+    // Line-local rules need no margin: an old chunk holds whole old lines.
     let margin = rules
         .rules()
         .iter()
-        .filter(|r| r.spec.max_len <= LONG_REACH)
+        .filter(|r| is_short(r) && !r.is_line_local())
         .map(|r| r.spec.max_len + r.spec.keywords.iter().map(|k| k.len()).max().unwrap_or(0))
         .max()
         .unwrap_or(0)
         + 8;
+    if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+        let n_long = rules.rules().iter().filter(|r| !is_short(r)).count();
+        let n_local = rules.rules().iter().filter(|r| r.is_line_local()).count();
+        eprintln!("dedupe margin {margin}; {n_local} line-local rules; {n_long} whole-blob rules");
+    }
     let seen = crate::dedupe::Seen::new(margin);
 
     let per_blob: Vec<Finding> = pool.install(|| {
