@@ -202,6 +202,11 @@ impl Matcher {
         found
     }
 
+    /// Whether any keyword of this matcher's rules occurs in `hay`.
+    pub fn has_keyword(&self, hay: &[u8]) -> bool {
+        self.ac.as_ref().is_some_and(|ac| ac.is_match(hay))
+    }
+
     /// Merges matches from several scans of the same haystack (e.g. by
     /// matchers over different rule subsets), reporting each secret once.
     pub fn combine(&self, mut a: Vec<Match>, b: Vec<Match>) -> Vec<Match> {

@@ -219,22 +219,45 @@ fn line_local(spec: &RuleSpec) -> bool {
     if can_match_newline(&hir) {
         return false;
     }
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let Some(lits) = seq.literals() else {
-        return false;
-    };
     let keywords: Vec<Vec<u8>> = spec
         .keywords
         .iter()
         .map(|k| k.as_bytes().to_ascii_lowercase())
         .collect();
-    !lits.is_empty()
-        && lits.iter().all(|lit| {
-            let l = lit.as_bytes().to_ascii_lowercase();
-            keywords
-                .iter()
-                .any(|k| memchr::memmem::find(&l, k).is_some())
+    must_contain_keyword(&hir, &keywords)
+}
+
+/// Whether every match of `h` contains one of `keywords` (lowercase),
+/// compared case-insensitively. Sound, not complete.
+fn must_contain_keyword(h: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::{Hir, HirKind};
+
+    // Every match starts with one of the prefix literals, so a keyword inside
+    // each of them is inside every match.
+    let prefixes_contain = |h: &Hir| {
+        let seq = Extractor::new().kind(ExtractKind::Prefix).extract(h);
+        seq.literals().is_some_and(|lits| {
+            !lits.is_empty()
+                && lits.iter().all(|lit| {
+                    let l = lit.as_bytes().to_ascii_lowercase();
+                    keywords
+                        .iter()
+                        .any(|k| memchr::memmem::find(&l, k).is_some())
+                })
         })
+    };
+    match h.kind() {
+        HirKind::Capture(c) => must_contain_keyword(&c.sub, keywords),
+        HirKind::Alternation(v) => v.iter().all(|x| must_contain_keyword(x, keywords)),
+        HirKind::Repetition(r) if r.min >= 1 => must_contain_keyword(&r.sub, keywords),
+        // Some mandatory part of the sequence, or the sequence from some
+        // point on, must hold the keyword.
+        HirKind::Concat(v) => (0..v.len()).any(|i| {
+            must_contain_keyword(&v[i], keywords) || prefixes_contain(&Hir::concat(v[i..].to_vec()))
+        }),
+        _ => prefixes_contain(h),
+    }
 }
 
 fn compile(spec: &RuleSpec) -> Result<Compiled, String> {
@@ -449,6 +472,16 @@ mod tests {
     fn line_locality() {
         assert!(line_local(&spec(r"\b(ghp_[A-Za-z0-9]{36})\b", &["ghp_"])));
         assert!(line_local(&spec(r"(?i)\b(ghp_[a-z0-9]{36})\b", &["GHP_"])));
+        // The keyword may sit after an optional part or a context prefix.
+        assert!(line_local(&spec(
+            r"\b((?:[a-z]{1,20}-)?glpat-[a-z0-9]{20})\b",
+            &["glpat-"]
+        )));
+        assert!(line_local(&spec(
+            r"(?i)sv=[0-9]{4}&[a-z=&]{0,40}?\bsig=([a-z0-9]{43})",
+            &["sig="]
+        )));
+        assert!(!line_local(&spec(r"(ab|cd)_([a-z]{4})", &["ab"])));
         // The keyword may be off the match: not provably local.
         assert!(!line_local(&spec(
             r"\b(AIza[A-Za-z0-9_-]{35})",
