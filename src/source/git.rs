@@ -458,11 +458,35 @@ pub fn scan_history(
                             ranges.iter().map(|r| r.len() as u64).sum(),
                             Ordering::Relaxed,
                         );
-                        let a = if ranges.is_empty() {
+                        let mut a = if ranges.is_empty() {
                             Vec::new()
                         } else {
                             short.scan_ranges(content, &ranges, &mut scratch)
                         };
+                        if !a.is_empty() {
+                            // Which rule reports an overlapping secret depends on
+                            // every rule that matches there, so look again with all
+                            // keywords near each match, old chunks included.
+                            let reach = 2 * LONG_REACH + 64;
+                            for m in &a {
+                                ranges.push(
+                                    m.whole.start.saturating_sub(reach)
+                                        ..(m.whole.end + reach).min(content.len()),
+                                );
+                            }
+                            ranges.sort_by_key(|r| r.start);
+                            let mut merged: Vec<std::ops::Range<usize>> =
+                                Vec::with_capacity(ranges.len());
+                            for r in ranges.drain(..) {
+                                match merged.last_mut() {
+                                    Some(last) if r.start <= last.end => {
+                                        last.end = last.end.max(r.end)
+                                    }
+                                    _ => merged.push(r),
+                                }
+                            }
+                            a = short.scan_ranges(content, &merged, &mut scratch);
+                        }
                         // A whole-blob rule can only match where one of its
                         // keywords is, and chunks remember whether they hold one.
                         let b = if needs_long {
