@@ -8,9 +8,14 @@
 
 mod check;
 mod spec;
+mod validator_spec;
 
 pub use check::{check_rules, CheckReport};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
+pub use validator_spec::{
+    json_path, parse_validator_file, BasicAuth, Matchers, ResponseMatch, Template, ValidateSpec,
+    ValidatorEntry, ValidatorKind,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -28,6 +33,13 @@ pub struct EmbeddedRuleFile {
     pub json: &'static str,
     /// The original YAML, examples included.
     pub yaml: &'static str,
+}
+
+/// One bundled validator file (`rules/validators/<name>.yml`) as JSON.
+pub struct EmbeddedValidatorFile {
+    /// File stem: the provider whose rules it serves.
+    pub name: &'static str,
+    pub json: &'static str,
 }
 
 /// Largest compiled size allowed for one rule's regex. A rule over this limit is
@@ -65,6 +77,9 @@ pub struct Rule {
     pub origin: String,
     /// Whether it is bundled with keysweep (as opposed to `--rules`).
     pub builtin: bool,
+    /// Where its `validate:` section came from, when it has one: the rule
+    /// file itself or a bundled validator file entry.
+    pub validator_origin: Option<String>,
     regex: OnceLock<Compiled>,
     companions: OnceLock<Vec<meta::Regex>>,
 }
@@ -81,6 +96,7 @@ pub struct Compiled {
 impl Rule {
     fn new(spec: RuleSpec, provider: &str, origin: &str, builtin: bool) -> Rule {
         Rule {
+            validator_origin: spec.validate.as_ref().map(|_| origin.to_string()),
             spec,
             provider: provider.to_string(),
             origin: origin.to_string(),
@@ -132,6 +148,33 @@ impl Rule {
                 v.push(re);
             }
             let _ = self.companions.set(v);
+        }
+        Ok(())
+    }
+
+    /// Checks that the parts the rule's validator needs (`{{parts.NAME}}`, or
+    /// `key_id` for the AWS validator) are ones the rule can find: named
+    /// groups of its pattern or companions.
+    ///
+    /// # Errors
+    ///
+    /// Names the missing part.
+    pub fn check_validator_parts(&self) -> Result<(), String> {
+        let Some(v) = &self.spec.validate else {
+            return Ok(());
+        };
+        let named: Vec<&str> = match self.regex.get() {
+            Some(c) => c.named.iter().map(|(_, n)| n.as_str()).collect(),
+            None => Vec::new(),
+        };
+        for part in v.required_parts() {
+            let found = named.contains(&part.as_str())
+                || self.spec.companions.iter().any(|c| c.name == part);
+            if !found {
+                return Err(format!(
+                    "validator needs part {part:?}, but the rule has no companion or named group of that name"
+                ));
+            }
         }
         Ok(())
     }
@@ -218,6 +261,9 @@ impl RuleSet {
                 set.rules.push(Rule::new(spec, &provider, &origin, true));
             }
         }
+        let files = bundled_validator_files()
+            .unwrap_or_else(|e| panic!("bundled validator file {e}"));
+        set.attach_validators(&files);
         set
     }
 
@@ -232,7 +278,70 @@ impl RuleSet {
                 true,
             )?;
         }
+        let files = bundled_validator_files().map_err(|message| RuleError::Parse {
+            path: "rules/validators".into(),
+            message,
+        })?;
+        set.attach_validators(&files);
         Ok(set)
+    }
+
+    /// Gives each bundled rule without a `validate:` section of its own the
+    /// validator that a bundled validator file assigns to it. An entry naming
+    /// a rule id exactly wins over one selecting it by a glob; among globs the
+    /// first (files in name order) wins. Rules loaded with `--rules` never get
+    /// a bundled validator: their ids are not under keysweep's control.
+    ///
+    /// Returns, per entry, how many rules it was attached to.
+    pub fn attach_validators(&mut self, files: &[ValidatorFile]) -> Vec<(String, usize)> {
+        let mut used = Vec::new();
+        let entries: Vec<(&ValidatorFile, &ValidatorEntry)> =
+            files.iter().flat_map(|f| f.entries.iter().map(move |e| (f, e))).collect();
+        let mut counts = vec![0usize; entries.len()];
+        for rule in self.rules.iter_mut().filter(|r| r.builtin) {
+            if rule.spec.validate.is_some() {
+                continue;
+            }
+            let id = rule.spec.id.clone();
+            let pick = entries
+                .iter()
+                .position(|(_, e)| e.names_exactly(&id) && e.selects(&id))
+                .or_else(|| entries.iter().position(|(_, e)| e.selects(&id)));
+            if let Some(i) = pick {
+                let (file, entry) = entries[i];
+                rule.spec.validate = Some(entry.spec.clone());
+                rule.validator_origin = Some(format!("{} entry {}", file.path, entry.name));
+                counts[i] += 1;
+            }
+        }
+        for ((file, entry), n) in entries.iter().zip(counts) {
+            used.push((format!("{} entry {}", file.path, entry.name), n));
+        }
+        used
+    }
+
+    /// Problems with bundled validator files against this rule set, for
+    /// `rules check`: an entry that selects no rule although its provider's
+    /// rules are loaded (a typo in an id), or a validator that needs a part
+    /// its rule cannot find. Entries of providers with no rules in the set are
+    /// not errors: that provider's rule file is not part of this build.
+    pub fn check_validator_files(&self, files: &[ValidatorFile]) -> Vec<String> {
+        let mut errors = Vec::new();
+        for file in files {
+            let provider_loaded = self.rules.iter().any(|r| r.provider == file.provider);
+            for entry in &file.entries {
+                let selected = self.rules.iter().filter(|r| r.builtin && entry.selects(&r.spec.id));
+                if provider_loaded && selected.count() == 0 {
+                    errors.push(format!(
+                        "{}: entry {}: selects no rule (rules: {})",
+                        file.path,
+                        entry.name,
+                        entry.rules.join(", ")
+                    ));
+                }
+            }
+        }
+        errors
     }
 
     /// Loads user rules from a YAML file or every `*.yml`/`*.yaml` file in a
@@ -269,11 +378,13 @@ impl RuleSet {
             let start = self.rules.len();
             self.add_yaml(&text, &file.display().to_string(), &stem, false)?;
             for rule in &self.rules[start..] {
-                rule.try_compile().map_err(|message| RuleError::Invalid {
-                    path: file.display().to_string(),
-                    id: rule.spec.id.clone(),
-                    message,
-                })?;
+                rule.try_compile()
+                    .and_then(|_| rule.check_validator_parts())
+                    .map_err(|message| RuleError::Invalid {
+                        path: file.display().to_string(),
+                        id: rule.spec.id.clone(),
+                        message,
+                    })?;
             }
         }
         Ok(())
@@ -346,6 +457,38 @@ impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.spec.id == id)
     }
+}
+
+/// A parsed validator file.
+#[derive(Debug, Clone)]
+pub struct ValidatorFile {
+    /// `rules/validators/<provider>.yml`.
+    pub path: String,
+    /// The provider named by the file's stem.
+    pub provider: String,
+    pub entries: Vec<ValidatorEntry>,
+}
+
+/// Parses the bundled validator files.
+///
+/// # Errors
+///
+/// Names the file and entry of the first malformed entry.
+pub fn bundled_validator_files() -> Result<Vec<ValidatorFile>, String> {
+    EMBEDDED_VALIDATORS
+        .iter()
+        .map(|f| {
+            let path = format!("rules/validators/{}.yml", f.name);
+            let doc: serde_json::Value =
+                serde_json::from_str(f.json).map_err(|e| format!("{path}: {e}"))?;
+            let entries = parse_validator_file(&doc).map_err(|e| format!("{path}: {e}"))?;
+            Ok(ValidatorFile {
+                path,
+                provider: f.name.to_string(),
+                entries,
+            })
+        })
+        .collect()
 }
 
 /// Matches `text` against a pattern where `*` stands for any run of characters.
