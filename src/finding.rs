@@ -144,6 +144,9 @@ impl Finding {
         }
         if let Some(v) = &mut f.validation {
             v.detail = v.detail.replace(&self.secret, &r);
+            for part in self.parts.values() {
+                v.detail = v.detail.replace(part.as_str(), &redact(part));
+            }
         }
         f.secret = r;
         f

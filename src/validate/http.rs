@@ -31,7 +31,7 @@ pub(crate) fn check(
 /// unreserved set plus the path characters that mean nothing in a query
 /// (`:` `@` …). Everything else, `/ ? # & = +` included, is percent-encoded so
 /// a value cannot change the URL's structure.
-fn encode_url_value(v: &str) -> String {
+pub(crate) fn encode_url_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for b in v.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~:@!$'()*,;".contains(&b) {
