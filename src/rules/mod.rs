@@ -541,6 +541,51 @@ mod tests {
         }
     }
 
+    /// Every bundled validator parses and needs only parts its rule can find.
+    /// Once the full rule set is bundled (150 rules and more), every entry
+    /// must also select at least one rule, at least 40 rules must have a
+    /// validator, and so must every rule of the AI providers below.
+    #[test]
+    fn bundled_validators_attach_to_existing_rules() {
+        let files = bundled_validator_files().unwrap();
+        let set = RuleSet::builtin();
+        for rule in set.rules().iter().filter(|r| r.spec.validate.is_some()) {
+            rule.try_compile().unwrap();
+            rule.check_validator_parts()
+                .unwrap_or_else(|e| panic!("{}: {e} ({:?})", rule.id(), rule.validator_origin));
+        }
+        assert!(set.check_validator_files(&files).is_empty());
+        if set.len() < 150 {
+            return;
+        }
+        let unused: Vec<String> = files
+            .iter()
+            .flat_map(|f| f.entries.iter().map(move |e| (f, e)))
+            .filter(|(_, e)| !set.rules().iter().any(|r| e.selects(r.id())))
+            .map(|(f, e)| format!("{} entry {}", f.path, e.name))
+            .collect();
+        assert!(unused.is_empty(), "validator entries that select no rule: {unused:#?}");
+        let validated = set.rules().iter().filter(|r| r.spec.validate.is_some()).count();
+        assert!(validated >= 40, "only {validated} rules have a validator");
+        const AI: &[&str] = &[
+            "openai", "anthropic", "gemini", "cohere", "mistral", "groq", "huggingface",
+            "replicate", "perplexity", "together", "fireworks", "deepseek", "xai", "openrouter",
+            "elevenlabs", "deepgram", "assemblyai", "stability", "cerebras", "runway", "leonardo",
+        ];
+        let missing: Vec<&str> = set
+            .rules()
+            .iter()
+            .filter(|r| AI.contains(&r.provider.as_str()) && r.spec.validate.is_none())
+            .map(|r| r.id())
+            .filter(|id| !NOT_VALIDATABLE.contains(id))
+            .collect();
+        assert!(missing.is_empty(), "AI provider rules without a validator: {missing:?}");
+    }
+
+    /// AI provider rules with no side-effect-free check: OAuth tokens of
+    /// consumer apps, and catch-all rules whose key type is unknown.
+    const NOT_VALIDATABLE: &[&str] = &["anthropic-oauth-token", "anthropic-credential"];
+
     #[test]
     fn select_rejects_unknown_plain_id() {
         let mut set = RuleSet::builtin();
