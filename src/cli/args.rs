@@ -284,9 +284,9 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 /// Parses `PROVIDER=URL`.
 pub fn parse_endpoint(s: &str) -> Result<(String, String), String> {
-    let (p, u) = s
-        .split_once('=')
-        .ok_or_else(|| format!("{s:?}: expected PROVIDER=URL, e.g. github=https://ghe.example.com/api/v3"))?;
+    let (p, u) = s.split_once('=').ok_or_else(|| {
+        format!("{s:?}: expected PROVIDER=URL, e.g. github=https://ghe.example.com/api/v3")
+    })?;
     if p.is_empty() || u.is_empty() {
         return Err(format!("{s:?}: expected PROVIDER=URL"));
     }

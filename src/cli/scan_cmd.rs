@@ -68,9 +68,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     if let Some(validator) = &validator {
         let summary = validator.validate_findings(&rules, &mut result.findings);
         if args.only_live {
-            result
-                .findings
-                .retain(|f| f.validation.as_ref().is_some_and(|v| v.status == ValidationStatus::Live));
+            result.findings.retain(|f| {
+                f.validation
+                    .as_ref()
+                    .is_some_and(|v| v.status == ValidationStatus::Live)
+            });
             result.summary.findings = result.findings.len();
         }
         result.summary.validation = Some(summary);
@@ -114,10 +116,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 
     let failing = match args.fail_on {
         FailOn::Any => !result.findings.is_empty(),
-        FailOn::Live => result
-            .findings
-            .iter()
-            .any(|f| f.validation.as_ref().is_some_and(|v| v.status == ValidationStatus::Live)),
+        FailOn::Live => result.findings.iter().any(|f| {
+            f.validation
+                .as_ref()
+                .is_some_and(|v| v.status == ValidationStatus::Live)
+        }),
     };
 
     let code = if result.summary.errors > 0 {

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::args::{RuleArgs, ValidateArgs, ValidateFormat};
-use super::{ignore_broken_pipe, load_rules, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use super::{
+    ignore_broken_pipe, load_rules, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS,
+};
 use crate::finding::ValidationStatus;
 use crate::validate::Validator;
 
@@ -17,9 +19,12 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         rule: vec![args.rule.clone()],
         exclude_rule: Vec::new(),
     })?;
-    let rule = rules
-        .get(&args.rule)
-        .ok_or_else(|| anyhow::anyhow!("unknown rule id {:?} (see `keysweep rules list`)", args.rule))?;
+    let rule = rules.get(&args.rule).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown rule id {:?} (see `keysweep rules list`)",
+            args.rule
+        )
+    })?;
     if rule.spec.validate.is_none() {
         anyhow::bail!(
             "rule {} has no validator (`keysweep rules list -f json` shows which rules have one)",

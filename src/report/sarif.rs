@@ -138,8 +138,10 @@ impl Reporter for Sarif {
                 }
                 if let Some(v) = &f.validation {
                     result["properties"]["validation"] = json!(v);
-                    result["message"]["text"] =
-                        json!(format!("{} found ({}): {}", f.rule_name, v.status, f.secret));
+                    result["message"]["text"] = json!(format!(
+                        "{} found ({}): {}",
+                        f.rule_name, v.status, f.secret
+                    ));
                 }
                 result
             })

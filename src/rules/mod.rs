@@ -261,8 +261,8 @@ impl RuleSet {
                 set.rules.push(Rule::new(spec, &provider, &origin, true));
             }
         }
-        let files = bundled_validator_files()
-            .unwrap_or_else(|e| panic!("bundled validator file {e}"));
+        let files =
+            bundled_validator_files().unwrap_or_else(|e| panic!("bundled validator file {e}"));
         set.attach_validators(&files);
         set
     }
@@ -295,8 +295,10 @@ impl RuleSet {
     /// Returns, per entry, how many rules it was attached to.
     pub fn attach_validators(&mut self, files: &[ValidatorFile]) -> Vec<(String, usize)> {
         let mut used = Vec::new();
-        let entries: Vec<(&ValidatorFile, &ValidatorEntry)> =
-            files.iter().flat_map(|f| f.entries.iter().map(move |e| (f, e))).collect();
+        let entries: Vec<(&ValidatorFile, &ValidatorEntry)> = files
+            .iter()
+            .flat_map(|f| f.entries.iter().map(move |e| (f, e)))
+            .collect();
         let mut counts = vec![0usize; entries.len()];
         for rule in self.rules.iter_mut().filter(|r| r.builtin) {
             if rule.spec.validate.is_some() {
@@ -564,13 +566,38 @@ mod tests {
             .filter(|(_, e)| !set.rules().iter().any(|r| e.selects(r.id())))
             .map(|(f, e)| format!("{} entry {}", f.path, e.name))
             .collect();
-        assert!(unused.is_empty(), "validator entries that select no rule: {unused:#?}");
-        let validated = set.rules().iter().filter(|r| r.spec.validate.is_some()).count();
+        assert!(
+            unused.is_empty(),
+            "validator entries that select no rule: {unused:#?}"
+        );
+        let validated = set
+            .rules()
+            .iter()
+            .filter(|r| r.spec.validate.is_some())
+            .count();
         assert!(validated >= 40, "only {validated} rules have a validator");
         const AI: &[&str] = &[
-            "openai", "anthropic", "gemini", "cohere", "mistral", "groq", "huggingface",
-            "replicate", "perplexity", "together", "fireworks", "deepseek", "xai", "openrouter",
-            "elevenlabs", "deepgram", "assemblyai", "stability", "cerebras", "runway", "leonardo",
+            "openai",
+            "anthropic",
+            "gemini",
+            "cohere",
+            "mistral",
+            "groq",
+            "huggingface",
+            "replicate",
+            "perplexity",
+            "together",
+            "fireworks",
+            "deepseek",
+            "xai",
+            "openrouter",
+            "elevenlabs",
+            "deepgram",
+            "assemblyai",
+            "stability",
+            "cerebras",
+            "runway",
+            "leonardo",
         ];
         let missing: Vec<&str> = set
             .rules()
@@ -579,7 +606,10 @@ mod tests {
             .map(|r| r.id())
             .filter(|id| !NOT_VALIDATABLE.contains(id))
             .collect();
-        assert!(missing.is_empty(), "AI provider rules without a validator: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "AI provider rules without a validator: {missing:?}"
+        );
     }
 
     /// AI provider rules with no side-effect-free check: OAuth tokens of

@@ -121,7 +121,9 @@ impl ResponseMatch {
         self.json.iter().all(|(path, want)| {
             let got = json.and_then(|j| json_path(j, path));
             match want {
-                Value::Object(o) if o.len() == 1 && o.get("exists").is_some_and(Value::is_boolean) => {
+                Value::Object(o)
+                    if o.len() == 1 && o.get("exists").is_some_and(Value::is_boolean) =>
+                {
                     got.is_some_and(|v| !v.is_null()) == o["exists"].as_bool().unwrap()
                 }
                 Value::Array(any) => got.is_some_and(|g| any.contains(g)),
@@ -363,7 +365,11 @@ impl ValidateSpec {
                 if self.url.is_none() {
                     return Err("validate: needs a url".into());
                 }
-                let bodies = [self.body.is_some(), self.form.is_some(), self.json.is_some()];
+                let bodies = [
+                    self.body.is_some(),
+                    self.form.is_some(),
+                    self.json.is_some(),
+                ];
                 if bodies.iter().filter(|b| **b).count() > 1 {
                     return Err("validate: give at most one of body, form and json".into());
                 }
@@ -395,7 +401,9 @@ impl ValidateSpec {
         for (which, ms) in [("live", &self.live), ("invalid", &self.invalid)] {
             for m in &ms.0 {
                 if m.is_empty() {
-                    return Err(format!("validate: an empty `{which}` matcher matches everything"));
+                    return Err(format!(
+                        "validate: an empty `{which}` matcher matches everything"
+                    ));
                 }
             }
         }
@@ -488,8 +496,9 @@ pub fn parse_validator_file(doc: &Value) -> Result<Vec<ValidatorEntry>, String> 
             match obj.remove(key) {
                 None => Ok(Vec::new()),
                 Some(Value::String(s)) => Ok(vec![s]),
-                Some(v) => serde_json::from_value(v)
-                    .map_err(|_| format!("entry {name}: `{key}` must be a list of rule ids or globs")),
+                Some(v) => serde_json::from_value(v).map_err(|_| {
+                    format!("entry {name}: `{key}` must be a list of rule ids or globs")
+                }),
             }
         };
         let mut rules = list("rules")?;
@@ -497,8 +506,8 @@ pub fn parse_validator_file(doc: &Value) -> Result<Vec<ValidatorEntry>, String> 
         if rules.is_empty() {
             rules.push(name.clone());
         }
-        let spec: ValidateSpec = serde_json::from_value(Value::Object(obj))
-            .map_err(|e| format!("entry {name}: {e}"))?;
+        let spec: ValidateSpec =
+            serde_json::from_value(Value::Object(obj)).map_err(|e| format!("entry {name}: {e}"))?;
         spec.check().map_err(|e| format!("entry {name}: {e}"))?;
         out.push(ValidatorEntry {
             name: name.clone(),
@@ -541,12 +550,14 @@ mod tests {
 
     #[test]
     fn url_must_be_https_with_literal_host() {
-        let base = |url: &str| {
-            json!({"url": url, "live": {"status": [200]}, "invalid": {"status": [401]}})
-        };
+        let base = |url: &str| json!({"url": url, "live": {"status": [200]}, "invalid": {"status": [401]}});
         assert!(spec(base("https://api.example.com/v1/{{secret}}")).is_ok());
-        assert!(spec(base("http://api.example.com/")).unwrap_err().contains("https://"));
-        assert!(spec(base("https://{{parts.host}}/x")).unwrap_err().contains("literally"));
+        assert!(spec(base("http://api.example.com/"))
+            .unwrap_err()
+            .contains("https://"));
+        assert!(spec(base("https://{{parts.host}}/x"))
+            .unwrap_err()
+            .contains("literally"));
         assert!(spec(base("https://evil.test@api.example.com/")).is_err());
     }
 
@@ -594,7 +605,11 @@ mod tests {
         }))
         .unwrap();
         assert!(one.matches(200, "", Some(&json!({"error": "token_revoked"}))));
-        assert!(!one.matches(200, "", Some(&json!({"error": "token_revoked", "user": "u"}))));
+        assert!(!one.matches(
+            200,
+            "",
+            Some(&json!({"error": "token_revoked", "user": "u"}))
+        ));
         assert!(!one.matches(200, "", Some(&json!({"error": "ratelimited"}))));
     }
 
@@ -611,7 +626,10 @@ mod tests {
         let wide = entries.iter().find(|e| e.name == "openai").unwrap();
         assert!(wide.selects("openai-project-key"));
         assert!(!wide.selects("openai-org-id"));
-        let exact = entries.iter().find(|e| e.name == "openai-admin-key").unwrap();
+        let exact = entries
+            .iter()
+            .find(|e| e.name == "openai-admin-key")
+            .unwrap();
         assert!(exact.names_exactly("openai-admin-key"));
         let bad = json!({"x": {"rules": [1], "url": "https://a.test/"}});
         assert!(parse_validator_file(&bad).unwrap_err().contains("entry x"));

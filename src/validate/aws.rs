@@ -210,7 +210,12 @@ fn authorization(
         .join("&");
     let mut signed: Vec<(String, String)> = headers
         .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                v.split_whitespace().collect::<Vec<_>>().join(" "),
+            )
+        })
         .collect();
     signed.sort();
     let canonical_headers: String = signed.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
@@ -219,7 +224,11 @@ fn authorization(
         .map(|(k, _)| k.as_str())
         .collect::<Vec<_>>()
         .join(";");
-    let path = if url.path().is_empty() { "/" } else { url.path() };
+    let path = if url.path().is_empty() {
+        "/"
+    } else {
+        url.path()
+    };
     let canonical_request = format!(
         "{method}\n{path}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{}",
         hex(&Sha256::digest(body))
@@ -253,7 +262,16 @@ mod tests {
             ("host".to_string(), "example.amazonaws.com".to_string()),
             ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
         ];
-        authorization(method, &url, &headers, b"", KEY_ID, SECRET, "us-east-1", "service")
+        authorization(
+            method,
+            &url,
+            &headers,
+            b"",
+            KEY_ID,
+            SECRET,
+            "us-east-1",
+            "service",
+        )
     }
 
     #[test]
@@ -264,8 +282,9 @@ mod tests {
              SignedHeaders=host;x-amz-date, \
              Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         );
-        assert!(suite("POST", "https://example.amazonaws.com/")
-            .ends_with("Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"));
+        assert!(suite("POST", "https://example.amazonaws.com/").ends_with(
+            "Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
+        ));
         assert!(suite(
             "GET",
             "https://example.amazonaws.com/?Param2=value2&Param1=value1"
@@ -291,14 +310,28 @@ mod tests {
 
     #[test]
     fn sts_answers() {
-        let r = |status, body: &str| interpret(&Response { status, body: body.into() });
+        let r = |status, body: &str| {
+            interpret(&Response {
+                status,
+                body: body.into(),
+            })
+        };
         let ok = "<GetCallerIdentityResponse><GetCallerIdentityResult>\
                   <Arn>arn:aws:iam::123456789012:user/ci</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>";
-        assert_eq!(r(200, ok).detail, "HTTP 200; identity arn:aws:iam::123456789012:user/ci");
+        assert_eq!(
+            r(200, ok).detail,
+            "HTTP 200; identity arn:aws:iam::123456789012:user/ci"
+        );
         let bad = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>\
                    <Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>";
-        assert_eq!(r(403, bad).status, crate::finding::ValidationStatus::Invalid);
+        assert_eq!(
+            r(403, bad).status,
+            crate::finding::ValidationStatus::Invalid
+        );
         let denied = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>";
-        assert_eq!(r(403, denied).status, crate::finding::ValidationStatus::Unknown);
+        assert_eq!(
+            r(403, denied).status,
+            crate::finding::ValidationStatus::Unknown
+        );
     }
 }

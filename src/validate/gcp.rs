@@ -94,10 +94,17 @@ fn interpret(resp: &Response, email: &str) -> Validation {
         .and_then(|j| j.get("error_description"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    let has_token = json.as_ref().is_some_and(|j| j.get("access_token").is_some());
+    let has_token = json
+        .as_ref()
+        .is_some_and(|j| j.get("access_token").is_some());
     match resp.status {
         200 if has_token => Validation::live(format!("HTTP 200; identity {email}")),
-        400 | 401 if matches!(error, "invalid_grant" | "invalid_client" | "unauthorized_client") => {
+        400 | 401
+            if matches!(
+                error,
+                "invalid_grant" | "invalid_client" | "unauthorized_client"
+            ) =>
+        {
             // A JWT outside Google's time window says our clock is wrong, not
             // that the key is dead.
             let d = description.to_ascii_lowercase();
@@ -113,7 +120,9 @@ fn interpret(resp: &Response, email: &str) -> Validation {
             let said = provider_message(&resp.body, json.as_ref())
                 .map(|m| format!(": {m}"))
                 .unwrap_or_default();
-            Validation::unknown(format!("HTTP {status}{said} (an answer that proves nothing)"))
+            Validation::unknown(format!(
+                "HTTP {status}{said} (an answer that proves nothing)"
+            ))
         }
     }
 }
@@ -128,11 +137,16 @@ fn key_pair(secret: &str) -> Result<RsaKeyPair, String> {
             .ok_or("no private_key field")?
             .to_string()
     } else {
-        secret.replace("\\r", "").replace("\\n", "\n").replace("\\/", "/")
+        secret
+            .replace("\\r", "")
+            .replace("\\n", "\n")
+            .replace("\\/", "/")
     };
     let (label, der) = pem_body(&pem)?;
     match label.as_str() {
-        "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("not an RSA PKCS#8 key: {e}")),
+        "PRIVATE KEY" => {
+            RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("not an RSA PKCS#8 key: {e}"))
+        }
         "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der).map_err(|e| format!("not an RSA key: {e}")),
         other => Err(format!("unsupported PEM block {other:?}")),
     }
@@ -184,21 +198,41 @@ mod tests {
 
     #[test]
     fn pem_parsing_errors_are_plain() {
-        assert!(key_pair("nothing here").unwrap_err().contains("no PEM header"));
-        let e = key_pair("-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n").unwrap_err();
-        assert!(e.contains("PKCS#8"), "{e}");
-        assert!(key_pair("-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----")
+        assert!(key_pair("nothing here")
             .unwrap_err()
-            .contains("base64"));
+            .contains("no PEM header"));
+        let e = key_pair("-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n")
+            .unwrap_err();
+        assert!(e.contains("PKCS#8"), "{e}");
+        assert!(
+            key_pair("-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----")
+                .unwrap_err()
+                .contains("base64")
+        );
     }
 
     #[test]
     fn token_answers() {
-        let r = |status, body: &str| interpret(&Response { status, body: body.into() }, "sa@p.iam.gserviceaccount.com");
+        let r = |status, body: &str| {
+            interpret(
+                &Response {
+                    status,
+                    body: body.into(),
+                },
+                "sa@p.iam.gserviceaccount.com",
+            )
+        };
         use crate::finding::ValidationStatus::*;
-        assert_eq!(r(200, r#"{"access_token":"ya29.x","expires_in":3599}"#).status, Live);
         assert_eq!(
-            r(400, r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#).status,
+            r(200, r#"{"access_token":"ya29.x","expires_in":3599}"#).status,
+            Live
+        );
+        assert_eq!(
+            r(
+                400,
+                r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#
+            )
+            .status,
             Invalid
         );
         assert_eq!(

@@ -82,7 +82,8 @@ fn build(
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
     }
-    let has = |h: &[(String, String)], name: &str| h.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let has =
+        |h: &[(String, String)], name: &str| h.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
     let body = if let Some(b) = &spec.body {
         Some(render(b, secret, parts, str::to_string)?.into_bytes())
     } else if let Some(form) = &spec.form {
@@ -182,7 +183,10 @@ mod tests {
     #[test]
     fn url_values_cannot_change_url_structure() {
         assert_eq!(encode_url_value("12:ab-C_d"), "12:ab-C_d");
-        assert_eq!(encode_url_value("a/b?c#d&e=f+g h"), "a%2Fb%3Fc%23d%26e%3Df%2Bg%20h");
+        assert_eq!(
+            encode_url_value("a/b?c#d&e=f+g h"),
+            "a%2Fb%3Fc%23d%26e%3Df%2Bg%20h"
+        );
     }
 
     #[test]
@@ -193,7 +197,15 @@ mod tests {
             "invalid": {"status": [200], "json": {"ok": false, "error": ["invalid_auth", "token_revoked"]}},
             "identity": "user"
         }));
-        let r = |status, body: &str| interpret(&s, &Response { status, body: body.into() });
+        let r = |status, body: &str| {
+            interpret(
+                &s,
+                &Response {
+                    status,
+                    body: body.into(),
+                },
+            )
+        };
         let v = r(200, r#"{"ok": true, "user": "bot"}"#);
         assert_eq!(v.status, crate::finding::ValidationStatus::Live);
         assert_eq!(v.detail, "HTTP 200; identity bot");

@@ -215,7 +215,11 @@ impl Validator {
     /// Sets `validation` on every finding. Each distinct (rule, secret,
     /// parts) is checked once, however many findings share it, on up to
     /// `concurrency` threads.
-    pub fn validate_findings(&self, rules: &RuleSet, findings: &mut [Finding]) -> ValidationSummary {
+    pub fn validate_findings(
+        &self,
+        rules: &RuleSet,
+        findings: &mut [Finding],
+    ) -> ValidationSummary {
         let by_id: HashMap<&str, &Rule> = rules.rules().iter().map(|r| (r.id(), r)).collect();
         type Key<'a> = (&'a str, &'a str, &'a BTreeMap<String, String>);
         let mut index: HashMap<Key<'_>, usize> = HashMap::new();
@@ -246,7 +250,8 @@ impl Validator {
             }
         }
 
-        let results: Vec<Mutex<Option<Validation>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+        let results: Vec<Mutex<Option<Validation>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let workers = self.opts.concurrency.min(jobs.len());
         std::thread::scope(|s| {
@@ -312,7 +317,11 @@ impl Ctx<'_> {
 /// `base`'s path (if any) in front of `url`'s path.
 fn apply_endpoint(url: &mut Url, base: &Url) {
     // Built as a string: `Url::set_scheme` refuses some special-scheme moves.
-    let mut s = format!("{}://{}", base.scheme(), base.host_str().unwrap_or_default());
+    let mut s = format!(
+        "{}://{}",
+        base.scheme(),
+        base.host_str().unwrap_or_default()
+    );
     if let Some(p) = base.port() {
         s.push_str(&format!(":{p}"));
     }
@@ -350,10 +359,17 @@ fn scrub(text: &str, secret: &str) -> String {
 /// (`error.message`, `message`, `error_description`, `error`), shortened.
 pub(crate) fn provider_message(body: &str, json: Option<&serde_json::Value>) -> Option<String> {
     let text = match json {
-        Some(j) => ["error.message", "error_description", "message", "error", "detail", "errors.0.message"]
-            .iter()
-            .find_map(|p| crate::rules::json_path(j, p).and_then(|v| v.as_str()))
-            .map(str::to_string),
+        Some(j) => [
+            "error.message",
+            "error_description",
+            "message",
+            "error",
+            "detail",
+            "errors.0.message",
+        ]
+        .iter()
+        .find_map(|p| crate::rules::json_path(j, p).and_then(|v| v.as_str()))
+        .map(str::to_string),
         None => {
             let t = body.trim();
             (!t.is_empty() && t.len() <= 200 && !t.starts_with('<')).then(|| t.to_string())
@@ -377,7 +393,10 @@ mod tests {
         apply_endpoint(&mut u, &Url::parse("http://127.0.0.1:8080").unwrap());
         assert_eq!(u.as_str(), "http://127.0.0.1:8080/user?x=1");
         let mut u = Url::parse("https://api.github.com/user").unwrap();
-        apply_endpoint(&mut u, &Url::parse("https://ghe.example.com/api/v3/").unwrap());
+        apply_endpoint(
+            &mut u,
+            &Url::parse("https://ghe.example.com/api/v3/").unwrap(),
+        );
         assert_eq!(u.as_str(), "https://ghe.example.com/api/v3/user");
     }
 
@@ -397,7 +416,10 @@ mod tests {
 
     #[test]
     fn scrub_removes_the_secret_in_any_encoding() {
-        let s = scrub("GET /bot123:a/b/getMe and 123%3Aa%2Fb and 123:a%2Fb", "123:a/b");
+        let s = scrub(
+            "GET /bot123:a/b/getMe and 123%3Aa%2Fb and 123:a%2Fb",
+            "123:a/b",
+        );
         assert_eq!(s, "GET /bot123:…/getMe and 123:… and 123:…");
     }
 
@@ -409,8 +431,14 @@ mod tests {
             Some("Incorrect API key provided")
         );
         let j = serde_json::json!({"ok": false, "error": "invalid_auth"});
-        assert_eq!(provider_message("", Some(&j)).as_deref(), Some("invalid_auth"));
-        assert_eq!(provider_message("Bad credentials", None).as_deref(), Some("Bad credentials"));
+        assert_eq!(
+            provider_message("", Some(&j)).as_deref(),
+            Some("invalid_auth")
+        );
+        assert_eq!(
+            provider_message("Bad credentials", None).as_deref(),
+            Some("Bad credentials")
+        );
         assert_eq!(provider_message("<html>…</html>", None), None);
     }
 }

@@ -95,8 +95,12 @@ fn lookup(netloc: &str, timeout: Duration) -> io::Result<Vec<SocketAddr>> {
     std::thread::spawn(move || {
         let _ = tx.send(name.to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
     });
-    rx.recv_timeout(timeout)
-        .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "DNS lookup timed out")))
+    rx.recv_timeout(timeout).unwrap_or_else(|_| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "DNS lookup timed out",
+        ))
+    })
 }
 
 /// Names the kind of a non-public address, or `None` for a public one.
@@ -226,12 +230,20 @@ impl Net {
             ureq::AgentBuilder::new()
                 .timeout(timeout)
                 .redirects(0)
-                .user_agent(concat!("keysweep/", env!("CARGO_PKG_VERSION"), " (secret validation)"))
+                .user_agent(concat!(
+                    "keysweep/",
+                    env!("CARGO_PKG_VERSION"),
+                    " (secret validation)"
+                ))
                 .resolver(GuardedResolver { allow, timeout })
                 .build()
         };
         Net {
-            https: agent(if allow_internal { Allow::Any } else { Allow::Public }),
+            https: agent(if allow_internal {
+                Allow::Any
+            } else {
+                Allow::Public
+            }),
             http: allow_internal.then(|| agent(Allow::InternalOnly)),
             timeout,
             limiter: RateLimiter {
@@ -322,7 +334,10 @@ impl Net {
             return r.0.clone();
         }
         if let Some(io) = find_source::<io::Error>(t) {
-            if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
+            if matches!(
+                io.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) {
                 return self.timeout_message();
             }
         }
@@ -338,7 +353,10 @@ impl Net {
             ureq::ErrorKind::TooManyRedirects => format!("{host} answered with a redirect"),
             ureq::ErrorKind::Io => {
                 let text = format!("{}{cause}", t.message().unwrap_or("")).to_ascii_lowercase();
-                if text.contains("tls") || text.contains("certificate") || text.contains("handshake") {
+                if text.contains("tls")
+                    || text.contains("certificate")
+                    || text.contains("handshake")
+                {
                     format!("TLS error with {host}{cause}")
                 } else {
                     format!("network error with {host}{cause}")
@@ -349,7 +367,10 @@ impl Net {
     }
 
     fn describe_io(&self, e: &io::Error, doing: &str) -> String {
-        if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+        ) {
             self.timeout_message()
         } else {
             format!("network error {doing}: {e}")

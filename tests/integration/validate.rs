@@ -30,8 +30,18 @@ impl Seen {
     }
 
     fn raw(&self) -> String {
-        let h: Vec<String> = self.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        format!("{} {}\n{}\n\n{}", self.method, self.target, h.join("\n"), self.body)
+        let h: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        format!(
+            "{} {}\n{}\n\n{}",
+            self.method,
+            self.target,
+            h.join("\n"),
+            self.body
+        )
     }
 }
 
@@ -210,10 +220,15 @@ fn live_and_invalid_tokens_through_the_bundled_github_validator() {
         ("invalid", "HTTP 401: Bad credentials")
     );
     let v = &json["summary"]["validation"];
-    assert_eq!((v["live"].as_u64(), v["invalid"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (v["live"].as_u64(), v["invalid"].as_u64()),
+        (Some(1), Some(1))
+    );
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
-    assert!(reqs.iter().all(|r| r.method == "GET" && r.target == "/user"));
+    assert!(reqs
+        .iter()
+        .all(|r| r.method == "GET" && r.target == "/user"));
     assert!(reqs
         .iter()
         .all(|r| r.header("accept") == Some("application/vnd.github+json")));
@@ -241,16 +256,29 @@ fn a_secret_seen_in_50_files_is_checked_once() {
     let server = github(&live);
     let env = Env::new();
     for i in 0..50 {
-        env.write(&format!("copies/f{i:02}.txt"), format!("GITHUB_TOKEN={live}\n"));
+        env.write(
+            &format!("copies/f{i:02}.txt"),
+            format!("GITHUB_TOKEN={live}\n"),
+        );
     }
     env.write("other.txt", format!("GITHUB_TOKEN={other}\n"));
     let endpoint = format!("github={}", server.url);
-    let (_, json) = env.scan_json(&[".", "--validate", "--allow-internal", "--endpoint", &endpoint]);
+    let (_, json) = env.scan_json(&[
+        ".",
+        "--validate",
+        "--allow-internal",
+        "--endpoint",
+        &endpoint,
+    ]);
     let all = findings(&json);
     assert_eq!(all.len(), 51);
     let live_count = all.iter().filter(|f| validation(f).0 == "live").count();
     assert_eq!(live_count, 50);
-    assert_eq!(server.requests().len(), 2, "one request per distinct secret");
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "one request per distinct secret"
+    );
     assert_eq!(json["summary"]["validation"]["secrets_checked"], 2);
 }
 
@@ -269,14 +297,26 @@ fn rate_limit_is_retried_once_then_reported_unknown() {
     let env = Env::new();
     env.write("a.txt", format!("t={token}\n"));
     let endpoint = format!("github={}", flaky.url);
-    let (_, json) = env.scan_json(&[".", "--validate", "--allow-internal", "--endpoint", &endpoint]);
+    let (_, json) = env.scan_json(&[
+        ".",
+        "--validate",
+        "--allow-internal",
+        "--endpoint",
+        &endpoint,
+    ]);
     assert_eq!(validation(&findings(&json)[0]).0, "live");
     assert_eq!(flaky.requests().len(), 2);
 
     // Always 429: unknown after exactly one retry, never invalid.
     let limited = Server::start(|_, _| Reply::new(429, "{}"));
     let endpoint = format!("github={}", limited.url);
-    let (_, json) = env.scan_json(&[".", "--validate", "--allow-internal", "--endpoint", &endpoint]);
+    let (_, json) = env.scan_json(&[
+        ".",
+        "--validate",
+        "--allow-internal",
+        "--endpoint",
+        &endpoint,
+    ]);
     assert_eq!(
         validation(&findings(&json)[0]),
         ("unknown", "rate limited (HTTP 429), also on retry")
@@ -292,7 +332,13 @@ fn server_errors_are_unknown_never_invalid() {
     let env = Env::new();
     env.write("a.txt", format!("t={token}\n"));
     let endpoint = format!("github={}", broken.url);
-    let (_, json) = env.scan_json(&[".", "--validate", "--allow-internal", "--endpoint", &endpoint]);
+    let (_, json) = env.scan_json(&[
+        ".",
+        "--validate",
+        "--allow-internal",
+        "--endpoint",
+        &endpoint,
+    ]);
     assert_eq!(
         validation(&findings(&json)[0]),
         ("unknown", "server error (HTTP 503), also on retry")
@@ -325,7 +371,11 @@ fn a_slow_provider_times_out_as_unknown() {
         validation(&findings(&json)[0]),
         ("unknown", "timeout after 300ms")
     );
-    assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(slow.requests().len(), 1, "a timeout is not retried");
 }
 
@@ -340,11 +390,20 @@ fn an_unreachable_provider_is_unknown_never_invalid() {
     let env = Env::new();
     env.write("a.txt", format!("t={token}\n"));
     let endpoint = format!("github=http://127.0.0.1:{port}");
-    let (code, json) = env.scan_json(&[".", "--validate", "--allow-internal", "--endpoint", &endpoint]);
+    let (code, json) = env.scan_json(&[
+        ".",
+        "--validate",
+        "--allow-internal",
+        "--endpoint",
+        &endpoint,
+    ]);
     assert_eq!(code, 1);
     let (status, detail) = validation(&findings(&json)[0]);
     assert_eq!(status, "unknown");
-    assert!(detail.starts_with("cannot connect to 127.0.0.1"), "{detail}");
+    assert!(
+        detail.starts_with("cannot connect to 127.0.0.1"),
+        "{detail}"
+    );
     assert!(!detail.contains(&token));
 }
 
@@ -357,9 +416,18 @@ fn internal_addresses_are_refused_without_allow_internal() {
     env.write("a.txt", format!("t={token}\n"));
     let port = server.addr.port();
     for (endpoint, expect) in [
-        (format!("github=https://127.0.0.1:{port}"), "127.0.0.1, a loopback address (use --allow-internal"),
-        (format!("github=https://localhost:{port}"), "a loopback address (use --allow-internal"),
-        (format!("github={}", server.url), "refused to send the secret over plain http"),
+        (
+            format!("github=https://127.0.0.1:{port}"),
+            "127.0.0.1, a loopback address (use --allow-internal",
+        ),
+        (
+            format!("github=https://localhost:{port}"),
+            "a loopback address (use --allow-internal",
+        ),
+        (
+            format!("github={}", server.url),
+            "refused to send the secret over plain http",
+        ),
     ] {
         let (_, json) = env.scan_json(&[".", "--validate", "--endpoint", &endpoint]);
         let (status, detail) = validation(&findings(&json)[0]);
@@ -453,9 +521,15 @@ fn verify_sigv4(req: &Seen, secrets: &[(&str, &str)]) -> Result<String, &'static
 fn sts(known: Vec<(String, String)>) -> Server {
     Server::start(move |req, _| {
         if req.method != "POST" || req.body != "Action=GetCallerIdentity&Version=2011-06-15" {
-            return Reply::new(400, "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>");
+            return Reply::new(
+                400,
+                "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>",
+            );
         }
-        let secrets: Vec<(&str, &str)> = known.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let secrets: Vec<(&str, &str)> = known
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
         match verify_sigv4(req, &secrets) {
             Ok(id) => Reply::new(
                 200,
@@ -473,7 +547,10 @@ fn sts(known: Vec<(String, String)>) -> Server {
 }
 
 fn aws_key_id(fake: &mut Fake) -> String {
-    format!("AKIA{}", fake.string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16))
+    format!(
+        "AKIA{}",
+        fake.string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+    )
 }
 
 fn aws_secret(fake: &mut Fake) -> String {
@@ -490,7 +567,10 @@ fn aws_secret_is_paired_with_its_key_id_and_sigv4_signed() {
     let (other_id, wrong_secret) = (aws_key_id(&mut fake), aws_secret(&mut fake));
     let (unknown_id, unknown_secret) = (aws_key_id(&mut fake), aws_secret(&mut fake));
     let lonely = aws_secret(&mut fake);
-    let server = sts(vec![(id.clone(), secret.clone()), (other_id.clone(), secret.clone())]);
+    let server = sts(vec![
+        (id.clone(), secret.clone()),
+        (other_id.clone(), secret.clone()),
+    ]);
     let env = Env::new();
     env.write("aws.yml", AWS_RULE);
     env.write(
@@ -505,7 +585,10 @@ fn aws_secret_is_paired_with_its_key_id_and_sigv4_signed() {
         "creds/unknown.ini",
         format!("aws_access_key_id = {unknown_id}\naws_secret_access_key = {unknown_secret}\n"),
     );
-    env.write("creds/lonely.ini", format!("aws_secret_access_key = {lonely}\n"));
+    env.write(
+        "creds/lonely.ini",
+        format!("aws_secret_access_key = {lonely}\n"),
+    );
     let endpoint = format!("aws={}", server.url);
     let (_, json) = env.scan_json(&[
         "creds",
@@ -522,7 +605,10 @@ fn aws_secret_is_paired_with_its_key_id_and_sigv4_signed() {
     ]);
     assert_eq!(
         validation(by_secret(&json, &secret)),
-        ("live", &*format!("HTTP 200; identity arn:aws:iam::123456789012:user/{id}"))
+        (
+            "live",
+            &*format!("HTTP 200; identity arn:aws:iam::123456789012:user/{id}")
+        )
     );
     let (status, detail) = validation(by_secret(&json, &wrong_secret));
     assert_eq!(status, "invalid");
@@ -538,10 +624,18 @@ fn aws_secret_is_paired_with_its_key_id_and_sigv4_signed() {
     assert_eq!(reqs.len(), 3, "the secret without a key id is not sent");
     for r in &reqs {
         let auth = r.header("authorization").unwrap();
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIA"), "{auth}");
-        assert!(auth.contains("/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="));
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIA"),
+            "{auth}"
+        );
+        assert!(auth.contains(
+            "/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="
+        ));
         for s in [&secret, &wrong_secret, &unknown_secret, &lonely] {
-            assert!(!r.raw().contains(s.as_str()), "a secret key went over the wire");
+            assert!(
+                !r.raw().contains(s.as_str()),
+                "a secret key went over the wire"
+            );
         }
     }
 }
@@ -578,19 +672,17 @@ fn validators_of_untrusted_rule_files_are_not_run() {
     let evil = Server::start(|_, _| Reply::new(200, "{}"));
     env.write(
         "evil.yml",
-        format!(
-            r#"
+        r#"
 rules:
   - id: harvest-github
     name: Harvest
     keywords: [ghp_]
-    pattern: '\b(ghp_[A-Za-z0-9]{{36}})\b'
+    pattern: '\b(ghp_[A-Za-z0-9]{36})\b'
     validate:
-      url: https://collector.example/{{{{secret}}}}
-      live: {{status: [200]}}
-      invalid: {{status: [401]}}
-"#
-        ),
+      url: https://collector.example/{{secret}}
+      live: {status: [200]}
+      invalid: {status: [401]}
+"#,
     );
     env.write("t.txt", format!("x={}\n", fake.github_pat()));
     let endpoint = format!("evil={}", evil.url);
@@ -625,18 +717,23 @@ rules:
 "#;
 
 fn b64url_decode(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
 }
 
 #[test]
 fn gcp_service_account_key_is_exchanged_for_a_token() {
     let pem = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/validate/gcp-test-service-account.pem"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/validate/gcp-test-service-account.pem"),
     )
     .unwrap();
     let der: Vec<u8> = {
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
     };
     let public = ring::signature::RsaKeyPair::from_pkcs8(&der)
         .unwrap()
@@ -646,9 +743,12 @@ fn gcp_service_account_key_is_exchanged_for_a_token() {
     let live_email = "deployer@ledger-4821.iam.gserviceaccount.com";
     let server = Server::start(move |req, _| {
         let form: std::collections::HashMap<String, String> =
-            url::form_urlencoded::parse(req.body.as_bytes()).into_owned().collect();
+            url::form_urlencoded::parse(req.body.as_bytes())
+                .into_owned()
+                .collect();
         if req.target != "/token"
-            || form.get("grant_type").map(String::as_str) != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+            || form.get("grant_type").map(String::as_str)
+                != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
         {
             return Reply::new(400, r#"{"error":"unsupported_grant_type"}"#);
         }
@@ -657,9 +757,12 @@ fn gcp_service_account_key_is_exchanged_for_a_token() {
         let header: Value = serde_json::from_slice(&b64url_decode(pieces[0])).unwrap();
         let claims: Value = serde_json::from_slice(&b64url_decode(pieces[1])).unwrap();
         let signed = format!("{}.{}", pieces[0], pieces[1]);
-        let ok = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, &public)
-            .verify(signed.as_bytes(), &b64url_decode(pieces[2]))
-            .is_ok();
+        let ok = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            &public,
+        )
+        .verify(signed.as_bytes(), &b64url_decode(pieces[2]))
+        .is_ok();
         assert_eq!(header["alg"], "RS256");
         assert_eq!(claims["aud"], "https://oauth2.googleapis.com/token");
         let now = std::time::SystemTime::now()
@@ -668,12 +771,21 @@ fn gcp_service_account_key_is_exchanged_for_a_token() {
             .as_secs();
         assert!(claims["exp"].as_u64().unwrap() > now);
         if !ok {
-            return Reply::new(400, r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#);
+            return Reply::new(
+                400,
+                r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#,
+            );
         }
         if claims["iss"] != live_email {
-            return Reply::new(400, r#"{"error":"invalid_grant","error_description":"Invalid grant: account not found"}"#);
+            return Reply::new(
+                400,
+                r#"{"error":"invalid_grant","error_description":"Invalid grant: account not found"}"#,
+            );
         }
-        Reply::new(200, r#"{"access_token":"ya29.test","expires_in":3599,"token_type":"Bearer"}"#)
+        Reply::new(
+            200,
+            r#"{"access_token":"ya29.test","expires_in":3599,"token_type":"Bearer"}"#,
+        )
     });
     let escaped = pem.trim_end().replace('\n', "\\n") + "\\n";
     let key_file = |email: &str| {
@@ -691,7 +803,10 @@ fn gcp_service_account_key_is_exchanged_for_a_token() {
     let env = Env::new();
     env.write("gcp.yml", GCP_RULE);
     env.write("keys/live.json", key_file(live_email));
-    env.write("keys/gone.json", key_file("old@ledger-4821.iam.gserviceaccount.com"));
+    env.write(
+        "keys/gone.json",
+        key_file("old@ledger-4821.iam.gserviceaccount.com"),
+    );
     let endpoint = format!("gcp={}", server.url);
     let (_, json) = env.scan_json(&[
         "keys",
@@ -708,7 +823,12 @@ fn gcp_service_account_key_is_exchanged_for_a_token() {
     ]);
     let found = findings(&json);
     assert_eq!(found.len(), 2, "{json:#}");
-    let get = |path: &str| found.iter().find(|f| f["path"].as_str().unwrap().ends_with(path)).unwrap();
+    let get = |path: &str| {
+        found
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(path))
+            .unwrap()
+    };
     assert_eq!(
         validation(get("live.json")),
         ("live", &*format!("HTTP 200; identity {live_email}"))
@@ -728,7 +848,13 @@ fn only_live_and_fail_on_live() {
     env.write("both.txt", format!("a={live}\nb={dead}\n"));
     env.write("dead/only.txt", format!("b={dead}\n"));
     let endpoint = format!("github={}", server.url);
-    let base = ["--validate", "--allow-internal", "--endpoint", endpoint.as_str(), "--show-secrets"];
+    let base = [
+        "--validate",
+        "--allow-internal",
+        "--endpoint",
+        endpoint.as_str(),
+        "--show-secrets",
+    ];
 
     let (code, json) = env.scan_json(&[&["both.txt", "--only-live"], &base[..]].concat());
     assert_eq!(code, 1);
@@ -739,15 +865,26 @@ fn only_live_and_fail_on_live() {
     let (code, _) = env.scan_json(&[&["both.txt", "--fail-on", "live"], &base[..]].concat());
     assert_eq!(code, 1);
     let (code, json) = env.scan_json(&[&["dead", "--fail-on", "live"], &base[..]].concat());
-    assert_eq!(code, 0, "an invalid secret alone does not fail --fail-on live");
+    assert_eq!(
+        code, 0,
+        "an invalid secret alone does not fail --fail-on live"
+    );
     assert_eq!(findings(&json).len(), 1);
     let (code, _) = env.scan_json(&[&["dead"], &base[..]].concat());
     assert_eq!(code, 1, "--fail-on any is the default");
 
-    let out = env.cmd().args(["scan", "dead", "--fail-on", "live"]).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["scan", "dead", "--fail-on", "live"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fail-on live needs --validate"));
-    let out = env.cmd().args(["scan", "dead", "--only-live"]).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["scan", "dead", "--only-live"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -762,23 +899,59 @@ fn validation_shows_in_human_jsonl_and_sarif() {
     let run = |format: &str| {
         let out = env
             .cmd()
-            .args(["scan", ".", "-q", "--validate", "--allow-internal", "--endpoint", &endpoint, "-f", format])
+            .args([
+                "scan",
+                ".",
+                "-q",
+                "--validate",
+                "--allow-internal",
+                "--endpoint",
+                &endpoint,
+                "-f",
+                format,
+            ])
             .output()
             .unwrap();
         String::from_utf8(out.stdout).unwrap()
     };
     let human = run("human");
-    assert!(human.contains("  validation   live: HTTP 200; identity octocat\n"), "{human}");
-    assert!(human.contains("validation: 1 live, 0 invalid, 0 unknown, 0 not checked"), "{human}");
+    assert!(
+        human.contains("  validation   live: HTTP 200; identity octocat\n"),
+        "{human}"
+    );
+    assert!(
+        human.contains("validation: 1 live, 0 invalid, 0 unknown, 0 not checked"),
+        "{human}"
+    );
     assert!(!human.contains(&live), "secrets stay redacted");
 
     let line: Value = serde_json::from_str(run("jsonl").lines().next().unwrap()).unwrap();
-    assert_eq!(line["validation"], json!({"status": "live", "detail": "HTTP 200; identity octocat"}));
+    assert_eq!(
+        line["validation"],
+        json!({"status": "live", "detail": "HTTP 200; identity octocat"})
+    );
 
     let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/sarif-schema-2.1.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     let result = &sarif["runs"][0]["results"][0];
     assert_eq!(result["properties"]["validation"]["status"], "live");
-    assert!(result["message"]["text"].as_str().unwrap().contains("(live)"));
+    assert!(result["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("(live)"));
 }
 
 #[test]
@@ -790,7 +963,15 @@ fn validate_command_checks_one_secret() {
     let endpoint = format!("github={}", server.url);
     let run = |secret: &str, stdin: Option<String>, extra: &[&str]| {
         let mut cmd = env.cmd();
-        cmd.args(["validate", "--rule", "github-pat-classic", secret, "--allow-internal", "--endpoint", &endpoint]);
+        cmd.args([
+            "validate",
+            "--rule",
+            "github-pat-classic",
+            secret,
+            "--allow-internal",
+            "--endpoint",
+            &endpoint,
+        ]);
         cmd.args(extra);
         if let Some(s) = stdin {
             cmd.write_stdin(s);
@@ -803,9 +984,15 @@ fn validate_command_checks_one_secret() {
         )
     };
     let (code, out, _) = run(&live, None, &[]);
-    assert_eq!((code, out.as_str()), (1, "live: HTTP 200; identity octocat\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "live: HTTP 200; identity octocat\n")
+    );
     let (code, out, _) = run("-", Some(format!("{dead}\n")), &[]);
-    assert_eq!((code, out.as_str()), (0, "invalid: HTTP 401: Bad credentials\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "invalid: HTTP 401: Bad credentials\n")
+    );
     let (code, out, _) = run(&live, None, &["-f", "json"]);
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -820,7 +1007,14 @@ fn validate_command_checks_one_secret() {
     assert_eq!(out.status.code(), Some(2));
     let out = env
         .cmd()
-        .args(["validate", "--rule", "github-pat-classic", &live, "--endpoint", "nosuch=https://x.test"])
+        .args([
+            "validate",
+            "--rule",
+            "github-pat-classic",
+            &live,
+            "--endpoint",
+            "nosuch=https://x.test",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -837,7 +1031,14 @@ fn validate_command_takes_parts() {
     let endpoint = format!("aws={}", server.url);
     let run = |parts: &[&str]| {
         env.cmd()
-            .args(["validate", "--rules", "aws.yml", "--trust-rule-validators", "--rule", "test-aws-secret-key"])
+            .args([
+                "validate",
+                "--rules",
+                "aws.yml",
+                "--trust-rule-validators",
+                "--rule",
+                "test-aws-secret-key",
+            ])
             .arg(&secret)
             .args(["--allow-internal", "--endpoint", &endpoint])
             .args(parts)
@@ -845,8 +1046,15 @@ fn validate_command_takes_parts() {
             .unwrap()
     };
     let out = run(&["--part", &format!("key_id={id}")]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("live: HTTP 200; identity arn:aws:iam::"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("live: HTTP 200; identity arn:aws:iam::")
+    );
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("not-checked: needs the key_id"));
