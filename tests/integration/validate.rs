@@ -1060,3 +1060,48 @@ fn validate_command_takes_parts() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("not-checked: needs the key_id"));
     assert_eq!(server.requests().len(), 1);
 }
+
+#[test]
+fn validate_concurrency_bounds_requests_in_flight() {
+    use std::sync::atomic::AtomicUsize;
+    let mut fake = Fake::new(65);
+    let env = Env::new();
+    for i in 0..4 {
+        env.write(&format!("t{i}.txt"), format!("t={}\n", fake.github_pat()));
+    }
+    let max_in_flight = |concurrency: &str| {
+        let now = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        let (n, m) = (now.clone(), max.clone());
+        let server = Server::start(move |_, _| {
+            let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(cur, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(500));
+            n.fetch_sub(1, Ordering::SeqCst);
+            Reply::new(401, "{}")
+        });
+        let endpoint = format!("github={}", server.url);
+        let (_, json) = env.scan_json(&[
+            ".",
+            "--validate",
+            "--allow-internal",
+            "--endpoint",
+            &endpoint,
+            "--validate-concurrency",
+            concurrency,
+        ]);
+        assert!(findings(&json).iter().all(|f| validation(f).0 == "invalid"));
+        assert_eq!(server.requests().len(), 4);
+        max.load(Ordering::SeqCst)
+    };
+    assert_eq!(max_in_flight("1"), 1);
+    assert!(max_in_flight("4") > 1);
+
+    let out = env
+        .cmd()
+        .args(["scan", ".", "--validate", "--validate-concurrency", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
+}
