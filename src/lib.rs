@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: a [`source`] yields [`blob::Blob`]s (bytes plus where they
 //! came from); the [`matcher`] finds rule matches in the bytes; [`finding`] turns
-//! matches into located, fingerprinted findings; [`report`] writes them out.
+//! matches into located, fingerprinted findings; [`validate`] asks providers
+//! whether the secrets are live (only when asked); [`report`] writes them out.
 //! [`scan`] wires the stages together.
 
 pub mod blob;
@@ -14,3 +15,4 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod validate;

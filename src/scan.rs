@@ -34,6 +34,9 @@ pub struct Summary {
     pub git: Option<crate::source::git::GitSummary>,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
+    /// Validation counts, when `--validate` ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<crate::validate::ValidationSummary>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -31,6 +31,11 @@ pub enum Command {
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Check one known secret with its provider.
+    ///
+    /// Exit codes: 0 the provider rejected the secret (invalid), 1 the secret
+    /// is live, 2 nothing could be proved (unknown, not checked, or an error).
+    Validate(ValidateArgs),
 }
 
 /// Rule selection flags shared by the commands that load rules.
@@ -142,6 +147,38 @@ pub struct ScanArgs {
     /// same path. Same findings, slower; for comparisons.
     #[arg(long, hide = true)]
     pub no_dedupe: bool,
+
+    /// Ask each secret's provider whether it is live (sends secrets over the
+    /// network to the host named in their rule; off by default).
+    #[arg(long, help_heading = "Validation")]
+    pub validate: bool,
+
+    /// Report only findings whose secret is live.
+    #[arg(long, requires = "validate", help_heading = "Validation")]
+    pub only_live: bool,
+
+    /// What makes the exit code 1: any finding, or only a live one.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        default_value = "any",
+        help_heading = "Validation"
+    )]
+    pub fail_on: FailOn,
+
+    /// Validation requests in flight at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "8",
+        requires = "validate",
+        help_heading = "Validation"
+    )]
+    pub validate_concurrency: usize,
+
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +189,76 @@ pub struct InstallHookArgs {
     /// Replace an existing pre-commit hook.
     #[arg(long)]
     pub force: bool,
+}
+
+/// What makes `scan` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Any,
+    /// A finding whose secret is live (needs --validate).
+    Live,
+}
+
+/// How validation requests are sent; shared by `scan --validate` and
+/// `validate`.
+#[derive(Debug, Args, Clone)]
+pub struct NetArgs {
+    /// Time allowed for one validation request (e.g. 10s, 500ms).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = parse_duration,
+        help_heading = "Validation"
+    )]
+    pub validate_timeout: std::time::Duration,
+
+    /// Permit validation requests to loopback, private, link-local and CGNAT
+    /// addresses, and plain http to them (self-hosted services, tests).
+    #[arg(long, help_heading = "Validation")]
+    pub allow_internal: bool,
+
+    /// Send a provider's validation requests to another base URL, e.g.
+    /// `github=https://ghe.example.com/api/v3`. PROVIDER is a rule file's name;
+    /// URL replaces scheme, host and port, and its path is put in front.
+    /// Repeatable.
+    #[arg(long, value_name = "PROVIDER=URL", value_parser = parse_endpoint, help_heading = "Validation")]
+    pub endpoint: Vec<(String, String)>,
+
+    /// Run the validators of rules loaded with --rules. Without it they are
+    /// not run, so a rule file from elsewhere cannot send secrets to its own
+    /// server.
+    #[arg(long, help_heading = "Validation")]
+    pub trust_rule_validators: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The secret to check; `-` reads it from standard input (safer than the
+    /// command line, which other users may see).
+    #[arg(value_name = "SECRET")]
+    pub secret: String,
+
+    /// The rule whose validator to use (see `keysweep rules list`).
+    #[arg(long, value_name = "ID")]
+    pub rule: String,
+
+    /// A part found with the secret, e.g. `key_id=AKIA…` for an AWS secret
+    /// key. Repeatable.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_part)]
+    pub part: Vec<(String, String)>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: ValidateFormat,
+
+    /// Load extra rules from a YAML file or a directory of them. Repeatable.
+    #[arg(long = "rules", value_name = "FILE_OR_DIR", help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,10 +283,73 @@ pub enum RulesCommand {
     },
 }
 
+/// Output formats of `keysweep validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// `STATUS: detail`.
+    Human,
+    /// `{"rule_id": …, "validation": {"status": …, "detail": …}}`.
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     Table,
     Json,
+}
+
+/// Parses a duration: a number with `ms`, `s` or `m` (seconds if bare).
+///
+/// ```
+/// use std::time::Duration;
+/// use keysweep::cli::args::parse_duration;
+/// assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+/// assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+/// assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+/// assert!(parse_duration("0s").is_err());
+/// assert!(parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 10s or 500ms)"))?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        other => return Err(format!("unknown duration unit {other:?} (use ms, s or m)")),
+    };
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err(format!("{s:?} must be more than 0 and at most an hour"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// Parses `PROVIDER=URL`.
+pub fn parse_endpoint(s: &str) -> Result<(String, String), String> {
+    let (p, u) = s.split_once('=').ok_or_else(|| {
+        format!("{s:?}: expected PROVIDER=URL, e.g. github=https://ghe.example.com/api/v3")
+    })?;
+    if p.is_empty() || u.is_empty() {
+        return Err(format!("{s:?}: expected PROVIDER=URL"));
+    }
+    Ok((p.to_string(), u.to_string()))
+}
+
+/// Parses `NAME=VALUE`.
+pub fn parse_part(s: &str) -> Result<(String, String), String> {
+    let (n, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected NAME=VALUE, e.g. key_id=AKIA…"))?;
+    if n.is_empty() {
+        return Err(format!("{s:?}: the part needs a name"));
+    }
+    Ok((n.to_string(), v.to_string()))
 }
 
 /// Parses a size such as `1024`, `500K`, `25MiB` or `1.5G` (binary units).

@@ -6,13 +6,17 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::args::{MinConfidence, ScanArgs};
-use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use super::args::{FailOn, MinConfidence, ScanArgs};
+use super::{
+    ignore_broken_pipe, load_rules, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS,
+};
+use crate::finding::ValidationStatus;
 use crate::report::{self, Format, Report};
 use crate::rules::Confidence;
 use crate::scan::{Messages, ScanOptions, ScanResult, Scanner};
 use crate::source::fs::WalkOptions;
 use crate::source::git::GitOptions;
+use crate::validate::Validator;
 
 /// What `scan`, `git` and `staged` read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +28,19 @@ pub enum Mode {
 
 pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args.rules)?;
+    if args.fail_on == FailOn::Live && !args.validate {
+        anyhow::bail!("--fail-on live needs --validate");
+    }
+    // Resolve validation options before scanning so a bad --endpoint fails fast.
+    let validator = if args.validate {
+        Some(Validator::new(validate_options(
+            &args.net,
+            &rules,
+            args.validate_concurrency,
+        )?)?)
+    } else {
+        None
+    };
     let min_confidence = match args.min_confidence {
         MinConfidence::Low => Confidence::Low,
         MinConfidence::Medium => Confidence::Medium,
@@ -56,7 +73,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
 
     let messages = Messages::new(args.quiet);
     let scanner = Scanner::new(rules.clone(), min_confidence);
-    let result = match mode {
+    let mut result = match mode {
         Mode::Files => scanner.scan_paths(&args.paths, &opts, &messages)?,
         Mode::Git => {
             let git_opts = GitOptions {
@@ -79,6 +96,18 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
             scanner.scan_staged(&root, &messages)?
         }
     };
+    if let Some(validator) = &validator {
+        let summary = validator.validate_findings(&rules, &mut result.findings);
+        if args.only_live {
+            result.findings.retain(|f| {
+                f.validation
+                    .as_ref()
+                    .is_some_and(|v| v.status == ValidationStatus::Live)
+            });
+            result.summary.findings = result.findings.len();
+        }
+        result.summary.validation = Some(summary);
+    }
 
     let report = Report {
         findings: &result.findings,
@@ -96,8 +125,18 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     // parseable and put a one-line summary on standard error.
     if args.format != Format::Human && !args.quiet {
         let s = &result.summary;
+        let validated = s
+            .validation
+            .as_ref()
+            .map(|v| {
+                format!(
+                    "; validation: {} live, {} invalid, {} unknown, {} not checked",
+                    v.live, v.invalid, v.unknown, v.not_checked
+                )
+            })
+            .unwrap_or_default();
         eprintln!(
-            "keysweep: {} findings; scanned {} files ({} bytes); skipped {}; {} errors",
+            "keysweep: {} findings; scanned {} files ({} bytes); skipped {}; {} errors{validated}",
             s.findings,
             s.files_scanned,
             s.bytes_scanned,
@@ -119,9 +158,17 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
             if result.findings.len() == 1 { "" } else { "s" }
         );
     }
+    let failing = match args.fail_on {
+        FailOn::Any => !result.findings.is_empty(),
+        FailOn::Live => result.findings.iter().any(|f| {
+            f.validation
+                .as_ref()
+                .is_some_and(|v| v.status == ValidationStatus::Live)
+        }),
+    };
     let code = if result.summary.errors > 0 {
         EXIT_ERROR
-    } else if !result.findings.is_empty() && !args.exit_zero {
+    } else if failing && !args.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

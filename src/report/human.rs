@@ -28,6 +28,9 @@ impl Reporter for Human {
                 "  confidence   {}   severity {}   entropy {:.2}",
                 f.confidence, f.severity, f.entropy
             )?;
+            if let Some(v) = &f.validation {
+                writeln!(out, "  validation   {}: {}", v.status, v.detail)?;
+            }
             writeln!(out, "  line         {}", f.snippet)?;
             if let Some(g) = &f.git {
                 let short = &g.commit[..g.commit.len().min(12)];
@@ -88,6 +91,13 @@ impl Reporter for Human {
         }
         if s.errors > 0 {
             write!(out, "; {} error{}", s.errors, plural(s.errors))?;
+        }
+        if let Some(v) = &s.validation {
+            write!(
+                out,
+                "; validation: {} live, {} invalid, {} unknown, {} not checked",
+                v.live, v.invalid, v.unknown, v.not_checked
+            )?;
         }
         writeln!(out)
     }

@@ -151,6 +151,13 @@ impl Reporter for Sarif {
                 if let Some(&i) = index.get(f.rule_id.as_str()) {
                     result["ruleIndex"] = json!(i);
                 }
+                if let Some(v) = &f.validation {
+                    result["properties"]["validation"] = json!(v);
+                    result["message"]["text"] = json!(format!(
+                        "{} found ({}): {}",
+                        f.rule_name, v.status, f.secret
+                    ));
+                }
                 result
             })
             .collect();

@@ -8,9 +8,14 @@
 
 mod check;
 mod spec;
+mod validator_spec;
 
 pub use check::{check_rules, CheckReport};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
+pub use validator_spec::{
+    json_path, parse_validator_file, BasicAuth, Matchers, ResponseMatch, Template, ValidateSpec,
+    ValidatorEntry, ValidatorKind,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -28,6 +33,13 @@ pub struct EmbeddedRuleFile {
     pub json: &'static str,
     /// The original YAML, examples included.
     pub yaml: &'static str,
+}
+
+/// One bundled validator file (`rules/validators/<name>.yml`) as JSON.
+pub struct EmbeddedValidatorFile {
+    /// File stem: the provider whose rules it serves.
+    pub name: &'static str,
+    pub json: &'static str,
 }
 
 /// Largest compiled size allowed for one rule's regex. A rule over this limit is
@@ -65,6 +77,9 @@ pub struct Rule {
     pub origin: String,
     /// Whether it is bundled with keysweep (as opposed to `--rules`).
     pub builtin: bool,
+    /// Where its `validate:` section came from, when it has one: the rule
+    /// file itself or a bundled validator file entry.
+    pub validator_origin: Option<String>,
     regex: OnceLock<Compiled>,
     companions: OnceLock<Vec<meta::Regex>>,
     line_local: OnceLock<bool>,
@@ -82,6 +97,7 @@ pub struct Compiled {
 impl Rule {
     fn new(spec: RuleSpec, provider: &str, origin: &str, builtin: bool) -> Rule {
         Rule {
+            validator_origin: spec.validate.as_ref().map(|_| origin.to_string()),
             spec,
             provider: provider.to_string(),
             origin: origin.to_string(),
@@ -146,6 +162,33 @@ impl Rule {
         *self.line_local.get_or_init(|| line_local(&self.spec))
     }
 
+    /// Checks that the parts the rule's validator needs (`{{parts.NAME}}`, or
+    /// `key_id` for the AWS validator) are ones the rule can find: named
+    /// groups of its pattern or companions.
+    ///
+    /// # Errors
+    ///
+    /// Names the missing part.
+    pub fn check_validator_parts(&self) -> Result<(), String> {
+        let Some(v) = &self.spec.validate else {
+            return Ok(());
+        };
+        let named: Vec<&str> = match self.regex.get() {
+            Some(c) => c.named.iter().map(|(_, n)| n.as_str()).collect(),
+            None => Vec::new(),
+        };
+        for part in v.required_parts() {
+            let found = named.contains(&part.as_str())
+                || self.spec.companions.iter().any(|c| c.name == part);
+            if !found {
+                return Err(format!(
+                    "validator needs part {part:?}, but the rule has no companion or named group of that name"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Compiled companion patterns, in the order of `spec.companions`.
     pub fn companions(&self) -> &[meta::Regex] {
         self.companions.get_or_init(|| {
@@ -187,7 +230,6 @@ pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
 }
 
 fn line_local(spec: &RuleSpec) -> bool {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
     use regex_syntax::hir::{Class, Hir, HirKind};
 
     fn can_match_newline(h: &Hir) -> bool {
@@ -302,6 +344,9 @@ impl RuleSet {
                 set.rules.push(Rule::new(spec, &provider, &origin, true));
             }
         }
+        let files =
+            bundled_validator_files().unwrap_or_else(|e| panic!("bundled validator file {e}"));
+        set.attach_validators(&files);
         set
     }
 
@@ -316,7 +361,73 @@ impl RuleSet {
                 true,
             )?;
         }
+        let files = bundled_validator_files().map_err(|message| RuleError::Parse {
+            path: "rules/validators".into(),
+            message,
+        })?;
+        set.attach_validators(&files);
         Ok(set)
+    }
+
+    /// Gives each bundled rule without a `validate:` section of its own the
+    /// validator that a bundled validator file assigns to it. An entry naming
+    /// a rule id exactly wins over one selecting it by a glob; among globs the
+    /// first (files in name order) wins. Rules loaded with `--rules` never get
+    /// a bundled validator: their ids are not under keysweep's control.
+    ///
+    /// Returns, per entry, how many rules it was attached to.
+    pub fn attach_validators(&mut self, files: &[ValidatorFile]) -> Vec<(String, usize)> {
+        let mut used = Vec::new();
+        let entries: Vec<(&ValidatorFile, &ValidatorEntry)> = files
+            .iter()
+            .flat_map(|f| f.entries.iter().map(move |e| (f, e)))
+            .collect();
+        let mut counts = vec![0usize; entries.len()];
+        for rule in self.rules.iter_mut().filter(|r| r.builtin) {
+            if rule.spec.validate.is_some() {
+                continue;
+            }
+            let id = rule.spec.id.clone();
+            let pick = entries
+                .iter()
+                .position(|(_, e)| e.names_exactly(&id) && e.selects(&id))
+                .or_else(|| entries.iter().position(|(_, e)| e.selects(&id)));
+            if let Some(i) = pick {
+                let (file, entry) = entries[i];
+                rule.spec.validate = Some(entry.spec.clone());
+                rule.validator_origin = Some(format!("{} entry {}", file.path, entry.name));
+                counts[i] += 1;
+            }
+        }
+        for ((file, entry), n) in entries.iter().zip(counts) {
+            used.push((format!("{} entry {}", file.path, entry.name), n));
+        }
+        used
+    }
+
+    /// Problems with bundled validator files against this rule set, for
+    /// `rules check`: an entry naming a rule id exactly (no `*`) that is not
+    /// loaded although its provider's rules are, which is a typo or a renamed
+    /// rule. Globs select whatever exists and are not errors when they select
+    /// nothing; nor are entries of providers with no rule file in the build.
+    pub fn check_validator_files(&self, files: &[ValidatorFile]) -> Vec<String> {
+        let mut errors = Vec::new();
+        for file in files {
+            if !self.rules.iter().any(|r| r.provider == file.provider) {
+                continue;
+            }
+            for entry in &file.entries {
+                for id in entry.rules.iter().filter(|p| !p.contains('*')) {
+                    if self.get(id).is_none() {
+                        errors.push(format!(
+                            "{}: entry {}: names rule {id}, which does not exist",
+                            file.path, entry.name
+                        ));
+                    }
+                }
+            }
+        }
+        errors
     }
 
     /// Loads user rules from a YAML file or every `*.yml`/`*.yaml` file in a
@@ -353,11 +464,13 @@ impl RuleSet {
             let start = self.rules.len();
             self.add_yaml(&text, &file.display().to_string(), &stem, false)?;
             for rule in &self.rules[start..] {
-                rule.try_compile().map_err(|message| RuleError::Invalid {
-                    path: file.display().to_string(),
-                    id: rule.spec.id.clone(),
-                    message,
-                })?;
+                rule.try_compile()
+                    .and_then(|_| rule.check_validator_parts())
+                    .map_err(|message| RuleError::Invalid {
+                        path: file.display().to_string(),
+                        id: rule.spec.id.clone(),
+                        message,
+                    })?;
             }
         }
         Ok(())
@@ -430,6 +543,38 @@ impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.spec.id == id)
     }
+}
+
+/// A parsed validator file.
+#[derive(Debug, Clone)]
+pub struct ValidatorFile {
+    /// `rules/validators/<provider>.yml`.
+    pub path: String,
+    /// The provider named by the file's stem.
+    pub provider: String,
+    pub entries: Vec<ValidatorEntry>,
+}
+
+/// Parses the bundled validator files.
+///
+/// # Errors
+///
+/// Names the file and entry of the first malformed entry.
+pub fn bundled_validator_files() -> Result<Vec<ValidatorFile>, String> {
+    EMBEDDED_VALIDATORS
+        .iter()
+        .map(|f| {
+            let path = format!("rules/validators/{}.yml", f.name);
+            let doc: serde_json::Value =
+                serde_json::from_str(f.json).map_err(|e| format!("{path}: {e}"))?;
+            let entries = parse_validator_file(&doc).map_err(|e| format!("{path}: {e}"))?;
+            Ok(ValidatorFile {
+                path,
+                provider: f.name.to_string(),
+                entries,
+            })
+        })
+        .collect()
 }
 
 /// Matches `text` against a pattern where `*` stands for any run of characters.
@@ -511,6 +656,79 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{}: {e}", rule.id()));
         }
     }
+
+    /// Every bundled validator parses and needs only parts its rule can find.
+    /// Once the full rule set is bundled (150 rules and more), every entry
+    /// must also select at least one rule, at least 40 rules must have a
+    /// validator, and so must every rule of the AI providers below.
+    #[test]
+    fn bundled_validators_attach_to_existing_rules() {
+        let files = bundled_validator_files().unwrap();
+        let set = RuleSet::builtin();
+        for rule in set.rules().iter().filter(|r| r.spec.validate.is_some()) {
+            rule.try_compile().unwrap();
+            rule.check_validator_parts()
+                .unwrap_or_else(|e| panic!("{}: {e} ({:?})", rule.id(), rule.validator_origin));
+        }
+        assert!(set.check_validator_files(&files).is_empty());
+        if set.len() < 150 {
+            return;
+        }
+        let unused: Vec<String> = files
+            .iter()
+            .flat_map(|f| f.entries.iter().map(move |e| (f, e)))
+            .filter(|(_, e)| !set.rules().iter().any(|r| e.selects(r.id())))
+            .map(|(f, e)| format!("{} entry {}", f.path, e.name))
+            .collect();
+        assert!(
+            unused.is_empty(),
+            "validator entries that select no rule: {unused:#?}"
+        );
+        let validated = set
+            .rules()
+            .iter()
+            .filter(|r| r.spec.validate.is_some())
+            .count();
+        assert!(validated >= 40, "only {validated} rules have a validator");
+        const AI: &[&str] = &[
+            "openai",
+            "anthropic",
+            "gemini",
+            "cohere",
+            "mistral",
+            "groq",
+            "huggingface",
+            "replicate",
+            "perplexity",
+            "together",
+            "fireworks",
+            "deepseek",
+            "xai",
+            "openrouter",
+            "elevenlabs",
+            "deepgram",
+            "assemblyai",
+            "stability",
+            "cerebras",
+            "runway",
+            "leonardo",
+        ];
+        let missing: Vec<&str> = set
+            .rules()
+            .iter()
+            .filter(|r| AI.contains(&r.provider.as_str()) && r.spec.validate.is_none())
+            .map(|r| r.id())
+            .filter(|id| !NOT_VALIDATABLE.contains(id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "AI provider rules without a validator: {missing:?}"
+        );
+    }
+
+    /// AI provider rules with no side-effect-free check: OAuth tokens of
+    /// consumer apps, and catch-all rules whose key type is unknown.
+    const NOT_VALIDATABLE: &[&str] = &["anthropic-oauth-token", "anthropic-credential"];
 
     #[test]
     fn select_rejects_unknown_plain_id() {
