@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::blob::Blob;
 use crate::matcher::Match;
 use crate::rules::{Confidence, Rule, Severity};
+use crate::triage::Suppression;
 
 /// A secret found at a place. Line and column numbers are 1-based; columns count
 /// characters; `end_line`/`end_column` point at the secret's last character.
@@ -32,6 +33,13 @@ pub struct Finding {
     /// Named parts found with the secret (e.g. `key_id` beside an AWS secret).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parts: BTreeMap<String, String>,
+    /// The commit that introduced the secret, for findings from git history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Why the finding is not reported (allowlist, inline allow, baseline).
+    /// Suppressed findings are counted, and listed only with `--show-suppressed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
 }
 
 /// Fingerprint of a secret at a path: stable across runs and line moves, and

@@ -17,6 +17,7 @@ use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
 use crate::source::fs::{self, WalkOptions};
 use crate::source::{stdin, SkipReason};
+use crate::triage::{PathForms, SuppressReason, Triage};
 
 /// Counts of what a scan did, skipped and failed on.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -28,6 +29,9 @@ pub struct Summary {
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Inputs that could not be read or walked.
     pub errors: u64,
+    /// Findings not reported because an allowlist, inline comment, ignore
+    /// file or baseline accepts them, by reason.
+    pub suppressed: BTreeMap<SuppressReason, u64>,
     pub rules: usize,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
@@ -41,12 +45,19 @@ impl Summary {
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
     }
+
+    pub fn suppressed_total(&self) -> u64 {
+        self.suppressed.values().sum()
+    }
 }
 
 /// Findings and the summary of one scan.
 #[derive(Debug, Default)]
 pub struct ScanResult {
+    /// Findings to report.
     pub findings: Vec<Finding>,
+    /// Findings triage accepted, each with its [`crate::triage::Suppression`].
+    pub suppressed: Vec<Finding>,
     pub summary: Summary,
 }
 
@@ -94,14 +105,35 @@ pub struct ScanOptions {
 pub struct Scanner {
     matcher: Matcher,
     min_confidence: Confidence,
+    triage: Option<Arc<Triage>>,
+    /// Rule path filters also see paths relative to this directory.
+    path_root: PathBuf,
+    cwd: PathBuf,
 }
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, min_confidence: Confidence) -> Scanner {
+        let cwd = std::env::current_dir().unwrap_or_default();
         Scanner {
             matcher: Matcher::new(rules),
             min_confidence,
+            triage: None,
+            path_root: cwd.clone(),
+            cwd,
         }
+    }
+
+    /// Marks findings that `triage` suppresses (see [`crate::triage`]).
+    pub fn with_triage(mut self, triage: Arc<Triage>) -> Scanner {
+        self.triage = Some(triage);
+        self
+    }
+
+    /// The directory (absolute) that rule path filters match relative paths
+    /// from, besides the paths as reported: the gitleaks config's directory.
+    pub fn with_path_root(mut self, root: PathBuf) -> Scanner {
+        self.path_root = root;
+        self
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -113,10 +145,23 @@ impl Scanner {
         let mut matches = self.matcher.scan(&blob.bytes, scratch);
         let rules = self.matcher.rules().rules();
         matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
+        if matches
+            .iter()
+            .any(|m| rules[m.rule].path_filter().is_some())
+        {
+            let reported = blob.origin.display_path();
+            let forms = PathForms::new(&reported, false, &self.cwd);
+            let paths = forms.candidates(&self.path_root);
+            matches.retain(|m| rules[m.rule].applies_to(paths.iter().map(|p| p.as_ref())));
+        }
         if matches.is_empty() {
             return Vec::new();
         }
-        finding::from_matches(blob, &matches, rules)
+        let mut findings = finding::from_matches(blob, &matches, rules);
+        if let Some(triage) = &self.triage {
+            triage.review(blob, &matches, &mut findings);
+        }
+        findings
     }
 
     /// Scans files and directories (`-` is standard input) in parallel.
@@ -250,6 +295,16 @@ impl Scanner {
         result.findings.sort_by(|a, b| {
             (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
         });
+        let (suppressed, active) = std::mem::take(&mut result.findings)
+            .into_iter()
+            .partition::<Vec<_>, _>(|f| f.suppressed.is_some());
+        for f in &suppressed {
+            if let Some(s) = &f.suppressed {
+                *summary.suppressed.entry(s.reason).or_default() += 1;
+            }
+        }
+        result.findings = active;
+        result.suppressed = suppressed;
         summary.findings = result.findings.len();
         summary.elapsed = started.elapsed();
         result.summary = summary;

@@ -142,7 +142,11 @@ impl Matcher {
         for &r in &self.always {
             scratch.windows.push((r, 0, hay.len()));
         }
-        let hits = self.ac.as_ref().into_iter().flat_map(|ac| ac.find_iter(hay));
+        let hits = self
+            .ac
+            .as_ref()
+            .into_iter()
+            .flat_map(|ac| ac.find_iter(hay));
         for m in hits {
             for &r in &self.pattern_rules[m.pattern().as_usize()] {
                 let reach = rules[r as usize].spec.max_len;

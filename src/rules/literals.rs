@@ -186,7 +186,10 @@ mod tests {
         ] {
             assert!(re.is_match(text.as_bytes()));
             let lower = text.to_ascii_lowercase();
-            assert!(keywords.iter().any(|k| lower.contains(k.as_str())), "{keywords:?}");
+            assert!(
+                keywords.iter().any(|k| lower.contains(k.as_str())),
+                "{keywords:?}"
+            );
         }
     }
 
