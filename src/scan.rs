@@ -88,6 +88,15 @@ impl Messages {
         }
     }
 
+    /// Prints `keysweep: line` for a warning that names its location itself.
+    pub fn warn_line(&self, line: &str) {
+        if let Some((location, message)) = line.split_once(": ") {
+            self.warn(location, message);
+        } else {
+            self.warn("warning", line);
+        }
+    }
+
     fn set_progress(&self, pb: Option<ProgressBar>) {
         *self.progress.lock().unwrap() = pb;
     }

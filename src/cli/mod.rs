@@ -2,16 +2,16 @@
 //! `main.rs` parses and calls [`run`].
 
 pub mod args;
+mod baseline_cmd;
+mod init_cmd;
 mod rules_cmd;
 mod scan_cmd;
+mod setup;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 pub use args::Cli;
-use args::{Command, RuleArgs};
-
-use crate::rules::RuleSet;
+use args::Command;
 
 /// Exit status for a clean run.
 pub const EXIT_CLEAN: u8 = 0;
@@ -30,20 +30,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Baseline(cmd) => baseline_cmd::run(cmd),
+        Command::Init(args) => init_cmd::run(args),
     }
-}
-
-/// Builds the rule set: bundled rules, then `--rules`, then the selection.
-pub(crate) fn load_rules(args: &RuleArgs) -> anyhow::Result<Arc<RuleSet>> {
-    let mut set = RuleSet::builtin();
-    for path in &args.rules {
-        set.load_path(path)?;
-    }
-    set.select(&args.rule, &args.exclude_rule)?;
-    if set.is_empty() {
-        anyhow::bail!("no rules selected: check --rule and --exclude-rule");
-    }
-    Ok(Arc::new(set))
 }
 
 /// Writes to `out`, treating a closed pipe (`keysweep … | head`) as success.

@@ -3,36 +3,36 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use super::args::{MinConfidence, ScanArgs};
-use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use super::setup::setup;
+use super::{ignore_broken_pipe, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::finding::Finding;
 use crate::report::{self, Format, Report};
 use crate::rules::Confidence;
 use crate::scan::{Messages, ScanOptions, Scanner};
-use crate::source::fs::WalkOptions;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(&args.rules)?;
+    let messages = Messages::new(args.quiet);
+    let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
+    let baseline = match (&args.baseline, args.no_baseline) {
+        (Some(b), _) => Some(b.clone()),
+        (None, false) => setup.config_baseline(),
+        (None, true) => None,
+    };
+    if let Some(b) = baseline {
+        setup.use_baseline(&b)?;
+    }
     let min_confidence = match args.min_confidence {
         MinConfidence::Low => Confidence::Low,
         MinConfidence::Medium => Confidence::Medium,
         MinConfidence::High => Confidence::High,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    if threads == 0 {
-        anyhow::bail!("--threads must be at least 1");
-    }
     let opts = ScanOptions {
-        walk: WalkOptions {
-            respect_ignore: !args.no_ignore,
-            excludes: args.exclude.clone(),
-            max_file_size: args.max_file_size,
-            threads,
-        },
+        walk: setup.walk_options(&args.input)?,
         progress: !args.quiet && io::stderr().is_terminal(),
     };
     // Open the output before scanning so a bad path fails fast.
@@ -45,12 +45,26 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
 
-    let messages = Messages::new(args.quiet);
-    let scanner = Scanner::new(rules.clone(), min_confidence);
+    let rules = setup.rules.clone();
+    let scanner = Scanner::new(rules.clone(), min_confidence)
+        .with_triage(Arc::new(setup.triage))
+        .with_path_root(setup.path_root);
     let result = scanner.scan_paths(&args.paths, &opts, &messages)?;
 
+    let combined: Vec<Finding>;
+    let findings: &[Finding] = if args.show_suppressed && !result.suppressed.is_empty() {
+        let mut all = result.findings.clone();
+        all.extend(result.suppressed.iter().cloned());
+        all.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+        combined = all;
+        &combined
+    } else {
+        &result.findings
+    };
     let report = Report {
-        findings: &result.findings,
+        findings,
         summary: &result.summary,
         rules: &rules,
         show_secrets: args.show_secrets,
@@ -65,8 +79,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     // parseable and put a one-line summary on standard error.
     if args.format != Format::Human && !args.quiet {
         let s = &result.summary;
+        let suppressed = if s.suppressed_total() > 0 {
+            format!("; {} suppressed", s.suppressed_total())
+        } else {
+            String::new()
+        };
         eprintln!(
-            "keysweep: {} findings; scanned {} files ({} bytes); skipped {}; {} errors",
+            "keysweep: {} findings{suppressed}; scanned {} files ({} bytes); skipped {}; {} errors",
             s.findings,
             s.files_scanned,
             s.bytes_scanned,
