@@ -11,13 +11,9 @@ use crate::config::{FILE_NAME, TEMPLATE};
 pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     let path = args.dir.join(FILE_NAME);
     if path.exists() && !args.force {
-        anyhow::bail!(
-            "{}: already exists (--force overwrites it)",
-            path.display()
-        );
+        anyhow::bail!("{}: already exists (--force overwrites it)", path.display());
     }
-    std::fs::write(&path, TEMPLATE)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+    std::fs::write(&path, TEMPLATE).with_context(|| format!("{}: cannot write", path.display()))?;
     println!("wrote {}", path.display());
     Ok(ExitCode::from(EXIT_CLEAN))
 }

@@ -90,7 +90,8 @@ pub(crate) fn scan_root(paths: &[PathBuf]) -> PathBuf {
 /// config's `gitleaks_config`, or (only when no keysweep config is in use)
 /// `.gitleaks.toml` at the scan root. Rules: bundled (unless a gitleaks
 /// config replaces them), gitleaks rules, the config's `rules.paths`,
-/// `--rules`; then the selection.
+/// `--rules`; then the selection: `--rule` if given, else the config's
+/// `include` and `exclude`, less `--exclude-rule`.
 pub(crate) fn setup(
     cfg: &ConfigArgs,
     rule_args: &RuleArgs,
@@ -115,9 +116,7 @@ pub(crate) fn setup(
         (None, false, Some(env)) => Some(PathBuf::from(env)),
         (None, false, None) => Some(in_root(config::FILE_NAME)).filter(|p| p.is_file()),
     };
-    let config = config_path
-        .map(|p| Config::load(&p, &cwd))
-        .transpose()?;
+    let config = config_path.map(|p| Config::load(&p, &cwd)).transpose()?;
 
     let gitleaks_path = if let Some(p) = &cfg.gitleaks_config {
         Some(p.clone())
@@ -196,21 +195,25 @@ pub(crate) fn setup(
 
     let (cfg_include, cfg_exclude) = config
         .as_ref()
-        .map(|c| (c.config.rules.include.clone(), c.config.rules.exclude.clone()))
+        .map(|c| {
+            (
+                c.config.rules.include.clone(),
+                c.config.rules.exclude.clone(),
+            )
+        })
         .unwrap_or_default();
-    let include = if rule_args.rule.is_empty() {
-        cfg_include.clone()
+    // `--rule` names exactly the rules wanted: the config's selection yields.
+    let (include, mut exclude) = if rule_args.rule.is_empty() {
+        (cfg_include.clone(), cfg_exclude.clone())
     } else {
-        rule_args.rule.clone()
+        (rule_args.rule.clone(), Vec::new())
     };
-    let mut exclude = cfg_exclude.clone();
     exclude.extend(rule_args.exclude_rule.iter().cloned());
     if let Err(e) = set.select(&include, &exclude) {
         if let (RuleError::UnknownId(id), Some(c)) = (&e, &config) {
             let from_flags = rule_args.rule.contains(id) || rule_args.exclude_rule.contains(id);
             if !from_flags && (cfg_include.contains(id) || cfg_exclude.contains(id)) {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("{}: [rules]", c.path.display())));
+                return Err(anyhow::Error::new(e).context(format!("{}: [rules]", c.path.display())));
             }
         }
         return Err(e.into());
@@ -255,7 +258,7 @@ mod tests {
         std::fs::write(d.join("f.txt"), "x").unwrap();
         assert_eq!(scan_root(&[]), PathBuf::from("."));
         assert_eq!(scan_root(&["-".into()]), PathBuf::from("."));
-        assert_eq!(scan_root(&[d.clone()]), d);
+        assert_eq!(scan_root(std::slice::from_ref(&d)), d);
         assert_eq!(scan_root(&["-".into(), d.join("f.txt")]), d);
         assert_eq!(scan_root(&["f.txt".into()]), PathBuf::from("."));
     }

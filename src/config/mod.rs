@@ -58,7 +58,8 @@ pub struct Config {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
-    /// Rule ids or globs to use; empty means all. `--rule` replaces it.
+    /// Rule ids or globs to use; empty means all. `--rule` replaces both
+    /// lists.
     #[serde(default)]
     pub include: Vec<String>,
     /// Rule ids or globs to leave out; `--exclude-rule` adds to it.
@@ -283,9 +284,14 @@ fn check_url(url: &str) -> Result<(), String> {
 }
 
 impl LoadedConfig {
-    /// A path from the file, resolved against its directory.
+    /// A path from the file, resolved against its directory (kept relative
+    /// when the file's path is, for readable messages).
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        absolute(&self.dir, p)
+        match self.path.parent() {
+            _ if p.is_absolute() => p.to_path_buf(),
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(p),
+            _ => p.to_path_buf(),
+        }
     }
 
     /// The allowlists the file defines, compiled.

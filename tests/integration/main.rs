@@ -6,3 +6,4 @@ mod input;
 mod output;
 mod rules;
 mod scan;
+mod triage;
