@@ -17,6 +17,7 @@ use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
 use crate::source::fs::{self, WalkOptions};
 use crate::source::{stdin, SkipReason};
+use crate::triage::baseline::is_baseline;
 use crate::triage::{PathForms, SuppressReason, Triage};
 
 /// Counts of what a scan did, skipped and failed on.
@@ -149,8 +150,12 @@ impl Scanner {
         self.matcher.rules()
     }
 
-    /// Finds the secrets in one blob.
+    /// Finds the secrets in one blob. A keysweep baseline has none (see
+    /// [`crate::triage::baseline::is_baseline`]).
     pub fn scan_blob(&self, blob: &Blob, scratch: &mut Scratch) -> Vec<Finding> {
+        if is_baseline(&blob.bytes) {
+            return Vec::new();
+        }
         let mut matches = self.matcher.scan(&blob.bytes, scratch);
         let rules = self.matcher.rules().rules();
         matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
@@ -255,6 +260,7 @@ impl Scanner {
         let bytes = AtomicU64::new(0);
         let errors = AtomicU64::new(0);
         let binary = AtomicU64::new(0);
+        let baselines = AtomicU64::new(0);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.walk.threads)
             .build()?;
@@ -277,6 +283,10 @@ impl Scanner {
                         binary.fetch_add(1, Ordering::Relaxed);
                         return Vec::new();
                     }
+                    if is_baseline(&blob.bytes) {
+                        baselines.fetch_add(1, Ordering::Relaxed);
+                        return Vec::new();
+                    }
                     scanned.fetch_add(1, Ordering::Relaxed);
                     bytes.fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
                     self.scan_blob(&blob, scratch)
@@ -297,6 +307,10 @@ impl Scanner {
         let binary = binary.load(Ordering::Relaxed);
         if binary > 0 {
             *summary.skipped.entry(SkipReason::Binary).or_default() += binary;
+        }
+        let baselines = baselines.load(Ordering::Relaxed);
+        if baselines > 0 {
+            *summary.skipped.entry(SkipReason::Baseline).or_default() += baselines;
         }
         summary.files_scanned += scanned.load(Ordering::Relaxed);
         summary.bytes_scanned += bytes.load(Ordering::Relaxed);

@@ -32,6 +32,8 @@ use super::{absolute, PathForms};
 use crate::finding::{hex, Finding};
 
 const VERSION: u32 = 1;
+/// How every baseline file starts.
+const MAGIC: &[u8] = b"{\"keysweep_baseline\":";
 const ABOUT: &str =
     "keysweep baseline: known findings, one per line; secrets are stored only as salted hashes";
 
@@ -314,6 +316,12 @@ impl Baseline {
     }
 }
 
+/// Whether `bytes` are a keysweep baseline. Scans skip baselines: their
+/// salted hashes are hex strings that generic secret rules would report.
+pub fn is_baseline(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
 fn base_dir(path: &Path, cwd: &Path) -> PathBuf {
     let abs = absolute(cwd, path);
     abs.parent().map(Path::to_path_buf).unwrap_or(abs)
@@ -340,6 +348,7 @@ mod tests {
         let forms = PathForms::new(&f.path, false, cwd);
         b.extend([b.entry(&f, &forms)]);
         let text = b.render();
+        assert!(is_baseline(text.as_bytes()));
         assert!(!text.contains("SECRETVALUE"));
         assert_eq!(text.lines().count(), 2);
         let back = Baseline::parse(&text, Path::new(".keysweep-baseline.jsonl"), cwd).unwrap();

@@ -203,6 +203,30 @@ fn baseline_from_config_and_no_baseline() {
     );
 }
 
+#[test]
+fn baseline_files_are_not_scanned() {
+    let env = Env::new();
+    let mut fake = Fake::new(116);
+    env.write("a.txt", fake.github_pat());
+    // A rule that would report the baseline's own hashes.
+    env.write(
+        "hex.yml",
+        "rules:\n  - id: hex-hash\n    name: hex\n    keywords: [secret_hash]\n    pattern: '\"secret_hash\":\"([a-f0-9]{32})\"'\n",
+    );
+    env.write(
+        "data/other.json",
+        format!(
+            "{{\"secret_hash\":\"{}\"}}\n",
+            fake.string("0123456789abcdef", 32)
+        ),
+    );
+    run(&env, &["baseline", "create", "-q", "--rules", "hex.yml"], 0);
+    let (code, json) = env.scan_json(&["--rules", "hex.yml", "--baseline", BASELINE, "."]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(suppressed(&json, "baseline"), 2);
+    assert_eq!(json["summary"]["skipped"]["baseline"], 1);
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = StdCommand::new("git")
         .args([
