@@ -110,13 +110,20 @@ pub(crate) fn setup(
     };
 
     let env_config = std::env::var_os("KEYSWEEP_CONFIG").filter(|v| !v.is_empty());
+    let from_env = cfg.config.is_none() && !cfg.no_config && env_config.is_some();
     let config_path = match (&cfg.config, cfg.no_config, env_config) {
         (Some(p), _, _) => Some(p.clone()),
         (None, true, _) => None,
         (None, false, Some(env)) => Some(PathBuf::from(env)),
         (None, false, None) => Some(in_root(config::FILE_NAME)).filter(|p| p.is_file()),
     };
-    let config = config_path.map(|p| Config::load(&p, &cwd)).transpose()?;
+    let config = match config_path.map(|p| Config::load(&p, &cwd)).transpose() {
+        Ok(c) => c,
+        Err(e) if from_env => {
+            return Err(anyhow::Error::new(e).context("the config named by KEYSWEEP_CONFIG"))
+        }
+        Err(e) => return Err(e.into()),
+    };
 
     let gitleaks_path = if let Some(p) = &cfg.gitleaks_config {
         Some(p.clone())
