@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::blob::Origin;
 use crate::matcher::Match;
 use crate::rules::{Confidence, Rule, Severity};
+use crate::triage::Suppression;
 
 /// A secret found at a place. Line and column numbers are 1-based; columns count
 /// characters; `end_line`/`end_column` point at the secret's last character.
@@ -39,6 +40,10 @@ pub struct Finding {
     /// What the provider said about the secret; absent unless `--validate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<Validation>,
+    /// Why the finding is not reported (allowlist, inline allow, baseline).
+    /// Suppressed findings are counted, and listed only with `--show-suppressed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
 }
 
 /// Whether a secret works, as its provider answered.
@@ -135,6 +140,16 @@ pub fn redact(secret: &str) -> String {
 }
 
 impl Finding {
+    /// The commit that introduced the secret, for findings from git history.
+    pub fn commit(&self) -> Option<&str> {
+        self.git.as_ref().map(|g| g.commit.as_str())
+    }
+
+    /// Sets the introducing commit (as history scanning does).
+    pub fn set_commit(&mut self, commit: impl Into<String>) {
+        self.git.get_or_insert_with(Default::default).commit = commit.into();
+    }
+
     /// A copy with the secret (and its parts) redacted, and the secret's text in
     /// the snippet replaced by its redacted form.
     pub fn redacted(&self) -> Finding {

@@ -36,6 +36,51 @@ pub enum Command {
     /// Exit codes: 0 the provider rejected the secret (invalid), 1 the secret
     /// is live, 2 nothing could be proved (unknown, not checked, or an error).
     Validate(ValidateArgs),
+    /// Record known findings so that scans report only new ones.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Write a commented keysweep.toml to start from.
+    Init(InitArgs),
+}
+
+/// Where settings come from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArgs {
+    /// Read settings from FILE (default: the file named by $KEYSWEEP_CONFIG,
+    /// else keysweep.toml at the scan root if there is one).
+    #[arg(long, value_name = "FILE", help_heading = "Config")]
+    pub config: Option<PathBuf>,
+
+    /// Read no config file: neither keysweep.toml nor $KEYSWEEP_CONFIG, nor
+    /// .gitleaks.toml and .gitleaksignore at the scan root.
+    #[arg(long, conflicts_with = "config", help_heading = "Config")]
+    pub no_config: bool,
+
+    /// Load rules and allowlists from a gitleaks config (default:
+    /// .gitleaks.toml at the scan root when there is no keysweep config).
+    #[arg(long, value_name = "FILE", help_heading = "Config")]
+    pub gitleaks_config: Option<PathBuf>,
+}
+
+/// What to read and how.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// Do not honour .gitignore, .ignore and git exclude files.
+    #[arg(long, help_heading = "Input")]
+    pub no_ignore: bool,
+
+    /// Leave out paths matching this glob (gitignore syntax). Repeatable.
+    #[arg(long, value_name = "GLOB", help_heading = "Input")]
+    pub exclude: Vec<String>,
+
+    /// Skip files larger than this (e.g. 500K, 25MiB, 1G) [default: 25MiB,
+    /// or max_file_size in the config].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
+    pub max_file_size: Option<u64>,
+
+    /// Number of scanning threads (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N", help_heading = "Input")]
+    pub threads: Option<usize>,
 }
 
 /// Rule selection flags shared by the commands that load rules.
@@ -93,6 +138,11 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Output")]
     pub exit_zero: bool,
 
+    /// Also list suppressed findings (allowlisted, allowed inline, in the
+    /// baseline), each marked with the reason. They never change the exit code.
+    #[arg(long, help_heading = "Output")]
+    pub show_suppressed: bool,
+
     #[command(flatten)]
     pub rules: RuleArgs,
 
@@ -100,21 +150,20 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
     pub min_confidence: MinConfidence,
 
-    /// Do not honour .gitignore, .ignore and git exclude files.
-    #[arg(long, help_heading = "Input")]
-    pub no_ignore: bool,
+    #[command(flatten)]
+    pub input: InputArgs,
 
-    /// Leave out paths matching this glob (gitignore syntax). Repeatable.
-    #[arg(long, value_name = "GLOB", help_heading = "Input")]
-    pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 
-    /// Skip files larger than this (e.g. 500K, 25MiB, 1G).
-    #[arg(long, value_name = "SIZE", default_value = "25MiB", value_parser = parse_size, help_heading = "Input")]
-    pub max_file_size: u64,
+    /// Report only findings not recorded in this baseline (default: baseline
+    /// in the config). See `keysweep baseline create`.
+    #[arg(long, value_name = "FILE", help_heading = "Triage")]
+    pub baseline: Option<PathBuf>,
 
-    /// Number of scanning threads (default: the number of CPUs).
-    #[arg(long, short = 'j', value_name = "N", help_heading = "Input")]
-    pub threads: Option<usize>,
+    /// Ignore the config's baseline and report known findings too.
+    #[arg(long, conflicts_with = "baseline", help_heading = "Triage")]
+    pub no_baseline: bool,
 
     /// Treat each PATH as a git repository and scan its whole history.
     #[arg(long, conflicts_with = "staged", help_heading = "Git")]
@@ -179,6 +228,58 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub net: NetArgs,
+}
+
+/// `keysweep baseline create|update`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan and record every finding in a new baseline file.
+    Create {
+        #[command(flatten)]
+        args: BaselineArgs,
+        /// Replace an existing baseline (with a new salt: every entry changes).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Scan, add new findings to the baseline and remove those no longer
+    /// found (only under the PATHs scanned).
+    Update(BaselineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Files or directories to scan.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// The baseline file [default: baseline in the config, else
+    /// .keysweep-baseline.jsonl].
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// No warnings or summary on standard error.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write keysweep.toml in.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Overwrite an existing keysweep.toml.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +371,8 @@ pub enum RulesCommand {
         format: ListFormat,
         #[command(flatten)]
         rules: RuleArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Check that rules compile and that their examples match and negative
     /// examples do not. Without a PATH, checks the bundled rules.

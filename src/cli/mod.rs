@@ -2,9 +2,12 @@
 //! `main.rs` parses and calls [`run`].
 
 pub mod args;
+mod baseline_cmd;
 mod hook_cmd;
+mod init_cmd;
 mod rules_cmd;
 mod scan_cmd;
+mod setup;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -45,6 +48,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::InstallHook(args) => hook_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Validate(args) => validate_cmd::run(args),
+        Command::Baseline(cmd) => baseline_cmd::run(cmd),
+        Command::Init(args) => init_cmd::run(args),
     }
 }
 

@@ -6,13 +6,19 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::args::{ListFormat, RulesCommand};
-use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_FINDINGS};
+use super::setup::setup;
+use super::{ignore_broken_pipe, EXIT_CLEAN, EXIT_FINDINGS};
 use crate::rules::{bundled_validator_files, check_rules, RuleSet};
+use crate::scan::Messages;
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        RulesCommand::List { format, rules } => {
-            let set = load_rules(&rules)?;
+        RulesCommand::List {
+            format,
+            rules,
+            config,
+        } => {
+            let set = setup(&config, &rules, &[], &Messages::new(false))?.rules;
             let mut out = io::stdout().lock();
             ignore_broken_pipe(list(&set, format, &mut out))?;
             Ok(ExitCode::from(EXIT_CLEAN))

@@ -3,18 +3,17 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use super::args::{FailOn, MinConfidence, ScanArgs};
-use super::{
-    ignore_broken_pipe, load_rules, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS,
-};
-use crate::finding::ValidationStatus;
+use super::setup::setup;
+use super::{ignore_broken_pipe, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::finding::{Finding, ValidationStatus};
 use crate::report::{self, Format, Report};
 use crate::rules::Confidence;
 use crate::scan::{Messages, ScanOptions, ScanResult, Scanner};
-use crate::source::fs::WalkOptions;
 use crate::source::git::GitOptions;
 use crate::validate::Validator;
 
@@ -27,7 +26,16 @@ pub enum Mode {
 }
 
 pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(&args.rules)?;
+    let messages = Messages::new(args.quiet);
+    let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
+    let baseline = match (&args.baseline, args.no_baseline) {
+        (Some(b), _) => Some(b.clone()),
+        (None, false) => setup.config_baseline(),
+        (None, true) => None,
+    };
+    if let Some(b) = baseline {
+        setup.use_baseline(&b)?;
+    }
     if args.fail_on == FailOn::Live && !args.validate {
         anyhow::bail!("--fail-on live needs --validate");
     }
@@ -35,7 +43,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let validator = if args.validate {
         Some(Validator::new(validate_options(
             &args.net,
-            &rules,
+            &setup.rules,
             args.validate_concurrency,
         )?)?)
     } else {
@@ -46,19 +54,8 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         MinConfidence::Medium => Confidence::Medium,
         MinConfidence::High => Confidence::High,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    if threads == 0 {
-        anyhow::bail!("--threads must be at least 1");
-    }
     let opts = ScanOptions {
-        walk: WalkOptions {
-            respect_ignore: !args.no_ignore,
-            excludes: args.exclude.clone(),
-            max_file_size: args.max_file_size,
-            threads,
-        },
+        walk: setup.walk_options(&args.input)?,
         progress: !args.quiet && io::stderr().is_terminal(),
     };
     // Open the output before scanning so a bad path fails fast.
@@ -71,8 +68,10 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
 
-    let messages = Messages::new(args.quiet);
-    let scanner = Scanner::new(rules.clone(), min_confidence);
+    let rules = setup.rules.clone();
+    let scanner = Scanner::new(rules.clone(), min_confidence)
+        .with_triage(Arc::new(setup.triage))
+        .with_path_root(setup.path_root);
     let mut result = match mode {
         Mode::Files => scanner.scan_paths(&args.paths, &opts, &messages)?,
         Mode::Git => {
@@ -80,8 +79,8 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
                 branches: args.branch.clone(),
                 since_commit: args.since_commit.clone(),
                 range: args.range.clone(),
-                max_file_size: args.max_file_size,
-                threads,
+                max_file_size: opts.walk.max_file_size,
+                threads: opts.walk.threads,
                 dedupe: !args.no_dedupe,
             };
             let mut all = ScanResult::default();
@@ -109,8 +108,20 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         result.summary.validation = Some(summary);
     }
 
+    let combined: Vec<Finding>;
+    let findings: &[Finding] = if args.show_suppressed && !result.suppressed.is_empty() {
+        let mut all = result.findings.clone();
+        all.extend(result.suppressed.iter().cloned());
+        all.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+        combined = all;
+        &combined
+    } else {
+        &result.findings
+    };
     let report = Report {
-        findings: &result.findings,
+        findings,
         summary: &result.summary,
         rules: &rules,
         show_secrets: args.show_secrets,
@@ -135,8 +146,13 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
                 )
             })
             .unwrap_or_default();
+        let suppressed = if s.suppressed_total() > 0 {
+            format!("; {} suppressed", s.suppressed_total())
+        } else {
+            String::new()
+        };
         eprintln!(
-            "keysweep: {} findings; scanned {} files ({} bytes); skipped {}; {} errors{validated}",
+            "keysweep: {} findings{suppressed}; scanned {} files ({} bytes); skipped {}; {} errors{validated}",
             s.findings,
             s.files_scanned,
             s.bytes_scanned,

@@ -47,6 +47,9 @@ pub struct Matcher {
     /// also triggers the rules of every shorter keyword it contains, because the
     /// automaton reports only the longest keyword at a position.
     pattern_rules: Vec<Vec<u32>>,
+    /// Rules without keywords (imported from gitleaks configs whose regexes
+    /// yield no literal): their regex runs over every blob.
+    always: Vec<u32>,
 }
 
 /// Per-thread working memory for [`Matcher::scan`]; reuse it across calls.
@@ -72,9 +75,13 @@ impl Matcher {
     pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut always = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
             if !keep(rule) {
                 continue;
+            }
+            if rule.spec.keywords.is_empty() {
+                always.push(i as u32);
             }
             for kw in &rule.spec.keywords {
                 let kw = kw.as_bytes().to_ascii_lowercase();
@@ -119,6 +126,7 @@ impl Matcher {
             rules,
             ac,
             pattern_rules,
+            always,
         }
     }
 
@@ -135,7 +143,8 @@ impl Matcher {
     ///
     /// One linear pass of the keyword automaton, plus, for each rule with a
     /// keyword hit, a regex search over windows of `2 * max_len` bytes around
-    /// its hits (merged where they overlap).
+    /// its hits (merged where they overlap). Rules without keywords search
+    /// the whole haystack.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
         self.scan_ranges(hay, &[0..hay.len()], scratch)
     }
@@ -143,21 +152,24 @@ impl Matcher {
     /// Like [`Matcher::scan`], but looks for keywords only in `ranges` (sorted,
     /// disjoint). Regex windows around a keyword still extend into the rest of
     /// `hay`, so a match is found exactly as a full scan finds it as long as one
-    /// of its rule's keyword hits lies inside a range.
+    /// of its rule's keyword hits lies inside a range. Rules without keywords
+    /// still search all of `hay`.
     pub fn scan_ranges(
         &self,
         hay: &[u8],
         ranges: &[Range<usize>],
         scratch: &mut Scratch,
     ) -> Vec<Match> {
-        let Some(ac) = &self.ac else {
-            return Vec::new();
-        };
         let rules = self.rules.rules();
         scratch.windows.clear();
-        let hits = ranges
-            .iter()
-            .flat_map(|r| ac.find_iter(aho_corasick::Input::new(hay).span(r.clone())));
+        for &r in &self.always {
+            scratch.windows.push((r, 0, hay.len()));
+        }
+        let hits = self.ac.iter().flat_map(|ac| {
+            ranges
+                .iter()
+                .flat_map(move |r| ac.find_iter(aho_corasick::Input::new(hay).span(r.clone())))
+        });
         for m in hits {
             for &r in &self.pattern_rules[m.pattern().as_usize()] {
                 let reach = rules[r as usize].spec.max_len;
@@ -240,8 +252,16 @@ fn search_window(
         } else {
             whole.end() + 1
         };
-        let Some(secret) = caps.get_group(compiled.secret_group) else {
-            continue;
+        let secret = if compiled.first_nonempty {
+            (1..caps.group_len())
+                .filter_map(|g| caps.get_group(g))
+                .find(|s| !s.is_empty())
+                .unwrap_or(whole.span())
+        } else {
+            match caps.get_group(compiled.secret_group) {
+                Some(s) => s,
+                None => continue,
+            }
         };
         let value = &hay[secret.range()];
         if value.is_empty() || is_placeholder(value) {

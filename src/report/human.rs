@@ -19,6 +19,9 @@ impl Reporter for Human {
                 "{}:{}:{}: {} ({})",
                 f.path, f.line, f.column, f.rule_name, f.rule_id
             )?;
+            if let Some(s) = &f.suppressed {
+                writeln!(out, "  suppressed   {}: {}", s.reason, s.detail)?;
+            }
             writeln!(out, "  secret       {}", f.secret)?;
             for (name, value) in &f.parts {
                 writeln!(out, "  {name:<12} {value}")?;
@@ -56,8 +59,12 @@ impl Reporter for Human {
             writeln!(out)?;
         }
         let s = report.summary;
-        let files_with: std::collections::BTreeSet<&str> =
-            report.findings.iter().map(|f| f.path.as_str()).collect();
+        let files_with: std::collections::BTreeSet<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_none())
+            .map(|f| f.path.as_str())
+            .collect();
         write!(
             out,
             "{} finding{} in {} file{}; scanned {} {unit}{} ({}) in {:.2}s",
@@ -82,6 +89,22 @@ impl Reporter for Human {
                 s.skipped_total(),
                 parts.join(", ")
             )?;
+        }
+        if s.suppressed_total() > 0 {
+            let parts: Vec<String> = s
+                .suppressed
+                .iter()
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
+            write!(
+                out,
+                "; {} suppressed ({})",
+                s.suppressed_total(),
+                parts.join(", ")
+            )?;
+            if !report.findings.iter().any(|f| f.suppressed.is_some()) {
+                write!(out, " [--show-suppressed lists them]")?;
+            }
         }
         if let Some(g) = &s.git {
             write!(out, "; {} commit{}", g.commits, plural(g.commits))?;

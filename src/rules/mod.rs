@@ -7,6 +7,7 @@
 //! rules whose keywords occur in it.
 
 mod check;
+pub mod literals;
 mod spec;
 mod validator_spec;
 
@@ -80,9 +81,26 @@ pub struct Rule {
     /// Where its `validate:` section came from, when it has one: the rule
     /// file itself or a bundled validator file entry.
     pub validator_origin: Option<String>,
+    /// Which capture group holds the secret.
+    pub secret_group: SecretGroup,
+    /// Only paths matching this regex are reported (gitleaks' rule `path`).
+    path_filter: Option<(String, meta::Regex)>,
     regex: OnceLock<Compiled>,
     companions: OnceLock<Vec<meta::Regex>>,
     line_local: OnceLock<bool>,
+}
+
+/// Which capture group of a rule's regex is the secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SecretGroup {
+    /// The group named `secret`, else group 1: the rule file convention.
+    #[default]
+    Default,
+    /// This group (gitleaks' `secretGroup`).
+    Index(usize),
+    /// The first group that matched something, else the whole match: what
+    /// gitleaks does when `secretGroup` is not set.
+    FirstNonEmpty,
 }
 
 /// A compiled rule regex with the index of the group that holds the secret.
@@ -90,6 +108,9 @@ pub struct Rule {
 pub struct Compiled {
     pub regex: meta::Regex,
     pub secret_group: usize,
+    /// Take the first non-empty group instead of `secret_group` (see
+    /// [`SecretGroup::FirstNonEmpty`]).
+    pub first_nonempty: bool,
     /// Other named groups, reported as parts of the finding.
     pub named: Vec<(usize, String)>,
 }
@@ -102,9 +123,51 @@ impl Rule {
             provider: provider.to_string(),
             origin: origin.to_string(),
             builtin,
+            secret_group: SecretGroup::Default,
+            path_filter: None,
             regex: OnceLock::new(),
             companions: OnceLock::new(),
             line_local: OnceLock::new(),
+        }
+    }
+
+    /// A rule built by an importer (such as the gitleaks config loader) rather
+    /// than read from a rule file. `spec.keywords` may be empty: the rule then
+    /// runs on every blob, which is slow, so importers derive keywords when
+    /// they can ([`literals::derive_keywords`]).
+    ///
+    /// # Errors
+    ///
+    /// Fails when the regex (or the path filter) does not compile, or the
+    /// secret group does not exist.
+    pub fn imported(
+        spec: RuleSpec,
+        provider: &str,
+        origin: &str,
+        secret_group: SecretGroup,
+        path_filter: Option<&str>,
+    ) -> Result<Rule, String> {
+        let mut rule = Rule::new(spec, provider, origin, false);
+        rule.secret_group = secret_group;
+        if let Some(p) = path_filter {
+            let re = build_regex(p).map_err(|e| format!("path {p:?}: {e}"))?;
+            rule.path_filter = Some((p.to_string(), re));
+        }
+        rule.try_compile()?;
+        Ok(rule)
+    }
+
+    /// The regex a path must match for this rule to report in it, if any.
+    pub fn path_filter(&self) -> Option<&str> {
+        self.path_filter.as_ref().map(|(p, _)| p.as_str())
+    }
+
+    /// Whether the rule reports findings in a blob at this path. Each form of
+    /// the path (as reported, relative to the project root) is tried.
+    pub fn applies_to<'a>(&self, mut paths: impl Iterator<Item = &'a str>) -> bool {
+        match &self.path_filter {
+            None => true,
+            Some((_, re)) => paths.any(|p| re.is_match(p.as_bytes())),
         }
     }
 
@@ -121,7 +184,8 @@ impl Rule {
     /// compiled by the test suite, so this indicates a bug.
     pub fn compiled(&self) -> &Compiled {
         self.regex.get_or_init(|| {
-            compile(&self.spec).unwrap_or_else(|e| panic!("rule {}: {e}", self.spec.id))
+            compile(&self.spec, self.secret_group)
+                .unwrap_or_else(|e| panic!("rule {}: {e}", self.spec.id))
         })
     }
 
@@ -133,7 +197,7 @@ impl Rule {
     /// has no capture group; likewise for each companion pattern.
     pub fn try_compile(&self) -> Result<(), String> {
         if self.regex.get().is_none() {
-            let c = compile(&self.spec)?;
+            let c = compile(&self.spec, self.secret_group)?;
             let _ = self.regex.set(c);
         }
         if self.companions.get().is_none() {
@@ -302,15 +366,29 @@ fn must_contain_keyword(h: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> boo
     }
 }
 
-fn compile(spec: &RuleSpec) -> Result<Compiled, String> {
+fn compile(spec: &RuleSpec, choice: SecretGroup) -> Result<Compiled, String> {
     let regex = build_regex(&spec.pattern)?;
     let info = regex.group_info();
     let pid = regex_automata::PatternID::ZERO;
     let groups = info.group_len(pid);
-    if groups < 2 {
-        return Err("pattern needs a capture group around the secret".into());
-    }
-    let secret_group = info.to_index(pid, "secret").unwrap_or(1);
+    let secret_group = match choice {
+        SecretGroup::Default => {
+            if groups < 2 {
+                return Err("pattern needs a capture group around the secret".into());
+            }
+            info.to_index(pid, "secret").unwrap_or(1)
+        }
+        SecretGroup::Index(i) => {
+            if i == 0 || i >= groups {
+                return Err(format!(
+                    "secret group {i} does not exist (the pattern has {} capture groups)",
+                    groups - 1
+                ));
+            }
+            i
+        }
+        SecretGroup::FirstNonEmpty => 0,
+    };
     let named = (1..groups)
         .filter(|&i| i != secret_group)
         .filter_map(|i| info.to_name(pid, i).map(|n| (i, n.to_string())))
@@ -318,6 +396,7 @@ fn compile(spec: &RuleSpec) -> Result<Compiled, String> {
     Ok(Compiled {
         regex,
         secret_group,
+        first_nonempty: choice == SecretGroup::FirstNonEmpty,
         named,
     })
 }
@@ -530,6 +609,48 @@ impl RuleSet {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Adds an imported rule (see [`Rule::imported`]). A bundled rule with the
+    /// same id is replaced, as a gitleaks config that extends the defaults
+    /// overrides them; the replaced rule's origin is returned.
+    ///
+    /// # Errors
+    ///
+    /// Fails when a rule with that id came from a user rule file or an earlier
+    /// import.
+    pub fn add_imported(&mut self, rule: Rule) -> Result<Option<String>, RuleError> {
+        match self.rules.iter().position(|r| r.spec.id == rule.spec.id) {
+            Some(i) if self.rules[i].builtin => {
+                let old = std::mem::replace(&mut self.rules[i], rule);
+                Ok(Some(old.origin))
+            }
+            Some(i) => Err(RuleError::Invalid {
+                path: rule.origin.clone(),
+                id: rule.spec.id.clone(),
+                message: format!("duplicate id (already defined in {})", self.rules[i].origin),
+            }),
+            None => {
+                self.rules.push(rule);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Removes the rules with these ids; returns the ids that named no rule.
+    pub fn remove_ids(&mut self, ids: &[String]) -> Vec<String> {
+        let missing = ids
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| r.spec.id == **id))
+            .cloned()
+            .collect();
+        self.rules.retain(|r| !ids.contains(&r.spec.id));
+        missing
+    }
+
+    /// Removes every bundled rule.
+    pub fn remove_builtin(&mut self) {
+        self.rules.retain(|r| !r.builtin);
     }
 
     pub fn len(&self) -> usize {

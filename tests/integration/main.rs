@@ -7,4 +7,5 @@ mod input;
 mod output;
 mod rules;
 mod scan;
+mod triage;
 mod validate;
