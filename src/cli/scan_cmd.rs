@@ -41,11 +41,17 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     }
     // Resolve validation options before scanning so a bad --endpoint fails fast.
     let validator = if args.validate {
-        Some(Validator::new(validate_options(
-            &args.net,
-            &setup.rules,
-            args.validate_concurrency,
-        )?)?)
+        let mut options = validate_options(&args.net, &setup.rules, args.validate_concurrency)?;
+        // The config's [endpoints] apply unless --endpoint overrides them.
+        if let Some(c) = &setup.config {
+            for (provider, url) in &c.config.endpoints {
+                options
+                    .endpoints
+                    .entry(provider.clone())
+                    .or_insert_with(|| url.clone());
+            }
+        }
+        Some(Validator::new(options)?)
     } else {
         None
     };
