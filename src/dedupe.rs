@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn no_newlines_still_chunks() {
         let hay: Vec<u8> = (0..200_000u32)
-            .map(|i| b'a' + (i * 7 % 26) as u8 ^ (i / 26 % 2) as u8)
+            .map(|i| (b'a' + (i * 7 % 26) as u8) ^ (i / 26 % 2) as u8)
             .collect();
         let seen = Seen::new(10);
         let mut out = Vec::new();

@@ -146,7 +146,7 @@ impl Matcher {
     /// its hits (merged where they overlap). Rules without keywords search
     /// the whole haystack.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
-        self.scan_ranges(hay, &[0..hay.len()], scratch)
+        self.scan_ranges(hay, std::slice::from_ref(&(0..hay.len())), scratch)
     }
 
     /// Like [`Matcher::scan`], but looks for keywords only in `ranges` (sorted,
