@@ -507,8 +507,16 @@ impl Scanner {
                 e.message()
             )
         })?;
-        let files = crate::source::staged::staged_files(&repo)
-            .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?;
+        let from_cli = repo
+            .workdir()
+            .ok_or_else(|| "bare repository".to_string())
+            .and_then(crate::source::staged::staged_files_with_git_cli);
+        let files = match from_cli {
+            Ok(files) => files,
+            // No git on PATH (or it failed): read the index ourselves.
+            Err(_) => crate::source::staged::staged_files(&repo)
+                .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?,
+        };
         let mut summary = Summary {
             rules: self.rules().len(),
             ..Summary::default()
