@@ -26,7 +26,7 @@ if [ -x "$peers/kingfisher" ]; then
   names+=("kingfisher")
 fi
 if [ -x "$peers/gitleaks" ]; then
-  cmds+=("$peers/gitleaks dir $corpus --no-banner --log-level error --max-target-megabytes 25 -f json -r /dev/null")
+  cmds+=("$peers/gitleaks dir $corpus --no-banner --log-level error --max-target-megabytes 25 -f json -r /tmp/gitleaks-report.json")
   names+=("gitleaks")
 fi
 args=()
