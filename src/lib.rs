@@ -1,13 +1,17 @@
 //! keysweep finds leaked API keys and tokens.
 //!
 //! Data flows one way: a [`source`] yields [`blob::Blob`]s (bytes plus where they
-//! came from); the [`matcher`] finds rule matches in the bytes; [`finding`] turns
-//! matches into located, fingerprinted findings; [`report`] writes them out.
+//! came from); a [`format`] turns a blob into text segments (decoded notebook
+//! cells, base64 values) mapped back to the blob, and adds structural facts
+//! (MCP servers, CI variables); the [`matcher`] finds rule matches in the text;
+//! [`finding`] turns matches into located, fingerprinted findings; [`report`]
+//! writes them out.
 //! [`scan`] wires the stages together.
 
 pub mod blob;
 pub mod cli;
 pub mod finding;
+pub mod format;
 pub mod matcher;
 pub mod report;
 pub mod rules;

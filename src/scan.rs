@@ -1,7 +1,9 @@
 //! The scan engine: walks sources, scans blobs in parallel and collects findings
 //! and a summary. Printing is left to [`crate::report`].
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 use crate::blob::Blob;
 use crate::finding::{self, Finding};
+use crate::format::{self, encoded, Kind, Literal, OffsetMap, Place, Segment};
 use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
 use crate::source::fs::{self, WalkOptions};
@@ -29,8 +32,16 @@ pub struct Summary {
     /// Inputs that could not be read or walked.
     pub errors: u64,
     pub rules: usize,
+    /// Files that did not parse as their format (a malformed notebook or
+    /// config) and were scanned as plain text instead.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub format_fallbacks: u64,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -55,6 +66,7 @@ pub struct ScanResult {
 pub struct Messages {
     quiet: bool,
     progress: Mutex<Option<ProgressBar>>,
+    fallbacks: AtomicU64,
 }
 
 impl Messages {
@@ -62,7 +74,20 @@ impl Messages {
         Messages {
             quiet,
             progress: Mutex::new(None),
+            fallbacks: AtomicU64::new(0),
         }
+    }
+
+    /// Warns that a file did not parse as its format and was scanned as
+    /// plain text, and counts it.
+    pub fn format_fallback(&self, location: &str, message: &str) {
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        self.warn(location, message);
+    }
+
+    /// How many files fell back to plain text so far.
+    pub fn format_fallbacks(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
 
     /// Prints `keysweep: location: message` to standard error, unless quiet.
@@ -81,6 +106,10 @@ impl Messages {
         *self.progress.lock().unwrap() = pb;
     }
 }
+
+/// How many times decoded text is searched for encoded runs again: 2 finds
+/// a token base64-encoded twice (a base64 `.dockerconfigjson` in a Secret).
+pub const MAX_DECODE_DEPTH: usize = 2;
 
 /// Options for [`Scanner::scan_paths`].
 #[derive(Debug, Clone)]
@@ -108,15 +137,129 @@ impl Scanner {
         self.matcher.rules()
     }
 
-    /// Finds the secrets in one blob.
+    /// Finds the secrets in one blob. Format problems (a malformed notebook)
+    /// are not reported; use [`Scanner::scan_blob_with`] to have them.
     pub fn scan_blob(&self, blob: &Blob, scratch: &mut Scratch) -> Vec<Finding> {
-        let mut matches = self.matcher.scan(&blob.bytes, scratch);
+        self.scan_blob_with(blob, scratch, &Messages::new(true))
+    }
+
+    /// Finds the secrets in one blob: chooses its format, scans each of its
+    /// segments and the base64/hex values in them, and adds the format's
+    /// literal credentials and structural facts. A blob that does not parse
+    /// as its format is scanned as plain text, with a warning to `messages`.
+    pub fn scan_blob_with(
+        &self,
+        blob: &Blob,
+        scratch: &mut Scratch,
+        messages: &Messages,
+    ) -> Vec<Finding> {
+        let bytes: &[u8] = &blob.bytes;
+        let kind = format::detect(blob.origin.path(), bytes);
+        let mut found = Vec::new();
+        if kind == Kind::Plain {
+            self.scan_segment(blob, &Segment::plain(bytes), 0, scratch, &mut found);
+            return found.into_iter().map(|(f, _)| f).collect();
+        }
+        let prepared = format::prepare(kind, bytes);
+        if let Some(why) = &prepared.fallback {
+            messages.format_fallback(&blob.origin.display_path(), why);
+        }
+        // A secret shown by several renderings of one notebook output
+        // (text/plain and text/html) is reported once.
+        let mut first_in_group: HashMap<(u32, String, String), usize> = HashMap::new();
+        for (i, seg) in prepared.segments.iter().enumerate() {
+            let mut here = Vec::new();
+            self.scan_segment(blob, seg, 0, scratch, &mut here);
+            if let Some(g) = seg.place.group {
+                here.retain(|(f, _)| {
+                    let key = (g, f.rule_id.clone(), f.secret.clone());
+                    *first_in_group.entry(key).or_insert(i) == i
+                });
+            }
+            found.extend(here);
+        }
+        self.add_literals(blob, &prepared.literals, &mut found);
+        found.into_iter().map(|(f, _)| f).collect()
+    }
+
+    /// Matches one segment, then the base64 and hex runs in it (decoded text
+    /// is searched again, to [`MAX_DECODE_DEPTH`] levels).
+    fn scan_segment(
+        &self,
+        blob: &Blob,
+        seg: &Segment<'_>,
+        depth: usize,
+        scratch: &mut Scratch,
+        out: &mut Vec<(Finding, Range<usize>)>,
+    ) {
+        let mut matches = self.matcher.scan(&seg.text, scratch);
         let rules = self.matcher.rules().rules();
         matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
-        if matches.is_empty() {
-            return Vec::new();
+        if !matches.is_empty() {
+            out.extend(finding::from_segment(blob, seg, &matches, rules));
         }
-        finding::from_matches(blob, &matches, rules)
+        if depth >= MAX_DECODE_DEPTH {
+            return;
+        }
+        encoded::decode_runs(&seg.text, |run, encoding, decoded| {
+            let decoded_label = match &seg.place.decoded {
+                Some(outer) => format!("{outer}/{}", encoding.name()),
+                None => encoding.name().to_string(),
+            };
+            let cell_line = seg.place.cell.map(|_| {
+                seg.place.cell_line.unwrap_or_else(|| {
+                    memchr::memchr_iter(b'\n', &seg.text[..run.start]).count() + 1
+                })
+            });
+            let child = Segment {
+                text: Cow::Owned(decoded),
+                map: OffsetMap::Whole(seg.map.to_blob(run)),
+                place: Place {
+                    decoded: Some(decoded_label),
+                    cell_line,
+                    ..seg.place.clone()
+                },
+            };
+            self.scan_segment(blob, &child, depth + 1, scratch, out);
+        });
+    }
+
+    /// Gives each finding the facts of the most specific literal around it,
+    /// and reports the literal credentials no provider rule found.
+    fn add_literals(
+        &self,
+        blob: &Blob,
+        literals: &[Literal],
+        found: &mut Vec<(Finding, Range<usize>)>,
+    ) {
+        if literals.is_empty() {
+            return;
+        }
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        for (f, span) in found.iter_mut() {
+            let best = literals
+                .iter()
+                .filter(|l| overlaps(&l.span, span) || l.span.start == span.start)
+                .min_by_key(|l| l.span.len());
+            if let Some(l) = best {
+                f.apply(&l.context);
+            }
+        }
+        let mut reported: Vec<Range<usize>> = Vec::new();
+        for lit in literals.iter().filter(|l| l.report) {
+            if found.iter().any(|(_, s)| overlaps(s, &lit.span)) || reported.contains(&lit.span) {
+                continue;
+            }
+            let Some(rule) = self.rules().get(lit.rule_id) else {
+                continue; // deselected with --rule / --exclude-rule
+            };
+            if rule.spec.confidence < self.min_confidence {
+                continue;
+            }
+            reported.push(lit.span.clone());
+            let f = finding::from_literal(blob, lit, rule);
+            found.push((f, lit.span.clone()));
+        }
     }
 
     /// Scans files and directories (`-` is standard input) in parallel.
@@ -147,9 +290,11 @@ impl Scanner {
                 Ok(blob) => {
                     summary.files_scanned += 1;
                     summary.bytes_scanned += blob.bytes.len() as u64;
-                    result
-                        .findings
-                        .extend(self.scan_blob(&blob, &mut Scratch::default()));
+                    result.findings.extend(self.scan_blob_with(
+                        &blob,
+                        &mut Scratch::default(),
+                        messages,
+                    ));
                 }
                 Err(e) => {
                     messages.warn("<stdin>", &e.to_string());
@@ -225,7 +370,7 @@ impl Scanner {
                     }
                     scanned.fetch_add(1, Ordering::Relaxed);
                     bytes.fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
-                    self.scan_blob(&blob, scratch)
+                    self.scan_blob_with(&blob, scratch, messages)
                 })
                 .flatten()
                 .collect()
@@ -244,6 +389,7 @@ impl Scanner {
         if binary > 0 {
             *summary.skipped.entry(SkipReason::Binary).or_default() += binary;
         }
+        summary.format_fallbacks = messages.format_fallbacks();
         summary.files_scanned += scanned.load(Ordering::Relaxed);
         summary.bytes_scanned += bytes.load(Ordering::Relaxed);
         result.findings.extend(found);

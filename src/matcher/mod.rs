@@ -22,7 +22,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::{meta, Input};
 
-use crate::rules::{Confidence, Rule, RuleSet};
+use crate::rules::{Confidence, Engine, Rule, RuleSet};
 
 /// A secret found by one rule in one haystack. Offsets are byte offsets.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +67,9 @@ impl Matcher {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
+            if rule.engine == Engine::Format {
+                continue;
+            }
             for kw in &rule.spec.keywords {
                 let kw = kw.as_bytes().to_ascii_lowercase();
                 match keywords.iter().position(|k| *k == kw) {

@@ -65,8 +65,23 @@ pub struct Rule {
     pub origin: String,
     /// Whether it is bundled with keysweep (as opposed to `--rules`).
     pub builtin: bool,
+    /// What finds its secrets.
+    pub engine: Engine,
     regex: OnceLock<Compiled>,
     companions: OnceLock<Vec<meta::Regex>>,
+}
+
+/// What finds a rule's secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The matcher, with the rule's keywords and pattern.
+    #[default]
+    Pattern,
+    /// A format stage, by the value's position in a structured file
+    /// (`mcp-literal-credential`, `ci-literal-credential`). The matcher never
+    /// runs these rules; their keywords only describe what the format looks
+    /// for. See [`crate::format::rules`].
+    Format,
 }
 
 /// A compiled rule regex with the index of the group that holds the secret.
@@ -85,6 +100,7 @@ impl Rule {
             provider: provider.to_string(),
             origin: origin.to_string(),
             builtin,
+            engine: Engine::Pattern,
             regex: OnceLock::new(),
             companions: OnceLock::new(),
         }
@@ -114,6 +130,9 @@ impl Rule {
     /// Fails when the pattern is not valid syntax, exceeds the size limit, or
     /// has no capture group; likewise for each companion pattern.
     pub fn try_compile(&self) -> Result<(), String> {
+        if self.engine == Engine::Format {
+            return Ok(());
+        }
         if self.regex.get().is_none() {
             let c = compile(&self.spec)?;
             let _ = self.regex.set(c);
@@ -217,6 +236,11 @@ impl RuleSet {
             for spec in parsed.rules {
                 set.rules.push(Rule::new(spec, &provider, &origin, true));
             }
+        }
+        for (spec, provider) in crate::format::rules() {
+            let mut rule = Rule::new(spec, provider, &format!("builtin:format/{provider}"), true);
+            rule.engine = Engine::Format;
+            set.rules.push(rule);
         }
         set
     }
