@@ -1,6 +1,7 @@
 //! The command-line interface: argument definitions and one module per command.
 //! `main.rs` parses and calls [`run`].
 
+mod agents_cmd;
 pub mod args;
 mod rules_cmd;
 mod scan_cmd;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Agents(args) => agents_cmd::run(args),
     }
 }
 

@@ -42,7 +42,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                 report.errors.len(),
                 report.warnings.len()
             );
-            let ok = report.is_ok() && !(strict && !report.warnings.is_empty());
+            let ok = report.is_ok() && (!strict || report.warnings.is_empty());
             Ok(ExitCode::from(if ok { EXIT_CLEAN } else { EXIT_FINDINGS }))
         }
     }

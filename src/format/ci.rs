@@ -190,19 +190,8 @@ pub fn rule() -> RuleSpec {
 pub fn literals(system: CiSystem, bytes: &[u8]) -> Result<Vec<Literal>, String> {
     let mut w = Walker {
         system,
-        out: Vec::new(),
+        out: vec![file_context(system, bytes.len())],
     };
-    // The whole file, so provider findings in `run:` lines name the system.
-    w.out.push(Literal {
-        rule_id: RULE_ID,
-        secret: String::new(),
-        span: 0..bytes.len(),
-        context: Context {
-            ci_system: Some(system),
-            ..Context::default()
-        },
-        report: false,
-    });
     if system == CiSystem::Jenkins {
         w.jenkinsfile(&String::from_utf8_lossy(bytes));
     } else {
@@ -211,6 +200,22 @@ pub fn literals(system: CiSystem, bytes: &[u8]) -> Result<Vec<Literal>, String> 
         w.walk(&root, 0);
     }
     Ok(w.out)
+}
+
+/// The whole file as context, so that provider findings anywhere in it (a
+/// token in a `run:` line) name the CI system, even when the file does not
+/// parse.
+pub fn file_context(system: CiSystem, len: usize) -> Literal {
+    Literal {
+        rule_id: RULE_ID,
+        secret: String::new(),
+        span: 0..len,
+        context: Context {
+            ci_system: Some(system),
+            ..Context::default()
+        },
+        report: false,
+    }
 }
 
 /// Keys whose values are variables or inputs, per system. All share one

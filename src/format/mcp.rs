@@ -160,7 +160,7 @@ pub fn rule() -> RuleSpec {
 /// by its content), with the line and column.
 pub fn literals(client: Client, bytes: &[u8]) -> Result<Vec<Literal>, String> {
     let text = super::utf8(bytes)?;
-    let first = text.trim_start().bytes().next();
+    let first = first_significant(bytes);
     let root = if first == Some(b'{') || first.is_none() {
         super::jsonc::parse(bytes)
             .map_err(|e| format!("{}: {}", super::jsonc::line_col(bytes, e.offset), e.message))?
@@ -567,6 +567,25 @@ impl ServerCheck<'_> {
             ),
         }
     }
+}
+
+/// The first byte that is not white space or inside a `//` or `/* */`
+/// comment: `{` for JSON (with comments, as Zed's settings start).
+fn first_significant(bytes: &[u8]) -> Option<u8> {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |p| i + p + 1)
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = memchr::memmem::find(&bytes[i + 2..], b"*/").map_or(bytes.len(), |p| i + p + 4)
+            }
+            b => return Some(b),
+        }
+    }
+    None
 }
 
 fn is_header_flag(flag: &str) -> bool {

@@ -289,6 +289,7 @@ pub fn prepare(kind: Kind, bytes: &[u8]) -> Prepared<'_> {
             match ci::literals(system, bytes) {
                 Ok(l) => p.literals = l,
                 Err(e) => {
+                    p.literals = vec![ci::file_context(system, bytes.len())];
                     p.fallback = Some(format!(
                         "not a valid {} file ({e}); scanned as plain text",
                         system.name()
