@@ -29,6 +29,8 @@ pub enum Origin {
     File(PathBuf),
     /// Standard input.
     Stdin,
+    /// A blob in a git repository, at the path where it was first seen.
+    Git { blob: String, path: String },
 }
 
 impl Origin {
@@ -37,6 +39,7 @@ impl Origin {
         match self {
             Origin::File(p) => Some(p),
             Origin::Stdin => None,
+            Origin::Git { path, .. } => Some(std::path::Path::new(path)),
         }
     }
 
@@ -48,6 +51,7 @@ impl Origin {
                 s.strip_prefix("./").map(str::to_string).unwrap_or(s)
             }
             Origin::Stdin => "<stdin>".to_string(),
+            Origin::Git { path, .. } => path.clone(),
         }
     }
 }

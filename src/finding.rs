@@ -6,10 +6,11 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::blob::Blob;
+use crate::blob::Origin;
 use crate::format::{CellPart, CiSystem, Client, Context, Literal, Segment};
 use crate::matcher::{entropy, Match};
 use crate::rules::{Confidence, Rule, Severity};
+use crate::triage::Suppression;
 
 /// A secret found at a place. Line and column numbers are 1-based; columns count
 /// characters; `end_line`/`end_column` point at the secret's last character.
@@ -63,6 +64,79 @@ pub struct Finding {
     /// How to fix it, in the syntax of the client or CI system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// Provenance of a finding from git history: `commit`, `author`, `email`,
+    /// `date`, `message`, `blob`, `status`, `occurrences`.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::source::git::GitProvenance>,
+    /// What the provider said about the secret; absent unless `--validate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
+    /// Why the finding is not reported (allowlist, inline allow, baseline).
+    /// Suppressed findings are counted, and listed only with `--show-suppressed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
+}
+
+/// Whether a secret works, as its provider answered.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValidationStatus {
+    /// The provider accepted the secret.
+    Live,
+    /// The provider rejected the secret (revoked, expired, never existed).
+    Invalid,
+    /// The check ran but proved nothing: timeout, DNS, TLS, rate limit,
+    /// server error, refused address, or an answer no rule explains.
+    Unknown,
+    /// No check ran: the rule has no validator, the validator was not
+    /// trusted, or a part it needs (e.g. the AWS key id) was not found.
+    #[default]
+    NotChecked,
+}
+
+impl std::fmt::Display for ValidationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ValidationStatus::Live => "live",
+            ValidationStatus::Invalid => "invalid",
+            ValidationStatus::Unknown => "unknown",
+            ValidationStatus::NotChecked => "not-checked",
+        })
+    }
+}
+
+/// The outcome of checking one secret, with the reason in words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validation {
+    pub status: ValidationStatus,
+    pub detail: String,
+}
+
+impl Validation {
+    pub fn new(status: ValidationStatus, detail: impl Into<String>) -> Validation {
+        Validation {
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn live(detail: impl Into<String>) -> Validation {
+        Validation::new(ValidationStatus::Live, detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Validation {
+        Validation::new(ValidationStatus::Invalid, detail)
+    }
+
+    pub fn unknown(detail: impl Into<String>) -> Validation {
+        Validation::new(ValidationStatus::Unknown, detail)
+    }
+
+    pub fn not_checked(detail: impl Into<String>) -> Validation {
+        Validation::new(ValidationStatus::NotChecked, detail)
+    }
 }
 
 /// Fingerprint of a secret at a path: stable across runs and line moves, and
@@ -97,6 +171,16 @@ pub fn redact(secret: &str) -> String {
 }
 
 impl Finding {
+    /// The commit that introduced the secret, for findings from git history.
+    pub fn commit(&self) -> Option<&str> {
+        self.git.as_ref().map(|g| g.commit.as_str())
+    }
+
+    /// Sets the introducing commit (as history scanning does).
+    pub fn set_commit(&mut self, commit: impl Into<String>) {
+        self.git.get_or_insert_with(Default::default).commit = commit.into();
+    }
+
     /// A copy with the secret (and its parts) redacted, and the secret's text in
     /// the snippet replaced by its redacted form.
     pub fn redacted(&self) -> Finding {
@@ -108,14 +192,25 @@ impl Finding {
             f.snippet = f.snippet.replace(v.as_str(), &rv);
             *v = rv;
         }
+        if let Some(v) = &mut f.validation {
+            v.detail = v.detail.replace(&self.secret, &r);
+            for part in self.parts.values() {
+                v.detail = v.detail.replace(part.as_str(), &redact(part));
+            }
+        }
         f.secret = r;
         f
     }
 }
 
 /// Converts matches in one blob into findings. `rules` indexes as the matcher's.
-pub fn from_matches(blob: &Blob, matches: &[Match], rules: &[Rule]) -> Vec<Finding> {
-    from_segment(blob, &Segment::plain(&blob.bytes), matches, rules)
+pub fn from_matches(
+    hay: &[u8],
+    origin: &Origin,
+    matches: &[Match],
+    rules: &[Rule],
+) -> Vec<Finding> {
+    from_segment(hay, origin, &Segment::plain(hay), matches, rules)
         .into_iter()
         .map(|(f, _)| f)
         .collect()
@@ -125,14 +220,14 @@ pub fn from_matches(blob: &Blob, matches: &[Match], rules: &[Rule]) -> Vec<Findi
 /// blob span of its secret. Lines and columns are the blob's; notebook cell,
 /// line in cell and decoding come from the segment.
 pub fn from_segment(
-    blob: &Blob,
+    hay: &[u8],
+    origin: &Origin,
     seg: &Segment<'_>,
     matches: &[Match],
     rules: &[Rule],
 ) -> Vec<(Finding, Range<usize>)> {
-    let hay: &[u8] = &blob.bytes;
     let text: &[u8] = &seg.text;
-    let path = blob.origin.display_path();
+    let path = origin.display_path();
     let mut lines = LineCounter::default();
     let mut text_lines = LineCounter::default();
     matches
@@ -167,9 +262,8 @@ pub fn from_segment(
 }
 
 /// The finding for a literal credential reported by a format's own rule.
-pub fn from_literal(blob: &Blob, lit: &Literal, rule: &Rule) -> Finding {
-    let hay: &[u8] = &blob.bytes;
-    let path = blob.origin.display_path();
+pub fn from_literal(hay: &[u8], origin: &Origin, lit: &Literal, rule: &Rule) -> Finding {
+    let path = origin.display_path();
     let snippet = snippet_with(hay, lit.span.clone(), &lit.secret);
     let mut f = located(
         hay,
@@ -251,6 +345,23 @@ fn snippet_with(hay: &[u8], span: Range<usize>, secret: &str) -> String {
     line.extend_from_slice(secret.as_bytes());
     line.extend_from_slice(&hay[span.end..line_end]);
     snippet(&line, start - line_start)
+}
+
+impl Finding {
+    /// Points the finding at the first occurrence of its secret in `hay` (another
+    /// version of the same file). Returns false, changing nothing, when the
+    /// secret is not there.
+    pub fn relocate(&mut self, hay: &[u8]) -> bool {
+        let Some(start) = memchr::memmem::find(hay, self.secret.as_bytes()) else {
+            return false;
+        };
+        let end = start + self.secret.len();
+        let mut lines = LineCounter::default();
+        (self.line, self.column) = lines.locate(hay, start);
+        (self.end_line, self.end_column) = lines.locate(hay, last_char_start(hay, start..end));
+        self.snippet = snippet(hay, start);
+        true
+    }
 }
 
 fn last_char_start(hay: &[u8], span: Range<usize>) -> usize {

@@ -13,13 +13,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::blob::Blob;
+use crate::blob::{Blob, Origin};
 use crate::finding::{self, Finding};
 use crate::format::{self, encoded, Kind, Literal, OffsetMap, Place, Segment};
 use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
 use crate::source::fs::{self, WalkOptions};
 use crate::source::{stdin, SkipReason};
+use crate::triage::baseline::is_baseline;
+use crate::triage::{PathForms, SuppressReason, Triage};
 
 /// Counts of what a scan did, skipped and failed on.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -31,13 +33,22 @@ pub struct Summary {
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Inputs that could not be read or walked.
     pub errors: u64,
+    /// Findings not reported because an allowlist, inline comment, ignore
+    /// file or baseline accepts them, by reason.
+    pub suppressed: BTreeMap<SuppressReason, u64>,
     pub rules: usize,
+    /// Set when git history was scanned (`files_scanned` then counts blobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::source::git::GitSummary>,
     /// Files that did not parse as their format (a malformed notebook or
     /// config) and were scanned as plain text instead.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub format_fallbacks: u64,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
+    /// Validation counts, when `--validate` ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<crate::validate::ValidationSummary>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -52,13 +63,47 @@ impl Summary {
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
     }
+
+    pub fn suppressed_total(&self) -> u64 {
+        self.suppressed.values().sum()
+    }
 }
 
 /// Findings and the summary of one scan.
 #[derive(Debug, Default)]
 pub struct ScanResult {
+    /// Findings to report.
     pub findings: Vec<Finding>,
+    /// Findings triage accepted, each with its [`crate::triage::Suppression`].
+    pub suppressed: Vec<Finding>,
     pub summary: Summary,
+}
+
+impl ScanResult {
+    /// Adds another scan's findings and counts to this one.
+    pub fn merge(&mut self, other: ScanResult) {
+        self.findings.extend(other.findings);
+        self.suppressed.extend(other.suppressed);
+        let (a, b) = (&mut self.summary, other.summary);
+        a.files_scanned += b.files_scanned;
+        a.bytes_scanned += b.bytes_scanned;
+        a.findings += b.findings;
+        a.errors += b.errors;
+        a.rules = a.rules.max(b.rules);
+        a.elapsed += b.elapsed;
+        for (k, v) in b.skipped {
+            *a.skipped.entry(k).or_default() += v;
+        }
+        for (k, v) in b.suppressed {
+            *a.suppressed.entry(k).or_default() += v;
+        }
+        if let Some(g) = b.git {
+            let e = a.git.get_or_insert_with(Default::default);
+            e.commits += g.commits;
+            e.blobs += g.blobs;
+            e.shallow |= g.shallow;
+        }
+    }
 }
 
 /// Where warnings go. Each names its location first, ripgrep style:
@@ -102,6 +147,15 @@ impl Messages {
         }
     }
 
+    /// Prints `keysweep: line` for a warning that names its location itself.
+    pub fn warn_line(&self, line: &str) {
+        if let Some((location, message)) = line.split_once(": ") {
+            self.warn(location, message);
+        } else {
+            self.warn("warning", line);
+        }
+    }
+
     fn set_progress(&self, pb: Option<ProgressBar>) {
         *self.progress.lock().unwrap() = pb;
     }
@@ -123,53 +177,96 @@ pub struct ScanOptions {
 pub struct Scanner {
     matcher: Matcher,
     min_confidence: Confidence,
+    triage: Option<Arc<Triage>>,
+    /// Rule path filters also see paths relative to this directory.
+    path_root: PathBuf,
+    cwd: PathBuf,
 }
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, min_confidence: Confidence) -> Scanner {
+        let cwd = std::env::current_dir().unwrap_or_default();
         Scanner {
             matcher: Matcher::new(rules),
             min_confidence,
+            triage: None,
+            path_root: cwd.clone(),
+            cwd,
         }
+    }
+
+    /// Marks findings that `triage` suppresses (see [`crate::triage`]).
+    pub fn with_triage(mut self, triage: Arc<Triage>) -> Scanner {
+        self.triage = Some(triage);
+        self
+    }
+
+    /// The directory (absolute) that rule path filters match relative paths
+    /// from, besides the paths as reported: the gitleaks config's directory.
+    pub fn with_path_root(mut self, root: PathBuf) -> Scanner {
+        self.path_root = root;
+        self
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
         self.matcher.rules()
     }
 
-    /// Finds the secrets in one blob. Format problems (a malformed notebook)
-    /// are not reported; use [`Scanner::scan_blob_with`] to have them.
+    /// Finds the secrets in one blob. A keysweep baseline has none (see
+    /// [`crate::triage::baseline::is_baseline`]). Format problems (a malformed
+    /// notebook) are not reported; use [`Scanner::scan_blob_with`] for them.
     pub fn scan_blob(&self, blob: &Blob, scratch: &mut Scratch) -> Vec<Finding> {
-        self.scan_blob_with(blob, scratch, &Messages::new(true))
+        self.scan_bytes(&blob.bytes, &blob.origin, scratch)
     }
 
-    /// Finds the secrets in one blob: chooses its format, scans each of its
-    /// segments and the base64/hex values in them, and adds the format's
-    /// literal credentials and structural facts. A blob that does not parse
-    /// as its format is scanned as plain text, with a warning to `messages`.
+    /// [`Scanner::scan_blob`], with format warnings sent to `messages`.
     pub fn scan_blob_with(
         &self,
         blob: &Blob,
         scratch: &mut Scratch,
         messages: &Messages,
     ) -> Vec<Finding> {
-        let bytes: &[u8] = &blob.bytes;
-        let kind = format::detect(blob.origin.path(), bytes);
+        self.scan_bytes_with(&blob.bytes, &blob.origin, scratch, messages)
+    }
+
+    /// Finds the secrets in bytes from `origin`.
+    pub fn scan_bytes(&self, hay: &[u8], origin: &Origin, scratch: &mut Scratch) -> Vec<Finding> {
+        self.scan_bytes_with(hay, origin, scratch, &Messages::new(true))
+    }
+
+    /// Finds the secrets in bytes from `origin`: chooses their format, scans
+    /// each of its segments and the base64/hex values in them, and adds the
+    /// format's literal credentials and structural facts. Bytes that do not
+    /// parse as their format are scanned as plain text, with a warning to
+    /// `messages`.
+    pub fn scan_bytes_with(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        scratch: &mut Scratch,
+        messages: &Messages,
+    ) -> Vec<Finding> {
+        if is_baseline(hay) {
+            return Vec::new();
+        }
+        let kind = format::detect(origin.path(), hay);
         let mut found = Vec::new();
         if kind == Kind::Plain {
-            self.scan_segment(blob, &Segment::plain(bytes), 0, scratch, &mut found);
+            // The hot path: the blob is borrowed as it is.
+            self.scan_segment(hay, origin, &Segment::plain(hay), 0, scratch, &mut found);
+            keep_most_confident(&mut found);
             return found.into_iter().map(|(f, _)| f).collect();
         }
-        let prepared = format::prepare(kind, bytes);
+        let prepared = format::prepare(kind, hay);
         if let Some(why) = &prepared.fallback {
-            messages.format_fallback(&blob.origin.display_path(), why);
+            messages.format_fallback(&origin.display_path(), why);
         }
         // A secret shown by several renderings of one notebook output
         // (text/plain and text/html) is reported once.
         let mut first_in_group: HashMap<(u32, String, String), usize> = HashMap::new();
         for (i, seg) in prepared.segments.iter().enumerate() {
             let mut here = Vec::new();
-            self.scan_segment(blob, seg, 0, scratch, &mut here);
+            self.scan_segment(hay, origin, seg, 0, scratch, &mut here);
             if let Some(g) = seg.place.group {
                 here.retain(|(f, _)| {
                     let key = (g, f.rule_id.clone(), f.secret.clone());
@@ -178,7 +275,8 @@ impl Scanner {
             }
             found.extend(here);
         }
-        self.add_literals(blob, &prepared.literals, &mut found);
+        keep_most_confident(&mut found);
+        self.add_literals(hay, origin, &prepared.literals, &mut found);
         found.into_iter().map(|(f, _)| f).collect()
     }
 
@@ -186,21 +284,32 @@ impl Scanner {
     /// is searched again, to [`MAX_DECODE_DEPTH`] levels).
     fn scan_segment(
         &self,
-        blob: &Blob,
+        hay: &[u8],
+        origin: &Origin,
         seg: &Segment<'_>,
         depth: usize,
         scratch: &mut Scratch,
         out: &mut Vec<(Finding, Range<usize>)>,
     ) {
-        let mut matches = self.matcher.scan(&seg.text, scratch);
-        let rules = self.matcher.rules().rules();
-        matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
+        let matches = self.matcher.scan(&seg.text, scratch);
         if !matches.is_empty() {
-            out.extend(finding::from_segment(blob, seg, &matches, rules));
+            out.extend(self.findings_in(hay, origin, seg, matches));
         }
-        if depth >= MAX_DECODE_DEPTH {
-            return;
+        if depth < MAX_DECODE_DEPTH {
+            self.scan_encoded(hay, origin, seg, depth, scratch, out);
         }
+    }
+
+    /// Scans the text decoded from the base64 and hex runs in a segment.
+    fn scan_encoded(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        seg: &Segment<'_>,
+        depth: usize,
+        scratch: &mut Scratch,
+        out: &mut Vec<(Finding, Range<usize>)>,
+    ) {
         encoded::decode_runs(&seg.text, |run, encoding, decoded| {
             let decoded_label = match &seg.place.decoded {
                 Some(outer) => format!("{outer}/{}", encoding.name()),
@@ -220,15 +329,104 @@ impl Scanner {
                     ..seg.place.clone()
                 },
             };
-            self.scan_segment(blob, &child, depth + 1, scratch, out);
+            self.scan_segment(hay, origin, &child, depth + 1, scratch, out);
         });
+    }
+
+    /// The findings in text decoded from base64 and hex runs within `ranges`
+    /// of `hay` only: for callers that match the ranges themselves (git
+    /// history scans only the chunks not seen before).
+    pub fn decoded_findings(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        ranges: &[Range<usize>],
+        scratch: &mut Scratch,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for r in ranges {
+            let seg = Segment {
+                text: Cow::Borrowed(&hay[r.clone()]),
+                map: OffsetMap::Shift(r.start),
+                place: Place::default(),
+            };
+            self.scan_encoded(hay, origin, &seg, 0, scratch, &mut out);
+        }
+        out.into_iter().map(|(f, _)| f).collect()
+    }
+
+    /// Turns matches in `hay` into findings: applies `--min-confidence` and
+    /// rule path filters, and marks what triage suppresses.
+    pub fn findings(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        matches: Vec<crate::matcher::Match>,
+    ) -> Vec<Finding> {
+        self.findings_in(hay, origin, &Segment::plain(hay), matches)
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    /// [`Scanner::findings`] for matches in one segment of `hay`, each with
+    /// the blob span of its secret.
+    fn findings_in(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        seg: &Segment<'_>,
+        mut matches: Vec<crate::matcher::Match>,
+    ) -> Vec<(Finding, Range<usize>)> {
+        let rules = self.matcher.rules().rules();
+        matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
+        if matches
+            .iter()
+            .any(|m| rules[m.rule].path_filter().is_some())
+        {
+            let reported = origin.display_path();
+            let forms = PathForms::new(&reported, false, &self.cwd);
+            let paths = forms.candidates(&self.path_root);
+            matches.retain(|m| rules[m.rule].applies_to(paths.iter().map(|p| p.as_ref())));
+        }
+        if matches.is_empty() {
+            return Vec::new();
+        }
+        let mut found = finding::from_segment(hay, origin, seg, &matches, rules);
+        if let Some(triage) = &self.triage {
+            // Triage reads the file around each match (inline allows): give
+            // it the matches where they are in the file.
+            let in_blob: Vec<crate::matcher::Match> = if seg.map == OffsetMap::Shift(0) {
+                matches
+            } else {
+                matches
+                    .into_iter()
+                    .map(|mut m| {
+                        m.whole = seg.map.to_blob(m.whole.clone());
+                        m.secret = seg.map.to_blob(m.secret.clone());
+                        m
+                    })
+                    .collect()
+            };
+            let mut findings: Vec<Finding> = found.iter().map(|(f, _)| f.clone()).collect();
+            triage.review(hay, &in_blob, &mut findings);
+            for ((f, _), judged) in found.iter_mut().zip(findings) {
+                f.suppressed = judged.suppressed;
+            }
+        }
+        found
+    }
+
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
     }
 
     /// Gives each finding the facts of the most specific literal around it,
     /// and reports the literal credentials no provider rule found.
     fn add_literals(
         &self,
-        blob: &Blob,
+        hay: &[u8],
+        origin: &Origin,
         literals: &[Literal],
         found: &mut Vec<(Finding, Range<usize>)>,
     ) {
@@ -247,7 +445,7 @@ impl Scanner {
         }
         let mut reported: Vec<Range<usize>> = Vec::new();
         for lit in literals.iter().filter(|l| l.report) {
-            if found.iter().any(|(_, s)| overlaps(s, &lit.span)) || reported.contains(&lit.span) {
+            if reported.contains(&lit.span) {
                 continue;
             }
             let Some(rule) = self.rules().get(lit.rule_id) else {
@@ -256,12 +454,56 @@ impl Scanner {
             if rule.spec.confidence < self.min_confidence {
                 continue;
             }
+            // As in the matcher, the most confident rule reports a secret: a
+            // provider rule keeps it (with the literal's facts, given above);
+            // a generic `key = value` rule gives way to the literal rule,
+            // which knows the structure.
+            let confidence = rule.spec.confidence;
+            if found
+                .iter()
+                .any(|(f, s)| overlaps(s, &lit.span) && f.confidence >= confidence)
+            {
+                continue;
+            }
+            found.retain(|(_, s)| !overlaps(s, &lit.span));
             reported.push(lit.span.clone());
-            let f = finding::from_literal(blob, lit, rule);
+            let mut f = finding::from_literal(hay, origin, lit, rule);
+            if let Some(triage) = &self.triage {
+                let ctx = crate::triage::Context {
+                    hay,
+                    whole: lit.span.clone(),
+                };
+                f.suppressed = triage.judge(&f, Some(&ctx));
+            }
             found.push((f, lit.span.clone()));
         }
     }
+}
 
+/// Reports each place in a blob once across segments: where findings from
+/// different texts (a base64 run as written and as decoded) cover the same
+/// bytes, only the most confident are kept.
+fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
+    if found.len() < 2 {
+        return;
+    }
+    let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+    let keep: Vec<bool> = found
+        .iter()
+        .map(|(f, s)| {
+            !found
+                .iter()
+                .any(|(g, t)| overlaps(s, t) && g.confidence > f.confidence)
+        })
+        .collect();
+    let mut i = 0;
+    found.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+impl Scanner {
     /// Scans files and directories (`-` is standard input) in parallel.
     ///
     /// Unreadable inputs are reported through `messages`, counted in the
@@ -346,6 +588,7 @@ impl Scanner {
         let bytes = AtomicU64::new(0);
         let errors = AtomicU64::new(0);
         let binary = AtomicU64::new(0);
+        let baselines = AtomicU64::new(0);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.walk.threads)
             .build()?;
@@ -366,6 +609,10 @@ impl Scanner {
                     }
                     if blob.looks_binary() {
                         binary.fetch_add(1, Ordering::Relaxed);
+                        return Vec::new();
+                    }
+                    if is_baseline(&blob.bytes) {
+                        baselines.fetch_add(1, Ordering::Relaxed);
                         return Vec::new();
                     }
                     scanned.fetch_add(1, Ordering::Relaxed);
@@ -389,16 +636,217 @@ impl Scanner {
         if binary > 0 {
             *summary.skipped.entry(SkipReason::Binary).or_default() += binary;
         }
+        let baselines = baselines.load(Ordering::Relaxed);
+        if baselines > 0 {
+            *summary.skipped.entry(SkipReason::Baseline).or_default() += baselines;
+        }
         summary.format_fallbacks = messages.format_fallbacks();
         summary.files_scanned += scanned.load(Ordering::Relaxed);
         summary.bytes_scanned += bytes.load(Ordering::Relaxed);
         result.findings.extend(found);
-        result.findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
-        });
+        sort_findings(&mut result.findings);
+        self.set_aside_suppressed(&mut result, &mut summary);
         summary.findings = result.findings.len();
         summary.elapsed = started.elapsed();
         result.summary = summary;
         Ok(result)
     }
+}
+
+impl Scanner {
+    /// Scans the history of the repository at `repo_path`: each distinct blob
+    /// reachable from the selected commits once.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the path is not a repository or a ref or range does not
+    /// resolve. Unreadable objects are warned about, counted, and skipped.
+    pub fn scan_git(
+        &self,
+        repo_path: &std::path::Path,
+        opts: &crate::source::git::GitOptions,
+        progress: bool,
+        messages: &Messages,
+    ) -> anyhow::Result<ScanResult> {
+        use crate::source::git;
+        let started = Instant::now();
+        let repo = git::open(repo_path)?;
+        let errors = AtomicU64::new(0);
+        let t0 = Instant::now();
+        let history = git::enumerate(&repo, opts, messages, &errors)?;
+        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+            eprintln!("enumerate: {:?}", t0.elapsed());
+        }
+        if history.shallow {
+            messages.warn(
+                &repo_path.display().to_string(),
+                "shallow clone: history before the shallow boundary is not available and was not scanned",
+            );
+        }
+        let pb = progress.then(|| {
+            let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {bytes} of blobs ({bytes_per_sec}) {msg}")
+                    .expect("progress template"),
+            );
+            pb.set_message(format!(
+                "{} blobs in {} commits",
+                history.blobs(),
+                history.commits()
+            ));
+            pb
+        });
+        messages.set_progress(pb.clone());
+        let scanned = git::scan_history(
+            repo.path(),
+            &history,
+            self,
+            opts,
+            messages,
+            &errors,
+            pb.as_ref(),
+        );
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        messages.set_progress(None);
+        let scanned = scanned?;
+        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+            eprintln!(
+                "scanned: {:?}; {} of {} bytes in new chunks",
+                started.elapsed(),
+                scanned.new_bytes,
+                scanned.bytes
+            );
+        }
+        let mut summary = Summary {
+            rules: self.rules().len(),
+            files_scanned: scanned.scanned,
+            bytes_scanned: scanned.bytes,
+            errors: errors.into_inner(),
+            git: Some(git::GitSummary {
+                commits: history.commits() as u64,
+                blobs: history.blobs() as u64,
+                shallow: history.shallow,
+            }),
+            ..Summary::default()
+        };
+        if scanned.binary > 0 {
+            summary.skipped.insert(SkipReason::Binary, scanned.binary);
+        }
+        if scanned.too_large > 0 {
+            summary
+                .skipped
+                .insert(SkipReason::TooLarge, scanned.too_large);
+        }
+        let mut findings = scanned.findings;
+        self.rejudge(&mut findings);
+        sort_findings(&mut findings);
+        let mut result = ScanResult {
+            findings,
+            ..ScanResult::default()
+        };
+        self.set_aside_suppressed(&mut result, &mut summary);
+        summary.findings = result.findings.len();
+        summary.elapsed = started.elapsed();
+        result.summary = summary;
+        Ok(result)
+    }
+
+    /// Scans the staged content of the repository containing `path`, keeping
+    /// only findings on lines the staged change adds or modifies.
+    ///
+    /// # Errors
+    ///
+    /// Fails when no repository contains `path` or its index cannot be read.
+    pub fn scan_staged(
+        &self,
+        path: &std::path::Path,
+        messages: &Messages,
+    ) -> anyhow::Result<ScanResult> {
+        let started = Instant::now();
+        let repo = git2::Repository::discover(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not in a git repository: {}",
+                path.display(),
+                e.message()
+            )
+        })?;
+        let files = crate::source::staged::staged_files(&repo)
+            .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?;
+        let mut summary = Summary {
+            rules: self.rules().len(),
+            ..Summary::default()
+        };
+        let mut findings = Vec::new();
+        let mut scratch = Scratch::default();
+        for f in &files {
+            let blob = match repo.find_blob(f.blob) {
+                Ok(b) => b,
+                Err(e) => {
+                    messages.warn(&f.path, e.message());
+                    summary.errors += 1;
+                    continue;
+                }
+            };
+            let b = Blob::new(
+                crate::blob::Bytes::Owned(blob.content().to_vec()),
+                crate::blob::Origin::File(PathBuf::from(&f.path)),
+            );
+            if b.looks_binary() {
+                *summary.skipped.entry(SkipReason::Binary).or_default() += 1;
+                continue;
+            }
+            summary.files_scanned += 1;
+            summary.bytes_scanned += b.bytes.len() as u64;
+            findings.extend(
+                self.scan_blob(&b, &mut scratch)
+                    .into_iter()
+                    .filter(|x| f.touches(x.line, x.end_line)),
+            );
+        }
+        sort_findings(&mut findings);
+        let mut result = ScanResult {
+            findings,
+            ..ScanResult::default()
+        };
+        self.set_aside_suppressed(&mut result, &mut summary);
+        summary.findings = result.findings.len();
+        summary.elapsed = started.elapsed();
+        result.summary = summary;
+        Ok(result)
+    }
+}
+
+impl Scanner {
+    /// Moves suppressed findings out of the report into
+    /// [`ScanResult::suppressed`], counting them by reason.
+    fn set_aside_suppressed(&self, result: &mut ScanResult, summary: &mut Summary) {
+        let (suppressed, active) = std::mem::take(&mut result.findings)
+            .into_iter()
+            .partition::<Vec<_>, _>(|f| f.suppressed.is_some());
+        for f in &suppressed {
+            if let Some(s) = &f.suppressed {
+                *summary.suppressed.entry(s.reason).or_default() += 1;
+            }
+        }
+        result.findings = active;
+        result.suppressed = suppressed;
+    }
+
+    /// Judges findings again once history has given them a commit, so commit
+    /// allowlists and history baselines apply.
+    fn rejudge(&self, findings: &mut [Finding]) {
+        if let Some(triage) = &self.triage {
+            for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
+                f.suppressed = triage.judge(f, None);
+            }
+        }
+    }
+}
+
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+    });
 }

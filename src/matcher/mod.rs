@@ -47,6 +47,9 @@ pub struct Matcher {
     /// also triggers the rules of every shorter keyword it contains, because the
     /// automaton reports only the longest keyword at a position.
     pattern_rules: Vec<Vec<u32>>,
+    /// Rules without keywords (imported from gitleaks configs whose regexes
+    /// yield no literal): their regex runs over every blob.
+    always: Vec<u32>,
 }
 
 /// Per-thread working memory for [`Matcher::scan`]; reuse it across calls.
@@ -64,11 +67,22 @@ impl Matcher {
     /// Panics only if the automaton cannot be built, which for a few thousand
     /// short keywords does not happen.
     pub fn new(rules: Arc<RuleSet>) -> Matcher {
+        Matcher::with_filter(rules, |_| true)
+    }
+
+    /// Builds a matcher for the rules of `rules` that `keep` accepts. Match rule
+    /// indices still index the whole set.
+    pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut always = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
-            if rule.engine == Engine::Format {
+            // Format rules are found by the format stage, never by pattern.
+            if !keep(rule) || rule.engine == Engine::Format {
                 continue;
+            }
+            if rule.spec.keywords.is_empty() {
+                always.push(i as u32);
             }
             for kw in &rule.spec.keywords {
                 let kw = kw.as_bytes().to_ascii_lowercase();
@@ -113,6 +127,7 @@ impl Matcher {
             rules,
             ac,
             pattern_rules,
+            always,
         }
     }
 
@@ -129,14 +144,34 @@ impl Matcher {
     ///
     /// One linear pass of the keyword automaton, plus, for each rule with a
     /// keyword hit, a regex search over windows of `2 * max_len` bytes around
-    /// its hits (merged where they overlap).
+    /// its hits (merged where they overlap). Rules without keywords search
+    /// the whole haystack.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
-        let Some(ac) = &self.ac else {
-            return Vec::new();
-        };
+        self.scan_ranges(hay, std::slice::from_ref(&(0..hay.len())), scratch)
+    }
+
+    /// Like [`Matcher::scan`], but looks for keywords only in `ranges` (sorted,
+    /// disjoint). Regex windows around a keyword still extend into the rest of
+    /// `hay`, so a match is found exactly as a full scan finds it as long as one
+    /// of its rule's keyword hits lies inside a range. Rules without keywords
+    /// still search all of `hay`.
+    pub fn scan_ranges(
+        &self,
+        hay: &[u8],
+        ranges: &[Range<usize>],
+        scratch: &mut Scratch,
+    ) -> Vec<Match> {
         let rules = self.rules.rules();
         scratch.windows.clear();
-        for m in ac.find_iter(hay) {
+        for &r in &self.always {
+            scratch.windows.push((r, 0, hay.len()));
+        }
+        let hits = self.ac.iter().flat_map(|ac| {
+            ranges
+                .iter()
+                .flat_map(move |r| ac.find_iter(aho_corasick::Input::new(hay).span(r.clone())))
+        });
+        for m in hits {
             for &r in &self.pattern_rules[m.pattern().as_usize()] {
                 let reach = rules[r as usize].spec.max_len;
                 let start = m.start().saturating_sub(reach);
@@ -179,6 +214,22 @@ impl Matcher {
         dedupe(&mut found, rules);
         found
     }
+
+    /// Whether any keyword of this matcher's rules occurs in `hay`.
+    pub fn has_keyword(&self, hay: &[u8]) -> bool {
+        self.ac.as_ref().is_some_and(|ac| ac.is_match(hay))
+    }
+
+    /// Merges matches from several scans of the same haystack (e.g. by
+    /// matchers over different rule subsets), reporting each secret once.
+    pub fn combine(&self, mut a: Vec<Match>, b: Vec<Match>) -> Vec<Match> {
+        if b.is_empty() {
+            return a;
+        }
+        a.extend(b);
+        dedupe(&mut a, self.rules.rules());
+        a
+    }
 }
 
 fn search_window(
@@ -202,8 +253,16 @@ fn search_window(
         } else {
             whole.end() + 1
         };
-        let Some(secret) = caps.get_group(compiled.secret_group) else {
-            continue;
+        let secret = if compiled.first_nonempty {
+            (1..caps.group_len())
+                .filter_map(|g| caps.get_group(g))
+                .find(|s| !s.is_empty())
+                .unwrap_or(whole.span())
+        } else {
+            match caps.get_group(compiled.secret_group) {
+                Some(s) => s,
+                None => continue,
+            }
         };
         let value = &hay[secret.range()];
         if value.is_empty() || is_placeholder(value) {
@@ -281,7 +340,8 @@ fn lines_around(hay: &[u8], span: Range<usize>, n: usize) -> Range<usize> {
 }
 
 /// Reports each secret once: among matches whose secrets overlap, the most
-/// confident rule wins, then the longer secret, then the earlier rule.
+/// confident rule wins, then the longer secret, then the longer whole match (a
+/// rule that also matched its context is more specific), then the earlier rule.
 fn dedupe(found: &mut Vec<Match>, rules: &[Rule]) {
     if found.len() < 2 {
         return;
@@ -291,6 +351,7 @@ fn dedupe(found: &mut Vec<Match>, rules: &[Rule]) {
         (
             std::cmp::Reverse(c),
             std::cmp::Reverse(m.secret.len()),
+            std::cmp::Reverse(m.whole.len()),
             m.rule,
         )
     };

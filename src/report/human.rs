@@ -8,6 +8,11 @@ pub struct Human;
 
 impl Reporter for Human {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let unit = if report.summary.git.is_some() {
+            "blob"
+        } else {
+            "file"
+        };
         for f in report.shown() {
             match (f.cell, f.cell_line) {
                 (Some(cell), Some(line)) => writeln!(
@@ -20,6 +25,9 @@ impl Reporter for Human {
                     "{}:{}:{}: {} ({})",
                     f.path, f.line, f.column, f.rule_name, f.rule_id
                 )?,
+            }
+            if let Some(s) = &f.suppressed {
+                writeln!(out, "  suppressed   {}: {}", s.reason, s.detail)?;
             }
             writeln!(out, "  secret       {}", f.secret)?;
             for (name, value) in &f.parts {
@@ -51,19 +59,46 @@ impl Reporter for Human {
                 "  confidence   {}   severity {}   entropy {:.2}",
                 f.confidence, f.severity, f.entropy
             )?;
+            if let Some(v) = &f.validation {
+                writeln!(out, "  validation   {}: {}", v.status, v.detail)?;
+            }
             writeln!(out, "  line         {}", f.snippet)?;
             if let Some(fix) = &f.fix {
                 writeln!(out, "  fix          {fix}")?;
+            }
+            if let Some(g) = &f.git {
+                let short = &g.commit[..g.commit.len().min(12)];
+                writeln!(out, "  commit       {short} {}", g.message)?;
+                writeln!(out, "  author       {} <{}> {}", g.author, g.email, g.date)?;
+                let status = match g.status {
+                    crate::source::git::GitStatus::Present => "present at a branch tip",
+                    crate::source::git::GitStatus::HistoryOnly => {
+                        "history only (removed, still in history)"
+                    }
+                };
+                if g.occurrences > 0 {
+                    writeln!(
+                        out,
+                        "  status       {status}; in {} other blob(s)",
+                        g.occurrences
+                    )?;
+                } else {
+                    writeln!(out, "  status       {status}")?;
+                }
             }
             writeln!(out, "  fingerprint  {}", f.fingerprint)?;
             writeln!(out)?;
         }
         let s = report.summary;
-        let files_with: std::collections::BTreeSet<&str> =
-            report.findings.iter().map(|f| f.path.as_str()).collect();
+        let files_with: std::collections::BTreeSet<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_none())
+            .map(|f| f.path.as_str())
+            .collect();
         write!(
             out,
-            "{} finding{} in {} file{}; scanned {} file{} ({}) in {:.2}s",
+            "{} finding{} in {} file{}; scanned {} {unit}{} ({}) in {:.2}s",
             s.findings,
             plural(s.findings as u64),
             files_with.len(),
@@ -94,8 +129,37 @@ impl Reporter for Human {
                 plural(s.format_fallbacks)
             )?;
         }
+        if s.suppressed_total() > 0 {
+            let parts: Vec<String> = s
+                .suppressed
+                .iter()
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
+            write!(
+                out,
+                "; {} suppressed ({})",
+                s.suppressed_total(),
+                parts.join(", ")
+            )?;
+            if !report.findings.iter().any(|f| f.suppressed.is_some()) {
+                write!(out, " [--show-suppressed lists them]")?;
+            }
+        }
+        if let Some(g) = &s.git {
+            write!(out, "; {} commit{}", g.commits, plural(g.commits))?;
+            if g.shallow {
+                write!(out, " (shallow clone: older history is not available)")?;
+            }
+        }
         if s.errors > 0 {
             write!(out, "; {} error{}", s.errors, plural(s.errors))?;
+        }
+        if let Some(v) = &s.validation {
+            write!(
+                out,
+                "; validation: {} live, {} invalid, {} unknown, {} not checked",
+                v.live, v.invalid, v.unknown, v.not_checked
+            )?;
         }
         writeln!(out)
     }

@@ -3,6 +3,8 @@
 
 pub mod agents;
 pub mod fs;
+pub mod git;
+pub mod staged;
 pub mod stdin;
 
 use std::fmt;
@@ -19,6 +21,8 @@ pub enum SkipReason {
     Unreadable,
     /// Neither a regular file nor a directory (socket, device, broken symlink).
     NotAFile,
+    /// A keysweep baseline: salted hashes, no secrets.
+    Baseline,
 }
 
 impl SkipReason {
@@ -28,6 +32,7 @@ impl SkipReason {
             SkipReason::TooLarge => "too large",
             SkipReason::Unreadable => "unreadable",
             SkipReason::NotAFile => "not a regular file",
+            SkipReason::Baseline => "keysweep baseline",
         }
     }
 }

@@ -3,7 +3,10 @@
 mod common;
 mod exit_codes;
 mod formats;
+mod git;
 mod input;
 mod output;
 mod rules;
 mod scan;
+mod triage;
+mod validate;

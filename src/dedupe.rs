@@ -1,0 +1,225 @@
+//! Content dedupe for history scans: each distinct neighbourhood of text at a
+//! path is scanned once, however many versions of the file repeat it.
+//!
+//! A blob is cut into chunks of lines at content-defined boundaries, so an edit
+//! changes only the chunks around it. A chunk is new when the bytes of the chunk
+//! plus `margin` bytes on each side have not been seen at this path before.
+//! The matcher looks for keywords only in new chunks, with regex windows that
+//! still reach into the whole blob. With `margin` at least a rule's keyword
+//! reach (`max_len`) plus its longest keyword, a keyword hit in an old chunk sits
+//! in exactly the bytes around which it was matched before, so scanning only new
+//! chunks finds the same (rule, path, secret) triples as scanning every blob.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+use std::sync::Mutex;
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// About one line in 32 ends a chunk.
+const BOUNDARY_MASK: u64 = 31;
+/// Chunks are cut at the next line end past this size...
+const SOFT_MAX: usize = 8 << 10;
+/// ...or anywhere past this one (minified files without line ends).
+const HARD_MAX: usize = 64 << 10;
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Keys are already xxh3 output: fold, don't rehash.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(b);
+        }
+    }
+}
+
+/// Neighbourhoods already scanned, shared by the scanning threads. Each
+/// remembers a flag computed when it was new (whether it holds a keyword of a
+/// rule that must see whole blobs).
+pub struct Seen {
+    shards: Vec<Mutex<HashMap<u128, bool, BuildHasherDefault<KeyHasher>>>>,
+    margin: usize,
+}
+
+impl Seen {
+    /// `margin`: bytes of context on each side of a chunk that must match for
+    /// the chunk to count as seen.
+    pub fn new(margin: usize) -> Seen {
+        Seen {
+            shards: (0..64).map(|_| Mutex::new(HashMap::default())).collect(),
+            margin,
+        }
+    }
+
+    fn shard(&self, key: u128) -> &Mutex<HashMap<u128, bool, BuildHasherDefault<KeyHasher>>> {
+        &self.shards[(key as usize) & (self.shards.len() - 1)]
+    }
+
+    /// Appends to `out` (after clearing it) the chunks of `hay` not seen before
+    /// at `path`, merging adjacent ones, and records them as seen. `flag` is
+    /// called on each new chunk (with `flag_overlap` bytes of the next one, so
+    /// a short word cut by a forced chunk end is not missed) and its answer
+    /// kept; returns whether any chunk, new or old, is flagged.
+    pub fn new_chunks(
+        &self,
+        path: &str,
+        hay: &[u8],
+        flag_overlap: usize,
+        flag: impl Fn(&[u8]) -> bool,
+        out: &mut Vec<Range<usize>>,
+    ) -> bool {
+        out.clear();
+        let path_hash = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
+        let mut any_flag = false;
+        let mut start = 0;
+        while start < hay.len() {
+            let end = chunk_end(hay, start);
+            let lo = start.saturating_sub(self.margin);
+            let hi = (end + self.margin).min(hay.len());
+            let mut h = Xxh3::new();
+            h.update(&path_hash.to_le_bytes());
+            h.update(&((start - lo) as u64).to_le_bytes());
+            h.update(&hay[lo..hi]);
+            let key = h.digest128();
+            let known = self.shard(key).lock().unwrap().get(&key).copied();
+            match known {
+                Some(f) => any_flag |= f,
+                None => {
+                    let f = flag(&hay[start..(end + flag_overlap).min(hay.len())]);
+                    any_flag |= f;
+                    self.shard(key).lock().unwrap().insert(key, f);
+                    match out.last_mut() {
+                        Some(last) if last.end == start => last.end = end,
+                        _ => out.push(start..end),
+                    }
+                }
+            }
+            start = end;
+        }
+        any_flag
+    }
+}
+
+/// The end of the chunk starting at `start`: just after a line end whose next
+/// bytes hash to a boundary, or at the size limits.
+fn chunk_end(hay: &[u8], start: usize) -> usize {
+    let mut from = start;
+    loop {
+        match memchr::memchr(b'\n', &hay[from..]) {
+            None => return hay.len().min(start + HARD_MAX).max(from.min(hay.len())),
+            Some(p) => {
+                let nl = from + p + 1;
+                if nl >= hay.len() {
+                    return hay.len();
+                }
+                if nl - start >= SOFT_MAX || is_boundary(&hay[nl..]) {
+                    return nl;
+                }
+                if nl - start >= HARD_MAX {
+                    return nl;
+                }
+                from = nl;
+            }
+        }
+    }
+}
+
+/// Decides from up to 8 bytes after a line end, so boundaries depend on local
+/// content only and re-synchronise right after an edit.
+fn is_boundary(next: &[u8]) -> bool {
+    let mut b = [0u8; 8];
+    let n = next.len().min(8);
+    b[..n].copy_from_slice(&next[..n]);
+    let x = u64::from_le_bytes(b).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> 58) & BOUNDARY_MASK == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: usize, seed: u64) -> Vec<u8> {
+        let mut s = String::new();
+        let mut x = seed;
+        for i in 0..lines {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            s.push_str(&format!("line {i} value {:x}\n", x >> 20));
+        }
+        s.into_bytes()
+    }
+
+    #[test]
+    fn chunks_cover_the_blob() {
+        let hay = text(5000, 1);
+        let seen = Seen::new(300);
+        let mut out = Vec::new();
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
+        assert_eq!(out, vec![0..hay.len()]);
+        // Everything is old the second time.
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
+        assert!(out.is_empty());
+        // ...but not at another path.
+        seen.new_chunks("b", &hay, 0, |_| false, &mut out);
+        assert_eq!(out, vec![0..hay.len()]);
+    }
+
+    #[test]
+    fn an_edit_dirties_only_nearby_chunks() {
+        let hay = text(20_000, 2);
+        let seen = Seen::new(300);
+        let mut out = Vec::new();
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
+        let mut edited = hay.clone();
+        let mid = edited.len() / 2;
+        edited.splice(mid..mid, b"inserted line\n".iter().copied());
+        seen.new_chunks("a", &edited, 0, |_| false, &mut out);
+        let dirty: usize = out.iter().map(|r| r.len()).sum();
+        assert!(dirty > 0);
+        assert!(
+            dirty < 16 << 10,
+            "{dirty} bytes rescanned for a one-line edit"
+        );
+        assert!(out.iter().any(|r| r.contains(&mid)));
+    }
+
+    #[test]
+    fn flags_are_remembered_for_old_chunks() {
+        let mut hay = text(3000, 3);
+        hay.extend_from_slice(b"-----BEGIN KEY-----\n");
+        hay.extend_from_slice(&text(3000, 4));
+        let seen = Seen::new(100);
+        let mut out = Vec::new();
+        let has = |b: &[u8]| memchr::memmem::find(b, b"BEGIN KEY").is_some();
+        assert!(seen.new_chunks("a", &hay, 16, has, &mut out));
+        // All old now, but the flagged chunk is still reported as flagged.
+        assert!(seen.new_chunks(
+            "a",
+            &hay,
+            16,
+            |_| panic!("old chunks are not re-checked"),
+            &mut out
+        ));
+        assert!(out.is_empty());
+        assert!(!seen.new_chunks("b", &text(3000, 3), 16, has, &mut out));
+    }
+
+    #[test]
+    fn no_newlines_still_chunks() {
+        let hay: Vec<u8> = (0..200_000u32)
+            .map(|i| (b'a' + (i * 7 % 26) as u8) ^ (i / 26 % 2) as u8)
+            .collect();
+        let seen = Seen::new(10);
+        let mut out = Vec::new();
+        seen.new_chunks("x", &hay, 0, |_| false, &mut out);
+        assert_eq!(out, vec![0..hay.len()]);
+    }
+}

@@ -1,0 +1,603 @@
+//! Git history, staged changes and the pre-commit hook, on repositories built
+//! in each test.
+
+use std::path::Path;
+
+use git2::{Repository, Signature, Time};
+
+use crate::common::{findings, Env, Fake};
+
+/// A repository in the test's temp dir with helpers to commit files.
+struct Repo {
+    repo: Repository,
+}
+
+impl Repo {
+    fn init(path: &Path) -> Repo {
+        let repo = Repository::init(path).unwrap();
+        // A fixed default branch name, whatever the machine's git config says.
+        repo.set_head("refs/heads/main").unwrap();
+        Repo { repo }
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.repo.workdir().unwrap().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// Stages every change (additions and deletions) and commits on HEAD.
+    fn commit(&self, message: &str, when: i64) -> git2::Oid {
+        let mut index = self.repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.update_all(["*"], None).unwrap();
+        index.write().unwrap();
+        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = Signature::new("Ada Lovelace", "ada@example.org", &Time::new(when, 60)).unwrap();
+        let parents: Vec<git2::Commit> = self
+            .repo
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_commit().ok())
+            .into_iter()
+            .collect();
+        let refs: Vec<&git2::Commit> = parents.iter().collect();
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &refs)
+            .unwrap()
+    }
+
+    fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.repo.workdir().unwrap().join(rel)).unwrap();
+    }
+
+    fn checkout_new_branch(&self, name: &str) {
+        let head = self.repo.head().unwrap().peel_to_commit().unwrap();
+        self.repo.branch(name, &head, false).unwrap();
+        self.repo.set_head(&format!("refs/heads/{name}")).unwrap();
+    }
+
+    fn checkout(&self, name: &str) {
+        self.repo.set_head(&format!("refs/heads/{name}")).unwrap();
+        self.repo
+            .checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+            .unwrap();
+    }
+}
+
+fn git_json(env: &Env, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["--git"];
+    all.extend_from_slice(args);
+    env.scan_json(&all)
+}
+
+#[test]
+fn secret_added_then_removed_is_history_only_with_provenance() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let tok = Fake::new(40).github_pat();
+    r.write("README.md", "hello\n");
+    r.commit("initial", 1_700_000_000);
+    r.write("config/app.env", &format!("A=1\nGITHUB_TOKEN={tok}\n"));
+    let added = r.commit("add config\n\nlong body", 1_700_000_100);
+    r.remove("config/app.env");
+    r.commit("remove config", 1_700_000_200);
+
+    let (code, json) = git_json(&env, &["--show-secrets", "."]);
+    assert_eq!(code, 1);
+    let f = &findings(&json)[0];
+    assert_eq!(findings(&json).len(), 1);
+    assert_eq!(f["path"], "config/app.env");
+    assert_eq!(f["line"], 2);
+    assert_eq!(f["secret"], tok.as_str());
+    assert_eq!(f["commit"], added.to_string());
+    assert_eq!(f["author"], "Ada Lovelace");
+    assert_eq!(f["email"], "ada@example.org");
+    assert_eq!(f["date"], "2023-11-14T23:15:00+01:00");
+    assert_eq!(f["message"], "add config");
+    assert_eq!(f["status"], "history-only");
+    assert_eq!(json["summary"]["git"]["commits"], 3);
+}
+
+#[test]
+fn secret_at_tip_is_present_and_edits_do_not_duplicate() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let tok = Fake::new(41).github_pat();
+    r.write("app.py", &format!("T = '{tok}'\n"));
+    let first = r.commit("add", 1_700_000_000);
+    r.write("app.py", &format!("# edited\nT = '{tok}'\n"));
+    r.commit("edit", 1_700_000_100);
+    let (_, json) = git_json(&env, &["."]);
+    let fs = findings(&json);
+    assert_eq!(fs.len(), 1, "{json}");
+    assert_eq!(fs[0]["commit"], first.to_string());
+    assert_eq!(fs[0]["line"], 1, "located in the introducing version");
+    assert_eq!(fs[0]["status"], "present");
+    assert_eq!(fs[0]["occurrences"], 0);
+    // The same secret pasted at another path is a second finding, and each
+    // counts the other.
+    r.write("copy.py", &format!("X = '{tok}'\n"));
+    r.commit("copy", 1_700_000_200);
+    let (_, json) = git_json(&env, &["."]);
+    let fs = findings(&json);
+    assert_eq!(fs.len(), 2, "{json}");
+    assert!(fs.iter().all(|f| f["occurrences"] == 1));
+}
+
+#[test]
+fn side_branches_tags_and_branch_filter() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(42);
+    r.write("a.txt", "base\n");
+    r.commit("base", 1_700_000_000);
+    r.checkout_new_branch("feature");
+    r.write("feature.txt", &fake.github_pat());
+    r.commit("feature work", 1_700_000_100);
+    r.checkout("main");
+    // A tag on a commit that no branch reaches.
+    r.write("tagged.txt", &fake.github_pat());
+    let tagged = r.commit("to be tagged", 1_700_000_200);
+    r.repo
+        .tag_lightweight("v1", &r.repo.find_object(tagged, None).unwrap(), false)
+        .unwrap();
+    let base = r
+        .repo
+        .revparse_single("main~1")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    r.repo
+        .reference("refs/heads/main", base.id(), true, "rewind")
+        .unwrap();
+    r.checkout("main");
+
+    let (_, json) = git_json(&env, &["."]);
+    let mut paths: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, vec!["feature.txt", "tagged.txt"]);
+
+    let (code, json) = git_json(&env, &["--branch", "main", "."]);
+    assert_eq!(code, 0, "{json}");
+    let (_, json) = git_json(&env, &["--branch", "feature", "."]);
+    assert_eq!(findings(&json).len(), 1);
+    assert_eq!(findings(&json)[0]["status"], "present");
+}
+
+#[test]
+fn same_blob_at_many_paths_is_scanned_once() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let content = format!("token: {}\n", Fake::new(43).github_pat());
+    for i in 0..20 {
+        r.write(&format!("copies/c{i}.yml"), &content);
+    }
+    r.commit("copies", 1_700_000_000);
+    r.write("moved/renamed.yml", &content);
+    r.remove("copies/c0.yml");
+    r.commit("rename one", 1_700_000_100);
+    let (_, json) = git_json(&env, &["."]);
+    assert_eq!(json["summary"]["files_scanned"], 1, "one distinct blob");
+    let fs = findings(&json);
+    assert_eq!(fs.len(), 1);
+    assert!(fs[0]["path"].as_str().unwrap().starts_with("copies/c"));
+}
+
+#[test]
+fn merges_and_ranges() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(44);
+    r.write("a.txt", "a\n");
+    let base = r.commit("base", 1_700_000_000);
+    r.write("old.txt", &fake.github_pat());
+    let old = r.commit("old secret", 1_700_000_100);
+    r.checkout_new_branch("pr");
+    r.write("new.txt", &fake.github_pat());
+    let pr = r.commit("pr secret", 1_700_000_200);
+    // Merge pr into main with a merge commit.
+    r.checkout("main");
+    r.write("main.txt", "main side\n");
+    let main_tip = r.commit("main side", 1_700_000_300);
+    let sig = Signature::new("M", "m@example.org", &Time::new(1_700_000_400, 0)).unwrap();
+    let mut idx = r
+        .repo
+        .merge_commits(
+            &r.repo.find_commit(main_tip).unwrap(),
+            &r.repo.find_commit(pr).unwrap(),
+            None,
+        )
+        .unwrap();
+    let tree = r
+        .repo
+        .find_tree(idx.write_tree_to(&r.repo).unwrap())
+        .unwrap();
+    let parents = [
+        &r.repo.find_commit(main_tip).unwrap(),
+        &r.repo.find_commit(pr).unwrap(),
+    ];
+    r.repo
+        .commit(Some("HEAD"), &sig, &sig, "merge pr", &tree, &parents)
+        .unwrap();
+
+    let (_, json) = git_json(&env, &["."]);
+    assert_eq!(findings(&json).len(), 2, "{json}");
+    let new = findings(&json)
+        .iter()
+        .find(|f| f["path"] == "new.txt")
+        .unwrap();
+    assert_eq!(
+        new["commit"],
+        pr.to_string(),
+        "introduced by the branch commit, not the merge"
+    );
+
+    let range = format!("{old}..{pr}");
+    let (_, json) = git_json(&env, &["--range", &range, "."]);
+    let paths: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["new.txt"]);
+
+    let (_, json) = git_json(&env, &["--since-commit", &base.to_string(), "."]);
+    assert_eq!(findings(&json).len(), 2);
+    let out = env
+        .cmd()
+        .args(["git", "--range", "nope..HEAD", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope: unknown revision"));
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let st = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+#[test]
+fn shallow_clone_and_bare_mirror() {
+    let env = Env::new();
+    let src = env.path().join("src");
+    let r = Repo::init(&src);
+    let mut fake = Fake::new(45);
+    r.write("old.txt", &fake.github_pat());
+    r.commit("old", 1_700_000_000);
+    r.remove("old.txt");
+    r.write("new.txt", &fake.github_pat());
+    r.commit("new", 1_700_000_100);
+    let url = format!("file://{}", src.display());
+    git(
+        env.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+    git(env.path(), &["clone", "-q", "--mirror", &url, "mirror.git"]);
+
+    let out = env
+        .cmd()
+        .args(["git", "-f", "json", "shallow"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("shallow clone"), "{stderr}");
+    assert_eq!(json["summary"]["git"]["shallow"], true);
+    let paths: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["new.txt"]);
+
+    let (_, json) = env.scan_json(&["--git", "mirror.git"]);
+    assert_eq!(findings(&json).len(), 2);
+    assert_eq!(json["summary"]["git"]["shallow"], false);
+}
+
+#[test]
+fn corrupt_object_is_reported_and_skipped() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(46);
+    r.write("good.txt", &fake.github_pat());
+    r.write("bad.txt", &format!("other {}", fake.github_pat()));
+    r.commit("two files", 1_700_000_000);
+    let bad = r
+        .repo
+        .revparse_single("HEAD:bad.txt")
+        .unwrap()
+        .id()
+        .to_string();
+    let obj = env
+        .path()
+        .join(".git/objects")
+        .join(&bad[..2])
+        .join(&bad[2..]);
+    std::fs::write(&obj, b"not zlib").unwrap();
+    let out = env.cmd().args(["git", "-f", "json", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("blob {bad} (bad.txt)")),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&json).len(), 1);
+    assert_eq!(json["summary"]["errors"], 1);
+}
+
+#[test]
+fn not_a_repository_is_a_clear_error() {
+    let env = Env::new();
+    let out = env.cmd().args(["git", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a git repository"));
+}
+
+#[test]
+fn staged_reports_only_added_lines() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(47);
+    let old = fake.github_pat();
+    r.write("app.env", &format!("OLD={old}\n"));
+    r.commit("old secret already committed", 1_700_000_000);
+
+    // Nothing staged: clean, even though a secret is committed.
+    env.cmd().args(["staged", "-q"]).assert().code(0);
+
+    // Stage an unrelated edit to the same file, and a new secret in another.
+    let new = fake.github_pat();
+    r.write("app.env", &format!("# comment\nOLD={old}\n"));
+    r.write("new.env", &format!("x=1\nNEW={new}\n"));
+    let mut index = r.repo.index().unwrap();
+    index.add_path(Path::new("app.env")).unwrap();
+    index.add_path(Path::new("new.env")).unwrap();
+    index.write().unwrap();
+    // An unstaged secret in the work tree is not part of the commit.
+    r.write("unstaged.env", &fake.github_pat());
+
+    let out = env
+        .cmd()
+        .args(["staged", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fs = findings(&json);
+    assert_eq!(fs.len(), 1, "{json}");
+    assert_eq!(fs[0]["path"], "new.env");
+    assert_eq!(fs[0]["line"], 2);
+    assert_eq!(fs[0]["secret"], new.as_str());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keysweep blocked this commit"), "{stderr}");
+    assert!(stderr.contains("keysweep:allow"));
+
+    // The staged content counts, not the work tree: unstage by editing after add.
+    r.write("new.env", "x=1\n");
+    env.cmd().args(["scan", "--staged", "-q"]).assert().code(1);
+}
+
+#[test]
+fn install_hook_refuses_to_overwrite_unless_forced() {
+    let env = Env::new();
+    Repo::init(env.path());
+    env.cmd().args(["install-hook"]).assert().code(0);
+    let hook = env.path().join(".git/hooks/pre-commit");
+    let text = std::fs::read_to_string(&hook).unwrap();
+    assert!(text.contains("keysweep staged"));
+    std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
+    let out = env.cmd().args(["install-hook"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert_eq!(
+        std::fs::read_to_string(&hook).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
+    env.cmd().args(["install-hook", "--force"]).assert().code(0);
+    assert!(std::fs::read_to_string(&hook)
+        .unwrap()
+        .contains("keysweep staged"));
+}
+
+/// Secrets in several shapes: single-line tokens, a keyword-context pair, and a
+/// multi-line PEM key, so dedupe is exercised on short and long-reach rules.
+fn secret_block(fake: &mut Fake) -> String {
+    let b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    match fake.string("0123", 1).as_str() {
+        "0" => format!("token = \"{}\"\n", fake.github_pat()),
+        "1" => format!(
+            "aws_access_key_id = AKIA{}\naws_secret_access_key = {}\n",
+            fake.string(b32, 16),
+            fake.string(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
+                40
+            )
+        ),
+        "2" => format!(
+            "slack = \"xoxb-{}-{}-{}\"\n",
+            fake.string("123456789", 11),
+            fake.string("123456789", 12),
+            fake.alnum(24)
+        ),
+        _ => {
+            let body: Vec<String> = (0..14)
+                .map(|_| {
+                    fake.string(
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                        64,
+                    )
+                })
+                .collect();
+            format!(
+                "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+                body.join("\n")
+            )
+        }
+    }
+}
+
+type Key = (String, String, String, String, u64, String);
+
+/// Asserts two finding sets are equal, printing only the differences.
+fn assert_same(deduped: &[Key], full: &[Key]) {
+    let missing: Vec<&Key> = full.iter().filter(|k| !deduped.contains(k)).collect();
+    let extra: Vec<&Key> = deduped.iter().filter(|k| !full.contains(k)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "dedupe differs from a full scan\nmissing: {missing:#?}\nextra: {extra:#?}"
+    );
+}
+
+fn finding_keys(json: &serde_json::Value) -> Vec<Key> {
+    let mut v: Vec<Key> = findings(json)
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["secret"].as_str().unwrap().to_string(),
+                f["commit"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Scanning only text not seen before at a path must find exactly what
+/// scanning every blob in full finds: same rules, paths, secrets, introducing
+/// commits, lines and status.
+#[test]
+fn dedupe_finds_exactly_what_a_full_scan_finds() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(48);
+    let mut files: Vec<(String, Vec<String>)> = (0..4)
+        .map(|i| {
+            let lines = (0..400)
+                .map(|n| {
+                    format!(
+                        "fn item_{i}_{n}() -> u32 {{ {} }}\n",
+                        fake.string("0123456789", 6)
+                    )
+                })
+                .collect();
+            (format!("src/file{i}.rs"), lines)
+        })
+        .collect();
+    for round in 0..60 {
+        for _ in 0..3 {
+            let f = (fake.alnum(1).as_bytes()[0] as usize) % files.len();
+            let lines = &mut files[f].1;
+            let at = (fake.string("0123456789", 4).parse::<usize>().unwrap()) % (lines.len() + 1);
+            match fake.string("012345", 1).as_str() {
+                "0" | "1" => lines.insert(at, secret_block(&mut fake)),
+                "2" if !lines.is_empty() => {
+                    lines.remove(at.min(lines.len() - 1));
+                }
+                "3" => {
+                    // Move a block of lines elsewhere, secrets included.
+                    let n = 5.min(lines.len() - at.min(lines.len()));
+                    let block: Vec<String> = lines.drain(at..at + n).collect();
+                    let to = at / 2;
+                    for (k, l) in block.into_iter().enumerate() {
+                        lines.insert(to + k, l);
+                    }
+                }
+                _ => lines.insert(at, format!("// edit {round} {}\n", fake.alnum(10))),
+            }
+        }
+        if round % 17 == 16 {
+            // A copy at a new path, then the original goes on changing.
+            let (path, lines) = files[0].clone();
+            files.push((path.replace(".rs", &format!("_copy{round}.rs")), lines));
+        }
+        for (path, lines) in &files {
+            r.write(path, &lines.concat());
+        }
+        r.commit(
+            &format!("round {round}"),
+            1_700_000_000 + round as i64 * 100,
+        );
+    }
+    let (_, deduped) = git_json(&env, &["--show-secrets", "."]);
+    let (_, full) = git_json(&env, &["--show-secrets", "--no-dedupe", "."]);
+    let (a, b) = (finding_keys(&deduped), finding_keys(&full));
+    assert!(
+        b.len() >= 20,
+        "the history should hold many secrets, got {}",
+        b.len()
+    );
+    assert!(
+        b.iter().any(|k| k.0.starts_with("private-keys")),
+        "a PEM key is among them"
+    );
+    assert_same(&a, &b);
+}
+
+/// A rule whose keyword sits on the line above its secret: when a later version
+/// changes only the secret's line, the keyword's chunk is old, and the finding
+/// depends on the dedupe margin reaching across the chunk boundary.
+#[test]
+fn dedupe_margin_reaches_secrets_below_an_unchanged_keyword_line() {
+    let env = Env::new();
+    env.write(
+        "rules/acme.yml",
+        r#"
+rules:
+  - id: acme-two-line
+    name: ACME two-line secret
+    keywords: ["acme_secret:"]
+    pattern: 'acme_secret:[ \t]*\n[ \t]*value:[ \t]*([a-z0-9]{24})\b'
+"#,
+    );
+    let r = Repo::init(&env.path().join("repo"));
+    let mut fake = Fake::new(49);
+    let n = 120;
+    let header: Vec<String> = (0..n)
+        .map(|i| format!("# config {i} {}\n", fake.alnum(30)))
+        .collect();
+    for round in 0..2 {
+        for (i, h) in header.iter().enumerate() {
+            let value = fake.string("abcdefghijklmnopqrstuvwxyz0123456789", 24);
+            // Varied indentation varies where chunk boundaries fall.
+            let indent = fake.string(" \t", 8);
+            r.write(
+                &format!("c{i}.yml"),
+                &format!("{h}acme_secret:\n{indent}value: {value}\n# end\n"),
+            );
+        }
+        r.commit(&format!("round {round}"), 1_700_000_000 + round);
+    }
+    let args = [
+        "--rules",
+        "rules/acme.yml",
+        "--rule",
+        "acme-two-line",
+        "--show-secrets",
+        "repo",
+    ];
+    let (_, deduped) = git_json(&env, &args);
+    let mut full_args = args.to_vec();
+    full_args.insert(0, "--no-dedupe");
+    let (_, full) = git_json(&env, &full_args);
+    assert_eq!(findings(&full).len(), 2 * n);
+    assert_same(&finding_keys(&deduped), &finding_keys(&full));
+}
