@@ -96,7 +96,11 @@ fn outputs<'a>(bytes: &'a [u8], o: &Tree, cell: usize, group: u32, out: &mut Vec
         }
         match key {
             "data" => {
-                for (mime, val) in v.entries() {
+                // text/plain first: of several renderings of one secret, the
+                // first scanned is the one reported.
+                let mut renderings: Vec<_> = v.entries().iter().collect();
+                renderings.sort_by_key(|(mime, _)| mime.value != "text/plain");
+                for (mime, val) in renderings {
                     if mime.value.starts_with("image/") || mime.value == "application/pdf" {
                         continue;
                     }

@@ -847,3 +847,69 @@ fn agents_with_nothing_to_scan_is_clean() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("no-such-dir: --home is not a directory"));
 }
+
+/// Formats apply to blobs in git history too: a notebook, an MCP config and
+/// a base64 value committed and then deleted are still found, with their
+/// format facts.
+#[test]
+fn formats_apply_to_git_history() {
+    use git2::{Repository, Signature, Time};
+    let env = Env::new();
+    let repo = Repository::init(env.path()).unwrap();
+    repo.set_head("refs/heads/main").unwrap();
+    let (subs, toks) = notebook_tokens();
+    copy_fixture(&env, "notebooks/api.ipynb", "api.ipynb", &subs);
+    copy_fixture(&env, "mcp/cursor", "", &HashMap::new());
+    let t = Fake::new(450).github_pat();
+    env.write(
+        "deploy.env",
+        format!("GH_TOKEN_B64={}\n", b64(t.as_bytes())),
+    );
+    let commit = |msg: &str, when: i64| {
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.update_all(["*"], None).unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = Signature::new("Ada", "ada@example.org", &Time::new(when, 0)).unwrap();
+        let parents: Vec<git2::Commit> = repo
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_commit().ok())
+            .into_iter()
+            .collect();
+        let refs: Vec<&git2::Commit> = parents.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, msg, &tree, &refs)
+            .unwrap();
+    };
+    commit("add", 1_700_000_000);
+    for f in ["api.ipynb", ".cursor/mcp.json", "deploy.env"] {
+        std::fs::remove_file(env.path().join(f)).unwrap();
+    }
+    commit("remove", 1_700_000_100);
+
+    let (code, json) = env.scan_json(&["--git", "--show-secrets", "."]);
+    assert_eq!(code, 1, "{json:#}");
+    let f = findings(&json);
+    let nb = f
+        .iter()
+        .find(|x| x["secret"] == toks[0].as_str())
+        .expect("notebook token");
+    assert_eq!(
+        (nb["cell"].as_u64(), nb["cell_line"].as_u64()),
+        (Some(2), Some(5))
+    );
+    let mcp = f
+        .iter()
+        .find(|x| x["rule_id"] == "mcp-literal-credential")
+        .expect("MCP literal");
+    assert_eq!(mcp["mcp_server"], "linear");
+    let dec = f
+        .iter()
+        .find(|x| x["secret"] == t.as_str())
+        .expect("decoded token");
+    assert_eq!(dec["decoded"], "base64");
+    assert_eq!(dec["path"], "deploy.env");
+}
