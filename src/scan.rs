@@ -89,6 +89,7 @@ impl ScanResult {
         a.bytes_scanned += b.bytes_scanned;
         a.findings += b.findings;
         a.errors += b.errors;
+        a.format_fallbacks += b.format_fallbacks;
         a.rules = a.rules.max(b.rules);
         a.elapsed += b.elapsed;
         for (k, v) in b.skipped {
@@ -800,7 +801,7 @@ impl Scanner {
             summary.files_scanned += 1;
             summary.bytes_scanned += b.bytes.len() as u64;
             findings.extend(
-                self.scan_blob(&b, &mut scratch)
+                self.scan_blob_with(&b, &mut scratch, messages)
                     .into_iter()
                     .filter(|x| f.touches(x.line, x.end_line)),
             );
@@ -812,6 +813,7 @@ impl Scanner {
         };
         self.set_aside_suppressed(&mut result, &mut summary);
         summary.findings = result.findings.len();
+        summary.format_fallbacks = messages.format_fallbacks();
         summary.elapsed = started.elapsed();
         result.summary = summary;
         Ok(result)

@@ -353,20 +353,28 @@ fn notebook_sources_and_outputs_are_located_by_cell() {
         assert_eq!(hits.len(), 1, "{s} reported once: {json:#}");
         hits[0].clone()
     };
-    // (secret, cell, cell_line, part)
+    // (secret, cell, cell_line, part, text just before it in the file)
     let want = [
-        (subs["ACME_KEY"].as_str(), 2, 3, "source"),
-        (toks[0].as_str(), 2, 5, "source"),
-        (toks[1].as_str(), 2, 2, "output"),
-        (toks[2].as_str(), 3, 1, "output"),
+        (subs["ACME_KEY"].as_str(), 2, 3, "source", ""),
+        (toks[0].as_str(), 2, 5, "source", ""),
+        (toks[1].as_str(), 2, 2, "output", ""),
+        // Reported in the text/plain rendering, not the text/html one.
+        (
+            toks[2].as_str(),
+            3,
+            1,
+            "output",
+            "{'Authorization': 'token ",
+        ),
     ];
-    for (secret, cell, cell_line, part) in want {
+    for (secret, cell, cell_line, part, before) in want {
         let x = by_secret(secret);
         assert_eq!(x["cell"], cell, "{x:#}");
         assert_eq!(x["cell_line"], cell_line, "{x:#}");
         assert_eq!(x["cell_part"], part, "{x:#}");
         // `line` stays the real line in the file.
-        let (line, col) = locate(&text, secret);
+        let (line, col) = locate(&text, &format!("{before}{secret}"));
+        let col = col + before.chars().count() as u64;
         assert_eq!(x["line"].as_u64(), Some(line), "{x:#}");
         assert_eq!(x["column"].as_u64(), Some(col), "{x:#}");
     }
