@@ -554,6 +554,9 @@ impl Scanner {
         }
         let roots: Vec<PathBuf> = roots.into_iter().filter(|r| r.exists()).collect();
         let walk = fs::walk(&roots, &opts.walk)?;
+        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+            eprintln!("walk: {:?}, {} files", started.elapsed(), walk.files.len());
+        }
         for s in &walk.skipped {
             *summary.skipped.entry(s.reason).or_default() += 1;
             match s.reason {
@@ -593,10 +596,18 @@ impl Scanner {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.walk.threads)
             .build()?;
+        let scratches: Vec<Mutex<Scratch>> = (0..opts.walk.threads.max(1))
+            .map(|_| Mutex::new(Scratch::default()))
+            .collect();
         let found: Vec<Finding> = pool.install(|| {
             walk.files
                 .par_iter()
-                .map_init(Scratch::default, |scratch, entry| {
+                .map(|entry| {
+                    // One scratch per pool thread: its regex caches (lazy
+                    // DFAs) warm up once per scan, not once per rayon job.
+                    let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
+                    let mut guard = scratches[slot].lock().unwrap();
+                    let scratch = &mut *guard;
                     let blob = match fs::read_file(&entry.path, entry.size) {
                         Ok(b) => b,
                         Err(e) => {
@@ -773,8 +784,16 @@ impl Scanner {
                 e.message()
             )
         })?;
-        let files = crate::source::staged::staged_files(&repo)
-            .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?;
+        let from_cli = repo
+            .workdir()
+            .ok_or_else(|| "bare repository".to_string())
+            .and_then(crate::source::staged::staged_files_with_git_cli);
+        let files = match from_cli {
+            Ok(files) => files,
+            // No git on PATH (or it failed): read the index ourselves.
+            Err(_) => crate::source::staged::staged_files(&repo)
+                .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?,
+        };
         let mut summary = Summary {
             rules: self.rules().len(),
             ..Summary::default()

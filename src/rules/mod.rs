@@ -297,7 +297,7 @@ pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
             meta::Config::new()
                 .utf8_empty(false)
                 .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .hybrid_cache_capacity(1 << 20),
+                .hybrid_cache_capacity(8 << 20),
         )
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .build(pattern)
