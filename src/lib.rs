@@ -1,7 +1,7 @@
 //! keysweep finds leaked API keys and tokens.
 //!
 //! Data flows one way: a [`source`] yields [`blob::Blob`]s (bytes plus where they
-//! came from); a [`format`] turns a blob into text segments (decoded notebook
+//! came from); a [`format`](mod@format) turns a blob into text segments (decoded notebook
 //! cells, base64 values) mapped back to the blob and adds structural facts
 //! (MCP servers, CI variables); the [`matcher`] finds rule matches in the text;
 //! [`finding`] turns matches into located, fingerprinted findings; [`triage`]

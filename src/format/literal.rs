@@ -101,12 +101,8 @@ fn words(name: &str) -> Vec<String> {
 }
 
 /// Whether a variable, header, query parameter or flag of this name holds a
-/// credential.
-///
-/// ```ignore
-/// assert!(is_sensitive_name("OPENAI_API_KEY"));
-/// assert!(!is_sensitive_name("AWS_ACCESS_KEY_ID"));
-/// ```
+/// credential: `OPENAI_API_KEY` does, `AWS_ACCESS_KEY_ID` (an identifier)
+/// does not.
 pub fn is_sensitive_name(name: &str) -> bool {
     let w = words(name);
     let Some(last) = w.last() else {
