@@ -41,6 +41,11 @@ pub enum Command {
     Baseline(BaselineCommand),
     /// Write a commented keysweep.toml to start from.
     Init(InitArgs),
+    /// Scan the MCP client configs of the current user (Claude Desktop, Claude
+    /// Code, Cursor, VS Code, Windsurf, Cline, Continue, Zed, Codex, Gemini CLI)
+    /// at their documented Linux, macOS and Windows locations, and the
+    /// project's. Lists the files it looked at.
+    Agents(AgentsArgs),
 }
 
 /// Where settings come from.
@@ -481,4 +486,59 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         other => return Err(format!("unknown size unit {other:?} (use K, M or G)")),
     };
     Ok((n * mult as f64) as u64)
+}
+
+#[derive(Debug, Args)]
+pub struct AgentsArgs {
+    /// Home directory to look in, instead of $HOME (%USERPROFILE%). With it,
+    /// XDG_CONFIG_HOME and APPDATA are ignored and their defaults under DIR
+    /// are used.
+    #[arg(long, value_name = "DIR", help_heading = "Input")]
+    pub home: Option<PathBuf>,
+
+    /// Project whose MCP configs (.mcp.json, .cursor/, .vscode/, .continue/,
+    /// .zed/, .codex/, .gemini/) are checked as well.
+    #[arg(long, value_name = "DIR", default_value = ".", help_heading = "Input")]
+    pub project: PathBuf,
+
+    /// Check only the user's configs, not the project's.
+    #[arg(long, help_heading = "Input")]
+    pub no_project: bool,
+
+    /// List every location looked at, including those with no file.
+    #[arg(long, short = 'v', help_heading = "Output")]
+    pub verbose: bool,
+
+    /// Output format.
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        default_value = "human",
+        help_heading = "Output"
+    )]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Print secrets in full. By default only their first 4 characters are shown.
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+
+    /// No list of locations, warnings or summary on standard error.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Exit 0 even when there are findings (errors still exit 2).
+    #[arg(long, help_heading = "Output")]
+    pub exit_zero: bool,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Report only findings of rules with at least this confidence.
+    #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
+    pub min_confidence: MinConfidence,
 }

@@ -1,6 +1,7 @@
 //! The command-line interface: argument definitions and one module per command.
 //! `main.rs` parses and calls [`run`].
 
+mod agents_cmd;
 pub mod args;
 mod baseline_cmd;
 mod hook_cmd;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Staged(args) => scan_cmd::run(args, scan_cmd::Mode::Staged),
         Command::InstallHook(args) => hook_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Agents(args) => agents_cmd::run(args),
         Command::Validate(args) => validate_cmd::run(args),
         Command::Baseline(cmd) => baseline_cmd::run(cmd),
         Command::Init(args) => init_cmd::run(args),

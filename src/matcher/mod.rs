@@ -22,7 +22,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::{meta, Input};
 
-use crate::rules::{Confidence, Rule, RuleSet};
+use crate::rules::{Confidence, Engine, Rule, RuleSet};
 
 /// A secret found by one rule in one haystack. Offsets are byte offsets.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +87,8 @@ impl Matcher {
         let mut owners: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
-            if !keep(rule) {
+            // Format rules are found by the format stage, never by pattern.
+            if !keep(rule) || rule.engine == Engine::Format {
                 continue;
             }
             if rule.spec.keywords.is_empty() {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::blob::Origin;
 use crate::finding::Finding;
+use crate::format;
 use crate::matcher::{Matcher, Scratch};
 use crate::scan::{Messages, Scanner};
 
@@ -446,7 +447,11 @@ pub fn scan_history(
                         blob: site.blob.to_string(),
                         path: site.path.clone(),
                     };
-                    let found = if opts.dedupe {
+                    // Notebooks and configs are read whole by their format;
+                    // plain text only in the chunks not seen before.
+                    let plain =
+                        format::detect(Some(Path::new(&site.path)), content) == format::Kind::Plain;
+                    let found = if opts.dedupe && plain {
                         let needs_long = seen.new_chunks(
                             &site.path,
                             content,
@@ -458,6 +463,8 @@ pub fn scan_history(
                             ranges.iter().map(|r| r.len() as u64).sum(),
                             Ordering::Relaxed,
                         );
+                        let decoded =
+                            scanner.decoded_findings(content, &origin, &ranges, &mut scratch);
                         let mut a = if ranges.is_empty() {
                             Vec::new()
                         } else {
@@ -495,7 +502,9 @@ pub fn scan_history(
                         } else {
                             Vec::new()
                         };
-                        scanner.findings(content, &origin, short.combine(a, b))
+                        let mut found = scanner.findings(content, &origin, short.combine(a, b));
+                        found.extend(decoded);
+                        found
                     } else {
                         scanner.scan_bytes(content, &origin, &mut scratch)
                     };

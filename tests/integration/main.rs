@@ -2,6 +2,7 @@
 
 mod common;
 mod exit_codes;
+mod formats;
 mod git;
 mod input;
 mod output;
