@@ -753,16 +753,7 @@ impl Scanner {
         }
         let mut findings = scanned.findings;
         self.rejudge(&mut findings);
-        sort_findings(&mut findings);
-        let mut result = ScanResult {
-            findings,
-            ..ScanResult::default()
-        };
-        self.set_aside_suppressed(&mut result, &mut summary);
-        summary.findings = result.findings.len();
-        summary.elapsed = started.elapsed();
-        result.summary = summary;
-        Ok(result)
+        Ok(self.finish(findings, summary, started))
     }
 
     /// Scans the staged content of the repository containing `path`, keeping
@@ -825,6 +816,19 @@ impl Scanner {
                     .filter(|x| f.touches(x.line, x.end_line)),
             );
         }
+        summary.format_fallbacks = messages.format_fallbacks();
+        Ok(self.finish(findings, summary, started))
+    }
+}
+
+impl Scanner {
+    /// Sorts findings, sets suppressed ones aside and completes the summary.
+    fn finish(
+        &self,
+        mut findings: Vec<Finding>,
+        mut summary: Summary,
+        started: Instant,
+    ) -> ScanResult {
         sort_findings(&mut findings);
         let mut result = ScanResult {
             findings,
@@ -832,14 +836,11 @@ impl Scanner {
         };
         self.set_aside_suppressed(&mut result, &mut summary);
         summary.findings = result.findings.len();
-        summary.format_fallbacks = messages.format_fallbacks();
         summary.elapsed = started.elapsed();
         result.summary = summary;
-        Ok(result)
+        result
     }
-}
 
-impl Scanner {
     /// Moves suppressed findings out of the report into
     /// [`ScanResult::suppressed`], counting them by reason.
     fn set_aside_suppressed(&self, result: &mut ScanResult, summary: &mut Summary) {

@@ -7,7 +7,7 @@
 //! first path and commit recorded for a blob is the one that introduced it.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -23,26 +23,7 @@ use crate::format;
 use crate::matcher::{Matcher, Scratch};
 use crate::scan::{Messages, Scanner};
 
-/// Hashes object ids by their first eight bytes: they are already uniformly
-/// random, and SipHash over 20 bytes is measurable at a million objects.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
-        }
-    }
-}
-
-type IdSet = HashSet<Oid, BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<Oid, BuildHasherDefault<crate::dedupe::FoldHasher>>;
 
 /// Which history to scan.
 #[derive(Debug, Clone, Default)]
