@@ -85,6 +85,7 @@ impl Matcher {
     pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
         let mut always = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
             // Format rules are found by the format stage, never by pattern.
@@ -96,75 +97,61 @@ impl Matcher {
             }
             for kw in &rule.spec.keywords {
                 let kw = kw.as_bytes().to_ascii_lowercase();
-                match keywords.iter().position(|k| *k == kw) {
-                    Some(p) => {
-                        if !owners[p].contains(&(i as u32)) {
-                            owners[p].push(i as u32)
-                        }
-                    }
-                    None => {
-                        keywords.push(kw);
-                        owners.push(vec![i as u32]);
-                    }
+                let p = *index.entry(kw.clone()).or_insert_with(|| {
+                    keywords.push(kw);
+                    owners.push(Vec::new());
+                    keywords.len() - 1
+                });
+                if !owners[p].contains(&(i as u32)) {
+                    owners[p].push(i as u32)
                 }
             }
         }
         // Rules each keyword triggers: its own, and those of every keyword it
-        // contains (which therefore occurs wherever it does).
-        let contains = |outer: &[u8], inner: &[u8]| memchr::memmem::find(outer, inner).is_some();
-        let closure: Vec<Vec<u32>> = keywords
-            .iter()
-            .map(|kw| {
-                let mut v = Vec::new();
-                for (q, other) in keywords.iter().enumerate() {
-                    if other.len() <= kw.len() && contains(kw, other) {
-                        for &r in &owners[q] {
-                            if !v.contains(&r) {
-                                v.push(r);
-                            }
+        // contains (which therefore occurs wherever it does). An overlapping
+        // search of the keywords in each other finds those in linear time.
+        let finder = if keywords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                    .build(&keywords)
+                    .expect("keyword finder"),
+            )
+        };
+        let rules_within = |text: &[u8]| {
+            let mut v: Vec<u32> = Vec::new();
+            if let Some(f) = &finder {
+                for m in f.find_overlapping_iter(text) {
+                    for &r in &owners[m.pattern().as_usize()] {
+                        if !v.contains(&r) {
+                            v.push(r);
                         }
                     }
                 }
-                v
-            })
-            .collect();
+            }
+            v
+        };
+        let closure: Vec<Vec<u32>> = keywords.iter().map(|kw| rules_within(kw)).collect();
         // The automaton holds keywords cut to KEY_PREFIX bytes: a smaller
         // automaton stays in cache, and a hit on a cut keyword is confirmed by
         // comparing the rest in place.
         let mut patterns: Vec<Vec<u8>> = Vec::new();
-        for kw in &keywords {
-            let p = kw[..kw.len().min(KEY_PREFIX)].to_vec();
-            if !patterns.contains(&p) {
-                patterns.push(p);
+        let mut pattern_of: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+        let mut pattern_longer: Vec<Vec<u32>> = Vec::new();
+        for (k, kw) in keywords.iter().enumerate() {
+            let cut = kw[..kw.len().min(KEY_PREFIX)].to_vec();
+            let p = *pattern_of.entry(cut.clone()).or_insert_with(|| {
+                patterns.push(cut);
+                pattern_longer.push(Vec::new());
+                patterns.len() - 1
+            });
+            if kw.len() > patterns[p].len() {
+                pattern_longer[p].push(k as u32);
             }
         }
-        let pattern_rules: Vec<Vec<u32>> = patterns
-            .iter()
-            .map(|p| {
-                let mut v = Vec::new();
-                for (q, other) in keywords.iter().enumerate() {
-                    if other.len() <= p.len() && contains(p, other) {
-                        for &r in &owners[q] {
-                            if !v.contains(&r) {
-                                v.push(r);
-                            }
-                        }
-                    }
-                }
-                v
-            })
-            .collect();
-        let pattern_longer: Vec<Vec<u32>> = patterns
-            .iter()
-            .map(|p| {
-                (0..keywords.len() as u32)
-                    .filter(|&k| {
-                        let kw = &keywords[k as usize];
-                        kw.len() > p.len() && kw.starts_with(p)
-                    })
-                    .collect()
-            })
-            .collect();
+        let pattern_rules: Vec<Vec<u32>> = patterns.iter().map(|p| rules_within(p)).collect();
         let ac = if patterns.is_empty() {
             None
         } else {
