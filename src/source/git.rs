@@ -111,6 +111,9 @@ pub struct GitSummary {
 ///
 /// Fails naming the path when it is not a repository or cannot be opened.
 pub fn open(path: &Path) -> anyhow::Result<Repository> {
+    // Re-hashing every object read costs a quarter of a history scan; a
+    // damaged object still fails to inflate and is reported.
+    git2::opts::strict_hash_verification(false);
     Repository::open(path)
         .map_err(|e| anyhow::anyhow!("{}: not a git repository: {}", path.display(), e.message()))
 }
@@ -193,7 +196,7 @@ pub fn enumerate(
                 &mut seen_trees,
                 messages,
                 errors,
-                &mut |oid, _| {
+                &mut |oid, _, _| {
                     seen_blobs.insert(oid);
                 },
             );
@@ -227,12 +230,12 @@ pub fn enumerate(
             &mut seen_trees,
             messages,
             errors,
-            &mut |oid, path| {
+            &mut |oid, prefix, name| {
                 if seen_blobs.insert(oid) {
                     sites.push(Site {
                         blob: oid,
                         commit: idx,
-                        path: path.to_string(),
+                        path: join(prefix, name),
                     });
                 }
             },
@@ -253,8 +256,8 @@ pub fn enumerate(
                 &mut tip_trees,
                 messages,
                 errors,
-                &mut |oid, path| {
-                    let v = tip_paths.entry(path.to_string()).or_default();
+                &mut |oid, prefix, name| {
+                    let v = tip_paths.entry(join(prefix, name)).or_default();
                     if !v.contains(&oid) {
                         v.push(oid);
                     }
@@ -277,15 +280,26 @@ fn walk_tree(
     seen: &mut IdSet,
     messages: &Messages,
     errors: &AtomicU64,
-    on_blob: &mut dyn FnMut(Oid, &str),
+    on_blob: &mut dyn FnMut(Oid, &str, &[u8]),
 ) {
+    let odb = match repo.odb() {
+        Ok(o) => o,
+        Err(e) => {
+            messages.warn("object database", e.message());
+            errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    };
     let mut stack = vec![(root, String::new())];
     while let Some((id, prefix)) = stack.pop() {
         if !seen.insert(id) {
             continue;
         }
-        let tree = match repo.find_tree(id) {
-            Ok(t) => t,
+        // Raw tree bytes parsed here: libgit2's tree objects allocate per
+        // entry, and history walks read every distinct tree.
+        let raw = match odb.read(id) {
+            Ok(o) if o.kind() == ObjectType::Tree => o,
+            Ok(_) => continue,
             Err(e) => {
                 let loc = if prefix.is_empty() {
                     format!("tree {id}")
@@ -297,16 +311,44 @@ fn walk_tree(
                 continue;
             }
         };
-        for entry in tree.iter() {
-            let name = String::from_utf8_lossy(entry.name_bytes());
-            match entry.kind() {
-                Some(ObjectType::Tree) => stack.push((entry.id(), format!("{prefix}{name}/"))),
-                Some(ObjectType::Blob) => on_blob(entry.id(), &format!("{prefix}{name}")),
+        for (mode, name, oid) in TreeEntries(raw.data()) {
+            match mode {
+                // Directories: mode 40000.
+                b"40000" => {
+                    if !seen.contains(&oid) {
+                        stack.push((oid, format!("{prefix}{}/", String::from_utf8_lossy(name))));
+                    }
+                }
                 // Submodule commits belong to another repository.
-                _ => {}
+                b"160000" => {}
+                _ => on_blob(oid, &prefix, name),
             }
         }
     }
+}
+
+/// Entries of a raw tree object: `<mode> <name>\0<20-byte id>`, repeated.
+struct TreeEntries<'a>(&'a [u8]);
+
+impl<'a> Iterator for TreeEntries<'a> {
+    type Item = (&'a [u8], &'a [u8], Oid);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let data = self.0;
+        let sp = memchr::memchr(b' ', data)?;
+        let nul = sp + 1 + memchr::memchr(0, &data[sp + 1..])?;
+        let id = data.get(nul + 1..nul + 21)?;
+        self.0 = &data[nul + 21..];
+        Some((&data[..sp], &data[sp + 1..nul], Oid::from_bytes(id).ok()?))
+    }
+}
+
+/// `prefix` and `name` joined into a path.
+fn join(prefix: &str, name: &[u8]) -> String {
+    let mut p = String::with_capacity(prefix.len() + name.len());
+    p.push_str(prefix);
+    p.push_str(&String::from_utf8_lossy(name));
+    p
 }
 
 /// What scanning the blobs produced.
@@ -348,10 +390,6 @@ pub fn scan_history(
     let binary = AtomicU64::new(0);
     let too_large = AtomicU64::new(0);
     let repo_dir: PathBuf = repo_path.to_path_buf();
-
-    // Hash checks of every object read cost a quarter of the scan; a damaged
-    // object still fails to inflate and is reported.
-    git2::opts::strict_hash_verification(false);
 
     let rules = scanner.rules().clone();
     let is_short = |r: &crate::rules::Rule| r.is_line_local() || r.spec.max_len <= LONG_REACH;
