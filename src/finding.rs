@@ -36,6 +36,9 @@ pub struct Finding {
     /// `date`, `message`, `blob`, `status`, `occurrences`.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub git: Option<crate::source::git::GitProvenance>,
+    /// The repository of a finding from `keysweep sweep`, as listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
 }
 
 /// Fingerprint of a secret at a path: stable across runs and line moves, and

@@ -7,6 +7,7 @@
 
 pub mod blob;
 pub mod cli;
+pub mod datastore;
 pub mod dedupe;
 pub mod finding;
 pub mod matcher;
@@ -14,3 +15,4 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod sweep;

@@ -103,7 +103,8 @@ impl Messages {
         }
     }
 
-    fn set_progress(&self, pb: Option<ProgressBar>) {
+    /// Routes warnings around `pb` while it is drawn (`None` when done).
+    pub fn set_progress(&self, pb: Option<ProgressBar>) {
         *self.progress.lock().unwrap() = pb;
     }
 }

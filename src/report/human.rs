@@ -29,6 +29,9 @@ impl Reporter for Human {
                 f.confidence, f.severity, f.entropy
             )?;
             writeln!(out, "  line         {}", f.snippet)?;
+            if let Some(repo) = &f.repo {
+                writeln!(out, "  repo         {repo}")?;
+            }
             if let Some(g) = &f.git {
                 let short = &g.commit[..g.commit.len().min(12)];
                 writeln!(out, "  commit       {short} {}", g.message)?;

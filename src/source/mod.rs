@@ -3,6 +3,7 @@
 
 pub mod fs;
 pub mod git;
+pub mod mirror;
 pub mod staged;
 pub mod stdin;
 

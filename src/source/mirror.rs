@@ -1,0 +1,251 @@
+//! Repositories for a sweep: the list (from a file or found below a
+//! directory), a deterministic shard of it, and a bare mirror of each in a
+//! cache directory, fetched incrementally on later runs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use git2::{AutotagOption, FetchOptions, FetchPrune, Repository};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Refs copied into the mirror: branches and tags, each onto itself.
+const REFSPECS: [&str; 2] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
+
+/// Reads a repository list: one clone URL or local path per line; blank lines
+/// and lines starting with `#` are ignored.
+///
+/// # Errors
+///
+/// Fails naming the file when it cannot be read.
+pub fn read_list(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read repository list", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
+/// Finds every git repository below `dir` (work trees and bare repositories),
+/// without descending into them, in sorted order.
+///
+/// # Errors
+///
+/// Fails when `dir` cannot be read; unreadable subdirectories are skipped.
+pub fn find_repos(dir: &Path) -> anyhow::Result<Vec<String>> {
+    std::fs::read_dir(dir).with_context(|| format!("{}: cannot read directory", dir.display()))?;
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.join(".git").exists() || is_bare(&d) {
+            found.push(d.display().to_string());
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            // Symlinks are not followed: they can loop.
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn is_bare(d: &Path) -> bool {
+    d.join("HEAD").is_file() && d.join("objects").is_dir() && d.join("refs").is_dir()
+}
+
+/// A slice of the repository list: shard `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// Parses `K/N` with `0 <= K < N` (`K` is 0-based, as Kubernetes'
+    /// `JOB_COMPLETION_INDEX`).
+    ///
+    /// ```
+    /// use keysweep::source::mirror::Shard;
+    /// assert_eq!(Shard::parse("2/8"), Ok(Shard { index: 2, count: 8 }));
+    /// assert!(Shard::parse("8/8").is_err());
+    /// assert!(Shard::parse("1").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when the text is not `K/N` or `K` is not below `N`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("{s:?}: expected K/N with 0 <= K < N, e.g. 0/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u64 = k.trim().parse().map_err(|_| bad())?;
+        let count: u64 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether `repo` (as listed) belongs to this shard. The hash of the text
+    /// is stable across machines and releases, so N workers given the same
+    /// list split it without talking to each other.
+    pub fn contains(&self, repo: &str) -> bool {
+        xxh3_64(repo.as_bytes()) % self.count == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Where the mirror of `repo` lives in `cache`: a readable name plus a hash of
+/// the whole text, so distinct repositories never share a directory.
+pub fn cache_path(cache: &Path, repo: &str) -> PathBuf {
+    let stem = repo
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .rsplit(['/', '\\', ':'])
+        .next()
+        .unwrap_or("repo");
+    let stem: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    cache.join(format!("{stem}-{:016x}.git", xxh3_64(repo.as_bytes())))
+}
+
+/// Clones `repo` as a bare mirror into `dest`, or fetches what is new when the
+/// mirror exists. Branches and tags deleted upstream are pruned.
+///
+/// `repo` is a URL git understands or a local path (made absolute here).
+///
+/// # Errors
+///
+/// Fails with the cause (unreachable, not a repository, authentication
+/// required, corrupt objects) when the fetch fails; a mirror left damaged by an
+/// interrupted run is recreated.
+pub fn fetch(repo: &str, dest: &Path) -> anyhow::Result<Repository> {
+    let url = if repo.contains("://") || is_scp_like(repo) {
+        repo.to_string()
+    } else {
+        let p = Path::new(repo);
+        if !p.exists() {
+            anyhow::bail!("no such repository or directory");
+        }
+        std::path::absolute(p)?.display().to_string()
+    };
+    let mirror = match Repository::open_bare(dest) {
+        Ok(r) => r,
+        Err(_) => {
+            if dest.exists() {
+                std::fs::remove_dir_all(dest)
+                    .with_context(|| format!("{}: cannot replace cache", dest.display()))?;
+            }
+            Repository::init_bare(dest)
+                .with_context(|| format!("{}: cannot create cache", dest.display()))?
+        }
+    };
+    {
+        let mut remote = mirror.remote_anonymous(&url)?;
+        let mut fo = FetchOptions::new();
+        fo.prune(FetchPrune::On);
+        fo.download_tags(AutotagOption::None);
+        remote
+            .fetch(&REFSPECS, Some(&mut fo), None)
+            .map_err(|e| anyhow::anyhow!("fetch failed: {}", e.message()))?;
+    }
+    Ok(mirror)
+}
+
+/// `user@host:path`, the scp-like syntax of ssh URLs.
+fn is_scp_like(s: &str) -> bool {
+    match (s.find(':'), s.find('/')) {
+        (Some(c), Some(sl)) => c < sl && c > 1 && !Path::new(s).exists(),
+        (Some(c), None) => c > 1 && !Path::new(s).exists(),
+        _ => false,
+    }
+}
+
+/// A digest of every ref and its target: equal digests mean nothing to scan.
+pub fn refs_digest(repo: &Repository) -> anyhow::Result<String> {
+    let mut refs: Vec<(String, String)> = Vec::new();
+    for r in repo.references()? {
+        let r = r?;
+        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        let target = match r.target() {
+            Some(t) => t.to_string(),
+            None => format!(
+                "-> {}",
+                String::from_utf8_lossy(r.symbolic_target_bytes().unwrap_or_default())
+            ),
+        };
+        refs.push((name, target));
+    }
+    refs.sort();
+    let mut text = String::new();
+    for (n, t) in refs {
+        text.push_str(&n);
+        text.push(' ');
+        text.push_str(&t);
+        text.push('\n');
+    }
+    Ok(format!("{:016x}", xxh3_64(text.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_list() {
+        let repos: Vec<String> = (0..1000)
+            .map(|i| format!("https://git.example/r{i}"))
+            .collect();
+        let n = 7;
+        let mut seen = vec![0u32; repos.len()];
+        for k in 0..n {
+            let s = Shard { index: k, count: n };
+            let mine = repos.iter().filter(|r| s.contains(r)).count();
+            // Roughly even: no shard is empty or holds a third of the list.
+            assert!(mine > 50 && mine < 333, "shard {k} has {mine}");
+            for (i, r) in repos.iter().enumerate() {
+                if s.contains(r) {
+                    seen[i] += 1;
+                }
+            }
+        }
+        assert!(seen.iter().all(|&c| c == 1));
+    }
+
+    #[test]
+    fn cache_paths_are_distinct_and_readable() {
+        let c = Path::new("/c");
+        let a = cache_path(c, "https://github.com/org/app.git");
+        let b = cache_path(c, "https://gitlab.com/org/app.git");
+        assert_ne!(a, b);
+        assert!(a.file_name().unwrap().to_str().unwrap().starts_with("app-"));
+    }
+
+    #[test]
+    fn scp_like_urls() {
+        assert!(is_scp_like("git@github.com:org/repo.git"));
+        assert!(!is_scp_like("/tmp/x"));
+        assert!(!is_scp_like("C:/x"));
+    }
+}
