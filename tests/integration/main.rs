@@ -7,3 +7,4 @@ mod input;
 mod output;
 mod rules;
 mod scan;
+mod sweep;
