@@ -359,10 +359,21 @@ fn sweep_repo(ctx: &Ctx<'_>, url: &str) -> anyhow::Result<Option<Recorded>> {
 }
 
 fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Failed> {
+    let same_rules = state.rules_digest.as_deref() == Some(ctx.opts.rules_digest.as_str());
+    if same_rules && state.refs_digest.is_some() {
+        // Ask before fetching: an unchanged repository costs one listing.
+        let advertised = mirror::remote_digest(url).map_err(Failed::Repo)?;
+        if state.refs_digest.as_deref() == Some(advertised.as_str()) {
+            return Ok(Scanned {
+                refs_digest: Some(advertised),
+                unchanged: true,
+                ..Scanned::default()
+            });
+        }
+    }
     let dest = mirror::cache_path(&ctx.opts.cache, url);
     let repo = mirror::fetch(url, &dest).map_err(Failed::Repo)?;
     let digest = mirror::refs_digest(&repo).map_err(Failed::Repo)?;
-    let same_rules = state.rules_digest.as_deref() == Some(ctx.opts.rules_digest.as_str());
     if same_rules && state.refs_digest.as_deref() == Some(digest.as_str()) {
         // Nothing moved: every blob was scanned under these rules.
         return Ok(Scanned {

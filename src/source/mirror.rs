@@ -141,15 +141,7 @@ pub fn cache_path(cache: &Path, repo: &str) -> PathBuf {
 /// required, corrupt objects) when the fetch fails; a mirror left damaged by an
 /// interrupted run is recreated.
 pub fn fetch(repo: &str, dest: &Path) -> anyhow::Result<Repository> {
-    let url = if repo.contains("://") || is_scp_like(repo) {
-        repo.to_string()
-    } else {
-        let p = Path::new(repo);
-        if !p.exists() {
-            anyhow::bail!("no such repository or directory");
-        }
-        std::path::absolute(p)?.display().to_string()
-    };
+    let url = fetch_url(repo)?;
     let mirror = match Repository::open_bare(dest) {
         Ok(r) => r,
         Err(_) => {
@@ -173,6 +165,45 @@ pub fn fetch(repo: &str, dest: &Path) -> anyhow::Result<Repository> {
     Ok(mirror)
 }
 
+/// The URL to fetch `repo` from: URLs as they are, local paths made absolute.
+fn fetch_url(repo: &str) -> anyhow::Result<String> {
+    if repo.contains("://") || is_scp_like(repo) {
+        return Ok(repo.to_string());
+    }
+    let p = Path::new(repo);
+    if !p.exists() {
+        anyhow::bail!("no such repository or directory");
+    }
+    Ok(std::path::absolute(p)?.display().to_string())
+}
+
+/// The [`refs_digest`] the mirror of `repo` would have after a fetch, from
+/// the refs `repo` advertises (one round trip, like `git ls-remote`), so an
+/// unchanged repository needs no fetch at all.
+///
+/// # Errors
+///
+/// Fails when the repository cannot be reached or listed.
+pub fn remote_digest(repo: &str) -> anyhow::Result<String> {
+    let url = fetch_url(repo)?;
+    let mut remote = git2::Remote::create_detached(url.as_str())?;
+    remote
+        .connect(git2::Direction::Fetch)
+        .map_err(|e| anyhow::anyhow!("cannot list refs: {}", e.message()))?;
+    let heads = remote.list()?;
+    let refs = heads.iter().filter_map(|h| {
+        let name = String::from_utf8_lossy(h.name().as_bytes()).into_owned();
+        mirrored(&name).then(|| (name, h.oid().to_string()))
+    });
+    Ok(digest(refs.collect()))
+}
+
+/// Whether a ref is copied into mirrors (see [`REFSPECS`]). Peeled tag
+/// entries (`^{}`) are advertisements, not refs.
+fn mirrored(name: &str) -> bool {
+    (name.starts_with("refs/heads/") || name.starts_with("refs/tags/")) && !name.ends_with("^{}")
+}
+
 /// `user@host:path`, the scp-like syntax of ssh URLs.
 fn is_scp_like(s: &str) -> bool {
     match (s.find(':'), s.find('/')) {
@@ -182,21 +213,25 @@ fn is_scp_like(s: &str) -> bool {
     }
 }
 
-/// A digest of every ref and its target: equal digests mean nothing to scan.
+/// A digest of a mirror's branches and tags and their targets: equal digests
+/// mean nothing new to scan.
+///
+/// # Errors
+///
+/// Fails when the refs cannot be read.
 pub fn refs_digest(repo: &Repository) -> anyhow::Result<String> {
     let mut refs: Vec<(String, String)> = Vec::new();
     for r in repo.references()? {
         let r = r?;
         let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
-        let target = match r.target() {
-            Some(t) => t.to_string(),
-            None => format!(
-                "-> {}",
-                String::from_utf8_lossy(r.symbolic_target_bytes().unwrap_or_default())
-            ),
-        };
-        refs.push((name, target));
+        if let (true, Some(t)) = (mirrored(&name), r.target()) {
+            refs.push((name, t.to_string()));
+        }
     }
+    Ok(digest(refs))
+}
+
+fn digest(mut refs: Vec<(String, String)>) -> String {
     refs.sort();
     let mut text = String::new();
     for (n, t) in refs {
@@ -205,7 +240,7 @@ pub fn refs_digest(repo: &Repository) -> anyhow::Result<String> {
         text.push_str(&t);
         text.push('\n');
     }
-    Ok(format!("{:016x}", xxh3_64(text.as_bytes())))
+    format!("{:016x}", xxh3_64(text.as_bytes()))
 }
 
 #[cfg(test)]
@@ -247,5 +282,50 @@ mod tests {
         assert!(is_scp_like("git@github.com:org/repo.git"));
         assert!(!is_scp_like("/tmp/x"));
         assert!(!is_scp_like("C:/x"));
+    }
+
+    #[test]
+    fn advertised_refs_digest_equals_the_fetched_mirror_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let repo = Repository::init(&src).unwrap();
+        std::fs::write(src.join("a.txt"), "a\n").unwrap();
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new("a.txt")).unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.org").unwrap();
+        let c = repo
+            .commit(Some("HEAD"), &sig, &sig, "one", &tree, &[])
+            .unwrap();
+        let obj = repo.find_object(c, None).unwrap();
+        repo.tag("v1", &obj, &sig, "annotated", false).unwrap();
+        repo.tag_lightweight("light", &obj, false).unwrap();
+        repo.branch("side", &repo.find_commit(c).unwrap(), false)
+            .unwrap();
+
+        let url = src.display().to_string();
+        let mirror = fetch(&url, &dir.path().join("m.git")).unwrap();
+        let fetched = refs_digest(&mirror).unwrap();
+        assert_eq!(remote_digest(&url).unwrap(), fetched);
+        assert_eq!(mirror.references().unwrap().count(), 4);
+
+        // A moved branch changes both, equally.
+        repo.branch("side", &repo.find_commit(c).unwrap(), true)
+            .unwrap();
+        let c2 = repo
+            .commit(
+                Some("refs/heads/side"),
+                &sig,
+                &sig,
+                "two",
+                &tree,
+                &[&repo.find_commit(c).unwrap()],
+            )
+            .unwrap();
+        assert_ne!(c, c2);
+        let moved = remote_digest(&url).unwrap();
+        assert_ne!(moved, fetched);
+        let mirror = fetch(&url, &dir.path().join("m.git")).unwrap();
+        assert_eq!(refs_digest(&mirror).unwrap(), moved);
     }
 }
