@@ -156,6 +156,7 @@ pub fn fetch(repo: &str, dest: &Path) -> anyhow::Result<Repository> {
     {
         let mut remote = mirror.remote_anonymous(&url)?;
         let mut fo = FetchOptions::new();
+        fo.remote_callbacks(callbacks());
         fo.prune(FetchPrune::On);
         fo.download_tags(AutotagOption::None);
         remote
@@ -188,7 +189,7 @@ pub fn remote_digest(repo: &str) -> anyhow::Result<String> {
     let url = fetch_url(repo)?;
     let mut remote = git2::Remote::create_detached(url.as_str())?;
     remote
-        .connect(git2::Direction::Fetch)
+        .connect_auth(git2::Direction::Fetch, Some(callbacks()), None)
         .map_err(|e| anyhow::anyhow!("cannot list refs: {}", e.message()))?;
     let heads = remote.list()?;
     let refs = heads.iter().filter_map(|h| {
@@ -196,6 +197,41 @@ pub fn remote_digest(repo: &str) -> anyhow::Result<String> {
         mirrored(&name).then(|| (name, h.oid().to_string()))
     });
     Ok(digest(refs.collect()))
+}
+
+/// Credentials without prompting: a user name in the URL with an ssh agent
+/// for ssh, git's credential helpers for https, then the default. Each is
+/// tried once, so a repository that refuses them all fails instead of
+/// looping.
+fn callbacks<'a>() -> git2::RemoteCallbacks<'a> {
+    let mut cb = git2::RemoteCallbacks::new();
+    let mut tried = 0u32;
+    cb.credentials(move |url, username, allowed| {
+        tried += 1;
+        let config = git2::Config::open_default();
+        match tried {
+            1 if allowed.contains(git2::CredentialType::USERNAME) => {
+                git2::Cred::username(username.unwrap_or("git"))
+            }
+            1 | 2 if allowed.contains(git2::CredentialType::SSH_KEY) => {
+                git2::Cred::ssh_key_from_agent(username.unwrap_or("git"))
+            }
+            1..=3 if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) => {
+                let config = config?;
+                git2::Cred::credential_helper(&config, url, username).map_err(|_| no_credentials())
+            }
+            1..=4 if allowed.contains(git2::CredentialType::DEFAULT) => git2::Cred::default(),
+            _ => Err(no_credentials()),
+        }
+    });
+    cb
+}
+
+fn no_credentials() -> git2::Error {
+    git2::Error::from_str(
+        "authentication required and no credentials were accepted (configure a git credential \
+         helper or an ssh agent, or put a token in the URL)",
+    )
 }
 
 /// Whether a ref is copied into mirrors (see [`REFSPECS`]). Peeled tag

@@ -482,3 +482,53 @@ fn report_without_a_datastore_is_an_error() {
         .code(2)
         .stderr(predicates::str::contains("nope.db: no such datastore"));
 }
+
+#[test]
+fn authentication_required_is_a_recorded_failure() {
+    use std::io::{Read, Write};
+    // A loopback git server that asks every request for credentials.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\n\
+                  Content-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let env = Env::new();
+    repos(&env, 1, 812);
+    let private = format!("http://127.0.0.1:{port}/org/private.git");
+    write_list(&env, "repos.txt", &[&private, "r0"]);
+    let out = env
+        .cmd()
+        .env("HOME", env.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .args([
+            "sweep",
+            "--repos",
+            "repos.txt",
+            "--cache",
+            "c",
+            "--datastore",
+            "s.db",
+        ])
+        .args(["-f", "json"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "  failed: {private}: fetch failed: authentication required"
+        )),
+        "{stderr}"
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&json).len(), 1);
+}
