@@ -32,6 +32,9 @@ pub struct Summary {
     /// Set when git history was scanned (`files_scanned` then counts blobs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<crate::source::git::GitSummary>,
+    /// Set by `keysweep sweep`: the run, repositories and failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::SweepSummary>,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
 }

@@ -80,6 +80,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
             shallow: false,
         }),
         elapsed: s.elapsed,
+        sweep: Some(s.clone()),
         ..Summary::default()
     };
     let report = Report {

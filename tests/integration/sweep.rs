@@ -271,6 +271,28 @@ fn failing_repositories_are_recorded_and_the_sweep_goes_on() {
             );
         }
         assert!(out.stderr.contains("4 failed"), "{}", out.stderr);
+        let stats = &out.json["summary"]["sweep"];
+        assert_eq!(stats["repos"], 6);
+        assert_eq!(stats["swept"], 2);
+        let failed: BTreeSet<&str> = stats["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                assert!(!f["error"].as_str().unwrap().is_empty());
+                f["repo"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                "missing",
+                "plain-dir",
+                "broken",
+                "file:///nonexistent/x.git"
+            ]
+            .into()
+        );
 
         // Failures are retried by the next run; fixed ones then succeed.
         std::fs::remove_dir_all(env.path().join("plain-dir")).unwrap();
