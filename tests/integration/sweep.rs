@@ -554,3 +554,37 @@ fn authentication_required_is_a_recorded_failure() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(findings(&json).len(), 1);
 }
+
+#[test]
+fn findings_of_rewritten_history_are_kept_but_no_longer_seen() {
+    each_store(|env, store| {
+        let r = Repo::init(&env.path().join("app"));
+        r.commit(&[("README.md", "app\n")], "initial");
+        let head = r.repo.head().unwrap().peel_to_commit().unwrap();
+        r.repo.branch("leak", &head, false).unwrap();
+        r.repo.set_head("refs/heads/leak").unwrap();
+        let tok = Fake::new(813).github_pat();
+        r.commit(&[("leak.env", &format!("T={tok}\n"))], "oops");
+        r.repo.set_head("refs/heads/main").unwrap();
+        write_list(env, "repos.txt", &["app"]);
+
+        let first = sweep(env, store, &["--repos", "repos.txt"]);
+        assert_eq!(findings(&first.json).len(), 1, "{}", first.stderr);
+
+        // The branch is deleted upstream: the mirror prunes it and the secret
+        // is no longer reachable.
+        r.repo
+            .find_branch("leak", git2::BranchType::Local)
+            .unwrap()
+            .delete()
+            .unwrap();
+        let second = sweep(env, store, &["--repos", "repos.txt"]);
+        assert_eq!(second.code, 0, "{}", second.stderr);
+        assert!(findings(&second.json).is_empty());
+        // The store still knows it, last seen in run 1.
+        let all = run_json(env, &["report", "--datastore", store]);
+        assert_eq!(findings(&all.json).len(), 1);
+        let run2 = run_json(env, &["report", "--datastore", store, "--run", "2"]);
+        assert!(findings(&run2.json).is_empty());
+    });
+}
