@@ -192,21 +192,19 @@ impl Datastore for Sqlite {
     }
 
     fn repo(&mut self, url: &str) -> anyhow::Result<RepoState> {
-        self.conn.execute(
-            "INSERT INTO repos (url) VALUES (?1) ON CONFLICT (url) DO NOTHING",
-            [url],
-        )?;
-        Ok(self.conn.query_row(
-            "SELECT id, refs_digest, rules_digest FROM repos WHERE url = ?1",
-            [url],
-            |r| {
+        self.conn
+            .prepare_cached("INSERT INTO repos (url) VALUES (?1) ON CONFLICT (url) DO NOTHING")?
+            .execute([url])?;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, refs_digest, rules_digest FROM repos WHERE url = ?1")?
+            .query_row([url], |r| {
                 Ok(RepoState {
                     id: r.get(0)?,
                     refs_digest: r.get(1)?,
                     rules_digest: r.get(2)?,
                 })
-            },
-        )?)
+            })?)
     }
 
     fn scanned_blobs(&mut self, repo: i64) -> anyhow::Result<HashSet<[u8; 20]>> {
@@ -249,12 +247,12 @@ impl Datastore for Sqlite {
             }
         }
         let gone = serde_json::to_string(s.gone)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE findings SET last_seen_run = ?1
              WHERE repo = ?2 AND last_seen_run < ?1
                AND fingerprint NOT IN (SELECT value FROM json_each(?3))",
-            params![s.run, s.repo, gone],
-        )?;
+        )?
+        .execute(params![s.run, s.repo, gone])?;
         {
             let mut ins = tx.prepare_cached(
                 "INSERT INTO findings (repo, fingerprint, rule, path, commit_id, blob,
@@ -275,12 +273,18 @@ impl Datastore for Sqlite {
                 ])?;
             }
         }
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE repos SET refs_digest = ?2, rules_digest = ?3, last_run = ?4, last_error = ?5
              WHERE id = ?1",
-            params![s.repo, s.refs_digest, s.rules_digest, s.run, s.error],
-        )?;
-        tx.execute(
+        )?
+        .execute(params![
+            s.repo,
+            s.refs_digest,
+            s.rules_digest,
+            s.run,
+            s.error
+        ])?;
+        tx.prepare_cached(
             "INSERT INTO run_repos (run, repo, status, error, blobs_scanned, bytes_scanned,
                  findings, finished)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -288,21 +292,21 @@ impl Datastore for Sqlite {
                  error = excluded.error, blobs_scanned = excluded.blobs_scanned,
                  bytes_scanned = excluded.bytes_scanned, findings = excluded.findings,
                  finished = excluded.finished",
-            params![
-                s.run,
-                s.repo,
-                if s.error.is_some() {
-                    "failed"
-                } else {
-                    "finished"
-                },
-                s.error,
-                s.blobs.len() as i64,
-                s.bytes_scanned as i64,
-                s.findings.len() as i64,
-                now()
-            ],
-        )?;
+        )?
+        .execute(params![
+            s.run,
+            s.repo,
+            if s.error.is_some() {
+                "failed"
+            } else {
+                "finished"
+            },
+            s.error,
+            s.blobs.len() as i64,
+            s.bytes_scanned as i64,
+            s.findings.len() as i64,
+            now()
+        ])?;
         tx.commit()?;
         Ok(())
     }
