@@ -146,6 +146,11 @@ pub fn open(location: &str) -> anyhow::Result<Box<dyn Datastore>> {
     }
 }
 
+/// `location` fit for messages: a URL's password left out.
+pub fn display_location(location: &str) -> String {
+    postgres::without_password(location)
+}
+
 /// The error for a store whose schema is ahead of this build.
 fn too_new(store: &str, version: i64) -> anyhow::Error {
     anyhow::anyhow!(

@@ -128,7 +128,7 @@ impl Postgres {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user@host/db`.
-fn without_password(url: &str) -> String {
+pub(super) fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
