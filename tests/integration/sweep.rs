@@ -588,3 +588,45 @@ fn findings_of_rewritten_history_are_kept_but_no_longer_seen() {
         assert!(findings(&run2.json).is_empty());
     });
 }
+
+#[test]
+fn a_newer_datastore_schema_and_bad_flags_are_refused() {
+    let env = Env::new();
+    repos(&env, 1, 814);
+    write_list(&env, "repos.txt", &["r0"]);
+    assert_eq!(sweep(&env, "s.db", &["--repos", "repos.txt"]).code, 1);
+    let db = rusqlite::Connection::open(env.path().join("s.db")).unwrap();
+    let version: i64 = db
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    db.execute("UPDATE schema_version SET version = 99", [])
+        .unwrap();
+    drop(db);
+    for cmd in [&["sweep", "--repos", "repos.txt"][..], &["report"][..]] {
+        env.cmd()
+            .args(cmd)
+            .args(["--datastore", "s.db"])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(
+                "s.db: datastore schema version 99 is newer than this keysweep supports",
+            ));
+    }
+    env.cmd()
+        .args(["sweep", "--repos", "repos.txt", "--jobs", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--jobs and --threads must be at least 1",
+        ));
+    // Neither --repos nor --dir: a usage error.
+    env.cmd().args(["sweep"]).assert().code(2);
+    env.cmd()
+        .args(["sweep", "--repos", "no-such-list.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "no-such-list.txt: cannot read repository list",
+        ));
+}
