@@ -10,7 +10,7 @@
 //! in exactly the bytes around which it was matched before, so scanning only new
 //! chunks finds the same (rule, path, secret) triples as scanning every blob.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -42,9 +42,11 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// Neighbourhoods already scanned, shared by the scanning threads.
+/// Neighbourhoods already scanned, shared by the scanning threads. Each
+/// remembers a flag computed when it was new (whether it holds a keyword of a
+/// rule that must see whole blobs).
 pub struct Seen {
-    shards: Vec<Mutex<HashSet<u128, BuildHasherDefault<KeyHasher>>>>,
+    shards: Vec<Mutex<HashMap<u128, bool, BuildHasherDefault<KeyHasher>>>>,
     margin: usize,
 }
 
@@ -53,21 +55,31 @@ impl Seen {
     /// the chunk to count as seen.
     pub fn new(margin: usize) -> Seen {
         Seen {
-            shards: (0..64).map(|_| Mutex::new(HashSet::default())).collect(),
+            shards: (0..64).map(|_| Mutex::new(HashMap::default())).collect(),
             margin,
         }
     }
 
-    fn insert(&self, key: u128) -> bool {
-        let shard = (key as usize) & (self.shards.len() - 1);
-        self.shards[shard].lock().unwrap().insert(key)
+    fn shard(&self, key: u128) -> &Mutex<HashMap<u128, bool, BuildHasherDefault<KeyHasher>>> {
+        &self.shards[(key as usize) & (self.shards.len() - 1)]
     }
 
-    /// Appends to `out` the chunks of `hay` not seen before at `path`, merging
-    /// adjacent ones, and records them as seen.
-    pub fn new_chunks(&self, path: &str, hay: &[u8], out: &mut Vec<Range<usize>>) {
+    /// Appends to `out` (after clearing it) the chunks of `hay` not seen before
+    /// at `path`, merging adjacent ones, and records them as seen. `flag` is
+    /// called on each new chunk (with `flag_overlap` bytes of the next one, so
+    /// a short word cut by a forced chunk end is not missed) and its answer
+    /// kept; returns whether any chunk, new or old, is flagged.
+    pub fn new_chunks(
+        &self,
+        path: &str,
+        hay: &[u8],
+        flag_overlap: usize,
+        flag: impl Fn(&[u8]) -> bool,
+        out: &mut Vec<Range<usize>>,
+    ) -> bool {
         out.clear();
         let path_hash = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
+        let mut any_flag = false;
         let mut start = 0;
         while start < hay.len() {
             let end = chunk_end(hay, start);
@@ -77,14 +89,23 @@ impl Seen {
             h.update(&path_hash.to_le_bytes());
             h.update(&((start - lo) as u64).to_le_bytes());
             h.update(&hay[lo..hi]);
-            if self.insert(h.digest128()) {
-                match out.last_mut() {
-                    Some(last) if last.end == start => last.end = end,
-                    _ => out.push(start..end),
+            let key = h.digest128();
+            let known = self.shard(key).lock().unwrap().get(&key).copied();
+            match known {
+                Some(f) => any_flag |= f,
+                None => {
+                    let f = flag(&hay[start..(end + flag_overlap).min(hay.len())]);
+                    any_flag |= f;
+                    self.shard(key).lock().unwrap().insert(key, f);
+                    match out.last_mut() {
+                        Some(last) if last.end == start => last.end = end,
+                        _ => out.push(start..end),
+                    }
                 }
             }
             start = end;
         }
+        any_flag
     }
 }
 
@@ -141,13 +162,13 @@ mod tests {
         let hay = text(5000, 1);
         let seen = Seen::new(300);
         let mut out = Vec::new();
-        seen.new_chunks("a", &hay, &mut out);
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
         assert_eq!(out, vec![0..hay.len()]);
         // Everything is old the second time.
-        seen.new_chunks("a", &hay, &mut out);
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
         assert!(out.is_empty());
         // ...but not at another path.
-        seen.new_chunks("b", &hay, &mut out);
+        seen.new_chunks("b", &hay, 0, |_| false, &mut out);
         assert_eq!(out, vec![0..hay.len()]);
     }
 
@@ -156,11 +177,11 @@ mod tests {
         let hay = text(20_000, 2);
         let seen = Seen::new(300);
         let mut out = Vec::new();
-        seen.new_chunks("a", &hay, &mut out);
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
         let mut edited = hay.clone();
         let mid = edited.len() / 2;
         edited.splice(mid..mid, b"inserted line\n".iter().copied());
-        seen.new_chunks("a", &edited, &mut out);
+        seen.new_chunks("a", &edited, 0, |_| false, &mut out);
         let dirty: usize = out.iter().map(|r| r.len()).sum();
         assert!(dirty > 0);
         assert!(
@@ -171,13 +192,34 @@ mod tests {
     }
 
     #[test]
+    fn flags_are_remembered_for_old_chunks() {
+        let mut hay = text(3000, 3);
+        hay.extend_from_slice(b"-----BEGIN KEY-----\n");
+        hay.extend_from_slice(&text(3000, 4));
+        let seen = Seen::new(100);
+        let mut out = Vec::new();
+        let has = |b: &[u8]| memchr::memmem::find(b, b"BEGIN KEY").is_some();
+        assert!(seen.new_chunks("a", &hay, 16, has, &mut out));
+        // All old now, but the flagged chunk is still reported as flagged.
+        assert!(seen.new_chunks(
+            "a",
+            &hay,
+            16,
+            |_| panic!("old chunks are not re-checked"),
+            &mut out
+        ));
+        assert!(out.is_empty());
+        assert!(!seen.new_chunks("b", &text(3000, 3), 16, has, &mut out));
+    }
+
+    #[test]
     fn no_newlines_still_chunks() {
         let hay: Vec<u8> = (0..200_000u32)
-            .map(|i| b'a' + (i * 7 % 26) as u8 ^ (i / 26 % 2) as u8)
+            .map(|i| (b'a' + (i * 7 % 26) as u8) ^ (i / 26 % 2) as u8)
             .collect();
         let seen = Seen::new(10);
         let mut out = Vec::new();
-        seen.new_chunks("x", &hay, &mut out);
+        seen.new_chunks("x", &hay, 0, |_| false, &mut out);
         assert_eq!(out, vec![0..hay.len()]);
     }
 }

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::blob::Origin;
 use crate::matcher::Match;
 use crate::rules::{Confidence, Rule, Severity};
+use crate::triage::Suppression;
 
 /// A secret found at a place. Line and column numbers are 1-based; columns count
 /// characters; `end_line`/`end_column` point at the secret's last character.
@@ -36,9 +37,78 @@ pub struct Finding {
     /// `date`, `message`, `blob`, `status`, `occurrences`.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub git: Option<crate::source::git::GitProvenance>,
+    /// What the provider said about the secret; absent unless `--validate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
+    /// Why the finding is not reported (allowlist, inline allow, baseline).
+    /// Suppressed findings are counted, and listed only with `--show-suppressed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
     /// The repository of a finding from `keysweep sweep`, as listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
+}
+
+/// Whether a secret works, as its provider answered.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValidationStatus {
+    /// The provider accepted the secret.
+    Live,
+    /// The provider rejected the secret (revoked, expired, never existed).
+    Invalid,
+    /// The check ran but proved nothing: timeout, DNS, TLS, rate limit,
+    /// server error, refused address, or an answer no rule explains.
+    Unknown,
+    /// No check ran: the rule has no validator, the validator was not
+    /// trusted, or a part it needs (e.g. the AWS key id) was not found.
+    #[default]
+    NotChecked,
+}
+
+impl std::fmt::Display for ValidationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ValidationStatus::Live => "live",
+            ValidationStatus::Invalid => "invalid",
+            ValidationStatus::Unknown => "unknown",
+            ValidationStatus::NotChecked => "not-checked",
+        })
+    }
+}
+
+/// The outcome of checking one secret, with the reason in words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validation {
+    pub status: ValidationStatus,
+    pub detail: String,
+}
+
+impl Validation {
+    pub fn new(status: ValidationStatus, detail: impl Into<String>) -> Validation {
+        Validation {
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn live(detail: impl Into<String>) -> Validation {
+        Validation::new(ValidationStatus::Live, detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Validation {
+        Validation::new(ValidationStatus::Invalid, detail)
+    }
+
+    pub fn unknown(detail: impl Into<String>) -> Validation {
+        Validation::new(ValidationStatus::Unknown, detail)
+    }
+
+    pub fn not_checked(detail: impl Into<String>) -> Validation {
+        Validation::new(ValidationStatus::NotChecked, detail)
+    }
 }
 
 /// Fingerprint of a secret at a path: stable across runs and line moves, and
@@ -73,6 +143,16 @@ pub fn redact(secret: &str) -> String {
 }
 
 impl Finding {
+    /// The commit that introduced the secret, for findings from git history.
+    pub fn commit(&self) -> Option<&str> {
+        self.git.as_ref().map(|g| g.commit.as_str())
+    }
+
+    /// Sets the introducing commit (as history scanning does).
+    pub fn set_commit(&mut self, commit: impl Into<String>) {
+        self.git.get_or_insert_with(Default::default).commit = commit.into();
+    }
+
     /// A copy with the secret (and its parts) redacted, and the secret's text in
     /// the snippet replaced by its redacted form.
     pub fn redacted(&self) -> Finding {
@@ -83,6 +163,12 @@ impl Finding {
             let rv = redact(v);
             f.snippet = f.snippet.replace(v.as_str(), &rv);
             *v = rv;
+        }
+        if let Some(v) = &mut f.validation {
+            v.detail = v.detail.replace(&self.secret, &r);
+            for part in self.parts.values() {
+                v.detail = v.detail.replace(part.as_str(), &redact(part));
+            }
         }
         f.secret = r;
         f

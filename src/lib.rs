@@ -2,17 +2,24 @@
 //!
 //! Data flows one way: a [`source`] yields [`blob::Blob`]s (bytes plus where they
 //! came from); the [`matcher`] finds rule matches in the bytes; [`finding`] turns
-//! matches into located, fingerprinted findings; [`report`] writes them out.
-//! [`scan`] wires the stages together.
+//! matches into located, fingerprinted findings; [`triage`] marks the ones a
+//! user has accepted (allowlists, inline allows, baselines); [`validate`] asks
+//! providers whether the secrets are live (only when asked); [`report`] writes
+//! them out. [`scan`] wires the stages together; [`config`] is `keysweep.toml`
+//! and [`gitleaks`] reads gitleaks configs for teams migrating.
 
 pub mod blob;
 pub mod cli;
+pub mod config;
 pub mod datastore;
 pub mod dedupe;
 pub mod finding;
+pub mod gitleaks;
 pub mod matcher;
 pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod sweep;
+pub mod triage;
+pub mod validate;

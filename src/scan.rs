@@ -17,6 +17,8 @@ use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
 use crate::source::fs::{self, WalkOptions};
 use crate::source::{stdin, SkipReason};
+use crate::triage::baseline::is_baseline;
+use crate::triage::{PathForms, SuppressReason, Triage};
 
 /// Counts of what a scan did, skipped and failed on.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -28,6 +30,9 @@ pub struct Summary {
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Inputs that could not be read or walked.
     pub errors: u64,
+    /// Findings not reported because an allowlist, inline comment, ignore
+    /// file or baseline accepts them, by reason.
+    pub suppressed: BTreeMap<SuppressReason, u64>,
     pub rules: usize,
     /// Set when git history was scanned (`files_scanned` then counts blobs).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,6 +42,9 @@ pub struct Summary {
     pub sweep: Option<crate::sweep::SweepSummary>,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
+    /// Validation counts, when `--validate` ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<crate::validate::ValidationSummary>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -47,12 +55,19 @@ impl Summary {
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
     }
+
+    pub fn suppressed_total(&self) -> u64 {
+        self.suppressed.values().sum()
+    }
 }
 
 /// Findings and the summary of one scan.
 #[derive(Debug, Default)]
 pub struct ScanResult {
+    /// Findings to report.
     pub findings: Vec<Finding>,
+    /// Findings triage accepted, each with its [`crate::triage::Suppression`].
+    pub suppressed: Vec<Finding>,
     pub summary: Summary,
 }
 
@@ -60,6 +75,7 @@ impl ScanResult {
     /// Adds another scan's findings and counts to this one.
     pub fn merge(&mut self, other: ScanResult) {
         self.findings.extend(other.findings);
+        self.suppressed.extend(other.suppressed);
         let (a, b) = (&mut self.summary, other.summary);
         a.files_scanned += b.files_scanned;
         a.bytes_scanned += b.bytes_scanned;
@@ -69,6 +85,9 @@ impl ScanResult {
         a.elapsed += b.elapsed;
         for (k, v) in b.skipped {
             *a.skipped.entry(k).or_default() += v;
+        }
+        for (k, v) in b.suppressed {
+            *a.suppressed.entry(k).or_default() += v;
         }
         if let Some(g) = b.git {
             let e = a.git.get_or_insert_with(Default::default);
@@ -106,6 +125,15 @@ impl Messages {
         }
     }
 
+    /// Prints `keysweep: line` for a warning that names its location itself.
+    pub fn warn_line(&self, line: &str) {
+        if let Some((location, message)) = line.split_once(": ") {
+            self.warn(location, message);
+        } else {
+            self.warn("warning", line);
+        }
+    }
+
     /// Routes warnings around `pb` while it is drawn (`None` when done).
     pub fn set_progress(&self, pb: Option<ProgressBar>) {
         *self.progress.lock().unwrap() = pb;
@@ -124,32 +152,58 @@ pub struct ScanOptions {
 pub struct Scanner {
     matcher: Matcher,
     min_confidence: Confidence,
+    triage: Option<Arc<Triage>>,
+    /// Rule path filters also see paths relative to this directory.
+    path_root: PathBuf,
+    cwd: PathBuf,
 }
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, min_confidence: Confidence) -> Scanner {
+        let cwd = std::env::current_dir().unwrap_or_default();
         Scanner {
             matcher: Matcher::new(rules),
             min_confidence,
+            triage: None,
+            path_root: cwd.clone(),
+            cwd,
         }
+    }
+
+    /// Marks findings that `triage` suppresses (see [`crate::triage`]).
+    pub fn with_triage(mut self, triage: Arc<Triage>) -> Scanner {
+        self.triage = Some(triage);
+        self
+    }
+
+    /// The directory (absolute) that rule path filters match relative paths
+    /// from, besides the paths as reported: the gitleaks config's directory.
+    pub fn with_path_root(mut self, root: PathBuf) -> Scanner {
+        self.path_root = root;
+        self
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
         self.matcher.rules()
     }
 
-    /// Finds the secrets in one blob.
+    /// Finds the secrets in one blob. A keysweep baseline has none (see
+    /// [`crate::triage::baseline::is_baseline`]).
     pub fn scan_blob(&self, blob: &Blob, scratch: &mut Scratch) -> Vec<Finding> {
         self.scan_bytes(&blob.bytes, &blob.origin, scratch)
     }
 
     /// Finds the secrets in bytes from `origin`.
     pub fn scan_bytes(&self, hay: &[u8], origin: &Origin, scratch: &mut Scratch) -> Vec<Finding> {
+        if is_baseline(hay) {
+            return Vec::new();
+        }
         let matches = self.matcher.scan(hay, scratch);
         self.findings(hay, origin, matches)
     }
 
-    /// Turns matches in `hay` into findings, applying `--min-confidence`.
+    /// Turns matches in `hay` into findings: applies `--min-confidence` and
+    /// rule path filters, and marks what triage suppresses.
     pub fn findings(
         &self,
         hay: &[u8],
@@ -158,10 +212,23 @@ impl Scanner {
     ) -> Vec<Finding> {
         let rules = self.matcher.rules().rules();
         matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
+        if matches
+            .iter()
+            .any(|m| rules[m.rule].path_filter().is_some())
+        {
+            let reported = origin.display_path();
+            let forms = PathForms::new(&reported, false, &self.cwd);
+            let paths = forms.candidates(&self.path_root);
+            matches.retain(|m| rules[m.rule].applies_to(paths.iter().map(|p| p.as_ref())));
+        }
         if matches.is_empty() {
             return Vec::new();
         }
-        finding::from_matches(hay, origin, &matches, rules)
+        let mut findings = finding::from_matches(hay, origin, &matches, rules);
+        if let Some(triage) = &self.triage {
+            triage.review(hay, &matches, &mut findings);
+        }
+        findings
     }
 
     pub fn matcher(&self) -> &Matcher {
@@ -215,6 +282,9 @@ impl Scanner {
         }
         let roots: Vec<PathBuf> = roots.into_iter().filter(|r| r.exists()).collect();
         let walk = fs::walk(&roots, &opts.walk)?;
+        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+            eprintln!("walk: {:?}, {} files", started.elapsed(), walk.files.len());
+        }
         for s in &walk.skipped {
             *summary.skipped.entry(s.reason).or_default() += 1;
             match s.reason {
@@ -250,13 +320,22 @@ impl Scanner {
         let bytes = AtomicU64::new(0);
         let errors = AtomicU64::new(0);
         let binary = AtomicU64::new(0);
+        let baselines = AtomicU64::new(0);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.walk.threads)
             .build()?;
+        let scratches: Vec<Mutex<Scratch>> = (0..opts.walk.threads.max(1))
+            .map(|_| Mutex::new(Scratch::default()))
+            .collect();
         let found: Vec<Finding> = pool.install(|| {
             walk.files
                 .par_iter()
-                .map_init(Scratch::default, |scratch, entry| {
+                .map(|entry| {
+                    // One scratch per pool thread: its regex caches (lazy
+                    // DFAs) warm up once per scan, not once per rayon job.
+                    let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
+                    let mut guard = scratches[slot].lock().unwrap();
+                    let scratch = &mut *guard;
                     let blob = match fs::read_file(&entry.path, entry.size) {
                         Ok(b) => b,
                         Err(e) => {
@@ -270,6 +349,10 @@ impl Scanner {
                     }
                     if blob.looks_binary() {
                         binary.fetch_add(1, Ordering::Relaxed);
+                        return Vec::new();
+                    }
+                    if is_baseline(&blob.bytes) {
+                        baselines.fetch_add(1, Ordering::Relaxed);
                         return Vec::new();
                     }
                     scanned.fetch_add(1, Ordering::Relaxed);
@@ -293,10 +376,15 @@ impl Scanner {
         if binary > 0 {
             *summary.skipped.entry(SkipReason::Binary).or_default() += binary;
         }
+        let baselines = baselines.load(Ordering::Relaxed);
+        if baselines > 0 {
+            *summary.skipped.entry(SkipReason::Baseline).or_default() += baselines;
+        }
         summary.files_scanned += scanned.load(Ordering::Relaxed);
         summary.bytes_scanned += bytes.load(Ordering::Relaxed);
         result.findings.extend(found);
         sort_findings(&mut result.findings);
+        self.set_aside_suppressed(&mut result, &mut summary);
         summary.findings = result.findings.len();
         summary.elapsed = started.elapsed();
         result.summary = summary;
@@ -391,10 +479,17 @@ impl Scanner {
                 .insert(SkipReason::TooLarge, scanned.too_large);
         }
         let mut findings = scanned.findings;
+        self.rejudge(&mut findings);
         sort_findings(&mut findings);
-        summary.findings = findings.len();
+        let mut result = ScanResult {
+            findings,
+            ..ScanResult::default()
+        };
+        self.set_aside_suppressed(&mut result, &mut summary);
+        summary.findings = result.findings.len();
         summary.elapsed = started.elapsed();
-        Ok(ScanResult { findings, summary })
+        result.summary = summary;
+        Ok(result)
     }
 
     /// Scans the staged content of the repository containing `path`, keeping
@@ -416,8 +511,16 @@ impl Scanner {
                 e.message()
             )
         })?;
-        let files = crate::source::staged::staged_files(&repo)
-            .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?;
+        let from_cli = repo
+            .workdir()
+            .ok_or_else(|| "bare repository".to_string())
+            .and_then(crate::source::staged::staged_files_with_git_cli);
+        let files = match from_cli {
+            Ok(files) => files,
+            // No git on PATH (or it failed): read the index ourselves.
+            Err(_) => crate::source::staged::staged_files(&repo)
+                .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?,
+        };
         let mut summary = Summary {
             rules: self.rules().len(),
             ..Summary::default()
@@ -450,9 +553,42 @@ impl Scanner {
             );
         }
         sort_findings(&mut findings);
-        summary.findings = findings.len();
+        let mut result = ScanResult {
+            findings,
+            ..ScanResult::default()
+        };
+        self.set_aside_suppressed(&mut result, &mut summary);
+        summary.findings = result.findings.len();
         summary.elapsed = started.elapsed();
-        Ok(ScanResult { findings, summary })
+        result.summary = summary;
+        Ok(result)
+    }
+}
+
+impl Scanner {
+    /// Moves suppressed findings out of the report into
+    /// [`ScanResult::suppressed`], counting them by reason.
+    fn set_aside_suppressed(&self, result: &mut ScanResult, summary: &mut Summary) {
+        let (suppressed, active) = std::mem::take(&mut result.findings)
+            .into_iter()
+            .partition::<Vec<_>, _>(|f| f.suppressed.is_some());
+        for f in &suppressed {
+            if let Some(s) = &f.suppressed {
+                *summary.suppressed.entry(s.reason).or_default() += 1;
+            }
+        }
+        result.findings = active;
+        result.suppressed = suppressed;
+    }
+
+    /// Judges findings again once history has given them a commit, so commit
+    /// allowlists and history baselines apply.
+    fn rejudge(&self, findings: &mut [Finding]) {
+        if let Some(triage) = &self.triage {
+            for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
+                f.suppressed = triage.judge(f, None);
+            }
+        }
     }
 }
 

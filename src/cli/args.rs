@@ -39,6 +39,56 @@ pub enum Command {
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Check one known secret with its provider.
+    ///
+    /// Exit codes: 0 the provider rejected the secret (invalid), 1 the secret
+    /// is live, 2 nothing could be proved (unknown, not checked, or an error).
+    Validate(ValidateArgs),
+    /// Record known findings so that scans report only new ones.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Write a commented keysweep.toml to start from.
+    Init(InitArgs),
+}
+
+/// Where settings come from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArgs {
+    /// Read settings from FILE (default: the file named by $KEYSWEEP_CONFIG,
+    /// else keysweep.toml at the scan root if there is one).
+    #[arg(long, value_name = "FILE", help_heading = "Config")]
+    pub config: Option<PathBuf>,
+
+    /// Read no config file: neither keysweep.toml nor $KEYSWEEP_CONFIG, nor
+    /// .gitleaks.toml and .gitleaksignore at the scan root.
+    #[arg(long, conflicts_with = "config", help_heading = "Config")]
+    pub no_config: bool,
+
+    /// Load rules and allowlists from a gitleaks config (default:
+    /// .gitleaks.toml at the scan root when there is no keysweep config).
+    #[arg(long, value_name = "FILE", help_heading = "Config")]
+    pub gitleaks_config: Option<PathBuf>,
+}
+
+/// What to read and how.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// Do not honour .gitignore, .ignore and git exclude files.
+    #[arg(long, help_heading = "Input")]
+    pub no_ignore: bool,
+
+    /// Leave out paths matching this glob (gitignore syntax). Repeatable.
+    #[arg(long, value_name = "GLOB", help_heading = "Input")]
+    pub exclude: Vec<String>,
+
+    /// Skip files larger than this (e.g. 500K, 25MiB, 1G) [default: 25MiB,
+    /// or max_file_size in the config].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
+    pub max_file_size: Option<u64>,
+
+    /// Number of scanning threads (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N", help_heading = "Input")]
+    pub threads: Option<usize>,
 }
 
 /// Rule selection flags shared by the commands that load rules.
@@ -96,6 +146,11 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Output")]
     pub exit_zero: bool,
 
+    /// Also list suppressed findings (allowlisted, allowed inline, in the
+    /// baseline), each marked with the reason. They never change the exit code.
+    #[arg(long, help_heading = "Output")]
+    pub show_suppressed: bool,
+
     #[command(flatten)]
     pub rules: RuleArgs,
 
@@ -103,21 +158,20 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
     pub min_confidence: MinConfidence,
 
-    /// Do not honour .gitignore, .ignore and git exclude files.
-    #[arg(long, help_heading = "Input")]
-    pub no_ignore: bool,
+    #[command(flatten)]
+    pub input: InputArgs,
 
-    /// Leave out paths matching this glob (gitignore syntax). Repeatable.
-    #[arg(long, value_name = "GLOB", help_heading = "Input")]
-    pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 
-    /// Skip files larger than this (e.g. 500K, 25MiB, 1G).
-    #[arg(long, value_name = "SIZE", default_value = "25MiB", value_parser = parse_size, help_heading = "Input")]
-    pub max_file_size: u64,
+    /// Report only findings not recorded in this baseline (default: baseline
+    /// in the config). See `keysweep baseline create`.
+    #[arg(long, value_name = "FILE", help_heading = "Triage")]
+    pub baseline: Option<PathBuf>,
 
-    /// Number of scanning threads (default: the number of CPUs).
-    #[arg(long, short = 'j', value_name = "N", help_heading = "Input")]
-    pub threads: Option<usize>,
+    /// Ignore the config's baseline and report known findings too.
+    #[arg(long, conflicts_with = "baseline", help_heading = "Triage")]
+    pub no_baseline: bool,
 
     /// Treat each PATH as a git repository and scan its whole history.
     #[arg(long, conflicts_with = "staged", help_heading = "Git")]
@@ -150,6 +204,90 @@ pub struct ScanArgs {
     /// same path. Same findings, slower; for comparisons.
     #[arg(long, hide = true)]
     pub no_dedupe: bool,
+
+    /// Ask each secret's provider whether it is live (sends secrets over the
+    /// network to the host named in their rule; off by default).
+    #[arg(long, help_heading = "Validation")]
+    pub validate: bool,
+
+    /// Report only findings whose secret is live.
+    #[arg(long, requires = "validate", help_heading = "Validation")]
+    pub only_live: bool,
+
+    /// What makes the exit code 1: any finding, or only a live one.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        default_value = "any",
+        help_heading = "Validation"
+    )]
+    pub fail_on: FailOn,
+
+    /// Validation requests in flight at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "8",
+        requires = "validate",
+        help_heading = "Validation"
+    )]
+    pub validate_concurrency: usize,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// `keysweep baseline create|update`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan and record every finding in a new baseline file.
+    Create {
+        #[command(flatten)]
+        args: BaselineArgs,
+        /// Replace an existing baseline (with a new salt: every entry changes).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Scan, add new findings to the baseline and remove those no longer
+    /// found (only under the PATHs scanned).
+    Update(BaselineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Files or directories to scan.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// The baseline file [default: baseline in the config, else
+    /// .keysweep-baseline.jsonl].
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// No warnings or summary on standard error.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write keysweep.toml in.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Overwrite an existing keysweep.toml.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -297,6 +435,76 @@ pub struct InstallHookArgs {
     pub force: bool,
 }
 
+/// What makes `scan` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Any,
+    /// A finding whose secret is live (needs --validate).
+    Live,
+}
+
+/// How validation requests are sent; shared by `scan --validate` and
+/// `validate`.
+#[derive(Debug, Args, Clone)]
+pub struct NetArgs {
+    /// Time allowed for one validation request (e.g. 10s, 500ms).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = parse_duration,
+        help_heading = "Validation"
+    )]
+    pub validate_timeout: std::time::Duration,
+
+    /// Permit validation requests to loopback, private, link-local and CGNAT
+    /// addresses, and plain http to them (self-hosted services, tests).
+    #[arg(long, help_heading = "Validation")]
+    pub allow_internal: bool,
+
+    /// Send a provider's validation requests to another base URL, e.g.
+    /// `github=https://ghe.example.com/api/v3`. PROVIDER is a rule file's name;
+    /// URL replaces scheme, host and port, and its path is put in front.
+    /// Repeatable.
+    #[arg(long, value_name = "PROVIDER=URL", value_parser = parse_endpoint, help_heading = "Validation")]
+    pub endpoint: Vec<(String, String)>,
+
+    /// Run the validators of rules loaded with --rules. Without it they are
+    /// not run, so a rule file from elsewhere cannot send secrets to its own
+    /// server.
+    #[arg(long, help_heading = "Validation")]
+    pub trust_rule_validators: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The secret to check; `-` reads it from standard input (safer than the
+    /// command line, which other users may see).
+    #[arg(value_name = "SECRET")]
+    pub secret: String,
+
+    /// The rule whose validator to use (see `keysweep rules list`).
+    #[arg(long, value_name = "ID")]
+    pub rule: String,
+
+    /// A part found with the secret, e.g. `key_id=AKIA…` for an AWS secret
+    /// key. Repeatable.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_part)]
+    pub part: Vec<(String, String)>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: ValidateFormat,
+
+    /// Load extra rules from a YAML file or a directory of them. Repeatable.
+    #[arg(long = "rules", value_name = "FILE_OR_DIR", help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// List the rules in use.
@@ -306,6 +514,8 @@ pub enum RulesCommand {
         format: ListFormat,
         #[command(flatten)]
         rules: RuleArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Check that rules compile and that their examples match and negative
     /// examples do not. Without a PATH, checks the bundled rules.
@@ -319,10 +529,73 @@ pub enum RulesCommand {
     },
 }
 
+/// Output formats of `keysweep validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// `STATUS: detail`.
+    Human,
+    /// `{"rule_id": …, "validation": {"status": …, "detail": …}}`.
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     Table,
     Json,
+}
+
+/// Parses a duration: a number with `ms`, `s` or `m` (seconds if bare).
+///
+/// ```
+/// use std::time::Duration;
+/// use keysweep::cli::args::parse_duration;
+/// assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+/// assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+/// assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+/// assert!(parse_duration("0s").is_err());
+/// assert!(parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 10s or 500ms)"))?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        other => return Err(format!("unknown duration unit {other:?} (use ms, s or m)")),
+    };
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err(format!("{s:?} must be more than 0 and at most an hour"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// Parses `PROVIDER=URL`.
+pub fn parse_endpoint(s: &str) -> Result<(String, String), String> {
+    let (p, u) = s.split_once('=').ok_or_else(|| {
+        format!("{s:?}: expected PROVIDER=URL, e.g. github=https://ghe.example.com/api/v3")
+    })?;
+    if p.is_empty() || u.is_empty() {
+        return Err(format!("{s:?}: expected PROVIDER=URL"));
+    }
+    Ok((p.to_string(), u.to_string()))
+}
+
+/// Parses `NAME=VALUE`.
+pub fn parse_part(s: &str) -> Result<(String, String), String> {
+    let (n, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected NAME=VALUE, e.g. key_id=AKIA…"))?;
+    if n.is_empty() {
+        return Err(format!("{s:?}: the part needs a name"));
+    }
+    Ok((n.to_string(), v.to_string()))
 }
 
 /// Parses a size such as `1024`, `500K`, `25MiB` or `1.5G` (binary units).

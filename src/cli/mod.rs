@@ -2,11 +2,15 @@
 //! `main.rs` parses and calls [`run`].
 
 pub mod args;
+mod baseline_cmd;
 mod hook_cmd;
+mod init_cmd;
 mod report_cmd;
 mod rules_cmd;
 mod scan_cmd;
+mod setup;
 mod sweep_cmd;
+mod validate_cmd;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -47,7 +51,41 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report_cmd::run(args),
         Command::InstallHook(args) => hook_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Validate(args) => validate_cmd::run(args),
+        Command::Baseline(cmd) => baseline_cmd::run(cmd),
+        Command::Init(args) => init_cmd::run(args),
     }
+}
+
+/// Resolves validation flags into options. `--endpoint` names must be
+/// providers of loaded rules: a typo would silently send secrets to the
+/// real provider instead of the intended server.
+pub(crate) fn validate_options(
+    net: &args::NetArgs,
+    rules: &RuleSet,
+    concurrency: usize,
+) -> anyhow::Result<crate::validate::ValidateOptions> {
+    let mut endpoints = std::collections::HashMap::new();
+    for (provider, url) in &net.endpoint {
+        if !rules.rules().iter().any(|r| r.provider == *provider) {
+            let mut known: Vec<&str> = rules.rules().iter().map(|r| r.provider.as_str()).collect();
+            known.sort();
+            known.dedup();
+            anyhow::bail!(
+                "--endpoint {provider}={url}: no loaded rule has provider {provider:?} (providers: {})",
+                known.join(", ")
+            );
+        }
+        endpoints.insert(provider.clone(), url.clone());
+    }
+    Ok(crate::validate::ValidateOptions {
+        concurrency,
+        timeout: net.validate_timeout,
+        allow_internal: net.allow_internal,
+        trust_rule_validators: net.trust_rule_validators,
+        endpoints,
+        ..Default::default()
+    })
 }
 
 /// Builds the rule set: bundled rules, then `--rules`, then the selection.

@@ -6,13 +6,19 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::args::{ListFormat, RulesCommand};
-use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_FINDINGS};
-use crate::rules::{check_rules, RuleSet};
+use super::setup::setup;
+use super::{ignore_broken_pipe, EXIT_CLEAN, EXIT_FINDINGS};
+use crate::rules::{bundled_validator_files, check_rules, RuleSet};
+use crate::scan::Messages;
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        RulesCommand::List { format, rules } => {
-            let set = load_rules(&rules)?;
+        RulesCommand::List {
+            format,
+            rules,
+            config,
+        } => {
+            let set = setup(&config, &rules, &[], &Messages::new(false))?.rules;
             let mut out = io::stdout().lock();
             ignore_broken_pipe(list(&set, format, &mut out))?;
             Ok(ExitCode::from(EXIT_CLEAN))
@@ -27,7 +33,11 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                 }
                 set
             };
-            let report = check_rules(&set);
+            let mut report = check_rules(&set);
+            if paths.is_empty() {
+                let files = bundled_validator_files().map_err(anyhow::Error::msg)?;
+                report.errors.extend(set.check_validator_files(&files));
+            }
             for e in &report.errors {
                 eprintln!("error: {e}");
             }
@@ -42,7 +52,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                 report.errors.len(),
                 report.warnings.len()
             );
-            let ok = report.is_ok() && !(strict && !report.warnings.is_empty());
+            let ok = report.is_ok() && (!strict || report.warnings.is_empty());
             Ok(ExitCode::from(if ok { EXIT_CLEAN } else { EXIT_FINDINGS }))
         }
     }
@@ -65,6 +75,7 @@ fn list(set: &RuleSet, format: ListFormat, out: &mut dyn Write) -> io::Result<()
                         "severity": r.spec.severity,
                         "references": r.spec.references,
                         "origin": r.origin,
+                        "validator": r.spec.validate.as_ref().map(|v| v.kind),
                     })
                 })
                 .collect();

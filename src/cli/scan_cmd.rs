@@ -3,16 +3,19 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::args::{MinConfidence, ScanArgs};
-use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use super::args::{FailOn, MinConfidence, ScanArgs};
+use super::setup::setup;
+use super::{ignore_broken_pipe, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::finding::{Finding, ValidationStatus};
 use crate::report::{self, Format, Report};
 use crate::rules::Confidence;
 use crate::scan::{Messages, ScanOptions, ScanResult, Scanner};
-use crate::source::fs::WalkOptions;
 use crate::source::git::GitOptions;
+use crate::validate::Validator;
 
 /// What `scan`, `git` and `staged` read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,25 +26,42 @@ pub enum Mode {
 }
 
 pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(&args.rules)?;
+    let messages = Messages::new(args.quiet);
+    let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
+    let baseline = match (&args.baseline, args.no_baseline) {
+        (Some(b), _) => Some(b.clone()),
+        (None, false) => setup.config_baseline(),
+        (None, true) => None,
+    };
+    if let Some(b) = baseline {
+        setup.use_baseline(&b)?;
+    }
+    if args.fail_on == FailOn::Live && !args.validate {
+        anyhow::bail!("--fail-on live needs --validate");
+    }
+    // Resolve validation options before scanning so a bad --endpoint fails fast.
+    let validator = if args.validate {
+        let mut options = validate_options(&args.net, &setup.rules, args.validate_concurrency)?;
+        // The config's [endpoints] apply unless --endpoint overrides them.
+        if let Some(c) = &setup.config {
+            for (provider, url) in &c.config.endpoints {
+                options
+                    .endpoints
+                    .entry(provider.clone())
+                    .or_insert_with(|| url.clone());
+            }
+        }
+        Some(Validator::new(options)?)
+    } else {
+        None
+    };
     let min_confidence = match args.min_confidence {
         MinConfidence::Low => Confidence::Low,
         MinConfidence::Medium => Confidence::Medium,
         MinConfidence::High => Confidence::High,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    if threads == 0 {
-        anyhow::bail!("--threads must be at least 1");
-    }
     let opts = ScanOptions {
-        walk: WalkOptions {
-            respect_ignore: !args.no_ignore,
-            excludes: args.exclude.clone(),
-            max_file_size: args.max_file_size,
-            threads,
-        },
+        walk: setup.walk_options(&args.input)?,
         progress: !args.quiet && io::stderr().is_terminal(),
     };
     // Open the output before scanning so a bad path fails fast.
@@ -54,17 +74,19 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
 
-    let messages = Messages::new(args.quiet);
-    let scanner = Scanner::new(rules.clone(), min_confidence);
-    let result = match mode {
+    let rules = setup.rules.clone();
+    let scanner = Scanner::new(rules.clone(), min_confidence)
+        .with_triage(Arc::new(setup.triage))
+        .with_path_root(setup.path_root);
+    let mut result = match mode {
         Mode::Files => scanner.scan_paths(&args.paths, &opts, &messages)?,
         Mode::Git => {
             let git_opts = GitOptions {
                 branches: args.branch.clone(),
                 since_commit: args.since_commit.clone(),
                 range: args.range.clone(),
-                max_file_size: args.max_file_size,
-                threads,
+                max_file_size: opts.walk.max_file_size,
+                threads: opts.walk.threads,
                 dedupe: !args.no_dedupe,
             };
             let mut all = ScanResult::default();
@@ -79,9 +101,33 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
             scanner.scan_staged(&root, &messages)?
         }
     };
+    if let Some(validator) = &validator {
+        let summary = validator.validate_findings(&rules, &mut result.findings);
+        if args.only_live {
+            result.findings.retain(|f| {
+                f.validation
+                    .as_ref()
+                    .is_some_and(|v| v.status == ValidationStatus::Live)
+            });
+            result.summary.findings = result.findings.len();
+        }
+        result.summary.validation = Some(summary);
+    }
 
+    let combined: Vec<Finding>;
+    let findings: &[Finding] = if args.show_suppressed && !result.suppressed.is_empty() {
+        let mut all = result.findings.clone();
+        all.extend(result.suppressed.iter().cloned());
+        all.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+        combined = all;
+        &combined
+    } else {
+        &result.findings
+    };
     let report = Report {
-        findings: &result.findings,
+        findings,
         summary: &result.summary,
         rules: &rules,
         show_secrets: args.show_secrets,
@@ -96,8 +142,23 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     // parseable and put a one-line summary on standard error.
     if args.format != Format::Human && !args.quiet {
         let s = &result.summary;
+        let validated = s
+            .validation
+            .as_ref()
+            .map(|v| {
+                format!(
+                    "; validation: {} live, {} invalid, {} unknown, {} not checked",
+                    v.live, v.invalid, v.unknown, v.not_checked
+                )
+            })
+            .unwrap_or_default();
+        let suppressed = if s.suppressed_total() > 0 {
+            format!("; {} suppressed", s.suppressed_total())
+        } else {
+            String::new()
+        };
         eprintln!(
-            "keysweep: {} findings; scanned {} files ({} bytes); skipped {}; {} errors",
+            "keysweep: {} findings{suppressed}; scanned {} files ({} bytes); skipped {}; {} errors{validated}",
             s.findings,
             s.files_scanned,
             s.bytes_scanned,
@@ -119,9 +180,17 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
             if result.findings.len() == 1 { "" } else { "s" }
         );
     }
+    let failing = match args.fail_on {
+        FailOn::Any => !result.findings.is_empty(),
+        FailOn::Live => result.findings.iter().any(|f| {
+            f.validation
+                .as_ref()
+                .is_some_and(|v| v.status == ValidationStatus::Live)
+        }),
+    };
     let code = if result.summary.errors > 0 {
         EXIT_ERROR
-    } else if !result.findings.is_empty() && !args.exit_zero {
+    } else if failing && !args.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

@@ -47,7 +47,20 @@ pub struct Matcher {
     /// also triggers the rules of every shorter keyword it contains, because the
     /// automaton reports only the longest keyword at a position.
     pattern_rules: Vec<Vec<u32>>,
+    /// For each automaton pattern, the longer keywords it is the cut of.
+    pattern_longer: Vec<Vec<u32>>,
+    /// Keywords, lowercase, in full.
+    keywords: Vec<Vec<u8>>,
+    /// For each keyword, the rules its occurrence triggers.
+    closure: Vec<Vec<u32>>,
+    /// Rules without keywords (imported from gitleaks configs whose regexes
+    /// yield no literal): their regex runs over every blob.
+    always: Vec<u32>,
 }
+
+/// Keywords longer than this are cut to it in the automaton and confirmed in
+/// place (see [`Matcher::with_filter`]).
+const KEY_PREFIX: usize = 8;
 
 /// Per-thread working memory for [`Matcher::scan`]; reuse it across calls.
 #[derive(Default)]
@@ -72,9 +85,13 @@ impl Matcher {
     pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut always = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
             if !keep(rule) {
                 continue;
+            }
+            if rule.spec.keywords.is_empty() {
+                always.push(i as u32);
             }
             for kw in &rule.spec.keywords {
                 let kw = kw.as_bytes().to_ascii_lowercase();
@@ -91,19 +108,63 @@ impl Matcher {
                 }
             }
         }
-        let mut pattern_rules = owners.clone();
-        for (p, kw) in keywords.iter().enumerate() {
-            for (q, other) in keywords.iter().enumerate() {
-                if p != q && other.len() < kw.len() && memchr::memmem::find(kw, other).is_some() {
-                    for &r in &owners[q] {
-                        if !pattern_rules[p].contains(&r) {
-                            pattern_rules[p].push(r);
+        // Rules each keyword triggers: its own, and those of every keyword it
+        // contains (which therefore occurs wherever it does).
+        let contains = |outer: &[u8], inner: &[u8]| memchr::memmem::find(outer, inner).is_some();
+        let closure: Vec<Vec<u32>> = keywords
+            .iter()
+            .map(|kw| {
+                let mut v = Vec::new();
+                for (q, other) in keywords.iter().enumerate() {
+                    if other.len() <= kw.len() && contains(kw, other) {
+                        for &r in &owners[q] {
+                            if !v.contains(&r) {
+                                v.push(r);
+                            }
                         }
                     }
                 }
+                v
+            })
+            .collect();
+        // The automaton holds keywords cut to KEY_PREFIX bytes: a smaller
+        // automaton stays in cache, and a hit on a cut keyword is confirmed by
+        // comparing the rest in place.
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        for kw in &keywords {
+            let p = kw[..kw.len().min(KEY_PREFIX)].to_vec();
+            if !patterns.contains(&p) {
+                patterns.push(p);
             }
         }
-        let ac = if keywords.is_empty() {
+        let pattern_rules: Vec<Vec<u32>> = patterns
+            .iter()
+            .map(|p| {
+                let mut v = Vec::new();
+                for (q, other) in keywords.iter().enumerate() {
+                    if other.len() <= p.len() && contains(p, other) {
+                        for &r in &owners[q] {
+                            if !v.contains(&r) {
+                                v.push(r);
+                            }
+                        }
+                    }
+                }
+                v
+            })
+            .collect();
+        let pattern_longer: Vec<Vec<u32>> = patterns
+            .iter()
+            .map(|p| {
+                (0..keywords.len() as u32)
+                    .filter(|&k| {
+                        let kw = &keywords[k as usize];
+                        kw.len() > p.len() && kw.starts_with(p)
+                    })
+                    .collect()
+            })
+            .collect();
+        let ac = if patterns.is_empty() {
             None
         } else {
             Some(
@@ -111,7 +172,7 @@ impl Matcher {
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::LeftmostLongest)
                     .kind(Some(AhoCorasickKind::DFA))
-                    .build(&keywords)
+                    .build(&patterns)
                     .expect("keyword automaton"),
             )
         };
@@ -119,6 +180,10 @@ impl Matcher {
             rules,
             ac,
             pattern_rules,
+            pattern_longer,
+            keywords,
+            closure,
+            always,
         }
     }
 
@@ -135,43 +200,58 @@ impl Matcher {
     ///
     /// One linear pass of the keyword automaton, plus, for each rule with a
     /// keyword hit, a regex search over windows of `2 * max_len` bytes around
-    /// its hits (merged where they overlap).
+    /// its hits (merged where they overlap). Rules without keywords search
+    /// the whole haystack.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
-        self.scan_ranges(hay, &[0..hay.len()], scratch)
+        self.scan_ranges(hay, std::slice::from_ref(&(0..hay.len())), scratch)
     }
 
     /// Like [`Matcher::scan`], but looks for keywords only in `ranges` (sorted,
     /// disjoint). Regex windows around a keyword still extend into the rest of
     /// `hay`, so a match is found exactly as a full scan finds it as long as one
-    /// of its rule's keyword hits lies inside a range.
+    /// of its rule's keyword hits lies inside a range. Rules without keywords
+    /// still search all of `hay`.
     pub fn scan_ranges(
         &self,
         hay: &[u8],
         ranges: &[Range<usize>],
         scratch: &mut Scratch,
     ) -> Vec<Match> {
-        let Some(ac) = &self.ac else {
-            return Vec::new();
-        };
         let rules = self.rules.rules();
         scratch.windows.clear();
-        let hits = ranges
-            .iter()
-            .flat_map(|r| ac.find_iter(aho_corasick::Input::new(hay).span(r.clone())));
-        for m in hits {
-            for &r in &self.pattern_rules[m.pattern().as_usize()] {
-                let reach = rules[r as usize].spec.max_len;
-                let start = m.start().saturating_sub(reach);
-                let end = (m.end() + reach).min(hay.len());
-                // Hits come in order, so a rule's latest window is usually the
-                // one to extend; this keeps dense hits from piling up windows.
-                if let Some(last) = scratch.windows.iter_mut().rev().take(8).find(|w| w.0 == r) {
-                    if start <= last.2 {
-                        last.2 = last.2.max(end);
-                        continue;
+        for &r in &self.always {
+            scratch.windows.push((r, 0, hay.len()));
+        }
+        if let Some(ac) = &self.ac {
+            for range in ranges {
+                for m in ac.find_iter(aho_corasick::Input::new(hay).span(range.clone())) {
+                    let p = m.pattern().as_usize();
+                    add_windows(
+                        &mut scratch.windows,
+                        rules,
+                        &self.pattern_rules[p],
+                        m.start(),
+                        m.end(),
+                        hay.len(),
+                    );
+                    for &k in &self.pattern_longer[p] {
+                        let kw = &self.keywords[k as usize];
+                        let end = m.start() + kw.len();
+                        if hay
+                            .get(m.start()..end)
+                            .is_some_and(|t| t.eq_ignore_ascii_case(kw))
+                        {
+                            add_windows(
+                                &mut scratch.windows,
+                                rules,
+                                &self.closure[k as usize],
+                                m.start(),
+                                end,
+                                hay.len(),
+                            );
+                        }
                     }
                 }
-                scratch.windows.push((r, start, end));
             }
         }
         if scratch.windows.is_empty() {
@@ -202,6 +282,11 @@ impl Matcher {
         found
     }
 
+    /// Whether any keyword of this matcher's rules occurs in `hay`.
+    pub fn has_keyword(&self, hay: &[u8]) -> bool {
+        self.ac.as_ref().is_some_and(|ac| ac.is_match(hay))
+    }
+
     /// Merges matches from several scans of the same haystack (e.g. by
     /// matchers over different rule subsets), reporting each secret once.
     pub fn combine(&self, mut a: Vec<Match>, b: Vec<Match>) -> Vec<Match> {
@@ -211,6 +296,31 @@ impl Matcher {
         a.extend(b);
         dedupe(&mut a, self.rules.rules());
         a
+    }
+}
+
+/// Adds, for each rule in `triggered`, the window of its reach around a
+/// keyword hit at `start..end`, extending the rule's latest window when they
+/// overlap (hits come in order, so dense hits do not pile up windows).
+fn add_windows(
+    windows: &mut Vec<(u32, usize, usize)>,
+    rules: &[Rule],
+    triggered: &[u32],
+    start: usize,
+    end: usize,
+    len: usize,
+) {
+    for &r in triggered {
+        let reach = rules[r as usize].spec.max_len;
+        let lo = start.saturating_sub(reach);
+        let hi = (end + reach).min(len);
+        if let Some(last) = windows.iter_mut().rev().take(8).find(|w| w.0 == r) {
+            if lo <= last.2 {
+                last.2 = last.2.max(hi);
+                continue;
+            }
+        }
+        windows.push((r, lo, hi));
     }
 }
 
@@ -235,8 +345,16 @@ fn search_window(
         } else {
             whole.end() + 1
         };
-        let Some(secret) = caps.get_group(compiled.secret_group) else {
-            continue;
+        let secret = if compiled.first_nonempty {
+            (1..caps.group_len())
+                .filter_map(|g| caps.get_group(g))
+                .find(|s| !s.is_empty())
+                .unwrap_or(whole.span())
+        } else {
+            match caps.get_group(compiled.secret_group) {
+                Some(s) => s,
+                None => continue,
+            }
         };
         let value = &hay[secret.range()];
         if value.is_empty() || is_placeholder(value) {
@@ -388,6 +506,35 @@ rules:
         // The same 20 bytes match both rules: reported once, by the confident rule.
         assert_eq!(m.rules().rules()[found[0].rule].id(), "long");
         assert_eq!(&hay[found[1].secret.clone()], b"tok_Zq8Wn4Rt2Yp6Lm0V");
+    }
+
+    #[test]
+    fn long_keywords_are_confirmed_past_the_automaton_prefix() {
+        let rules = set(r#"
+rules:
+  - id: long-kw
+    name: Long keyword
+    keywords: [acme_service_key]
+    pattern: '=\s*([a-z0-9]{12})\b'
+    max_len: 64
+  - id: short-kw
+    name: Short keyword in the long one's prefix
+    keywords: [acme_s]
+    pattern: 'acme_s([A-Z]{12})\b'
+"#);
+        let m = Matcher::new(rules);
+        let mut scratch = Scratch::default();
+        // Same first 8 bytes, different rest: the long keyword is absent.
+        assert!(m
+            .scan(b"acme_servicX_key = q8wn4rt2yp6l", &mut scratch)
+            .is_empty());
+        let found = m.scan(b"ACME_SERVICE_KEY = q8wn4rt2yp6l", &mut scratch);
+        assert_eq!(found.len(), 1);
+        assert_eq!(m.rules().rules()[found[0].rule].id(), "long-kw");
+        // A shorter keyword inside the cut prefix still triggers its rule.
+        let found = m.scan(b"acme_sQWERTZUIOPAS", &mut scratch);
+        assert_eq!(found.len(), 1);
+        assert_eq!(m.rules().rules()[found[0].rule].id(), "short-kw");
     }
 
     #[test]

@@ -19,6 +19,9 @@ impl Reporter for Human {
                 "{}:{}:{}: {} ({})",
                 f.path, f.line, f.column, f.rule_name, f.rule_id
             )?;
+            if let Some(s) = &f.suppressed {
+                writeln!(out, "  suppressed   {}: {}", s.reason, s.detail)?;
+            }
             writeln!(out, "  secret       {}", f.secret)?;
             for (name, value) in &f.parts {
                 writeln!(out, "  {name:<12} {value}")?;
@@ -28,6 +31,9 @@ impl Reporter for Human {
                 "  confidence   {}   severity {}   entropy {:.2}",
                 f.confidence, f.severity, f.entropy
             )?;
+            if let Some(v) = &f.validation {
+                writeln!(out, "  validation   {}: {}", v.status, v.detail)?;
+            }
             writeln!(out, "  line         {}", f.snippet)?;
             if let Some(repo) = &f.repo {
                 writeln!(out, "  repo         {repo}")?;
@@ -56,8 +62,12 @@ impl Reporter for Human {
             writeln!(out)?;
         }
         let s = report.summary;
-        let files_with: std::collections::BTreeSet<&str> =
-            report.findings.iter().map(|f| f.path.as_str()).collect();
+        let files_with: std::collections::BTreeSet<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_none())
+            .map(|f| f.path.as_str())
+            .collect();
         write!(
             out,
             "{} finding{} in {} file{}; scanned {} {unit}{} ({}) in {:.2}s",
@@ -83,6 +93,22 @@ impl Reporter for Human {
                 parts.join(", ")
             )?;
         }
+        if s.suppressed_total() > 0 {
+            let parts: Vec<String> = s
+                .suppressed
+                .iter()
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
+            write!(
+                out,
+                "; {} suppressed ({})",
+                s.suppressed_total(),
+                parts.join(", ")
+            )?;
+            if !report.findings.iter().any(|f| f.suppressed.is_some()) {
+                write!(out, " [--show-suppressed lists them]")?;
+            }
+        }
         if let Some(g) = &s.git {
             write!(out, "; {} commit{}", g.commits, plural(g.commits))?;
             if g.shallow {
@@ -91,6 +117,13 @@ impl Reporter for Human {
         }
         if s.errors > 0 {
             write!(out, "; {} error{}", s.errors, plural(s.errors))?;
+        }
+        if let Some(v) = &s.validation {
+            write!(
+                out,
+                "; validation: {} live, {} invalid, {} unknown, {} not checked",
+                v.live, v.invalid, v.unknown, v.not_checked
+            )?;
         }
         writeln!(out)
     }

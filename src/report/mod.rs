@@ -29,6 +29,8 @@ pub enum Format {
 
 /// What a reporter needs to know.
 pub struct Report<'a> {
+    /// Findings to write, in order. Suppressed ones (listed on request) carry
+    /// their [`Finding::suppressed`] reason and count in no total.
     pub findings: &'a [Finding],
     pub summary: &'a Summary,
     pub rules: &'a RuleSet,

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::{Report, Reporter};
 use crate::rules::{Confidence, Severity};
+use crate::triage::SuppressReason;
 
 /// SARIF 2.1.0 as GitHub code scanning accepts it: every selected rule in
 /// `tool.driver.rules`, one result per finding with one physical location, and
@@ -153,6 +154,26 @@ impl Reporter for Sarif {
                 }
                 if let Some(&i) = index.get(f.rule_id.as_str()) {
                     result["ruleIndex"] = json!(i);
+                }
+                if let Some(v) = &f.validation {
+                    result["properties"]["validation"] = json!(v);
+                    result["message"]["text"] = json!(format!(
+                        "{} found ({}): {}",
+                        f.rule_name, v.status, f.secret
+                    ));
+                }
+                if let Some(s) = &f.suppressed {
+                    // Viewers such as GitHub code scanning close suppressed
+                    // results instead of raising alerts.
+                    let kind = match s.reason {
+                        SuppressReason::Inline => "inSource",
+                        _ => "external",
+                    };
+                    result["suppressions"] = json!([{
+                        "kind": kind,
+                        "status": "accepted",
+                        "justification": format!("{}: {}", s.reason, s.detail),
+                    }]);
                 }
                 result
             })

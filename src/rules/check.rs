@@ -35,6 +35,13 @@ pub fn check_rules(set: &RuleSet) -> CheckReport {
             report.errors.push(format!("{loc}: {e}"));
             continue;
         }
+        if let Err(e) = rule.check_validator_parts() {
+            let from = match &rule.validator_origin {
+                Some(o) if *o != rule.origin => format!(" (validator from {o})"),
+                _ => String::new(),
+            };
+            report.errors.push(format!("{loc}: {e}{from}"));
+        }
         let spec = &rule.spec;
         if spec.examples.is_empty() {
             report.warnings.push(format!("{loc}: has no examples"));

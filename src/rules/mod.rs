@@ -7,10 +7,16 @@
 //! rules whose keywords occur in it.
 
 mod check;
+pub mod literals;
 mod spec;
+mod validator_spec;
 
 pub use check::{check_rules, CheckReport};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
+pub use validator_spec::{
+    json_path, parse_validator_file, BasicAuth, Matchers, ResponseMatch, Template, ValidateSpec,
+    ValidatorEntry, ValidatorKind,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -28,6 +34,13 @@ pub struct EmbeddedRuleFile {
     pub json: &'static str,
     /// The original YAML, examples included.
     pub yaml: &'static str,
+}
+
+/// One bundled validator file (`rules/validators/<name>.yml`) as JSON.
+pub struct EmbeddedValidatorFile {
+    /// File stem: the provider whose rules it serves.
+    pub name: &'static str,
+    pub json: &'static str,
 }
 
 /// Largest compiled size allowed for one rule's regex. A rule over this limit is
@@ -65,9 +78,29 @@ pub struct Rule {
     pub origin: String,
     /// Whether it is bundled with keysweep (as opposed to `--rules`).
     pub builtin: bool,
+    /// Where its `validate:` section came from, when it has one: the rule
+    /// file itself or a bundled validator file entry.
+    pub validator_origin: Option<String>,
+    /// Which capture group holds the secret.
+    pub secret_group: SecretGroup,
+    /// Only paths matching this regex are reported (gitleaks' rule `path`).
+    path_filter: Option<(String, meta::Regex)>,
     regex: OnceLock<Compiled>,
     companions: OnceLock<Vec<meta::Regex>>,
     line_local: OnceLock<bool>,
+}
+
+/// Which capture group of a rule's regex is the secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SecretGroup {
+    /// The group named `secret`, else group 1: the rule file convention.
+    #[default]
+    Default,
+    /// This group (gitleaks' `secretGroup`).
+    Index(usize),
+    /// The first group that matched something, else the whole match: what
+    /// gitleaks does when `secretGroup` is not set.
+    FirstNonEmpty,
 }
 
 /// A compiled rule regex with the index of the group that holds the secret.
@@ -75,6 +108,9 @@ pub struct Rule {
 pub struct Compiled {
     pub regex: meta::Regex,
     pub secret_group: usize,
+    /// Take the first non-empty group instead of `secret_group` (see
+    /// [`SecretGroup::FirstNonEmpty`]).
+    pub first_nonempty: bool,
     /// Other named groups, reported as parts of the finding.
     pub named: Vec<(usize, String)>,
 }
@@ -82,13 +118,56 @@ pub struct Compiled {
 impl Rule {
     fn new(spec: RuleSpec, provider: &str, origin: &str, builtin: bool) -> Rule {
         Rule {
+            validator_origin: spec.validate.as_ref().map(|_| origin.to_string()),
             spec,
             provider: provider.to_string(),
             origin: origin.to_string(),
             builtin,
+            secret_group: SecretGroup::Default,
+            path_filter: None,
             regex: OnceLock::new(),
             companions: OnceLock::new(),
             line_local: OnceLock::new(),
+        }
+    }
+
+    /// A rule built by an importer (such as the gitleaks config loader) rather
+    /// than read from a rule file. `spec.keywords` may be empty: the rule then
+    /// runs on every blob, which is slow, so importers derive keywords when
+    /// they can ([`literals::derive_keywords`]).
+    ///
+    /// # Errors
+    ///
+    /// Fails when the regex (or the path filter) does not compile, or the
+    /// secret group does not exist.
+    pub fn imported(
+        spec: RuleSpec,
+        provider: &str,
+        origin: &str,
+        secret_group: SecretGroup,
+        path_filter: Option<&str>,
+    ) -> Result<Rule, String> {
+        let mut rule = Rule::new(spec, provider, origin, false);
+        rule.secret_group = secret_group;
+        if let Some(p) = path_filter {
+            let re = build_regex(p).map_err(|e| format!("path {p:?}: {e}"))?;
+            rule.path_filter = Some((p.to_string(), re));
+        }
+        rule.try_compile()?;
+        Ok(rule)
+    }
+
+    /// The regex a path must match for this rule to report in it, if any.
+    pub fn path_filter(&self) -> Option<&str> {
+        self.path_filter.as_ref().map(|(p, _)| p.as_str())
+    }
+
+    /// Whether the rule reports findings in a blob at this path. Each form of
+    /// the path (as reported, relative to the project root) is tried.
+    pub fn applies_to<'a>(&self, mut paths: impl Iterator<Item = &'a str>) -> bool {
+        match &self.path_filter {
+            None => true,
+            Some((_, re)) => paths.any(|p| re.is_match(p.as_bytes())),
         }
     }
 
@@ -105,7 +184,8 @@ impl Rule {
     /// compiled by the test suite, so this indicates a bug.
     pub fn compiled(&self) -> &Compiled {
         self.regex.get_or_init(|| {
-            compile(&self.spec).unwrap_or_else(|e| panic!("rule {}: {e}", self.spec.id))
+            compile(&self.spec, self.secret_group)
+                .unwrap_or_else(|e| panic!("rule {}: {e}", self.spec.id))
         })
     }
 
@@ -117,7 +197,7 @@ impl Rule {
     /// has no capture group; likewise for each companion pattern.
     pub fn try_compile(&self) -> Result<(), String> {
         if self.regex.get().is_none() {
-            let c = compile(&self.spec)?;
+            let c = compile(&self.spec, self.secret_group)?;
             let _ = self.regex.set(c);
         }
         if self.companions.get().is_none() {
@@ -146,6 +226,33 @@ impl Rule {
         *self.line_local.get_or_init(|| line_local(&self.spec))
     }
 
+    /// Checks that the parts the rule's validator needs (`{{parts.NAME}}`, or
+    /// `key_id` for the AWS validator) are ones the rule can find: named
+    /// groups of its pattern or companions.
+    ///
+    /// # Errors
+    ///
+    /// Names the missing part.
+    pub fn check_validator_parts(&self) -> Result<(), String> {
+        let Some(v) = &self.spec.validate else {
+            return Ok(());
+        };
+        let named: Vec<&str> = match self.regex.get() {
+            Some(c) => c.named.iter().map(|(_, n)| n.as_str()).collect(),
+            None => Vec::new(),
+        };
+        for part in v.required_parts() {
+            let found = named.contains(&part.as_str())
+                || self.spec.companions.iter().any(|c| c.name == part);
+            if !found {
+                return Err(format!(
+                    "validator needs part {part:?}, but the rule has no companion or named group of that name"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Compiled companion patterns, in the order of `spec.companions`.
     pub fn companions(&self) -> &[meta::Regex] {
         self.companions.get_or_init(|| {
@@ -171,7 +278,7 @@ pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
             meta::Config::new()
                 .utf8_empty(false)
                 .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .hybrid_cache_capacity(1 << 20),
+                .hybrid_cache_capacity(8 << 20),
         )
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .build(pattern)
@@ -187,7 +294,6 @@ pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
 }
 
 fn line_local(spec: &RuleSpec) -> bool {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
     use regex_syntax::hir::{Class, Hir, HirKind};
 
     fn can_match_newline(h: &Hir) -> bool {
@@ -219,33 +325,70 @@ fn line_local(spec: &RuleSpec) -> bool {
     if can_match_newline(&hir) {
         return false;
     }
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let Some(lits) = seq.literals() else {
-        return false;
-    };
     let keywords: Vec<Vec<u8>> = spec
         .keywords
         .iter()
         .map(|k| k.as_bytes().to_ascii_lowercase())
         .collect();
-    !lits.is_empty()
-        && lits.iter().all(|lit| {
-            let l = lit.as_bytes().to_ascii_lowercase();
-            keywords
-                .iter()
-                .any(|k| memchr::memmem::find(&l, k).is_some())
-        })
+    must_contain_keyword(&hir, &keywords)
 }
 
-fn compile(spec: &RuleSpec) -> Result<Compiled, String> {
+/// Whether every match of `h` contains one of `keywords` (lowercase),
+/// compared case-insensitively. Sound, not complete.
+fn must_contain_keyword(h: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::{Hir, HirKind};
+
+    // Every match starts with one of the prefix literals, so a keyword inside
+    // each of them is inside every match.
+    let prefixes_contain = |h: &Hir| {
+        let seq = Extractor::new().kind(ExtractKind::Prefix).extract(h);
+        seq.literals().is_some_and(|lits| {
+            !lits.is_empty()
+                && lits.iter().all(|lit| {
+                    let l = lit.as_bytes().to_ascii_lowercase();
+                    keywords
+                        .iter()
+                        .any(|k| memchr::memmem::find(&l, k).is_some())
+                })
+        })
+    };
+    match h.kind() {
+        HirKind::Capture(c) => must_contain_keyword(&c.sub, keywords),
+        HirKind::Alternation(v) => v.iter().all(|x| must_contain_keyword(x, keywords)),
+        HirKind::Repetition(r) if r.min >= 1 => must_contain_keyword(&r.sub, keywords),
+        // Some mandatory part of the sequence, or the sequence from some
+        // point on, must hold the keyword.
+        HirKind::Concat(v) => (0..v.len()).any(|i| {
+            must_contain_keyword(&v[i], keywords) || prefixes_contain(&Hir::concat(v[i..].to_vec()))
+        }),
+        _ => prefixes_contain(h),
+    }
+}
+
+fn compile(spec: &RuleSpec, choice: SecretGroup) -> Result<Compiled, String> {
     let regex = build_regex(&spec.pattern)?;
     let info = regex.group_info();
     let pid = regex_automata::PatternID::ZERO;
     let groups = info.group_len(pid);
-    if groups < 2 {
-        return Err("pattern needs a capture group around the secret".into());
-    }
-    let secret_group = info.to_index(pid, "secret").unwrap_or(1);
+    let secret_group = match choice {
+        SecretGroup::Default => {
+            if groups < 2 {
+                return Err("pattern needs a capture group around the secret".into());
+            }
+            info.to_index(pid, "secret").unwrap_or(1)
+        }
+        SecretGroup::Index(i) => {
+            if i == 0 || i >= groups {
+                return Err(format!(
+                    "secret group {i} does not exist (the pattern has {} capture groups)",
+                    groups - 1
+                ));
+            }
+            i
+        }
+        SecretGroup::FirstNonEmpty => 0,
+    };
     let named = (1..groups)
         .filter(|&i| i != secret_group)
         .filter_map(|i| info.to_name(pid, i).map(|n| (i, n.to_string())))
@@ -253,6 +396,7 @@ fn compile(spec: &RuleSpec) -> Result<Compiled, String> {
     Ok(Compiled {
         regex,
         secret_group,
+        first_nonempty: choice == SecretGroup::FirstNonEmpty,
         named,
     })
 }
@@ -279,6 +423,9 @@ impl RuleSet {
                 set.rules.push(Rule::new(spec, &provider, &origin, true));
             }
         }
+        let files =
+            bundled_validator_files().unwrap_or_else(|e| panic!("bundled validator file {e}"));
+        set.attach_validators(&files);
         set
     }
 
@@ -293,7 +440,73 @@ impl RuleSet {
                 true,
             )?;
         }
+        let files = bundled_validator_files().map_err(|message| RuleError::Parse {
+            path: "rules/validators".into(),
+            message,
+        })?;
+        set.attach_validators(&files);
         Ok(set)
+    }
+
+    /// Gives each bundled rule without a `validate:` section of its own the
+    /// validator that a bundled validator file assigns to it. An entry naming
+    /// a rule id exactly wins over one selecting it by a glob; among globs the
+    /// first (files in name order) wins. Rules loaded with `--rules` never get
+    /// a bundled validator: their ids are not under keysweep's control.
+    ///
+    /// Returns, per entry, how many rules it was attached to.
+    pub fn attach_validators(&mut self, files: &[ValidatorFile]) -> Vec<(String, usize)> {
+        let mut used = Vec::new();
+        let entries: Vec<(&ValidatorFile, &ValidatorEntry)> = files
+            .iter()
+            .flat_map(|f| f.entries.iter().map(move |e| (f, e)))
+            .collect();
+        let mut counts = vec![0usize; entries.len()];
+        for rule in self.rules.iter_mut().filter(|r| r.builtin) {
+            if rule.spec.validate.is_some() {
+                continue;
+            }
+            let id = rule.spec.id.clone();
+            let pick = entries
+                .iter()
+                .position(|(_, e)| e.names_exactly(&id) && e.selects(&id))
+                .or_else(|| entries.iter().position(|(_, e)| e.selects(&id)));
+            if let Some(i) = pick {
+                let (file, entry) = entries[i];
+                rule.spec.validate = Some(entry.spec.clone());
+                rule.validator_origin = Some(format!("{} entry {}", file.path, entry.name));
+                counts[i] += 1;
+            }
+        }
+        for ((file, entry), n) in entries.iter().zip(counts) {
+            used.push((format!("{} entry {}", file.path, entry.name), n));
+        }
+        used
+    }
+
+    /// Problems with bundled validator files against this rule set, for
+    /// `rules check`: an entry naming a rule id exactly (no `*`) that is not
+    /// loaded although its provider's rules are, which is a typo or a renamed
+    /// rule. Globs select whatever exists and are not errors when they select
+    /// nothing; nor are entries of providers with no rule file in the build.
+    pub fn check_validator_files(&self, files: &[ValidatorFile]) -> Vec<String> {
+        let mut errors = Vec::new();
+        for file in files {
+            if !self.rules.iter().any(|r| r.provider == file.provider) {
+                continue;
+            }
+            for entry in &file.entries {
+                for id in entry.rules.iter().filter(|p| !p.contains('*')) {
+                    if self.get(id).is_none() {
+                        errors.push(format!(
+                            "{}: entry {}: names rule {id}, which does not exist",
+                            file.path, entry.name
+                        ));
+                    }
+                }
+            }
+        }
+        errors
     }
 
     /// Loads user rules from a YAML file or every `*.yml`/`*.yaml` file in a
@@ -330,11 +543,13 @@ impl RuleSet {
             let start = self.rules.len();
             self.add_yaml(&text, &file.display().to_string(), &stem, false)?;
             for rule in &self.rules[start..] {
-                rule.try_compile().map_err(|message| RuleError::Invalid {
-                    path: file.display().to_string(),
-                    id: rule.spec.id.clone(),
-                    message,
-                })?;
+                rule.try_compile()
+                    .and_then(|_| rule.check_validator_parts())
+                    .map_err(|message| RuleError::Invalid {
+                        path: file.display().to_string(),
+                        id: rule.spec.id.clone(),
+                        message,
+                    })?;
             }
         }
         Ok(())
@@ -396,6 +611,48 @@ impl RuleSet {
         &self.rules
     }
 
+    /// Adds an imported rule (see [`Rule::imported`]). A bundled rule with the
+    /// same id is replaced, as a gitleaks config that extends the defaults
+    /// overrides them; the replaced rule's origin is returned.
+    ///
+    /// # Errors
+    ///
+    /// Fails when a rule with that id came from a user rule file or an earlier
+    /// import.
+    pub fn add_imported(&mut self, rule: Rule) -> Result<Option<String>, RuleError> {
+        match self.rules.iter().position(|r| r.spec.id == rule.spec.id) {
+            Some(i) if self.rules[i].builtin => {
+                let old = std::mem::replace(&mut self.rules[i], rule);
+                Ok(Some(old.origin))
+            }
+            Some(i) => Err(RuleError::Invalid {
+                path: rule.origin.clone(),
+                id: rule.spec.id.clone(),
+                message: format!("duplicate id (already defined in {})", self.rules[i].origin),
+            }),
+            None => {
+                self.rules.push(rule);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Removes the rules with these ids; returns the ids that named no rule.
+    pub fn remove_ids(&mut self, ids: &[String]) -> Vec<String> {
+        let missing = ids
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| r.spec.id == **id))
+            .cloned()
+            .collect();
+        self.rules.retain(|r| !ids.contains(&r.spec.id));
+        missing
+    }
+
+    /// Removes every bundled rule.
+    pub fn remove_builtin(&mut self) {
+        self.rules.retain(|r| !r.builtin);
+    }
+
     pub fn len(&self) -> usize {
         self.rules.len()
     }
@@ -407,6 +664,38 @@ impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.spec.id == id)
     }
+}
+
+/// A parsed validator file.
+#[derive(Debug, Clone)]
+pub struct ValidatorFile {
+    /// `rules/validators/<provider>.yml`.
+    pub path: String,
+    /// The provider named by the file's stem.
+    pub provider: String,
+    pub entries: Vec<ValidatorEntry>,
+}
+
+/// Parses the bundled validator files.
+///
+/// # Errors
+///
+/// Names the file and entry of the first malformed entry.
+pub fn bundled_validator_files() -> Result<Vec<ValidatorFile>, String> {
+    EMBEDDED_VALIDATORS
+        .iter()
+        .map(|f| {
+            let path = format!("rules/validators/{}.yml", f.name);
+            let doc: serde_json::Value =
+                serde_json::from_str(f.json).map_err(|e| format!("{path}: {e}"))?;
+            let entries = parse_validator_file(&doc).map_err(|e| format!("{path}: {e}"))?;
+            Ok(ValidatorFile {
+                path,
+                provider: f.name.to_string(),
+                entries,
+            })
+        })
+        .collect()
 }
 
 /// Matches `text` against a pattern where `*` stands for any run of characters.
@@ -449,6 +738,16 @@ mod tests {
     fn line_locality() {
         assert!(line_local(&spec(r"\b(ghp_[A-Za-z0-9]{36})\b", &["ghp_"])));
         assert!(line_local(&spec(r"(?i)\b(ghp_[a-z0-9]{36})\b", &["GHP_"])));
+        // The keyword may sit after an optional part or a context prefix.
+        assert!(line_local(&spec(
+            r"\b((?:[a-z]{1,20}-)?glpat-[a-z0-9]{20})\b",
+            &["glpat-"]
+        )));
+        assert!(line_local(&spec(
+            r"(?i)sv=[0-9]{4}&[a-z=&]{0,40}?\bsig=([a-z0-9]{43})",
+            &["sig="]
+        )));
+        assert!(!line_local(&spec(r"(ab|cd)_([a-z]{4})", &["ab"])));
         // The keyword may be off the match: not provably local.
         assert!(!line_local(&spec(
             r"\b(AIza[A-Za-z0-9_-]{35})",
@@ -478,6 +777,79 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{}: {e}", rule.id()));
         }
     }
+
+    /// Every bundled validator parses and needs only parts its rule can find.
+    /// Once the full rule set is bundled (150 rules and more), every entry
+    /// must also select at least one rule, at least 40 rules must have a
+    /// validator, and so must every rule of the AI providers below.
+    #[test]
+    fn bundled_validators_attach_to_existing_rules() {
+        let files = bundled_validator_files().unwrap();
+        let set = RuleSet::builtin();
+        for rule in set.rules().iter().filter(|r| r.spec.validate.is_some()) {
+            rule.try_compile().unwrap();
+            rule.check_validator_parts()
+                .unwrap_or_else(|e| panic!("{}: {e} ({:?})", rule.id(), rule.validator_origin));
+        }
+        assert!(set.check_validator_files(&files).is_empty());
+        if set.len() < 150 {
+            return;
+        }
+        let unused: Vec<String> = files
+            .iter()
+            .flat_map(|f| f.entries.iter().map(move |e| (f, e)))
+            .filter(|(_, e)| !set.rules().iter().any(|r| e.selects(r.id())))
+            .map(|(f, e)| format!("{} entry {}", f.path, e.name))
+            .collect();
+        assert!(
+            unused.is_empty(),
+            "validator entries that select no rule: {unused:#?}"
+        );
+        let validated = set
+            .rules()
+            .iter()
+            .filter(|r| r.spec.validate.is_some())
+            .count();
+        assert!(validated >= 40, "only {validated} rules have a validator");
+        const AI: &[&str] = &[
+            "openai",
+            "anthropic",
+            "gemini",
+            "cohere",
+            "mistral",
+            "groq",
+            "huggingface",
+            "replicate",
+            "perplexity",
+            "together",
+            "fireworks",
+            "deepseek",
+            "xai",
+            "openrouter",
+            "elevenlabs",
+            "deepgram",
+            "assemblyai",
+            "stability",
+            "cerebras",
+            "runway",
+            "leonardo",
+        ];
+        let missing: Vec<&str> = set
+            .rules()
+            .iter()
+            .filter(|r| AI.contains(&r.provider.as_str()) && r.spec.validate.is_none())
+            .map(|r| r.id())
+            .filter(|id| !NOT_VALIDATABLE.contains(id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "AI provider rules without a validator: {missing:?}"
+        );
+    }
+
+    /// AI provider rules with no side-effect-free check: OAuth tokens of
+    /// consumer apps, and catch-all rules whose key type is unknown.
+    const NOT_VALIDATABLE: &[&str] = &["anthropic-oauth-token", "anthropic-credential"];
 
     #[test]
     fn select_rejects_unknown_plain_id() {

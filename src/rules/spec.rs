@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::validator_spec::ValidateSpec;
+
 /// A rule file: an optional provider name and its rules.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +137,9 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// How to check a found secret with its provider (`--validate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate: Option<ValidateSpec>,
 }
 
 impl RuleSpec {
@@ -163,6 +168,9 @@ impl RuleSpec {
         }
         if self.max_len == 0 || self.max_len > 1 << 20 {
             return Err("max_len must be between 1 and 1048576".into());
+        }
+        if let Some(v) = &self.validate {
+            v.check()?;
         }
         Ok(())
     }

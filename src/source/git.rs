@@ -356,7 +356,7 @@ pub struct BlobScan {
 /// Rules whose keyword may sit further than this from their match (PEM keys,
 /// service-account JSON) are run over whole blobs; the rest only over new
 /// chunks, which keeps the dedupe margin small.
-const LONG_REACH: usize = 1024;
+const LONG_REACH: usize = 512;
 
 /// Scans every enumerated blob once, in parallel, then attaches provenance to
 /// the findings and reports each (rule, path, secret) once, at the commit
@@ -377,6 +377,7 @@ pub fn scan_history(
     let scanned = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let new_bytes = AtomicU64::new(0);
+    let long_bytes = AtomicU64::new(0);
     let binary = AtomicU64::new(0);
     let too_large = AtomicU64::new(0);
     let repo_dir: PathBuf = repo_path.to_path_buf();
@@ -390,6 +391,13 @@ pub fn scan_history(
     let short = Matcher::with_filter(rules.clone(), is_short);
     let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
     // Line-local rules need no margin: an old chunk holds whole old lines.
+    let long_kw_len = rules
+        .rules()
+        .iter()
+        .filter(|r| !is_short(r))
+        .flat_map(|r| r.spec.keywords.iter().map(|k| k.len()))
+        .max()
+        .unwrap_or(0);
     let margin = rules
         .rules()
         .iter()
@@ -454,17 +462,54 @@ pub fn scan_history(
                         path: site.path.clone(),
                     };
                     let found = if opts.dedupe {
-                        seen.new_chunks(&site.path, content, &mut ranges);
+                        let needs_long = seen.new_chunks(
+                            &site.path,
+                            content,
+                            long_kw_len,
+                            |bytes| long.has_keyword(bytes),
+                            &mut ranges,
+                        );
                         new_bytes.fetch_add(
                             ranges.iter().map(|r| r.len() as u64).sum(),
                             Ordering::Relaxed,
                         );
-                        let a = if ranges.is_empty() {
+                        let mut a = if ranges.is_empty() {
                             Vec::new()
                         } else {
                             short.scan_ranges(content, &ranges, &mut scratch)
                         };
-                        let b = long.scan(content, &mut scratch);
+                        if !a.is_empty() {
+                            // Which rule reports an overlapping secret depends on
+                            // every rule that matches there, so look again with all
+                            // keywords near each match, old chunks included.
+                            let reach = 2 * LONG_REACH + 64;
+                            for m in &a {
+                                ranges.push(
+                                    m.whole.start.saturating_sub(reach)
+                                        ..(m.whole.end + reach).min(content.len()),
+                                );
+                            }
+                            ranges.sort_by_key(|r| r.start);
+                            let mut merged: Vec<std::ops::Range<usize>> =
+                                Vec::with_capacity(ranges.len());
+                            for r in ranges.drain(..) {
+                                match merged.last_mut() {
+                                    Some(last) if r.start <= last.end => {
+                                        last.end = last.end.max(r.end)
+                                    }
+                                    _ => merged.push(r),
+                                }
+                            }
+                            a = short.scan_ranges(content, &merged, &mut scratch);
+                        }
+                        // A whole-blob rule can only match where one of its
+                        // keywords is, and chunks remember whether they hold one.
+                        let b = if needs_long {
+                            long_bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+                            long.scan(content, &mut scratch)
+                        } else {
+                            Vec::new()
+                        };
                         scanner.findings(content, &origin, short.combine(a, b))
                     } else {
                         scanner.scan_bytes(content, &origin, &mut scratch)
@@ -477,6 +522,12 @@ pub fn scan_history(
             .collect()
     });
 
+    if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+        eprintln!(
+            "whole-blob rules ran over {} bytes",
+            long_bytes.load(Ordering::Relaxed)
+        );
+    }
     let repo = open(repo_path)?;
     let findings = attach_provenance(&repo, history, per_blob, messages);
     Ok(BlobScan {

@@ -21,6 +21,8 @@ pub enum SkipReason {
     Unreadable,
     /// Neither a regular file nor a directory (socket, device, broken symlink).
     NotAFile,
+    /// A keysweep baseline: salted hashes, no secrets.
+    Baseline,
 }
 
 impl SkipReason {
@@ -30,6 +32,7 @@ impl SkipReason {
             SkipReason::TooLarge => "too large",
             SkipReason::Unreadable => "unreadable",
             SkipReason::NotAFile => "not a regular file",
+            SkipReason::Baseline => "keysweep baseline",
         }
     }
 }

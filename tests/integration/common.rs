@@ -32,7 +32,7 @@ impl Env {
     /// `keysweep` with the temp dir as working directory.
     pub fn cmd(&self) -> Command {
         let mut c = Command::cargo_bin("keysweep").unwrap();
-        c.current_dir(self.dir.path());
+        c.current_dir(self.dir.path()).env_remove("KEYSWEEP_CONFIG");
         c
     }
 

@@ -8,3 +8,5 @@ mod output;
 mod rules;
 mod scan;
 mod sweep;
+mod triage;
+mod validate;

@@ -1,0 +1,272 @@
+//! Resolving flags and config files into what a command works with: the rule
+//! set, the triage (allowlists, ignore file; the baseline is per command) and
+//! the walk options. Everything here runs before any scanning, so a bad
+//! config fails fast.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::args::{ConfigArgs, InputArgs, RuleArgs};
+use crate::config::{self, Config, LoadedConfig};
+use crate::gitleaks::GitleaksConfig;
+use crate::rules::{RuleError, RuleSet};
+use crate::scan::Messages;
+use crate::source::fs::WalkOptions;
+use crate::triage::{absolute, Baseline, GitleaksIgnore, Triage};
+
+/// Used when neither the flag nor the config sets it.
+pub(crate) const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
+/// Default baseline file name.
+pub(crate) const DEFAULT_BASELINE: &str = ".keysweep-baseline.jsonl";
+const GITLEAKS_CONFIG: &str = ".gitleaks.toml";
+const GITLEAKS_IGNORE: &str = ".gitleaksignore";
+
+/// A command's resolved settings.
+pub(crate) struct Setup {
+    pub rules: Arc<RuleSet>,
+    pub triage: Triage,
+    pub config: Option<LoadedConfig>,
+    /// Directory rule path filters match relative paths from.
+    pub path_root: PathBuf,
+    pub cwd: PathBuf,
+}
+
+impl Setup {
+    /// The config's `baseline`, resolved against the config's directory.
+    pub fn config_baseline(&self) -> Option<PathBuf> {
+        let c = self.config.as_ref()?;
+        c.config.baseline.as_ref().map(|b| c.resolve(b))
+    }
+
+    /// Loads a baseline into the triage.
+    pub fn use_baseline(&mut self, path: &Path) -> anyhow::Result<()> {
+        self.triage.baseline = Some(Baseline::load(path, &self.cwd)?);
+        Ok(())
+    }
+
+    /// Walk options from the flags, then the config, then the defaults.
+    pub fn walk_options(&self, input: &InputArgs) -> anyhow::Result<WalkOptions> {
+        let threads = input
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        if threads == 0 {
+            anyhow::bail!("--threads must be at least 1");
+        }
+        let from_config = self.config.as_ref().and_then(|c| c.config.max_file_size);
+        Ok(WalkOptions {
+            respect_ignore: !input.no_ignore,
+            excludes: input.exclude.clone(),
+            max_file_size: input
+                .max_file_size
+                .or(from_config)
+                .unwrap_or(DEFAULT_MAX_FILE_SIZE),
+            threads,
+        })
+    }
+}
+
+/// The directory config files are looked for in: the first PATH if it is a
+/// directory, the directory of the first file, else the current directory.
+pub(crate) fn scan_root(paths: &[PathBuf]) -> PathBuf {
+    let Some(first) = paths.iter().find(|p| p.as_os_str() != "-") else {
+        return PathBuf::from(".");
+    };
+    if first.is_dir() {
+        return first.clone();
+    }
+    match first.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Finds and reads the config files, builds the rule set and the triage.
+///
+/// Order of precedence: `--config`, `$KEYSWEEP_CONFIG`, `keysweep.toml` at
+/// the scan root. A gitleaks config comes from `--gitleaks-config`, the
+/// config's `gitleaks_config`, or (only when no keysweep config is in use)
+/// `.gitleaks.toml` at the scan root. Rules: bundled (unless a gitleaks
+/// config replaces them), gitleaks rules, the config's `rules.paths`,
+/// `--rules`; then the selection: `--rule` if given, else the config's
+/// `include` and `exclude`, less `--exclude-rule`.
+pub(crate) fn setup(
+    cfg: &ConfigArgs,
+    rule_args: &RuleArgs,
+    paths: &[PathBuf],
+    messages: &Messages,
+) -> anyhow::Result<Setup> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let root = scan_root(paths);
+    // `keysweep.toml`, not `./keysweep.toml`, in messages.
+    let in_root = |name: &str| {
+        if root == Path::new(".") {
+            PathBuf::from(name)
+        } else {
+            root.join(name)
+        }
+    };
+
+    let env_config = std::env::var_os("KEYSWEEP_CONFIG").filter(|v| !v.is_empty());
+    let from_env = cfg.config.is_none() && !cfg.no_config && env_config.is_some();
+    let config_path = match (&cfg.config, cfg.no_config, env_config) {
+        (Some(p), _, _) => Some(p.clone()),
+        (None, true, _) => None,
+        (None, false, Some(env)) => Some(PathBuf::from(env)),
+        (None, false, None) => Some(in_root(config::FILE_NAME)).filter(|p| p.is_file()),
+    };
+    let config = match config_path.map(|p| Config::load(&p, &cwd)).transpose() {
+        Ok(c) => c,
+        Err(e) if from_env => {
+            return Err(anyhow::Error::new(e).context("the config named by KEYSWEEP_CONFIG"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+
+    let gitleaks_path = if let Some(p) = &cfg.gitleaks_config {
+        Some(p.clone())
+    } else if let Some(g) = config
+        .as_ref()
+        .and_then(|c| c.config.gitleaks_config.as_ref().map(|g| c.resolve(g)))
+    {
+        Some(g)
+    } else if config.is_none() && !cfg.no_config {
+        let p = in_root(GITLEAKS_CONFIG);
+        if p.is_file() {
+            messages.warn(
+                &p.display().to_string(),
+                "using this gitleaks config (there is no keysweep.toml; --no-config ignores it)",
+            );
+            Some(p)
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+
+    let mut set = RuleSet::builtin();
+    let mut triage = Triage::new();
+    let mut path_root = absolute(&cwd, &root);
+    if let Some(gp) = &gitleaks_path {
+        let g = GitleaksConfig::load(gp, &cwd)?;
+        for w in &g.warnings {
+            messages.warn_line(w);
+        }
+        if g.use_default {
+            for id in set.remove_ids(&g.disabled_builtin) {
+                messages.warn(
+                    &gp.display().to_string(),
+                    &format!(
+                        "[extend] disabledRules: keysweep has no bundled rule {id:?}; nothing \
+                         disabled (keysweep's rule ids differ from gitleaks'; see `keysweep rules list`)"
+                    ),
+                );
+            }
+        } else {
+            set.remove_builtin();
+        }
+        for rule in g.rules {
+            set.add_imported(rule)?;
+        }
+        triage.allowlists.extend(g.allowlists);
+        if let Some(dir) = absolute(&cwd, gp).parent() {
+            path_root = dir.to_path_buf();
+        }
+    }
+    if let Some(c) = &config {
+        for p in &c.config.rules.paths {
+            set.load_path(&c.resolve(p))
+                .with_context(|| format!("{}: rules.paths", c.path.display()))?;
+        }
+    }
+    for p in &rule_args.rules {
+        set.load_path(p)?;
+    }
+
+    if let Some(c) = &config {
+        let providers: BTreeSet<&str> = set.rules().iter().map(|r| r.provider.as_str()).collect();
+        for name in c.config.endpoints.keys() {
+            if !providers.contains(name.as_str()) {
+                let known: Vec<&str> = providers.iter().copied().collect();
+                anyhow::bail!(
+                    "{}: endpoints.{name}: no loaded rule has provider {name:?} (providers: {})",
+                    c.path.display(),
+                    known.join(", ")
+                );
+            }
+        }
+    }
+
+    let (cfg_include, cfg_exclude) = config
+        .as_ref()
+        .map(|c| {
+            (
+                c.config.rules.include.clone(),
+                c.config.rules.exclude.clone(),
+            )
+        })
+        .unwrap_or_default();
+    // `--rule` names exactly the rules wanted: the config's selection yields.
+    let (include, mut exclude) = if rule_args.rule.is_empty() {
+        (cfg_include.clone(), cfg_exclude.clone())
+    } else {
+        (rule_args.rule.clone(), Vec::new())
+    };
+    exclude.extend(rule_args.exclude_rule.iter().cloned());
+    if let Err(e) = set.select(&include, &exclude) {
+        if let (RuleError::UnknownId(id), Some(c)) = (&e, &config) {
+            let from_flags = rule_args.rule.contains(id) || rule_args.exclude_rule.contains(id);
+            if !from_flags && (cfg_include.contains(id) || cfg_exclude.contains(id)) {
+                return Err(anyhow::Error::new(e).context(format!("{}: [rules]", c.path.display())));
+            }
+        }
+        return Err(e.into());
+    }
+    if set.is_empty() {
+        anyhow::bail!("no rules selected: check --rule, --exclude-rule and the config's [rules]");
+    }
+
+    if let Some(c) = &config {
+        let mut lists = c.allowlists()?;
+        lists.append(&mut triage.allowlists);
+        triage.allowlists = lists;
+    }
+    let ignore_path = in_root(GITLEAKS_IGNORE);
+    if !cfg.no_config && ignore_path.is_file() {
+        let base = absolute(&cwd, &root);
+        let (ignore, warnings) = GitleaksIgnore::load(&ignore_path, &base)
+            .with_context(|| format!("{}: cannot read", ignore_path.display()))?;
+        for w in &warnings {
+            messages.warn_line(w);
+        }
+        triage.ignore = Some(ignore);
+    }
+
+    Ok(Setup {
+        rules: Arc::new(set),
+        triage,
+        config,
+        path_root,
+        cwd,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_root_of_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        std::fs::write(d.join("f.txt"), "x").unwrap();
+        assert_eq!(scan_root(&[]), PathBuf::from("."));
+        assert_eq!(scan_root(&["-".into()]), PathBuf::from("."));
+        assert_eq!(scan_root(std::slice::from_ref(&d)), d);
+        assert_eq!(scan_root(&["-".into(), d.join("f.txt")]), d);
+        assert_eq!(scan_root(&["f.txt".into()]), PathBuf::from("."));
+    }
+}

@@ -1,0 +1,637 @@
+//! The `validate:` section of a rule, and bundled validator files
+//! (`rules/validators/<provider>.yml`). See `docs/validation.md`.
+//!
+//! This module is syntax only: what a validator says and whether it is well
+//! formed. Sending requests is [`crate::validate`]'s job.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How a rule's secrets are checked with their provider.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateSpec {
+    /// `http` (a templated request, the default) or a validator in code.
+    #[serde(default)]
+    pub kind: ValidatorKind,
+    /// HTTP method: GET, HEAD or POST. Defaults to GET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The URL, templated; its scheme, host and port must be literal. Code
+    /// validators have a default and accept one here to replace it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Query parameters added to the URL (percent-encoded).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    /// HTTP basic authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<BasicAuth>,
+    /// A raw request body (set the Content-Type in `headers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// An `application/x-www-form-urlencoded` body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<BTreeMap<String, String>>,
+    /// A JSON body; templates in its strings are filled in and escaped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<Value>,
+    /// Answers that prove the secret live.
+    #[serde(default, skip_serializing_if = "Matchers::is_empty")]
+    pub live: Matchers,
+    /// Answers that prove the secret invalid (revoked, expired, unknown).
+    #[serde(default, skip_serializing_if = "Matchers::is_empty")]
+    pub invalid: Matchers,
+    /// A JSON path in a live answer naming who the secret belongs to
+    /// (`login`, `user.email`); reported in the detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+/// Which validator runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValidatorKind {
+    /// The templated request described by the section.
+    #[default]
+    Http,
+    /// AWS access key pair: SigV4-signed `sts:GetCallerIdentity`. Needs the
+    /// `key_id` part beside the secret access key.
+    Aws,
+    /// GCP service account key: an RS256 JWT exchanged at the OAuth token
+    /// endpoint. Needs the `client_email` part beside the private key.
+    Gcp,
+}
+
+impl std::fmt::Display for ValidatorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ValidatorKind::Http => "http",
+            ValidatorKind::Aws => "aws",
+            ValidatorKind::Gcp => "gcp",
+        })
+    }
+}
+
+/// `basic_auth: {username: …, password: …}`, both templated.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// Conditions on an answer. Every condition given must hold; within a list
+/// (`status`, `body_contains`, a JSON list of values) any one item is enough.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseMatch {
+    /// HTTP statuses, any of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<u16>,
+    /// JSON path → expected value: a scalar must be equal, a list means any
+    /// of its items, and `{exists: true|false}` tests presence.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub json: BTreeMap<String, Value>,
+    /// Substrings of the body, any of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub body_contains: Vec<String>,
+}
+
+impl ResponseMatch {
+    fn is_empty(&self) -> bool {
+        self.status.is_empty() && self.json.is_empty() && self.body_contains.is_empty()
+    }
+
+    /// Whether an answer satisfies every condition. `json` is the parsed
+    /// body, when it is JSON.
+    pub fn matches(&self, status: u16, body: &str, json: Option<&Value>) -> bool {
+        if !self.status.is_empty() && !self.status.contains(&status) {
+            return false;
+        }
+        if !self.body_contains.is_empty() && !self.body_contains.iter().any(|w| body.contains(w)) {
+            return false;
+        }
+        self.json.iter().all(|(path, want)| {
+            let got = json.and_then(|j| json_path(j, path));
+            match want {
+                Value::Object(o)
+                    if o.len() == 1 && o.get("exists").is_some_and(Value::is_boolean) =>
+                {
+                    got.is_some_and(|v| !v.is_null()) == o["exists"].as_bool().unwrap()
+                }
+                Value::Array(any) => got.is_some_and(|g| any.contains(g)),
+                want => got == Some(want),
+            }
+        })
+    }
+}
+
+/// One matcher or a list of them, any of which may match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Matchers(pub Vec<ResponseMatch>);
+
+impl Matchers {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether any matcher accepts the answer.
+    pub fn matches(&self, status: u16, body: &str, json: Option<&Value>) -> bool {
+        self.0.iter().any(|m| m.matches(status, body, json))
+    }
+}
+
+impl<'de> Deserialize<'de> for Matchers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Deserialize through a Value so that a mistake inside one matcher
+        // gets serde's precise message instead of "did not match any variant".
+        let v = Value::deserialize(d)?;
+        let r = if v.is_array() {
+            Vec::<ResponseMatch>::deserialize(v).map(Matchers)
+        } else {
+            ResponseMatch::deserialize(v).map(|m| Matchers(vec![m]))
+        };
+        r.map_err(serde::de::Error::custom)
+    }
+}
+
+/// Looks up a dotted path (`user.login`, `data.0.id`) in a JSON value.
+///
+/// ```
+/// use serde_json::json;
+/// use keysweep::rules::json_path;
+/// let v = json!({"user": {"login": "octo"}, "data": [{"id": 7}]});
+/// assert_eq!(json_path(&v, "user.login"), Some(&json!("octo")));
+/// assert_eq!(json_path(&v, "data.0.id"), Some(&json!(7)));
+/// assert_eq!(json_path(&v, "user.name"), None);
+/// ```
+pub fn json_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    for key in path.split('.') {
+        cur = match cur {
+            Value::Object(m) => m.get(key)?,
+            Value::Array(a) => a.get(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// A parsed template: literal text with `{{secret}}` and `{{parts.NAME}}`
+/// placeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Text(String),
+    Secret,
+    Part(String),
+}
+
+impl Template {
+    /// Parses a template.
+    ///
+    /// # Errors
+    ///
+    /// Fails on an unclosed `{{` or a placeholder other than `secret` and
+    /// `parts.NAME`.
+    ///
+    /// ```
+    /// use keysweep::rules::Template;
+    /// let t = Template::parse("Bearer {{ secret }}").unwrap();
+    /// assert_eq!(t.render("abc", &Default::default(), |s| s.to_string()).unwrap(), "Bearer abc");
+    /// assert!(Template::parse("{{token}}").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<Template, String> {
+        let mut pieces = Vec::new();
+        let mut rest = s;
+        while let Some(open) = rest.find("{{") {
+            if open > 0 {
+                pieces.push(Piece::Text(rest[..open].to_string()));
+            }
+            let after = &rest[open + 2..];
+            let close = after
+                .find("}}")
+                .ok_or_else(|| format!("unclosed '{{{{' in {s:?}"))?;
+            let name = after[..close].trim();
+            pieces.push(match name {
+                "secret" => Piece::Secret,
+                _ => match name.strip_prefix("parts.") {
+                    Some(p)
+                        if !p.is_empty()
+                            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                    {
+                        Piece::Part(p.to_string())
+                    }
+                    _ => {
+                        return Err(format!(
+                            "unknown placeholder {{{{{name}}}}} in {s:?} (use {{{{secret}}}} or {{{{parts.NAME}}}})"
+                        ))
+                    }
+                },
+            });
+            rest = &after[close + 2..];
+        }
+        if !rest.is_empty() {
+            pieces.push(Piece::Text(rest.to_string()));
+        }
+        Ok(Template { pieces })
+    }
+
+    /// The part names the template uses.
+    pub fn parts(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Part(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    pub fn has_placeholders(&self) -> bool {
+        self.pieces.iter().any(|p| !matches!(p, Piece::Text(_)))
+    }
+
+    /// Fills in the placeholders, passing each value through `encode`.
+    ///
+    /// # Errors
+    ///
+    /// Returns the name of a part that `parts` lacks.
+    pub fn render(
+        &self,
+        secret: &str,
+        parts: &BTreeMap<String, String>,
+        encode: impl Fn(&str) -> String,
+    ) -> Result<String, String> {
+        let mut out = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Secret => out.push_str(&encode(secret)),
+                Piece::Part(n) => out.push_str(&encode(parts.get(n).ok_or_else(|| n.clone())?)),
+            }
+        }
+        Ok(out)
+    }
+}
+
+const METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
+
+impl ValidateSpec {
+    /// Every template in the section, with where it is, for checks.
+    pub fn templates(&self) -> Vec<(String, &str)> {
+        let mut v: Vec<(String, &str)> = Vec::new();
+        if let Some(u) = &self.url {
+            v.push(("url".into(), u));
+        }
+        for (k, t) in &self.headers {
+            v.push((format!("header {k}"), t));
+        }
+        for (k, t) in &self.query {
+            v.push((format!("query {k}"), t));
+        }
+        if let Some(b) = &self.basic_auth {
+            v.push(("basic_auth.username".into(), &b.username));
+            v.push(("basic_auth.password".into(), &b.password));
+        }
+        if let Some(b) = &self.body {
+            v.push(("body".into(), b));
+        }
+        for (k, t) in self.form.iter().flatten() {
+            v.push((format!("form {k}"), t));
+        }
+        if let Some(j) = &self.json {
+            json_strings(j, &mut v);
+        }
+        v
+    }
+
+    /// Part names the validator needs beside the secret: those its templates
+    /// use, plus what a code validator requires.
+    pub fn required_parts(&self) -> Vec<String> {
+        let mut names: Vec<String> = match self.kind {
+            ValidatorKind::Http => Vec::new(),
+            ValidatorKind::Aws => vec!["key_id".into()],
+            ValidatorKind::Gcp => vec!["client_email".into()],
+        };
+        for (_, t) in self.templates() {
+            if let Ok(t) = Template::parse(t) {
+                names.extend(t.parts().map(str::to_string));
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Checks what serde cannot: templates parse, the URL names its host
+    /// literally over HTTPS, one body at most, matchers are meaningful.
+    ///
+    /// # Errors
+    ///
+    /// Returns the first problem, phrased to say how to fix it.
+    pub fn check(&self) -> Result<(), String> {
+        for (loc, t) in self.templates() {
+            Template::parse(t).map_err(|e| format!("validate {loc}: {e}"))?;
+        }
+        for (name, value) in &self.headers {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                return Err(format!("validate: invalid header name {name:?}"));
+            }
+            if value.contains(['\r', '\n']) {
+                return Err(format!("validate: header {name} contains a line break"));
+            }
+        }
+        if let Some(url) = &self.url {
+            check_url(url)?;
+        }
+        match self.kind {
+            ValidatorKind::Http => {
+                let method = self.method.as_deref().unwrap_or("GET");
+                if !METHODS.contains(&method) {
+                    return Err(format!(
+                        "validate: method {method:?} is not allowed (use GET, HEAD or POST: a check must not change anything)"
+                    ));
+                }
+                if self.url.is_none() {
+                    return Err("validate: needs a url".into());
+                }
+                let bodies = [
+                    self.body.is_some(),
+                    self.form.is_some(),
+                    self.json.is_some(),
+                ];
+                if bodies.iter().filter(|b| **b).count() > 1 {
+                    return Err("validate: give at most one of body, form and json".into());
+                }
+                if self.live.is_empty() || self.invalid.is_empty() {
+                    return Err(
+                        "validate: needs both `live` and `invalid` answers (everything else is unknown)"
+                            .into(),
+                    );
+                }
+            }
+            kind => {
+                let extra = self.method.is_some()
+                    || !self.headers.is_empty()
+                    || !self.query.is_empty()
+                    || self.basic_auth.is_some()
+                    || self.body.is_some()
+                    || self.form.is_some()
+                    || self.json.is_some()
+                    || !self.live.is_empty()
+                    || !self.invalid.is_empty()
+                    || self.identity.is_some();
+                if extra {
+                    return Err(format!(
+                        "validate: kind {kind} is a validator in code; it takes only an optional url"
+                    ));
+                }
+            }
+        }
+        for (which, ms) in [("live", &self.live), ("invalid", &self.invalid)] {
+            for m in &ms.0 {
+                if m.is_empty() {
+                    return Err(format!(
+                        "validate: an empty `{which}` matcher matches everything"
+                    ));
+                }
+            }
+        }
+        // Rate limiting and server errors say nothing about the secret; the
+        // engine always reports them as unknown, so a rule must not claim them.
+        for m in self.invalid.0.iter().chain(&self.live.0) {
+            if let Some(s) = m.status.iter().find(|s| **s == 429 || **s >= 500) {
+                return Err(format!(
+                    "validate: status {s} cannot prove anything (rate limits and server errors are always unknown)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn json_strings<'a>(v: &'a Value, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::String(s) => out.push(("json".into(), s)),
+        Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| json_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// A validator URL must be HTTPS and name its host literally, so that a
+/// secret can only ever go to the host its rule names.
+fn check_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| format!("validate: url {url:?} must start with https://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains("{{") || authority.contains('@') {
+        return Err(format!(
+            "validate: url {url:?} must name its host literally (no placeholders or user info before the path)"
+        ));
+    }
+    let t = Template::parse(url).map_err(|e| format!("validate url: {e}"))?;
+    let dummy: BTreeMap<String, String> = t.parts().map(|p| (p.to_string(), "x".into())).collect();
+    let probe = t
+        .render("x", &dummy, |_| "x".into())
+        .map_err(|p| format!("validate url: missing part {p}"))?;
+    url::Url::parse(&probe).map_err(|e| format!("validate: url {url:?}: {e}"))?;
+    Ok(())
+}
+
+/// One entry of a bundled validator file: which rules it serves and the
+/// validator itself.
+#[derive(Debug, Clone)]
+pub struct ValidatorEntry {
+    /// The entry's key in the file.
+    pub name: String,
+    /// Rule ids or globs (`openai-*`); defaults to the entry's name.
+    pub rules: Vec<String>,
+    /// Rule ids or globs left out.
+    pub exclude: Vec<String>,
+    pub spec: ValidateSpec,
+}
+
+impl ValidatorEntry {
+    /// Whether the entry names `id` exactly (as opposed to by a glob).
+    pub fn names_exactly(&self, id: &str) -> bool {
+        self.rules.iter().any(|r| r == id)
+    }
+
+    pub fn selects(&self, id: &str) -> bool {
+        self.rules.iter().any(|p| super::glob_match(p, id))
+            && !self.exclude.iter().any(|p| super::glob_match(p, id))
+    }
+}
+
+/// Parses a validator file: a map from entry name to a `validate:` section
+/// plus optional `rules:` and `exclude:` lists.
+///
+/// # Errors
+///
+/// Fails naming the entry when it is not a map, its `rules` is not a list of
+/// strings, or its section is malformed.
+pub fn parse_validator_file(doc: &Value) -> Result<Vec<ValidatorEntry>, String> {
+    let map = doc
+        .as_object()
+        .ok_or("a validator file maps entry names (rule ids) to validate sections")?;
+    let mut out = Vec::new();
+    for (name, v) in map {
+        let mut obj = v
+            .as_object()
+            .cloned()
+            .ok_or_else(|| format!("entry {name}: expected a map"))?;
+        let mut list = |key: &str| -> Result<Vec<String>, String> {
+            match obj.remove(key) {
+                None => Ok(Vec::new()),
+                Some(Value::String(s)) => Ok(vec![s]),
+                Some(v) => serde_json::from_value(v).map_err(|_| {
+                    format!("entry {name}: `{key}` must be a list of rule ids or globs")
+                }),
+            }
+        };
+        let mut rules = list("rules")?;
+        let exclude = list("exclude")?;
+        if rules.is_empty() {
+            rules.push(name.clone());
+        }
+        let spec: ValidateSpec =
+            serde_json::from_value(Value::Object(obj)).map_err(|e| format!("entry {name}: {e}"))?;
+        spec.check().map_err(|e| format!("entry {name}: {e}"))?;
+        out.push(ValidatorEntry {
+            name: name.clone(),
+            rules,
+            exclude,
+            spec,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(v: Value) -> Result<ValidateSpec, String> {
+        let s: ValidateSpec = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        s.check()?;
+        Ok(s)
+    }
+
+    #[test]
+    fn templates_parse_and_render() {
+        let t = Template::parse("a{{secret}}b{{ parts.key_id }}c").unwrap();
+        let parts = BTreeMap::from([("key_id".to_string(), "K/1".to_string())]);
+        assert_eq!(
+            t.render("s s", &parts, |v| v.replace(' ', "%20")).unwrap(),
+            "as%20sbK/1c"
+        );
+        assert_eq!(t.parts().collect::<Vec<_>>(), ["key_id"]);
+        assert_eq!(
+            t.render("s", &BTreeMap::new(), |v| v.to_string()),
+            Err("key_id".to_string())
+        );
+        assert!(Template::parse("{{secret").is_err());
+        assert!(Template::parse("{{parts.}}").is_err());
+        assert!(Template::parse("{{env.HOME}}").is_err());
+    }
+
+    #[test]
+    fn url_must_be_https_with_literal_host() {
+        let base = |url: &str| json!({"url": url, "live": {"status": [200]}, "invalid": {"status": [401]}});
+        assert!(spec(base("https://api.example.com/v1/{{secret}}")).is_ok());
+        assert!(spec(base("http://api.example.com/"))
+            .unwrap_err()
+            .contains("https://"));
+        assert!(spec(base("https://{{parts.host}}/x"))
+            .unwrap_err()
+            .contains("literally"));
+        assert!(spec(base("https://evil.test@api.example.com/")).is_err());
+    }
+
+    #[test]
+    fn checks_reject_unsafe_or_meaningless_sections() {
+        let ok = json!({"url": "https://a.test/", "live": {"status": [200]}, "invalid": {"status": [401]}});
+        assert!(spec(ok.clone()).is_ok());
+        let mut v = ok.clone();
+        v["method"] = json!("DELETE");
+        assert!(spec(v).unwrap_err().contains("not allowed"));
+        let mut v = ok.clone();
+        v["invalid"] = json!({"status": [401, 503]});
+        assert!(spec(v).unwrap_err().contains("503"));
+        let mut v = ok.clone();
+        v["live"] = json!([{}]);
+        assert!(spec(v).unwrap_err().contains("empty"));
+        let mut v = ok.clone();
+        v["body"] = json!("x");
+        v["form"] = json!({"a": "b"});
+        assert!(spec(v).unwrap_err().contains("at most one"));
+        let mut v = ok.clone();
+        v.as_object_mut().unwrap().remove("invalid");
+        assert!(spec(v).is_err());
+        let mut v = ok.clone();
+        v["surprise"] = json!(1);
+        assert!(spec(v).is_err(), "unknown fields are rejected");
+        assert!(spec(json!({"kind": "aws"})).is_ok());
+        assert!(spec(json!({"kind": "aws", "headers": {"a": "b"}})).is_err());
+    }
+
+    #[test]
+    fn matchers_combine_all_of_keys_any_of_lists() {
+        let m: Matchers = serde_json::from_value(json!([
+            {"status": [200], "json": {"ok": true}},
+            {"status": [403], "body_contains": ["SERVICE_DISABLED", "API_KEY_SERVICE_BLOCKED"]}
+        ]))
+        .unwrap();
+        assert!(m.matches(200, "", Some(&json!({"ok": true}))));
+        assert!(!m.matches(200, "", Some(&json!({"ok": false}))));
+        assert!(!m.matches(200, "not json", None));
+        assert!(m.matches(403, "x API_KEY_SERVICE_BLOCKED y", None));
+        assert!(!m.matches(403, "forbidden", None));
+        let one: Matchers = serde_json::from_value(json!({
+            "json": {"error": ["invalid_auth", "token_revoked"], "user": {"exists": false}}
+        }))
+        .unwrap();
+        assert!(one.matches(200, "", Some(&json!({"error": "token_revoked"}))));
+        assert!(!one.matches(
+            200,
+            "",
+            Some(&json!({"error": "token_revoked", "user": "u"}))
+        ));
+        assert!(!one.matches(200, "", Some(&json!({"error": "ratelimited"}))));
+    }
+
+    #[test]
+    fn validator_file_entries() {
+        let doc = json!({
+            "openai": {"rules": ["openai-*"], "exclude": ["openai-org-id"],
+                       "url": "https://api.openai.com/v1/models",
+                       "live": {"status": [200]}, "invalid": {"status": [401]}},
+            "openai-admin-key": {"url": "https://api.openai.com/v1/organization/users",
+                       "live": {"status": [200]}, "invalid": {"status": [401]}}
+        });
+        let entries = parse_validator_file(&doc).unwrap();
+        let wide = entries.iter().find(|e| e.name == "openai").unwrap();
+        assert!(wide.selects("openai-project-key"));
+        assert!(!wide.selects("openai-org-id"));
+        let exact = entries
+            .iter()
+            .find(|e| e.name == "openai-admin-key")
+            .unwrap();
+        assert!(exact.names_exactly("openai-admin-key"));
+        let bad = json!({"x": {"rules": [1], "url": "https://a.test/"}});
+        assert!(parse_validator_file(&bad).unwrap_err().contains("entry x"));
+    }
+}

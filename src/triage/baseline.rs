@@ -1,0 +1,437 @@
+//! Baselines: known findings, recorded so that only new ones are reported.
+//!
+//! # File format
+//!
+//! JSON Lines, meant to be committed and merged:
+//!
+//! ```text
+//! {"keysweep_baseline":1,"about":"…","salt":"5f0c…"}
+//! {"path":"config/dev.env","rule":"github-pat-classic","secret_hash":"9a1e…"}
+//! {"path":"src/app.py","rule":"openai-api-key","commit":"1f2e…","secret_hash":"07bd…"}
+//! ```
+//!
+//! - An entry is keyed by rule, path (relative to the baseline's directory)
+//!   and a salted hash of the secret, plus the commit for findings from git
+//!   history. Never a line number: moving code does not churn the file, and a
+//!   renamed file's findings are new because the path changed.
+//! - No secret is stored: `secret_hash` is a truncated SHA-256 of the salt and
+//!   the secret. The salt is random per baseline and kept by `update`.
+//! - One entry per line, sorted, no timestamps and no separators between
+//!   entries, so that branches adding entries in different places merge
+//!   without conflict, and `merge=union` in `.gitattributes` is safe for
+//!   entries added in the same place. Duplicate and unsorted lines (as a union
+//!   merge may leave) are accepted; the next `update` tidies them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{absolute, PathForms};
+use crate::finding::{hex, Finding};
+
+const VERSION: u32 = 1;
+/// How every baseline file starts.
+const MAGIC: &[u8] = b"{\"keysweep_baseline\":";
+const ABOUT: &str =
+    "keysweep baseline: known findings, one per line; secrets are stored only as salted hashes";
+
+/// An error reading or writing a baseline. Display starts with the location.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    keysweep_baseline: u32,
+    #[serde(default)]
+    about: String,
+    salt: String,
+}
+
+/// One known finding. Field order is the sort order and the layout on disk.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub path: String,
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub secret_hash: String,
+}
+
+/// What [`Baseline::update`] changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UpdateStats {
+    pub added: usize,
+    pub removed: usize,
+    pub kept: usize,
+}
+
+/// A baseline file in memory.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    path: PathBuf,
+    /// Absolute directory entry paths are relative to.
+    base: PathBuf,
+    salt: String,
+    entries: BTreeSet<Entry>,
+}
+
+impl Baseline {
+    /// An empty baseline to be written at `path`, with a fresh random salt.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the operating system provides no randomness.
+    pub fn new(path: &Path, cwd: &Path) -> Result<Baseline, BaselineError> {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| BaselineError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(format!("no randomness for the salt: {e}")),
+        })?;
+        Ok(Baseline {
+            path: path.to_path_buf(),
+            base: base_dir(path, cwd),
+            salt: hex(&salt),
+            entries: BTreeSet::new(),
+        })
+    }
+
+    /// Reads a baseline.
+    ///
+    /// # Errors
+    ///
+    /// Fails naming the file (and line) when it cannot be read, has no header,
+    /// holds a line that is not an entry, or two headers with different salts
+    /// (two baselines created separately and then merged).
+    pub fn load(path: &Path, cwd: &Path) -> Result<Baseline, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Baseline::parse(&text, path, cwd)
+    }
+
+    /// Parses the text of a baseline read from `path`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Baseline::load`].
+    pub fn parse(text: &str, path: &Path, cwd: &Path) -> Result<Baseline, BaselineError> {
+        let err = |line: usize, message: String| BaselineError::Parse {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let mut salt: Option<String> = None;
+        let mut entries = BTreeSet::new();
+        for (i, line) in text.lines().enumerate() {
+            let n = i + 1;
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            if line.contains("\"keysweep_baseline\"") {
+                let h: Header = serde_json::from_str(line)
+                    .map_err(|e| err(n, format!("invalid header: {e}")))?;
+                if h.keysweep_baseline != VERSION {
+                    return Err(err(
+                        n,
+                        format!(
+                            "baseline version {} is not supported (this keysweep reads version {VERSION})",
+                            h.keysweep_baseline
+                        ),
+                    ));
+                }
+                match &salt {
+                    Some(s) if *s != h.salt => {
+                        return Err(err(
+                            n,
+                            "a second header with a different salt: two baselines created \
+                             separately were merged; recreate it with `keysweep baseline create --force`"
+                                .into(),
+                        ))
+                    }
+                    _ => salt = Some(h.salt),
+                }
+                continue;
+            }
+            if salt.is_none() {
+                return Err(err(
+                    n,
+                    "not a keysweep baseline (the first line must be its header)".into(),
+                ));
+            }
+            let e: Entry =
+                serde_json::from_str(line).map_err(|e| err(n, format!("invalid entry: {e}")))?;
+            if e.secret_hash.len() != 32 || !e.secret_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(err(n, "secret_hash must be 32 hex digits".into()));
+            }
+            entries.insert(e);
+        }
+        let salt = salt.ok_or_else(|| err(1, "empty file: not a keysweep baseline".into()))?;
+        Ok(Baseline {
+            path: path.to_path_buf(),
+            base: base_dir(path, cwd),
+            salt,
+            entries,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+
+    /// The salted hash of a secret, as stored.
+    pub fn secret_hash(&self, secret: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(b"keysweep/baseline/v1\0");
+        h.update(self.salt.as_bytes());
+        h.update(b"\0");
+        h.update(secret.as_bytes());
+        hex(&h.finalize()[..16])
+    }
+
+    /// The entry that records `f`.
+    pub fn entry(&self, f: &Finding, forms: &PathForms<'_>) -> Entry {
+        Entry {
+            path: forms.key(&self.base),
+            rule: f.rule_id.clone(),
+            commit: f.commit().map(str::to_string),
+            secret_hash: self.secret_hash(&f.secret),
+        }
+    }
+
+    /// Whether `f` is a known finding.
+    pub fn contains(&self, f: &Finding, forms: &PathForms<'_>) -> bool {
+        self.entries.contains(&self.entry(f, forms))
+    }
+
+    /// Records entries (for `baseline create`).
+    pub fn extend(&mut self, entries: impl IntoIterator<Item = Entry>) {
+        self.entries.extend(entries);
+    }
+
+    /// Makes the baseline match a scan: adds the entries in `current` and
+    /// removes entries the scan could have found but did not. Only entries
+    /// inside the scanned `roots` (absolute paths; `<stdin>` when `stdin`) are
+    /// pruned: updating with one directory leaves the rest alone, and entries
+    /// from git history are kept by a scan of files.
+    pub fn update(
+        &mut self,
+        current: impl IntoIterator<Item = Entry>,
+        roots: &[PathBuf],
+        stdin: bool,
+    ) -> UpdateStats {
+        let current: BTreeSet<Entry> = current.into_iter().collect();
+        let before = self.entries.len();
+        let base = self.base.clone();
+        self.entries.retain(|e| {
+            let in_scope = if e.commit.is_some() {
+                false
+            } else if e.path == "<stdin>" {
+                stdin
+            } else {
+                let abs = absolute(&base, Path::new(&e.path));
+                roots.iter().any(|r| abs.starts_with(r))
+            };
+            !in_scope || current.contains(e)
+        });
+        let removed = before - self.entries.len();
+        let kept = self.entries.len();
+        let mut added = 0;
+        for e in current {
+            if self.entries.insert(e) {
+                added += 1;
+            }
+        }
+        UpdateStats {
+            added,
+            removed,
+            kept,
+        }
+    }
+
+    /// The file's text: header, then entries sorted, one per line.
+    pub fn render(&self) -> String {
+        let header = Header {
+            keysweep_baseline: VERSION,
+            about: ABOUT.to_string(),
+            salt: self.salt.clone(),
+        };
+        let mut out = serde_json::to_string(&header).expect("header serializes");
+        out.push('\n');
+        for e in &self.entries {
+            out.push_str(&serde_json::to_string(e).expect("entry serializes"));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Writes the file, replacing it at once (a temporary file renamed over it)
+    /// so that an interrupted run never leaves half a baseline.
+    ///
+    /// # Errors
+    ///
+    /// Fails naming the file when it cannot be written.
+    pub fn save(&self) -> Result<(), BaselineError> {
+        let io = |source| BaselineError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "baseline".into());
+        let tmp = self.path.with_file_name(format!(".{name}.tmp"));
+        std::fs::write(&tmp, self.render()).map_err(io)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)
+    }
+}
+
+/// Whether `bytes` are a keysweep baseline. Scans skip baselines: their
+/// salted hashes are hex strings that generic secret rules would report.
+pub fn is_baseline(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
+fn base_dir(path: &Path, cwd: &Path) -> PathBuf {
+    let abs = absolute(cwd, path);
+    abs.parent().map(Path::to_path_buf).unwrap_or(abs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(path: &str, secret: &str) -> Finding {
+        Finding {
+            rule_id: "acme-token".into(),
+            path: path.into(),
+            secret: secret.into(),
+            ..Finding::default()
+        }
+    }
+
+    #[test]
+    fn round_trip_without_secrets() {
+        let cwd = Path::new("/repo");
+        let mut b = Baseline::new(Path::new(".keysweep-baseline.jsonl"), cwd).unwrap();
+        let f = finding("src/a.py", "acme_SECRETVALUE123");
+        let forms = PathForms::new(&f.path, false, cwd);
+        b.extend([b.entry(&f, &forms)]);
+        let text = b.render();
+        assert!(is_baseline(text.as_bytes()));
+        assert!(!text.contains("SECRETVALUE"));
+        assert_eq!(text.lines().count(), 2);
+        let back = Baseline::parse(&text, Path::new(".keysweep-baseline.jsonl"), cwd).unwrap();
+        assert!(back.contains(&f, &forms));
+        // Scanned from another directory, the same file is still known.
+        let g = finding("repo/src/a.py", "acme_SECRETVALUE123");
+        assert!(back.contains(&g, &PathForms::new(&g.path, false, Path::new("/"))));
+        // Another secret, path or rule is not.
+        let h = finding("src/a.py", "acme_OTHERVALUE456");
+        assert!(!back.contains(&h, &PathForms::new(&h.path, false, cwd)));
+    }
+
+    #[test]
+    fn salt_changes_the_hash() {
+        let cwd = Path::new("/repo");
+        let a = Baseline::new(Path::new("b"), cwd).unwrap();
+        let b = Baseline::new(Path::new("b"), cwd).unwrap();
+        assert_ne!(a.secret_hash("s"), b.secret_hash("s"));
+        assert_eq!(a.secret_hash("s"), a.secret_hash("s"));
+    }
+
+    #[test]
+    fn parse_errors_name_the_line() {
+        let p = Path::new("bl.jsonl");
+        let cwd = Path::new("/");
+        let e = Baseline::parse("{\"path\":\"a\"}\n", p, cwd).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("bl.jsonl:1: not a keysweep baseline"),
+            "{e}"
+        );
+        let header = "{\"keysweep_baseline\":1,\"salt\":\"00\"}\n";
+        let e = Baseline::parse(
+            &format!("{header}\n{{\"path\":\"a\",\"rule\":\"r\",\"secret_hash\":\"x\"}}\n"),
+            p,
+            cwd,
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("bl.jsonl:3: secret_hash"), "{e}");
+        let e = Baseline::parse(
+            &format!(
+                "{header}{{\"path\":\"a\",\"rule\":\"r\",\"line\":3,\"secret_hash\":\"x\"}}\n"
+            ),
+            p,
+            cwd,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `line`"), "{e}");
+        let other = "{\"keysweep_baseline\":1,\"salt\":\"01\"}\n";
+        let e = Baseline::parse(&format!("{header}{other}"), p, cwd).unwrap_err();
+        assert!(e.to_string().contains("different salt"), "{e}");
+        // Duplicated headers with one salt (a union merge) are fine.
+        assert!(Baseline::parse(&format!("{header}{header}"), p, cwd).is_ok());
+    }
+
+    #[test]
+    fn update_prunes_only_in_scope() {
+        let cwd = Path::new("/repo");
+        let mut b = Baseline::new(Path::new("bl.jsonl"), cwd).unwrap();
+        let forms = |f: &Finding| b.entry(f, &PathForms::new(&f.path, false, cwd));
+        let a = forms(&finding("src/a.py", "one"));
+        let gone = forms(&finding("src/b.py", "two"));
+        let other = forms(&finding("docs/c.md", "three"));
+        let mut hist = forms(&finding("src/old.py", "four"));
+        hist.commit = Some("abc1234".into());
+        let new = forms(&finding("src/d.py", "five"));
+        b.extend([a.clone(), gone.clone(), other.clone(), hist.clone()]);
+        let stats = b.update(
+            [a.clone(), new.clone()],
+            &[PathBuf::from("/repo/src")],
+            false,
+        );
+        assert_eq!(
+            stats,
+            UpdateStats {
+                added: 1,
+                removed: 1,
+                kept: 3
+            }
+        );
+        let left: Vec<&Entry> = b.entries().collect();
+        assert_eq!(left.len(), 4);
+        assert!(b.entries.contains(&other) && b.entries.contains(&hist));
+        assert!(!b.entries.contains(&gone));
+    }
+}

@@ -1,0 +1,444 @@
+//! Live validation: asks each secret's provider whether the secret works.
+//!
+//! A finding's rule carries a `validate:` section (inline or from a bundled
+//! `rules/validators/<provider>.yml`): either a templated HTTP request
+//! ([`http`](self)) or the name of a validator in code (AWS, GCP). The engine
+//! checks each distinct (rule, secret, parts) once per run, on a small pool of
+//! threads, with a per-host rate limit, a timeout, and one retry on 429/5xx.
+//!
+//! # Safety
+//!
+//! A secret goes only to the host its rule names (URL hosts are literal and
+//! redirects are not followed), over HTTPS, and never to a loopback, private,
+//! link-local, unique-local or CGNAT address unless
+//! [`ValidateOptions::allow_internal`] is set. `--endpoint PROVIDER=URL`
+//! overrides are the user's own choice of host. Validators of rules loaded
+//! from outside keysweep run only with
+//! [`ValidateOptions::trust_rule_validators`].
+//!
+//! # Honesty
+//!
+//! `invalid` is reported only when the provider said so. Timeouts, DNS, TLS,
+//! refused addresses, rate limits, server errors and answers no rule explains
+//! are `unknown`, with the reason.
+
+mod aws;
+mod gcp;
+mod http;
+mod net;
+
+pub use net::internal_kind;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::finding::{redact, Finding, Validation, ValidationStatus};
+use crate::rules::{Rule, RuleSet, ValidatorKind};
+
+/// How validation runs.
+#[derive(Debug, Clone)]
+pub struct ValidateOptions {
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Time allowed for one request, connection and answer included.
+    pub timeout: Duration,
+    /// Permit loopback, private, link-local, unique-local and CGNAT addresses,
+    /// and plain HTTP to them (self-hosted providers, tests).
+    pub allow_internal: bool,
+    /// Run validators of rules loaded from outside keysweep (`--rules`).
+    pub trust_rule_validators: bool,
+    /// Provider name (a rule file's stem) → base URL replacing the scheme,
+    /// host and port of that provider's validator URLs; a path in the base is
+    /// put before the rule's path. From `--endpoint` and the config file.
+    pub endpoints: HashMap<String, String>,
+    /// Least time between two requests to one host.
+    pub per_host_interval: Duration,
+    /// Pause before the retry of a 429 or 5xx answer (a `Retry-After` of up
+    /// to 5 s is honoured when longer).
+    pub retry_backoff: Duration,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            concurrency: 8,
+            timeout: Duration::from_secs(10),
+            allow_internal: false,
+            trust_rule_validators: false,
+            endpoints: HashMap::new(),
+            per_host_interval: Duration::from_millis(100),
+            retry_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A bad validation option. Display names the option.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error("endpoint {provider}={url}: {message}")]
+    Endpoint {
+        provider: String,
+        url: String,
+        message: String,
+    },
+    #[error("validation concurrency must be at least 1")]
+    Concurrency,
+}
+
+/// What validation did, for the summary.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidationSummary {
+    /// Findings by status.
+    pub live: usize,
+    pub invalid: usize,
+    pub unknown: usize,
+    pub not_checked: usize,
+    /// Distinct (rule, secret) pairs checked with a provider.
+    pub secrets_checked: usize,
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+}
+
+impl ValidationSummary {
+    fn count(&mut self, status: ValidationStatus) {
+        match status {
+            ValidationStatus::Live => self.live += 1,
+            ValidationStatus::Invalid => self.invalid += 1,
+            ValidationStatus::Unknown => self.unknown += 1,
+            ValidationStatus::NotChecked => self.not_checked += 1,
+        }
+    }
+}
+
+/// Checks secrets with their providers. Build once per run: it holds the
+/// connection pools and the rate limiter.
+pub struct Validator {
+    opts: ValidateOptions,
+    endpoints: HashMap<String, Url>,
+    net: net::Net,
+}
+
+impl Validator {
+    /// # Errors
+    ///
+    /// Fails when an endpoint override is not an `http(s)://host[:port][/path]`
+    /// URL, or concurrency is zero.
+    pub fn new(opts: ValidateOptions) -> Result<Validator, ValidateError> {
+        if opts.concurrency == 0 {
+            return Err(ValidateError::Concurrency);
+        }
+        let mut endpoints = HashMap::new();
+        for (provider, raw) in &opts.endpoints {
+            let err = |message: &str| ValidateError::Endpoint {
+                provider: provider.clone(),
+                url: raw.clone(),
+                message: message.to_string(),
+            };
+            let url = Url::parse(raw).map_err(|e| err(&e.to_string()))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(err("must be an http:// or https:// URL"));
+            }
+            if url.host_str().is_none() {
+                return Err(err("needs a host"));
+            }
+            if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+                return Err(err("give only scheme, host, port and an optional path"));
+            }
+            endpoints.insert(provider.clone(), url);
+        }
+        let net = net::Net::new(
+            opts.timeout,
+            opts.allow_internal,
+            opts.per_host_interval,
+            opts.retry_backoff,
+        );
+        Ok(Validator {
+            opts,
+            endpoints,
+            net,
+        })
+    }
+
+    /// HTTP requests sent so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.net.requests()
+    }
+
+    /// Checks one secret with its rule's validator. Never fails: problems
+    /// are an `unknown` or `not-checked` status with the reason. The detail
+    /// never contains the secret; it may name a part (an identity such as a
+    /// service account's email), which reports redact with the parts.
+    pub fn check(&self, rule: &Rule, secret: &str, parts: &BTreeMap<String, String>) -> Validation {
+        let mut v = self.check_unscrubbed(rule, secret, parts);
+        v.detail = scrub(&v.detail, secret);
+        v
+    }
+
+    fn check_unscrubbed(
+        &self,
+        rule: &Rule,
+        secret: &str,
+        parts: &BTreeMap<String, String>,
+    ) -> Validation {
+        let Some(spec) = &rule.spec.validate else {
+            return Validation::not_checked("no validator for this rule");
+        };
+        if !rule.builtin && !self.opts.trust_rule_validators {
+            return Validation::not_checked(format!(
+                "validator from {} not run: pass --trust-rule-validators to let it send secrets",
+                rule.origin
+            ));
+        }
+        for part in spec.required_parts() {
+            if !parts.contains_key(&part) {
+                return Validation::not_checked(format!(
+                    "needs the {part} found with the secret, and none was found near it"
+                ));
+            }
+        }
+        let ctx = Ctx {
+            v: self,
+            provider: &rule.provider,
+        };
+        match spec.kind {
+            ValidatorKind::Http => http::check(&ctx, spec, secret, parts),
+            ValidatorKind::Aws => aws::check(&ctx, spec, secret, parts),
+            ValidatorKind::Gcp => gcp::check(&ctx, spec, secret, parts),
+        }
+    }
+
+    /// Sets `validation` on every finding. Each distinct (rule, secret,
+    /// parts) is checked once, however many findings share it, on up to
+    /// `concurrency` threads.
+    pub fn validate_findings(
+        &self,
+        rules: &RuleSet,
+        findings: &mut [Finding],
+    ) -> ValidationSummary {
+        let by_id: HashMap<&str, &Rule> = rules.rules().iter().map(|r| (r.id(), r)).collect();
+        type Key<'a> = (&'a str, &'a str, &'a BTreeMap<String, String>);
+        let mut index: HashMap<Key<'_>, usize> = HashMap::new();
+        let mut jobs: Vec<(&Rule, Key<'_>)> = Vec::new();
+        let mut job_of: Vec<Option<usize>> = Vec::with_capacity(findings.len());
+        let mut fixed: Vec<Option<Validation>> = Vec::with_capacity(findings.len());
+        for f in findings.iter() {
+            let rule = by_id.get(f.rule_id.as_str());
+            match rule {
+                Some(rule) if rule.spec.validate.is_some() => {
+                    let key = (f.rule_id.as_str(), f.secret.as_str(), &f.parts);
+                    let next = jobs.len();
+                    let j = *index.entry(key).or_insert(next);
+                    if j == next {
+                        jobs.push((rule, key));
+                    }
+                    job_of.push(Some(j));
+                    fixed.push(None);
+                }
+                Some(_) => {
+                    job_of.push(None);
+                    fixed.push(Some(Validation::not_checked("no validator for this rule")));
+                }
+                None => {
+                    job_of.push(None);
+                    fixed.push(Some(Validation::not_checked("rule not loaded")));
+                }
+            }
+        }
+
+        let results: Vec<Mutex<Option<Validation>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = self.opts.concurrency.min(jobs.len());
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((rule, (_, secret, parts))) = jobs.get(i) else {
+                        break;
+                    };
+                    let v = self.check(rule, secret, parts);
+                    *results[i].lock().unwrap() = Some(v);
+                });
+            }
+        });
+        let results: Vec<Validation> = results
+            .into_iter()
+            .map(|m| m.into_inner().unwrap().unwrap_or_default())
+            .collect();
+
+        let mut summary = ValidationSummary {
+            secrets_checked: results
+                .iter()
+                .filter(|v| v.status != ValidationStatus::NotChecked)
+                .count(),
+            requests: self.requests(),
+            ..ValidationSummary::default()
+        };
+        for ((f, j), fixed) in findings.iter_mut().zip(job_of).zip(fixed) {
+            let v = match j {
+                Some(j) => results[j].clone(),
+                None => fixed.unwrap_or_default(),
+            };
+            summary.count(v.status);
+            f.validation = Some(v);
+        }
+        summary
+    }
+}
+
+/// What a validator needs from the engine: URLs with overrides applied, and
+/// a guarded, rate-limited sender.
+pub(crate) struct Ctx<'a> {
+    v: &'a Validator,
+    provider: &'a str,
+}
+
+impl Ctx<'_> {
+    /// Parses a validator URL and applies the provider's endpoint override.
+    pub fn url(&self, raw: &str) -> Result<Url, String> {
+        let mut url = Url::parse(raw).map_err(|e| format!("bad validator URL: {e}"))?;
+        if let Some(base) = self.v.endpoints.get(self.provider) {
+            apply_endpoint(&mut url, base);
+        }
+        Ok(url)
+    }
+
+    pub fn send(&self, req: &net::Request) -> Result<net::Response, String> {
+        self.v.net.send(req)
+    }
+}
+
+/// Replaces scheme, host and port of `url` with those of `base`, and puts
+/// `base`'s path (if any) in front of `url`'s path.
+fn apply_endpoint(url: &mut Url, base: &Url) {
+    // Built as a string: `Url::set_scheme` refuses some special-scheme moves.
+    let mut s = format!(
+        "{}://{}",
+        base.scheme(),
+        base.host_str().unwrap_or_default()
+    );
+    if let Some(p) = base.port() {
+        s.push_str(&format!(":{p}"));
+    }
+    s.push_str(base.path().trim_end_matches('/'));
+    s.push_str(url.path());
+    if let Some(q) = url.query() {
+        s.push('?');
+        s.push_str(q);
+    }
+    if let Ok(u) = Url::parse(&s) {
+        *url = u;
+    }
+}
+
+/// Removes the secret (raw and percent-encoded) from a text meant for
+/// reports: transport errors can quote a URL that carries it.
+fn scrub(text: &str, secret: &str) -> String {
+    if secret.len() < 4 {
+        return text.to_string();
+    }
+    let r = redact(secret);
+    let mut out = text.replace(secret, &r);
+    for enc in [
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
+        http::encode_url_value(secret),
+    ] {
+        if enc != secret {
+            out = out.replace(&enc, &r);
+        }
+    }
+    out
+}
+
+/// The provider's own words about an error, from common JSON shapes
+/// (`error.message`, `message`, `error_description`, `error`), shortened.
+pub(crate) fn provider_message(body: &str, json: Option<&serde_json::Value>) -> Option<String> {
+    let text = match json {
+        Some(j) => [
+            "error.message",
+            "error_description",
+            "message",
+            "error",
+            "detail",
+            "errors.0.message",
+        ]
+        .iter()
+        .find_map(|p| crate::rules::json_path(j, p).and_then(|v| v.as_str()))
+        .map(str::to_string),
+        None => {
+            let t = body.trim();
+            (!t.is_empty() && t.len() <= 200 && !t.starts_with('<')).then(|| t.to_string())
+        }
+    }?;
+    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(if t.chars().count() > 120 {
+        t.chars().take(120).collect::<String>() + "…"
+    } else {
+        t
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_override_replaces_origin_and_prefixes_path() {
+        let mut u = Url::parse("https://api.github.com/user?x=1").unwrap();
+        apply_endpoint(&mut u, &Url::parse("http://127.0.0.1:8080").unwrap());
+        assert_eq!(u.as_str(), "http://127.0.0.1:8080/user?x=1");
+        let mut u = Url::parse("https://api.github.com/user").unwrap();
+        apply_endpoint(
+            &mut u,
+            &Url::parse("https://ghe.example.com/api/v3/").unwrap(),
+        );
+        assert_eq!(u.as_str(), "https://ghe.example.com/api/v3/user");
+    }
+
+    #[test]
+    fn bad_endpoints_are_rejected() {
+        let with = |url: &str| {
+            Validator::new(ValidateOptions {
+                endpoints: HashMap::from([("github".to_string(), url.to_string())]),
+                ..ValidateOptions::default()
+            })
+        };
+        assert!(with("https://ghe.example.com/api/v3").is_ok());
+        assert!(with("ftp://x.test").is_err());
+        assert!(with("not a url").is_err());
+        assert!(with("https://x.test/?token=1").is_err());
+    }
+
+    #[test]
+    fn scrub_removes_the_secret_in_any_encoding() {
+        let s = scrub(
+            "GET /bot123:a/b/getMe and 123%3Aa%2Fb and 123:a%2Fb",
+            "123:a/b",
+        );
+        assert_eq!(s, "GET /bot123:…/getMe and 123:… and 123:…");
+    }
+
+    #[test]
+    fn provider_messages() {
+        let j = serde_json::json!({"error": {"message": "Incorrect API key provided"}});
+        assert_eq!(
+            provider_message("", Some(&j)).as_deref(),
+            Some("Incorrect API key provided")
+        );
+        let j = serde_json::json!({"ok": false, "error": "invalid_auth"});
+        assert_eq!(
+            provider_message("", Some(&j)).as_deref(),
+            Some("invalid_auth")
+        );
+        assert_eq!(
+            provider_message("Bad credentials", None).as_deref(),
+            Some("Bad credentials")
+        );
+        assert_eq!(provider_message("<html>…</html>", None), None);
+    }
+}
