@@ -67,6 +67,8 @@ pub struct SweepSummary {
     /// Findings reported by the repositories' scans in this invocation
     /// (including ones known from earlier runs).
     pub findings: u64,
+    /// Findings left out by inline `keysweep:allow` comments (not stored).
+    pub suppressed: u64,
     pub failures: Vec<Failure>,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
@@ -125,6 +127,7 @@ struct Scanned {
     bytes: u64,
     commits: u64,
     unchanged: bool,
+    suppressed: u64,
     error: Option<String>,
 }
 
@@ -225,6 +228,7 @@ pub fn sweep(
     let skipped = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let findings = AtomicU64::new(0);
+    let suppressed = AtomicU64::new(0);
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.max(1) {
             s.spawn(|| loop {
@@ -245,6 +249,7 @@ pub fn sweep(
                         skipped.fetch_add(r.skipped, Ordering::Relaxed);
                         bytes.fetch_add(r.bytes, Ordering::Relaxed);
                         findings.fetch_add(r.findings as u64, Ordering::Relaxed);
+                        suppressed.fetch_add(r.suppressed, Ordering::Relaxed);
                     }
                     Ok(None) => {}
                     Err(e) => {
@@ -288,6 +293,7 @@ pub fn sweep(
     summary.blobs_skipped = skipped.into_inner();
     summary.bytes_scanned = bytes.into_inner();
     summary.findings = findings.into_inner();
+    summary.suppressed = suppressed.into_inner();
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -300,6 +306,7 @@ struct Recorded {
     skipped: u64,
     bytes: u64,
     findings: usize,
+    suppressed: u64,
     error: Option<String>,
 }
 
@@ -338,6 +345,7 @@ fn sweep_repo(ctx: &Ctx<'_>, url: &str) -> anyhow::Result<Option<Recorded>> {
                 skipped: scanned.skipped,
                 bytes: scanned.bytes,
                 findings: scanned.findings.len(),
+                suppressed: scanned.suppressed,
                 error: scanned.error,
             }))
         }
@@ -429,6 +437,9 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
         .map_err(Failed::Repo)?;
         (scan.findings, scan.bytes)
     };
+    let before = findings.len();
+    findings.retain(|f| f.suppressed.is_none());
+    let suppressed = (before - findings.len()) as u64;
     for f in &mut findings {
         f.repo = Some(url.to_string());
     }
@@ -457,6 +468,7 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
         bytes,
         commits: history.commits() as u64,
         unchanged: false,
+        suppressed,
         error,
     })
 }

@@ -54,7 +54,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         progress: !args.quiet && io::stderr().is_terminal(),
     };
     let messages = Messages::new(args.quiet);
-    let scanner = Scanner::new(rules.clone(), min_confidence);
+    // Inline `keysweep:allow` comments hold in every repository; allowlists,
+    // ignore files and baselines are per project and not applied to sweeps.
+    let scanner = Scanner::new(rules.clone(), min_confidence)
+        .with_triage(std::sync::Arc::new(crate::triage::Triage::new()));
     let s = sweep::sweep(&scanner, &mut *store, repos, &opts, &messages)?;
 
     let stored = store.findings(&FindingQuery {

@@ -630,3 +630,38 @@ fn a_newer_datastore_schema_and_bad_flags_are_refused() {
             "no-such-list.txt: cannot read repository list",
         ));
 }
+
+#[test]
+fn inline_allows_hold_in_sweeps() {
+    let env = Env::new();
+    let mut fake = Fake::new(815);
+    let (allowed, real) = (fake.github_pat(), fake.github_pat());
+    Repo::init(&env.path().join("app")).commit(
+        &[
+            (
+                "test/fixture.env",
+                &format!("T={allowed} # keysweep:allow\n"),
+            ),
+            ("deploy.env", &format!("T={real}\n")),
+        ],
+        "two tokens",
+    );
+    write_list(&env, "repos.txt", &["app"]);
+    let out = run_json(
+        &env,
+        &[
+            "sweep",
+            "--repos",
+            "repos.txt",
+            "--datastore",
+            "s.db",
+            "--show-secrets",
+        ],
+    );
+    let got: Vec<&str> = findings(&out.json)
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [real.as_str()], "{}", out.stderr);
+    assert_eq!(out.json["summary"]["sweep"]["suppressed"], 1);
+}
