@@ -75,6 +75,9 @@ pub struct Finding {
     /// Suppressed findings are counted, and listed only with `--show-suppressed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// The repository of a finding from `keysweep sweep`, as listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
 }
 
 /// Whether a secret works, as its provider answered.

@@ -14,6 +14,7 @@
 pub mod blob;
 pub mod cli;
 pub mod config;
+pub mod datastore;
 pub mod dedupe;
 pub mod finding;
 pub mod format;
@@ -23,5 +24,6 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod sweep;
 pub mod triage;
 pub mod validate;

@@ -44,6 +44,9 @@ pub struct Summary {
     /// config) and were scanned as plain text instead.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub format_fallbacks: u64,
+    /// Set by `keysweep sweep`: the run, repositories and failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::SweepSummary>,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
     /// Validation counts, when `--validate` ran.
@@ -157,7 +160,8 @@ impl Messages {
         }
     }
 
-    fn set_progress(&self, pb: Option<ProgressBar>) {
+    /// Routes warnings around `pb` while it is drawn (`None` when done).
+    pub fn set_progress(&self, pb: Option<ProgressBar>) {
         *self.progress.lock().unwrap() = pb;
     }
 }

@@ -66,6 +66,9 @@ impl Reporter for Human {
             if let Some(fix) = &f.fix {
                 writeln!(out, "  fix          {fix}")?;
             }
+            if let Some(repo) = &f.repo {
+                writeln!(out, "  repo         {repo}")?;
+            }
             if let Some(g) = &f.git {
                 let short = &g.commit[..g.commit.len().min(12)];
                 writeln!(out, "  commit       {short} {}", g.message)?;

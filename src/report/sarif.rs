@@ -164,6 +164,9 @@ impl Reporter for Sarif {
                     props.insert("status".into(), json!(g.status));
                     props.insert("occurrences".into(), json!(g.occurrences));
                 }
+                if let Some(repo) = &f.repo {
+                    result["properties"]["repo"] = json!(repo);
+                }
                 if let Some(&i) = index.get(f.rule_id.as_str()) {
                     result["ruleIndex"] = json!(i);
                 }

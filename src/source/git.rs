@@ -94,6 +94,21 @@ impl History {
     pub fn blobs(&self) -> usize {
         self.sites.len()
     }
+
+    /// The blobs [`scan_history`] will read, each once.
+    pub fn blob_ids(&self) -> impl Iterator<Item = Oid> + '_ {
+        self.sites.iter().map(|s| s.blob)
+    }
+
+    /// Leaves out the blobs `skip` accepts (for a sweep: those scanned by an
+    /// earlier run) and returns how many were left out. Findings in the blobs
+    /// that remain are still reported at the earliest remaining version of
+    /// their file.
+    pub fn skip_blobs(&mut self, skip: impl Fn(Oid) -> bool) -> usize {
+        let before = self.sites.len();
+        self.sites.retain(|s| !skip(s.blob));
+        before - self.sites.len()
+    }
 }
 
 /// Counts from a history scan.

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod fs;
 pub mod git;
+pub mod mirror;
 pub mod staged;
 pub mod stdin;
 

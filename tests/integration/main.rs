@@ -8,5 +8,6 @@ mod input;
 mod output;
 mod rules;
 mod scan;
+mod sweep;
 mod triage;
 mod validate;
