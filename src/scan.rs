@@ -181,6 +181,7 @@ pub struct ScanOptions {
 /// Scans blobs with one rule set. Cheap to share across threads.
 pub struct Scanner {
     matcher: Matcher,
+    history: std::sync::OnceLock<crate::source::git::HistoryPlan>,
     min_confidence: Confidence,
     triage: Option<Arc<Triage>>,
     /// Rule path filters also see paths relative to this directory.
@@ -193,6 +194,7 @@ impl Scanner {
         let cwd = std::env::current_dir().unwrap_or_default();
         Scanner {
             matcher: Matcher::new(rules),
+            history: std::sync::OnceLock::new(),
             min_confidence,
             triage: None,
             path_root: cwd.clone(),
@@ -420,6 +422,12 @@ impl Scanner {
             }
         }
         found
+    }
+
+    /// The matchers history scans use, built on first use.
+    pub fn history_plan(&self) -> &crate::source::git::HistoryPlan {
+        self.history
+            .get_or_init(|| crate::source::git::HistoryPlan::new(self.matcher.rules()))
     }
 
     pub fn matcher(&self) -> &Matcher {

@@ -382,6 +382,46 @@ pub struct BlobScan {
 /// chunks, which keeps the dedupe margin small.
 const LONG_REACH: usize = 512;
 
+/// How a rule set scans history with dedupe: which rules look only at new
+/// chunks, which at whole blobs, and the context a chunk needs. Built once per
+/// [`Scanner`] (a sweep scans many repositories with it).
+pub struct HistoryPlan {
+    pub short: Matcher,
+    pub long: Matcher,
+    pub margin: usize,
+    pub long_keyword_len: usize,
+}
+
+impl HistoryPlan {
+    pub fn new(rules: &std::sync::Arc<crate::rules::RuleSet>) -> HistoryPlan {
+        let is_short = |r: &crate::rules::Rule| r.is_line_local() || r.spec.max_len <= LONG_REACH;
+        let short = Matcher::with_filter(rules.clone(), is_short);
+        let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
+        let long_keyword_len = rules
+            .rules()
+            .iter()
+            .filter(|r| !is_short(r))
+            .flat_map(|r| r.spec.keywords.iter().map(|k| k.len()))
+            .max()
+            .unwrap_or(0);
+        // Line-local rules need no margin: an old chunk holds whole old lines.
+        let margin = rules
+            .rules()
+            .iter()
+            .filter(|r| is_short(r) && !r.is_line_local())
+            .map(|r| r.spec.max_len + r.spec.keywords.iter().map(|k| k.len()).max().unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+            + 8;
+        HistoryPlan {
+            short,
+            long,
+            margin,
+            long_keyword_len,
+        }
+    }
+}
+
 /// Scans every enumerated blob once, in parallel, then attaches provenance to
 /// the findings and reports each (rule, path, secret) once, at the commit
 /// that introduced it first.
@@ -406,32 +446,9 @@ pub fn scan_history(
     let too_large = AtomicU64::new(0);
     let repo_dir: PathBuf = repo_path.to_path_buf();
 
-    let rules = scanner.rules().clone();
-    let is_short = |r: &crate::rules::Rule| r.is_line_local() || r.spec.max_len <= LONG_REACH;
-    let short = Matcher::with_filter(rules.clone(), is_short);
-    let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
-    // Line-local rules need no margin: an old chunk holds whole old lines.
-    let long_kw_len = rules
-        .rules()
-        .iter()
-        .filter(|r| !is_short(r))
-        .flat_map(|r| r.spec.keywords.iter().map(|k| k.len()))
-        .max()
-        .unwrap_or(0);
-    let margin = rules
-        .rules()
-        .iter()
-        .filter(|r| is_short(r) && !r.is_line_local())
-        .map(|r| r.spec.max_len + r.spec.keywords.iter().map(|k| k.len()).max().unwrap_or(0))
-        .max()
-        .unwrap_or(0)
-        + 8;
-    if std::env::var_os("KEYSWEEP_TIMING").is_some() {
-        let n_long = rules.rules().iter().filter(|r| !is_short(r)).count();
-        let n_local = rules.rules().iter().filter(|r| r.is_line_local()).count();
-        eprintln!("dedupe margin {margin}; {n_local} line-local rules; {n_long} whole-blob rules");
-    }
-    let seen = crate::dedupe::Seen::new(margin);
+    let plan = scanner.history_plan();
+    let (short, long, long_kw_len) = (&plan.short, &plan.long, plan.long_keyword_len);
+    let seen = crate::dedupe::Seen::new(plan.margin);
 
     let per_blob: Vec<Finding> = pool.install(|| {
         history
