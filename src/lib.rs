@@ -20,4 +20,5 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod triage;
+pub mod revoke;
 pub mod validate;

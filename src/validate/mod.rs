@@ -24,8 +24,8 @@
 
 mod aws;
 mod gcp;
-mod http;
-mod net;
+pub(crate) mod http;
+pub(crate) mod net;
 
 pub use net::internal_kind;
 
@@ -212,6 +212,26 @@ impl Validator {
         }
     }
 
+    /// Builds the templated request of `spec` for a rule of `provider`, with
+    /// that provider's endpoint override applied, without sending it.
+    /// Revocation uses it for `revoke:` sections.
+    pub(crate) fn build_request(
+        &self,
+        provider: &str,
+        spec: &crate::rules::ValidateSpec,
+        secret: &str,
+        parts: &BTreeMap<String, String>,
+    ) -> Result<net::Request, String> {
+        let ctx = Ctx { v: self, provider };
+        http::build(&ctx, spec, secret, parts).map_err(|e| scrub(&e, secret))
+    }
+
+    /// Sends a request through the address guard and rate limiter. Errors
+    /// never quote `secret`.
+    pub(crate) fn send(&self, req: &net::Request, secret: &str) -> Result<net::Response, String> {
+        self.net.send(req).map_err(|e| scrub(&e, secret))
+    }
+
     /// Sets `validation` on every finding. Each distinct (rule, secret,
     /// parts) is checked once, however many findings share it, on up to
     /// `concurrency` threads.
@@ -338,7 +358,7 @@ fn apply_endpoint(url: &mut Url, base: &Url) {
 
 /// Removes the secret (raw and percent-encoded) from a text meant for
 /// reports: transport errors can quote a URL that carries it.
-fn scrub(text: &str, secret: &str) -> String {
+pub(crate) fn scrub(text: &str, secret: &str) -> String {
     if secret.len() < 4 {
         return text.to_string();
     }
