@@ -41,6 +41,40 @@ pub enum Command {
     Baseline(BaselineCommand),
     /// Write a commented keysweep.toml to start from.
     Init(InitArgs),
+    /// Revoke the secrets of an earlier JSON report (written with
+    /// --show-secrets) through the config's `[revoke]` brokers.
+    ///
+    /// Exit codes: 0 nothing failed, 2 error, 3 some revocation failed or
+    /// could not be confirmed.
+    Revoke(RevokeArgs),
+}
+
+/// `keysweep revoke --from REPORT.json`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// A JSON report of `keysweep scan -f json --show-secrets`.
+    #[arg(long, value_name = "REPORT.json")]
+    pub from: PathBuf,
+
+    /// Output format of the report of what was revoked.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Validate the report's findings again before revoking, instead of
+    /// trusting the validation the report records.
+    #[arg(long, help_heading = "Validation")]
+    pub validate: bool,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Load extra rules from a YAML file or a directory of them (rules the
+    /// report names that keysweep does not bundle). Repeatable.
+    #[arg(long = "rules", value_name = "FILE_OR_DIR", help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// Where settings come from.
@@ -225,6 +259,13 @@ pub struct ScanArgs {
         help_heading = "Validation"
     )]
     pub validate_concurrency: usize,
+
+    /// Revoke the secrets found through the brokers of the config's
+    /// `[revoke]` table: a dry run that prints each call unless mode =
+    /// "enforce". Findings are validated first when the policy requires
+    /// live ones. Exit code 3 when a revocation failed (docs/revocation.md).
+    #[arg(long, help_heading = "Revocation")]
+    pub revoke: bool,
 
     #[command(flatten)]
     pub net: NetArgs,

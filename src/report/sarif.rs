@@ -152,6 +152,9 @@ impl Reporter for Sarif {
                 if let Some(&i) = index.get(f.rule_id.as_str()) {
                     result["ruleIndex"] = json!(i);
                 }
+                if let Some(r) = &f.revocation {
+                    result["properties"]["revocation"] = json!(r);
+                }
                 if let Some(v) = &f.validation {
                     result["properties"]["validation"] = json!(v);
                     result["message"]["text"] = json!(format!(

@@ -405,6 +405,27 @@ fn run(b: &Broker, job: &Job<'_>) -> Outcome {
     }
 }
 
+/// `2 revoked, 1 failed, 3 skipped`: the non-zero counts.
+pub fn summary_line(r: &RevokeSummary) -> String {
+    let parts: Vec<String> = [
+        (r.would_revoke, "would revoke"),
+        (r.revoked_confirmed, "revoked (confirmed)"),
+        (r.revoked, "revoked"),
+        (r.revoke_unconfirmed, "revoked but unconfirmed"),
+        (r.failed, "failed"),
+        (r.skipped, "skipped"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        "nothing to revoke".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// `path:line`, and `@commit` for a finding from history.
 pub fn location(f: &Finding) -> String {
     match f.commit() {
