@@ -82,7 +82,10 @@ fn send(
         headers,
         body: Some(body),
     };
-    let resp = job.validator.send(&req, &job.finding.secret)?;
+    let resp = job
+        .validator
+        .send(&req, &job.finding.secret)
+        .map_err(|e| format!("broker {url}: {e}"))?;
     Ok(interpret(resp.status, &resp.body))
 }
 

@@ -438,7 +438,7 @@ fn now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    crate::source::git::rfc3339(secs, 0)
+    crate::source::git::rfc3339(secs, 0).replace("+00:00", "Z")
 }
 
 /// Reads an environment variable a broker setting names.

@@ -5,6 +5,7 @@ mod exit_codes;
 mod git;
 mod input;
 mod output;
+mod revoke;
 mod rules;
 mod scan;
 mod triage;
