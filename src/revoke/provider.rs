@@ -40,6 +40,7 @@ pub fn parse_revoker_file(text: &str) -> Result<Vec<(Vec<String>, RevokeSpec)>, 
             .ok_or_else(|| format!("{name}: needs rules"))?;
         let spec: RevokeSpec = serde_yaml::from_value(serde_yaml::Value::Mapping(entry))
             .map_err(|e| format!("{name}: {e}"))?;
+        spec.check().map_err(|e| format!("{name}: {e}"))?;
         out.push((rules, spec));
     }
     Ok(out)

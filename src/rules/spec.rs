@@ -176,6 +176,9 @@ impl RuleSpec {
         if let Some(v) = &self.validate {
             v.check()?;
         }
+        if let Some(r) = &self.revoke {
+            r.check()?;
+        }
         Ok(())
     }
 }

@@ -84,6 +84,41 @@ pub struct RevokeSpec {
 }
 
 impl RevokeSpec {
+    /// Checks what serde cannot: method, a literal https host, templates,
+    /// header names, one body at most, a `revoked` answer.
+    ///
+    /// # Errors
+    ///
+    /// Names the problem, prefixed `revoke`.
+    pub fn check(&self) -> Result<(), String> {
+        let req = self.request();
+        let err = |e: String| e.replacen("validate", "revoke", 1);
+        for (loc, t) in req.templates() {
+            Template::parse(t).map_err(|e| format!("revoke {loc}: {e}"))?;
+        }
+        for (name, value) in &self.headers {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                return Err(format!("revoke: invalid header name {name:?}"));
+            }
+            if value.contains(['\r', '\n']) {
+                return Err(format!("revoke: header {name} contains a line break"));
+            }
+        }
+        check_url(&self.url).map_err(err)?;
+        let method = req.method.as_deref().unwrap_or("POST");
+        if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method) {
+            return Err(format!("revoke: method {method:?} is not one of GET, POST, PUT, PATCH, DELETE"));
+        }
+        let bodies = [self.body.is_some(), self.form.is_some(), self.json.is_some()];
+        if bodies.iter().filter(|b| **b).count() > 1 {
+            return Err("revoke: give at most one of body, form and json".into());
+        }
+        if self.revoked.is_empty() {
+            return Err("revoke: needs a `revoked` answer (everything else is a failure)".into());
+        }
+        Ok(())
+    }
+
     /// The request part as an http validator section, so revocation builds
     /// requests with the validation engine's templating and URL rules.
     pub fn request(&self) -> ValidateSpec {

@@ -528,3 +528,76 @@ fn revoke_from_report() {
     assert!(!live.load(Ordering::SeqCst));
     assert_eq!(audit_lines(&env).len(), 1);
 }
+
+#[cfg(unix)]
+#[test]
+fn command_broker_gets_the_finding_on_stdin() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut fake = Fake::new(609);
+    let (ok, bad) = (fake.github_pat(), fake.github_pat());
+    let env = Env::new();
+    env.write("app.env", format!("A={ok}\nB={bad}\n"));
+    let script = env.write(
+        "scripts/revoke.sh",
+        format!(
+            "#!/bin/sh\nin=$(cat)\necho \"$in\" >> \"$(dirname \"$0\")/seen.jsonl\"\n\
+             case \"$in\" in *{bad}*) echo 'provider refused' >&2; exit 4;; esac\necho REF-7\n"
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.write(
+        "keysweep.toml",
+        r#"
+[revoke]
+mode = "enforce"
+require = "any"
+rules = ["github-*"]
+audit_log = ".keysweep/audit.jsonl"
+[[revoke.broker]]
+kind = "command"
+command = ["./scripts/revoke.sh"]
+"#,
+    );
+    let gh = Server::start(|_: &Seen, _| Reply::new(401, r#"{"message":"Bad credentials"}"#));
+    let ep = format!("github={}", gh.url);
+    let (code, json, stderr) = scan(&env, &["--endpoint", &ep], &[]);
+    assert_eq!(code, 3, "{stderr}");
+    let r = revocation(&json, &ok);
+    assert_eq!(r["status"], "revoked-confirmed", "{r}");
+    assert_eq!(r["broker"], "command #1");
+    assert!(r["detail"].as_str().unwrap().contains("REF-7"), "{r}");
+    let r = revocation(&json, &bad);
+    assert_eq!(r["status"], "failed");
+    assert!(r["detail"].as_str().unwrap().contains("provider refused"), "{r}");
+    let seen = std::fs::read_to_string(env.path().join("scripts/seen.jsonl")).unwrap();
+    let first: Value = serde_json::from_str(seen.lines().next().unwrap()).unwrap();
+    assert_eq!(first["secret"], ok.as_str());
+    assert_eq!(first["rule_id"], "github-pat-classic");
+    assert_eq!(audit_lines(&env)[0]["reference"], "REF-7");
+}
+
+#[test]
+fn human_report_shows_revocation() {
+    let mut fake = Fake::new(610);
+    let token = fake.github_pat();
+    let (gh, _live) = github(token.clone());
+    let env = Env::new();
+    env.write("app.env", format!("GITHUB_TOKEN={token}\n"));
+    env.write("keysweep.toml", PROVIDER_CONFIG.replace("MODE", "dry-run"));
+    let ep = format!("github={}", gh.url);
+    let out = env
+        .cmd()
+        .args(["scan", ".", "--revoke", "--allow-internal", "--endpoint", &ep])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "revocation   would-revoke via provider #1: POST {}/credentials/revoke",
+            gh.url
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("revocation: 1 would revoke"), "{stdout}");
+    assert!(!stdout.contains(&token));
+}
