@@ -133,7 +133,10 @@ pub enum RevocationStatus {
 impl RevocationStatus {
     /// Whether this status counts as a failed revocation for the exit code.
     pub fn is_failure(self) -> bool {
-        matches!(self, RevocationStatus::Failed | RevocationStatus::RevokeUnconfirmed)
+        matches!(
+            self,
+            RevocationStatus::Failed | RevocationStatus::RevokeUnconfirmed
+        )
     }
 }
 

@@ -13,13 +13,13 @@ use super::{
     add_config_endpoints, ignore_broken_pipe, revoke_options, validate_options, EXIT_CLEAN,
     EXIT_ERROR, EXIT_FINDINGS, EXIT_REVOKE_FAILED,
 };
+use crate::config::RevokeRequire;
 use crate::finding::{Finding, ValidationStatus};
 use crate::report::{self, Format, Report};
+use crate::revoke::Revoker;
 use crate::rules::Confidence;
 use crate::scan::{Messages, ScanOptions, ScanResult, Scanner};
 use crate::source::git::GitOptions;
-use crate::config::RevokeRequire;
-use crate::revoke::Revoker;
 use crate::validate::Validator;
 
 /// What `scan`, `git` and `staged` read.

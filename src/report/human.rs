@@ -38,7 +38,11 @@ impl Reporter for Human {
                 if r.broker.is_empty() {
                     writeln!(out, "  revocation   {}: {}", r.status, r.detail)?;
                 } else {
-                    writeln!(out, "  revocation   {} via {}: {}", r.status, r.broker, r.detail)?;
+                    writeln!(
+                        out,
+                        "  revocation   {} via {}: {}",
+                        r.status, r.broker, r.detail
+                    )?;
                 }
             }
             writeln!(out, "  line         {}", f.snippet)?;

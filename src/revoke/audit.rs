@@ -126,6 +126,8 @@ mod tests {
         let done = revoked_fingerprints(&path).unwrap();
         assert_eq!(done, HashSet::from(["a".to_string()]));
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);
-        assert!(revoked_fingerprints(&dir.path().join("none")).unwrap().is_empty());
+        assert!(revoked_fingerprints(&dir.path().join("none"))
+            .unwrap()
+            .is_empty());
     }
 }

@@ -66,7 +66,10 @@ fn send(
     let mut headers = vec![
         ("Content-Type".to_string(), "application/json".to_string()),
         ("Accept".to_string(), "application/json".to_string()),
-        ("Idempotency-Key".to_string(), job.finding.fingerprint.clone()),
+        (
+            "Idempotency-Key".to_string(),
+            job.finding.fingerprint.clone(),
+        ),
     ];
     if let Some(name) = token_env {
         let token = env(name, "token_env")?;
@@ -74,7 +77,10 @@ fn send(
     }
     if let Some(name) = hmac_key_env {
         let key = env(name, "hmac_key_env")?;
-        headers.push(("X-Keysweep-Signature".into(), signature(key.as_bytes(), &body)));
+        headers.push((
+            "X-Keysweep-Signature".into(),
+            signature(key.as_bytes(), &body),
+        ));
     }
     let req = Request {
         method: "POST".into(),
@@ -101,7 +107,11 @@ pub(crate) fn interpret(status: u16, body: &str) -> Outcome {
     };
     let detail = text("detail").unwrap_or_default();
     if !(200..300).contains(&status) {
-        let why = if detail.is_empty() { short(body) } else { detail };
+        let why = if detail.is_empty() {
+            short(body)
+        } else {
+            detail
+        };
         return Outcome::failed(format!("broker answered HTTP {status}: {why}"), http_status);
     }
     let answer = match text("status").as_deref() {
@@ -139,7 +149,10 @@ mod tests {
         let o = interpret(200, r#"{"status":"revoked","reference":"R-1"}"#);
         assert_eq!(o.answer, Answer::Revoked);
         assert_eq!(o.reference.as_deref(), Some("R-1"));
-        assert_eq!(interpret(200, r#"{"status":"not-found"}"#).answer, Answer::NotFound);
+        assert_eq!(
+            interpret(200, r#"{"status":"not-found"}"#).answer,
+            Answer::NotFound
+        );
         let o = interpret(200, "not json");
         assert_eq!(o.answer, Answer::Failed);
         assert!(o.detail.contains("without a status"), "{}", o.detail);

@@ -242,7 +242,8 @@ impl<'a> Revoker<'a> {
         if cfg.require == RevokeRequire::Live {
             let status = f.validation.as_ref().map(|v| v.status);
             if status != Some(ValidationStatus::Live) {
-                let was = status.map_or("not validated".to_string(), |s| format!("validation: {s}"));
+                let was =
+                    status.map_or("not validated".to_string(), |s| format!("validation: {s}"));
                 return Ok(Self::skipped(format!(
                     "not validated live ({was}); require = \"any\" revokes without proof"
                 )));
@@ -347,7 +348,12 @@ impl<'a> Revoker<'a> {
     }
 
     /// Validates a revoked secret again where its rule has a validator.
-    fn confirm(&self, rule: Option<&Rule>, f: &Finding, detail: String) -> (RevocationStatus, String) {
+    fn confirm(
+        &self,
+        rule: Option<&Rule>,
+        f: &Finding,
+        detail: String,
+    ) -> (RevocationStatus, String) {
         let Some(rule) = rule.filter(|r| r.spec.validate.is_some()) else {
             return (RevocationStatus::Revoked, detail);
         };
@@ -398,7 +404,13 @@ fn run(b: &Broker, job: &Job<'_>) -> Outcome {
             token_env,
             hmac_key_env,
             send_secret,
-        } => http::revoke(job, url, token_env.as_deref(), hmac_key_env.as_deref(), *send_secret),
+        } => http::revoke(
+            job,
+            url,
+            token_env.as_deref(),
+            hmac_key_env.as_deref(),
+            *send_secret,
+        ),
         Broker::Vault { address, token_env } => vault::revoke(job, address, token_env.as_deref()),
         Broker::Provider {} => provider::revoke(job),
         Broker::Command { command } => command::revoke(job, command),
@@ -443,9 +455,8 @@ fn now() -> String {
 
 /// Reads an environment variable a broker setting names.
 pub(crate) fn env(name: &str, setting: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| {
-        format!("{setting} names the environment variable {name}, which is not set")
-    })
+    std::env::var(name)
+        .map_err(|_| format!("{setting} names the environment variable {name}, which is not set"))
 }
 
 /// The first line of an answer, shortened, for details.

@@ -67,15 +67,22 @@ fn bundled() -> &'static HashMap<String, RevokeSpec> {
 /// one for a bundled rule. Rules from elsewhere need their own section.
 pub(crate) fn spec<'a>(job: &Job<'a>) -> Option<&'a RevokeSpec> {
     let rule = job.rule?;
-    rule.spec.revoke.as_ref().or_else(|| {
-        rule.builtin
-            .then(|| bundled().get(rule.id()))
-            .flatten()
-    })
+    rule.spec
+        .revoke
+        .as_ref()
+        .or_else(|| rule.builtin.then(|| bundled().get(rule.id())).flatten())
 }
 
 fn build(job: &Job<'_>) -> Result<crate::validate::net::Request, String> {
     let spec = spec(job).ok_or("the rule has no revoke section")?;
+    if let Some(rule) = job.rule.filter(|r| !r.builtin) {
+        if !job.validator.trusts_rule_validators() {
+            return Err(format!(
+                "revoke section from {} not run: pass --trust-rule-validators to let it send secrets",
+                rule.origin
+            ));
+        }
+    }
     let f = job.finding;
     job.validator
         .build_request(&f.provider, &spec.request(), &f.secret, &f.parts)
@@ -108,7 +115,10 @@ pub(crate) fn revoke(job: &Job<'_>) -> Outcome {
     };
     let answer = if spec.revoked.matches(resp.status, &resp.body, json.as_ref()) {
         Answer::Revoked
-    } else if spec.not_found.matches(resp.status, &resp.body, json.as_ref()) {
+    } else if spec
+        .not_found
+        .matches(resp.status, &resp.body, json.as_ref())
+    {
         Answer::NotFound
     } else {
         Answer::Failed

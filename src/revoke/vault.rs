@@ -15,7 +15,9 @@ use crate::validate::net::Request;
 pub(crate) fn accepts(job: &Job<'_>) -> bool {
     let s = &job.finding.secret;
     (job.finding.provider == "vault" || job.finding.rule_id.starts_with("vault-"))
-        && ["hvs.", "hvb.", "s.", "b."].iter().any(|p| s.starts_with(p))
+        && ["hvs.", "hvb.", "s.", "b."]
+            .iter()
+            .any(|p| s.starts_with(p))
 }
 
 fn endpoint(address: &str, token_env: Option<&str>) -> String {

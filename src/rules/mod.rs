@@ -15,8 +15,7 @@ pub use check::{check_rules, CheckReport};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
 pub use validator_spec::{
     json_path, parse_validator_file, BasicAuth, Matchers, ResponseMatch, RevokeSpec, Template,
-    ValidateSpec,
-    ValidatorEntry, ValidatorKind,
+    ValidateSpec, ValidatorEntry, ValidatorKind,
 };
 
 use std::path::{Path, PathBuf};

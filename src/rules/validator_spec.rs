@@ -107,9 +107,15 @@ impl RevokeSpec {
         check_url(&self.url).map_err(err)?;
         let method = req.method.as_deref().unwrap_or("POST");
         if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method) {
-            return Err(format!("revoke: method {method:?} is not one of GET, POST, PUT, PATCH, DELETE"));
+            return Err(format!(
+                "revoke: method {method:?} is not one of GET, POST, PUT, PATCH, DELETE"
+            ));
         }
-        let bodies = [self.body.is_some(), self.form.is_some(), self.json.is_some()];
+        let bodies = [
+            self.body.is_some(),
+            self.form.is_some(),
+            self.json.is_some(),
+        ];
         if bodies.iter().filter(|b| **b).count() > 1 {
             return Err("revoke: give at most one of body, form and json".into());
         }

@@ -164,6 +164,12 @@ impl Validator {
         })
     }
 
+    /// Whether rules loaded from outside keysweep may send secrets
+    /// (`--trust-rule-validators`); revocation honours it too.
+    pub(crate) fn trusts_rule_validators(&self) -> bool {
+        self.opts.trust_rule_validators
+    }
+
     /// HTTP requests sent so far, retries included.
     pub fn requests(&self) -> u64 {
         self.net.requests()

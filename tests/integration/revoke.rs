@@ -37,7 +37,15 @@ fn run(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> (i32, Value, String) 
 fn scan(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> (i32, Value, String) {
     // Secrets shown so findings can be told apart; the audit log and stderr
     // are checked for the secret separately.
-    let mut args = vec!["scan", ".", "--revoke", "--allow-internal", "-f", "json", "--show-secrets"];
+    let mut args = vec![
+        "scan",
+        ".",
+        "--revoke",
+        "--allow-internal",
+        "-f",
+        "json",
+        "--show-secrets",
+    ];
     args.extend_from_slice(extra);
     run(env, &args, vars)
 }
@@ -64,8 +72,9 @@ fn github(token: String) -> (Server, Arc<AtomicBool>) {
     let live = Arc::new(AtomicBool::new(true));
     let l = live.clone();
     let server = Server::start(move |req: &Seen, _| match req.target.as_str() {
-        "/user" if l.load(Ordering::SeqCst)
-            && req.header("authorization") == Some(&format!("Bearer {token}")) =>
+        "/user"
+            if l.load(Ordering::SeqCst)
+                && req.header("authorization") == Some(&format!("Bearer {token}")) =>
         {
             Reply::new(200, r#"{"login":"octocat"}"#)
         }
@@ -142,7 +151,10 @@ fn github_credentials_revoke_enforced_and_confirmed_then_idempotent() {
     assert_eq!(code, 1, "{stderr}");
     let r = revocation(&json, &token);
     assert_eq!(r["status"], "skipped");
-    assert!(r["detail"].as_str().unwrap().contains("already revoked"), "{r}");
+    assert!(
+        r["detail"].as_str().unwrap().contains("already revoked"),
+        "{r}"
+    );
     assert_eq!(
         gh.requests()
             .iter()
@@ -207,10 +219,17 @@ fn slack_auth_revoke() {
     let ep = format!("slack={}", slack.url);
     let (code, json, stderr) = scan(&env, &["--endpoint", &ep], &[]);
     assert_eq!(code, 1, "{stderr}");
-    assert_eq!(revocation(&json, &token)["status"], "revoked-confirmed", "{json:#}");
+    assert_eq!(
+        revocation(&json, &token)["status"],
+        "revoked-confirmed",
+        "{json:#}"
+    );
     assert!(revoked.load(Ordering::SeqCst));
     let seen = slack.requests();
-    let rv = seen.iter().find(|s| s.target == "/api/auth.revoke").unwrap();
+    let rv = seen
+        .iter()
+        .find(|s| s.target == "/api/auth.revoke")
+        .unwrap();
     assert_eq!(rv.method, "POST");
 }
 
@@ -250,7 +269,10 @@ token_env = "KS_VAULT_ADMIN"
     let (code, json, stderr) = scan(&env, &[], &[("KS_VAULT_ADMIN", "operator-token")]);
     assert_eq!(code, 1, "{stderr}");
     let r = revocation(&json, &token);
-    assert_eq!(r["status"], "revoked", "no Vault validator to confirm: {json:#}");
+    assert_eq!(
+        r["status"], "revoked",
+        "no Vault validator to confirm: {json:#}"
+    );
     assert_eq!(r["broker"], "vault #1");
     let seen = vault.requests();
     assert_eq!(seen.len(), 1);
@@ -269,7 +291,10 @@ token_env = "KS_VAULT_ADMIN"
     assert_eq!(code, 3);
     let r = revocation(&json, &token);
     assert_eq!(r["status"], "failed");
-    assert!(r["detail"].as_str().unwrap().contains("KS_VAULT_ADMIN"), "{r}");
+    assert!(
+        r["detail"].as_str().unwrap().contains("KS_VAULT_ADMIN"),
+        "{r}"
+    );
 }
 
 fn http_config(url: &str, extra: &str) -> String {
@@ -350,7 +375,10 @@ fn http_broker_protocol_with_hmac_and_hash_only() {
     assert_eq!(body["location"]["line"], 1);
     assert!(body.get("secret").is_none(), "send_secret = false: {body}");
     assert!(!req.body.contains(&token));
-    assert_eq!(body["secret_sha256"], hex(&Sha256::digest(token.as_bytes())));
+    assert_eq!(
+        body["secret_sha256"],
+        hex(&Sha256::digest(token.as_bytes()))
+    );
 
     let log = audit_lines(&env);
     assert_eq!(log[0]["reference"], "REV-42");
@@ -406,7 +434,11 @@ fn failing_brokers_never_lose_findings() {
     assert!(d.contains("HTTP 500"), "{d}");
     let d = detail(&tbad);
     assert!(d.contains("without a status"), "{d}");
-    assert!(detail(&tslow).contains("timeout after 1s"), "{}", detail(&tslow));
+    assert!(
+        detail(&tslow).contains("timeout after 1s"),
+        "{}",
+        detail(&tslow)
+    );
     assert_eq!(revocation(&json, &tok)["status"], "revoked-confirmed");
     assert_eq!(json["summary"]["revocation"]["failed"], 3);
     assert_eq!(
@@ -421,7 +453,10 @@ fn failing_brokers_never_lose_findings() {
     assert_eq!(outcomes.iter().filter(|o| **o == "revoked").count(), 1);
     let raw = std::fs::read_to_string(env.path().join(".keysweep/audit.jsonl")).unwrap();
     for t in [&t500, &tbad, &tslow, &tok] {
-        assert!(!raw.contains(t.as_str()), "the audit log holds a raw secret");
+        assert!(
+            !raw.contains(t.as_str()),
+            "the audit log holds a raw secret"
+        );
     }
 }
 
@@ -453,10 +488,22 @@ address = "http://127.0.0.1:9"
     assert_eq!(code, 1, "{stderr}");
     let r = revocation(&json, &dead);
     assert_eq!(r["status"], "skipped");
-    assert!(r["detail"].as_str().unwrap().contains("not validated live (validation: invalid)"), "{r}");
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not validated live (validation: invalid)"),
+        "{r}"
+    );
     let r = revocation(&json, &slack);
     assert_eq!(r["status"], "skipped");
-    assert!(r["detail"].as_str().unwrap().contains("not in [revoke] rules"), "{r}");
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not in [revoke] rules"),
+        "{r}"
+    );
 
     env.write(
         "keysweep.toml",
@@ -473,7 +520,13 @@ address = "http://127.0.0.1:9"
     let (_, json, _) = scan(&env, &["--endpoint", &ep], &[]);
     let r = revocation(&json, &other);
     assert_eq!(r["status"], "skipped");
-    assert!(r["detail"].as_str().unwrap().contains("no configured broker"), "{r}");
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no configured broker"),
+        "{r}"
+    );
 
     // --revoke without a [revoke] table is an error, not a silent no-op.
     std::fs::remove_file(env.path().join("keysweep.toml")).unwrap();
@@ -505,7 +558,10 @@ fn revoke_from_report() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("redacted secrets") && err.contains("--show-secrets"), "{err}");
+    assert!(
+        err.contains("redacted secrets") && err.contains("--show-secrets"),
+        "{err}"
+    );
     assert!(live.load(Ordering::SeqCst));
 
     // A report with secrets and validation is acted on.
@@ -515,10 +571,24 @@ fn revoke_from_report() {
         .args(["--allow-internal", "--endpoint", &ep, "-o", "report.json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (code, json, stderr) = run(
         &env,
-        &["revoke", "--from", "report.json", "--allow-internal", "--endpoint", &ep, "-f", "json"],
+        &[
+            "revoke",
+            "--from",
+            "report.json",
+            "--allow-internal",
+            "--endpoint",
+            &ep,
+            "-f",
+            "json",
+        ],
         &[],
     );
     assert_eq!(code, 0, "{stderr}");
@@ -568,7 +638,10 @@ command = ["./scripts/revoke.sh"]
     assert!(r["detail"].as_str().unwrap().contains("REF-7"), "{r}");
     let r = revocation(&json, &bad);
     assert_eq!(r["status"], "failed");
-    assert!(r["detail"].as_str().unwrap().contains("provider refused"), "{r}");
+    assert!(
+        r["detail"].as_str().unwrap().contains("provider refused"),
+        "{r}"
+    );
     let seen = std::fs::read_to_string(env.path().join("scripts/seen.jsonl")).unwrap();
     let first: Value = serde_json::from_str(seen.lines().next().unwrap()).unwrap();
     assert_eq!(first["secret"], ok.as_str());
@@ -587,7 +660,14 @@ fn human_report_shows_revocation() {
     let ep = format!("github={}", gh.url);
     let out = env
         .cmd()
-        .args(["scan", ".", "--revoke", "--allow-internal", "--endpoint", &ep])
+        .args([
+            "scan",
+            ".",
+            "--revoke",
+            "--allow-internal",
+            "--endpoint",
+            &ep,
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
