@@ -34,6 +34,15 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// The file's path, for choosing its format; `None` for standard input.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Origin::File(p) => Some(p),
+            Origin::Stdin => None,
+            Origin::Git { path, .. } => Some(std::path::Path::new(path)),
+        }
+    }
+
     /// The path to show in reports.
     pub fn display_path(&self) -> String {
         match self {

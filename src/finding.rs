@@ -1,12 +1,14 @@
 //! Findings: matches located in their blob, with a stable fingerprint.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::blob::Origin;
-use crate::matcher::Match;
+use crate::format::{CellPart, CiSystem, Client, Context, Literal, Segment};
+use crate::matcher::{entropy, Match};
 use crate::rules::{Confidence, Rule, Severity};
 use crate::triage::Suppression;
 
@@ -33,6 +35,35 @@ pub struct Finding {
     /// Named parts found with the secret (e.g. `key_id` beside an AWS secret).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parts: BTreeMap<String, String>,
+    /// Notebook cell holding the secret, 1-based. `line` stays the line in
+    /// the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<usize>,
+    /// Line within the cell's source or output, 1-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_line: Option<usize>,
+    /// Which part of the cell: `source`, `output` or `metadata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_part: Option<CellPart>,
+    /// The encodings undone to find the secret, outermost first (`base64`,
+    /// `hex`, `base64/base64`). The location is that of the encoded text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
+    /// The MCP client whose config holds the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_client: Option<Client>,
+    /// The MCP server whose config holds the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_server: Option<String>,
+    /// The CI system whose pipeline file holds the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_system: Option<CiSystem>,
+    /// The environment variable, header, argument or URL part holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+    /// How to fix it, in the syntax of the client or CI system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
     /// Provenance of a finding from git history: `commit`, `author`, `email`,
     /// `date`, `message`, `blob`, `status`, `occurrences`.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +75,9 @@ pub struct Finding {
     /// Suppressed findings are counted, and listed only with `--show-suppressed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// The repository of a finding from `keysweep sweep`, as listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
     /// What revocation did with the secret (`--revoke`, `keysweep revoke`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
@@ -234,36 +268,141 @@ pub fn from_matches(
     matches: &[Match],
     rules: &[Rule],
 ) -> Vec<Finding> {
+    from_segment(hay, origin, &Segment::plain(hay), matches, rules)
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect()
+}
+
+/// Converts matches in one segment of a blob into findings, each with the
+/// blob span of its secret. Lines and columns are the blob's; notebook cell,
+/// line in cell and decoding come from the segment.
+pub fn from_segment(
+    hay: &[u8],
+    origin: &Origin,
+    seg: &Segment<'_>,
+    matches: &[Match],
+    rules: &[Rule],
+) -> Vec<(Finding, Range<usize>)> {
+    let text: &[u8] = &seg.text;
     let path = origin.display_path();
     let mut lines = LineCounter::default();
+    let mut text_lines = LineCounter::default();
     matches
         .iter()
         .map(|m| {
             let rule = &rules[m.rule];
-            let (line, column) = lines.locate(hay, m.secret.start);
-            let last = last_char_start(hay, m.secret.clone());
-            let (end_line, end_column) = lines.locate(hay, last);
-            let secret = String::from_utf8_lossy(&hay[m.secret.clone()]).into_owned();
-            Finding {
-                rule_id: rule.spec.id.clone(),
-                rule_name: rule.spec.name.clone(),
-                provider: rule.provider.clone(),
-                severity: rule.spec.severity,
-                confidence: rule.spec.confidence,
-                fingerprint: fingerprint(&rule.spec.id, &path, secret.as_bytes()),
-                path: path.clone(),
-                line,
-                column,
-                end_line,
-                end_column,
-                snippet: snippet(hay, m.secret.start),
-                secret,
-                entropy: (m.entropy * 1000.0).round() / 1000.0,
-                parts: m.parts.iter().cloned().collect(),
-                ..Finding::default()
+            let span = seg.map.to_blob(m.secret.clone());
+            let secret = String::from_utf8_lossy(&text[m.secret.clone()]).into_owned();
+            // Decoded text shows its own line, so redaction finds the secret
+            // in it (the file's line holds it escaped or encoded).
+            let snippet = if seg.is_verbatim() {
+                snippet(hay, span.start)
+            } else {
+                snippet(text, m.secret.start)
+            };
+            let mut f = located(hay, &path, &mut lines, span.clone(), secret, snippet, rule);
+            f.entropy = (m.entropy * 1000.0).round() / 1000.0;
+            f.parts = m.parts.iter().cloned().collect();
+            if let Some(cell) = seg.place.cell {
+                f.cell = Some(cell);
+                f.cell_part = seg.place.part;
+                f.cell_line = Some(
+                    seg.place
+                        .cell_line
+                        .unwrap_or_else(|| text_lines.locate(text, m.secret.start).0),
+                );
             }
+            f.decoded = seg.place.decoded.clone();
+            (f, span)
         })
         .collect()
+}
+
+/// The finding for a literal credential reported by a format's own rule.
+pub fn from_literal(hay: &[u8], origin: &Origin, lit: &Literal, rule: &Rule) -> Finding {
+    let path = origin.display_path();
+    let snippet = snippet_with(hay, lit.span.clone(), &lit.secret);
+    let mut f = located(
+        hay,
+        &path,
+        &mut LineCounter::default(),
+        lit.span.clone(),
+        lit.secret.clone(),
+        snippet,
+        rule,
+    );
+    f.entropy = (entropy(lit.secret.as_bytes()) * 1000.0).round() / 1000.0;
+    f.apply(&lit.context);
+    f
+}
+
+impl Finding {
+    /// Adds a format's structural facts (server, client, variable, fix).
+    pub fn apply(&mut self, ctx: &Context) {
+        if ctx.mcp_client.is_some() {
+            self.mcp_client = ctx.mcp_client;
+        }
+        if ctx.mcp_server.is_some() {
+            self.mcp_server.clone_from(&ctx.mcp_server);
+        }
+        if ctx.ci_system.is_some() {
+            self.ci_system = ctx.ci_system;
+        }
+        if ctx.variable.is_some() {
+            self.variable.clone_from(&ctx.variable);
+        }
+        if ctx.fix.is_some() {
+            self.fix.clone_from(&ctx.fix);
+        }
+    }
+}
+
+/// A finding for `secret` at `span` of the blob, without match details.
+fn located(
+    hay: &[u8],
+    path: &str,
+    lines: &mut LineCounter,
+    span: Range<usize>,
+    secret: String,
+    snippet: String,
+    rule: &Rule,
+) -> Finding {
+    let start = span.start.min(hay.len());
+    let (line, column) = lines.locate(hay, start);
+    let last = last_char_start(hay, start..span.end.min(hay.len()));
+    let (end_line, end_column) = lines.locate(hay, last);
+    Finding {
+        rule_id: rule.spec.id.clone(),
+        rule_name: rule.spec.name.clone(),
+        provider: rule.provider.clone(),
+        severity: rule.spec.severity,
+        confidence: rule.spec.confidence,
+        fingerprint: fingerprint(&rule.spec.id, path, secret.as_bytes()),
+        path: path.to_string(),
+        line,
+        column,
+        end_line,
+        end_column,
+        snippet,
+        secret,
+        ..Finding::default()
+    }
+}
+
+/// The line holding `span`, with the span's bytes replaced by `secret` (the
+/// decoded value), so that redaction finds it.
+fn snippet_with(hay: &[u8], span: Range<usize>, secret: &str) -> String {
+    let start = span.start.min(hay.len());
+    let line_end = memchr::memchr(b'\n', &hay[start..]).map_or(hay.len(), |p| start + p);
+    if span.end > line_end || &hay[start..span.end] == secret.as_bytes() {
+        return snippet(hay, start);
+    }
+    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |p| p + 1);
+    let mut line = hay[line_start..start].to_vec();
+    line.extend_from_slice(secret.as_bytes());
+    line.extend_from_slice(&hay[span.end..line_end]);
+    snippet(&line, start - line_start)
 }
 
 impl Finding {
@@ -283,7 +422,10 @@ impl Finding {
     }
 }
 
-fn last_char_start(hay: &[u8], span: std::ops::Range<usize>) -> usize {
+fn last_char_start(hay: &[u8], span: Range<usize>) -> usize {
+    if span.start >= hay.len() {
+        return hay.len();
+    }
     let mut i = span.end.saturating_sub(1).max(span.start);
     while i > span.start && (hay[i] & 0xC0) == 0x80 {
         i -= 1;

@@ -1,7 +1,9 @@
 //! The scan engine: walks sources, scans blobs in parallel and collects findings
 //! and a summary. Printing is left to [`crate::report`].
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 use crate::blob::{Blob, Origin};
 use crate::finding::{self, Finding};
+use crate::format::{self, encoded, Kind, Literal, OffsetMap, Place, Segment};
 use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
 use crate::source::fs::{self, WalkOptions};
@@ -37,6 +40,13 @@ pub struct Summary {
     /// Set when git history was scanned (`files_scanned` then counts blobs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<crate::source::git::GitSummary>,
+    /// Files that did not parse as their format (a malformed notebook or
+    /// config) and were scanned as plain text instead.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub format_fallbacks: u64,
+    /// Set by `keysweep sweep`: the run, repositories and failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::SweepSummary>,
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
     /// Validation counts, when `--validate` ran.
@@ -45,6 +55,10 @@ pub struct Summary {
     /// Revocation counts and failures, when `--revoke` ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation: Option<crate::revoke::RevokeSummary>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -81,6 +95,7 @@ impl ScanResult {
         a.bytes_scanned += b.bytes_scanned;
         a.findings += b.findings;
         a.errors += b.errors;
+        a.format_fallbacks += b.format_fallbacks;
         a.rules = a.rules.max(b.rules);
         a.elapsed += b.elapsed;
         for (k, v) in b.skipped {
@@ -103,6 +118,7 @@ impl ScanResult {
 pub struct Messages {
     quiet: bool,
     progress: Mutex<Option<ProgressBar>>,
+    fallbacks: AtomicU64,
 }
 
 impl Messages {
@@ -110,7 +126,20 @@ impl Messages {
         Messages {
             quiet,
             progress: Mutex::new(None),
+            fallbacks: AtomicU64::new(0),
         }
+    }
+
+    /// Warns that a file did not parse as its format and was scanned as
+    /// plain text, and counts it.
+    pub fn format_fallback(&self, location: &str, message: &str) {
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        self.warn(location, message);
+    }
+
+    /// How many files fell back to plain text so far.
+    pub fn format_fallbacks(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
 
     /// Prints `keysweep: location: message` to standard error, unless quiet.
@@ -134,10 +163,15 @@ impl Messages {
         }
     }
 
-    fn set_progress(&self, pb: Option<ProgressBar>) {
+    /// Routes warnings around `pb` while it is drawn (`None` when done).
+    pub fn set_progress(&self, pb: Option<ProgressBar>) {
         *self.progress.lock().unwrap() = pb;
     }
 }
+
+/// How many times decoded text is searched for encoded runs again: 2 finds
+/// a token base64-encoded twice (a base64 `.dockerconfigjson` in a Secret).
+pub const MAX_DECODE_DEPTH: usize = 2;
 
 /// Options for [`Scanner::scan_paths`].
 #[derive(Debug, Clone)]
@@ -150,6 +184,7 @@ pub struct ScanOptions {
 /// Scans blobs with one rule set. Cheap to share across threads.
 pub struct Scanner {
     matcher: Matcher,
+    history: std::sync::OnceLock<crate::source::git::HistoryPlan>,
     min_confidence: Confidence,
     triage: Option<Arc<Triage>>,
     /// Rule path filters also see paths relative to this directory.
@@ -162,6 +197,7 @@ impl Scanner {
         let cwd = std::env::current_dir().unwrap_or_default();
         Scanner {
             matcher: Matcher::new(rules),
+            history: std::sync::OnceLock::new(),
             min_confidence,
             triage: None,
             path_root: cwd.clone(),
@@ -187,18 +223,146 @@ impl Scanner {
     }
 
     /// Finds the secrets in one blob. A keysweep baseline has none (see
-    /// [`crate::triage::baseline::is_baseline`]).
+    /// [`crate::triage::baseline::is_baseline`]). Format problems (a malformed
+    /// notebook) are not reported; use [`Scanner::scan_blob_with`] for them.
     pub fn scan_blob(&self, blob: &Blob, scratch: &mut Scratch) -> Vec<Finding> {
         self.scan_bytes(&blob.bytes, &blob.origin, scratch)
     }
 
+    /// [`Scanner::scan_blob`], with format warnings sent to `messages`.
+    pub fn scan_blob_with(
+        &self,
+        blob: &Blob,
+        scratch: &mut Scratch,
+        messages: &Messages,
+    ) -> Vec<Finding> {
+        self.scan_bytes_with(&blob.bytes, &blob.origin, scratch, messages)
+    }
+
     /// Finds the secrets in bytes from `origin`.
     pub fn scan_bytes(&self, hay: &[u8], origin: &Origin, scratch: &mut Scratch) -> Vec<Finding> {
+        self.scan_bytes_with(hay, origin, scratch, &Messages::new(true))
+    }
+
+    /// Finds the secrets in bytes from `origin`: chooses their format, scans
+    /// each of its segments and the base64/hex values in them, and adds the
+    /// format's literal credentials and structural facts. Bytes that do not
+    /// parse as their format are scanned as plain text, with a warning to
+    /// `messages`.
+    pub fn scan_bytes_with(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        scratch: &mut Scratch,
+        messages: &Messages,
+    ) -> Vec<Finding> {
         if is_baseline(hay) {
             return Vec::new();
         }
-        let matches = self.matcher.scan(hay, scratch);
-        self.findings(hay, origin, matches)
+        let kind = format::detect(origin.path(), hay);
+        let mut found = Vec::new();
+        if kind == Kind::Plain {
+            // The hot path: the blob is borrowed as it is.
+            self.scan_segment(hay, origin, &Segment::plain(hay), 0, scratch, &mut found);
+            keep_most_confident(&mut found);
+            return found.into_iter().map(|(f, _)| f).collect();
+        }
+        let prepared = format::prepare(kind, hay);
+        if let Some(why) = &prepared.fallback {
+            messages.format_fallback(&origin.display_path(), why);
+        }
+        // A secret shown by several renderings of one notebook output
+        // (text/plain and text/html) is reported once.
+        let mut first_in_group: HashMap<(u32, String, String), usize> = HashMap::new();
+        for (i, seg) in prepared.segments.iter().enumerate() {
+            let mut here = Vec::new();
+            self.scan_segment(hay, origin, seg, 0, scratch, &mut here);
+            if let Some(g) = seg.place.group {
+                here.retain(|(f, _)| {
+                    let key = (g, f.rule_id.clone(), f.secret.clone());
+                    *first_in_group.entry(key).or_insert(i) == i
+                });
+            }
+            found.extend(here);
+        }
+        keep_most_confident(&mut found);
+        self.add_literals(hay, origin, &prepared.literals, &mut found);
+        found.into_iter().map(|(f, _)| f).collect()
+    }
+
+    /// Matches one segment, then the base64 and hex runs in it (decoded text
+    /// is searched again, to [`MAX_DECODE_DEPTH`] levels).
+    fn scan_segment(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        seg: &Segment<'_>,
+        depth: usize,
+        scratch: &mut Scratch,
+        out: &mut Vec<(Finding, Range<usize>)>,
+    ) {
+        let matches = self.matcher.scan(&seg.text, scratch);
+        if !matches.is_empty() {
+            out.extend(self.findings_in(hay, origin, seg, matches));
+        }
+        if depth < MAX_DECODE_DEPTH {
+            self.scan_encoded(hay, origin, seg, depth, scratch, out);
+        }
+    }
+
+    /// Scans the text decoded from the base64 and hex runs in a segment.
+    fn scan_encoded(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        seg: &Segment<'_>,
+        depth: usize,
+        scratch: &mut Scratch,
+        out: &mut Vec<(Finding, Range<usize>)>,
+    ) {
+        encoded::decode_runs(&seg.text, |run, encoding, decoded| {
+            let decoded_label = match &seg.place.decoded {
+                Some(outer) => format!("{outer}/{}", encoding.name()),
+                None => encoding.name().to_string(),
+            };
+            let cell_line = seg.place.cell.map(|_| {
+                seg.place.cell_line.unwrap_or_else(|| {
+                    memchr::memchr_iter(b'\n', &seg.text[..run.start]).count() + 1
+                })
+            });
+            let child = Segment {
+                text: Cow::Owned(decoded),
+                map: OffsetMap::Whole(seg.map.to_blob(run)),
+                place: Place {
+                    decoded: Some(decoded_label),
+                    cell_line,
+                    ..seg.place.clone()
+                },
+            };
+            self.scan_segment(hay, origin, &child, depth + 1, scratch, out);
+        });
+    }
+
+    /// The findings in text decoded from base64 and hex runs within `ranges`
+    /// of `hay` only: for callers that match the ranges themselves (git
+    /// history scans only the chunks not seen before).
+    pub fn decoded_findings(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        ranges: &[Range<usize>],
+        scratch: &mut Scratch,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for r in ranges {
+            let seg = Segment {
+                text: Cow::Borrowed(&hay[r.clone()]),
+                map: OffsetMap::Shift(r.start),
+                place: Place::default(),
+            };
+            self.scan_encoded(hay, origin, &seg, 0, scratch, &mut out);
+        }
+        out.into_iter().map(|(f, _)| f).collect()
     }
 
     /// Turns matches in `hay` into findings: applies `--min-confidence` and
@@ -207,8 +371,23 @@ impl Scanner {
         &self,
         hay: &[u8],
         origin: &Origin,
-        mut matches: Vec<crate::matcher::Match>,
+        matches: Vec<crate::matcher::Match>,
     ) -> Vec<Finding> {
+        self.findings_in(hay, origin, &Segment::plain(hay), matches)
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    /// [`Scanner::findings`] for matches in one segment of `hay`, each with
+    /// the blob span of its secret.
+    fn findings_in(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        seg: &Segment<'_>,
+        mut matches: Vec<crate::matcher::Match>,
+    ) -> Vec<(Finding, Range<usize>)> {
         let rules = self.matcher.rules().rules();
         matches.retain(|m| rules[m.rule].spec.confidence >= self.min_confidence);
         if matches
@@ -223,17 +402,124 @@ impl Scanner {
         if matches.is_empty() {
             return Vec::new();
         }
-        let mut findings = finding::from_matches(hay, origin, &matches, rules);
+        let mut found = finding::from_segment(hay, origin, seg, &matches, rules);
         if let Some(triage) = &self.triage {
-            triage.review(hay, &matches, &mut findings);
+            // Triage reads the file around each match (inline allows): give
+            // it the matches where they are in the file.
+            let in_blob: Vec<crate::matcher::Match> = if seg.map == OffsetMap::Shift(0) {
+                matches
+            } else {
+                matches
+                    .into_iter()
+                    .map(|mut m| {
+                        m.whole = seg.map.to_blob(m.whole.clone());
+                        m.secret = seg.map.to_blob(m.secret.clone());
+                        m
+                    })
+                    .collect()
+            };
+            let mut findings: Vec<Finding> = found.iter().map(|(f, _)| f.clone()).collect();
+            triage.review(hay, &in_blob, &mut findings);
+            for ((f, _), judged) in found.iter_mut().zip(findings) {
+                f.suppressed = judged.suppressed;
+            }
         }
-        findings
+        found
+    }
+
+    /// The matchers history scans use, built on first use.
+    pub fn history_plan(&self) -> &crate::source::git::HistoryPlan {
+        self.history
+            .get_or_init(|| crate::source::git::HistoryPlan::new(self.matcher.rules()))
     }
 
     pub fn matcher(&self) -> &Matcher {
         &self.matcher
     }
 
+    /// Gives each finding the facts of the most specific literal around it,
+    /// and reports the literal credentials no provider rule found.
+    fn add_literals(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        literals: &[Literal],
+        found: &mut Vec<(Finding, Range<usize>)>,
+    ) {
+        if literals.is_empty() {
+            return;
+        }
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        for (f, span) in found.iter_mut() {
+            let best = literals
+                .iter()
+                .filter(|l| overlaps(&l.span, span) || l.span.start == span.start)
+                .min_by_key(|l| l.span.len());
+            if let Some(l) = best {
+                f.apply(&l.context);
+            }
+        }
+        let mut reported: Vec<Range<usize>> = Vec::new();
+        for lit in literals.iter().filter(|l| l.report) {
+            if reported.contains(&lit.span) {
+                continue;
+            }
+            let Some(rule) = self.rules().get(lit.rule_id) else {
+                continue; // deselected with --rule / --exclude-rule
+            };
+            if rule.spec.confidence < self.min_confidence {
+                continue;
+            }
+            // As in the matcher, the most confident rule reports a secret: a
+            // provider rule keeps it (with the literal's facts, given above);
+            // a generic `key = value` rule gives way to the literal rule,
+            // which knows the structure.
+            let confidence = rule.spec.confidence;
+            if found
+                .iter()
+                .any(|(f, s)| overlaps(s, &lit.span) && f.confidence >= confidence)
+            {
+                continue;
+            }
+            found.retain(|(_, s)| !overlaps(s, &lit.span));
+            reported.push(lit.span.clone());
+            let mut f = finding::from_literal(hay, origin, lit, rule);
+            if let Some(triage) = &self.triage {
+                let ctx = crate::triage::Context {
+                    hay,
+                    whole: lit.span.clone(),
+                };
+                f.suppressed = triage.judge(&f, Some(&ctx));
+            }
+            found.push((f, lit.span.clone()));
+        }
+    }
+}
+
+/// Reports each place in a blob once across segments: where findings from
+/// different texts (a base64 run as written and as decoded) cover the same
+/// bytes, only the most confident are kept.
+fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
+    if found.len() < 2 {
+        return;
+    }
+    let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+    let keep: Vec<bool> = found
+        .iter()
+        .map(|(f, s)| {
+            !found
+                .iter()
+                .any(|(g, t)| overlaps(s, t) && g.confidence > f.confidence)
+        })
+        .collect();
+    let mut i = 0;
+    found.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+impl Scanner {
     /// Scans files and directories (`-` is standard input) in parallel.
     ///
     /// Unreadable inputs are reported through `messages`, counted in the
@@ -262,9 +548,11 @@ impl Scanner {
                 Ok(blob) => {
                     summary.files_scanned += 1;
                     summary.bytes_scanned += blob.bytes.len() as u64;
-                    result
-                        .findings
-                        .extend(self.scan_blob(&blob, &mut Scratch::default()));
+                    result.findings.extend(self.scan_blob_with(
+                        &blob,
+                        &mut Scratch::default(),
+                        messages,
+                    ));
                 }
                 Err(e) => {
                     messages.warn("<stdin>", &e.to_string());
@@ -281,6 +569,9 @@ impl Scanner {
         }
         let roots: Vec<PathBuf> = roots.into_iter().filter(|r| r.exists()).collect();
         let walk = fs::walk(&roots, &opts.walk)?;
+        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+            eprintln!("walk: {:?}, {} files", started.elapsed(), walk.files.len());
+        }
         for s in &walk.skipped {
             *summary.skipped.entry(s.reason).or_default() += 1;
             match s.reason {
@@ -320,10 +611,18 @@ impl Scanner {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.walk.threads)
             .build()?;
+        let scratches: Vec<Mutex<Scratch>> = (0..opts.walk.threads.max(1))
+            .map(|_| Mutex::new(Scratch::default()))
+            .collect();
         let found: Vec<Finding> = pool.install(|| {
             walk.files
                 .par_iter()
-                .map_init(Scratch::default, |scratch, entry| {
+                .map(|entry| {
+                    // One scratch per pool thread: its regex caches (lazy
+                    // DFAs) warm up once per scan, not once per rayon job.
+                    let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
+                    let mut guard = scratches[slot].lock().unwrap();
+                    let scratch = &mut *guard;
                     let blob = match fs::read_file(&entry.path, entry.size) {
                         Ok(b) => b,
                         Err(e) => {
@@ -345,7 +644,7 @@ impl Scanner {
                     }
                     scanned.fetch_add(1, Ordering::Relaxed);
                     bytes.fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
-                    self.scan_blob(&blob, scratch)
+                    self.scan_blob_with(&blob, scratch, messages)
                 })
                 .flatten()
                 .collect()
@@ -368,6 +667,7 @@ impl Scanner {
         if baselines > 0 {
             *summary.skipped.entry(SkipReason::Baseline).or_default() += baselines;
         }
+        summary.format_fallbacks = messages.format_fallbacks();
         summary.files_scanned += scanned.load(Ordering::Relaxed);
         summary.bytes_scanned += bytes.load(Ordering::Relaxed);
         result.findings.extend(found);
@@ -468,16 +768,7 @@ impl Scanner {
         }
         let mut findings = scanned.findings;
         self.rejudge(&mut findings);
-        sort_findings(&mut findings);
-        let mut result = ScanResult {
-            findings,
-            ..ScanResult::default()
-        };
-        self.set_aside_suppressed(&mut result, &mut summary);
-        summary.findings = result.findings.len();
-        summary.elapsed = started.elapsed();
-        result.summary = summary;
-        Ok(result)
+        Ok(self.finish(findings, summary, started))
     }
 
     /// Scans the staged content of the repository containing `path`, keeping
@@ -499,8 +790,16 @@ impl Scanner {
                 e.message()
             )
         })?;
-        let files = crate::source::staged::staged_files(&repo)
-            .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?;
+        let from_cli = repo
+            .workdir()
+            .ok_or_else(|| "bare repository".to_string())
+            .and_then(crate::source::staged::staged_files_with_git_cli);
+        let files = match from_cli {
+            Ok(files) => files,
+            // No git on PATH (or it failed): read the index ourselves.
+            Err(_) => crate::source::staged::staged_files(&repo)
+                .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?,
+        };
         let mut summary = Summary {
             rules: self.rules().len(),
             ..Summary::default()
@@ -527,11 +826,24 @@ impl Scanner {
             summary.files_scanned += 1;
             summary.bytes_scanned += b.bytes.len() as u64;
             findings.extend(
-                self.scan_blob(&b, &mut scratch)
+                self.scan_blob_with(&b, &mut scratch, messages)
                     .into_iter()
                     .filter(|x| f.touches(x.line, x.end_line)),
             );
         }
+        summary.format_fallbacks = messages.format_fallbacks();
+        Ok(self.finish(findings, summary, started))
+    }
+}
+
+impl Scanner {
+    /// Sorts findings, sets suppressed ones aside and completes the summary.
+    fn finish(
+        &self,
+        mut findings: Vec<Finding>,
+        mut summary: Summary,
+        started: Instant,
+    ) -> ScanResult {
         sort_findings(&mut findings);
         let mut result = ScanResult {
             findings,
@@ -541,11 +853,9 @@ impl Scanner {
         summary.findings = result.findings.len();
         summary.elapsed = started.elapsed();
         result.summary = summary;
-        Ok(result)
+        result
     }
-}
 
-impl Scanner {
     /// Moves suppressed findings out of the report into
     /// [`ScanResult::suppressed`], counting them by reason.
     fn set_aside_suppressed(&self, result: &mut ScanResult, summary: &mut Summary) {

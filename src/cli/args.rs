@@ -26,6 +26,14 @@ pub enum Command {
     Git(ScanArgs),
     /// Scan staged changes before a commit (same as `scan --staged`).
     Staged(ScanArgs),
+    /// Sweep many repositories into a datastore: incremental, resumable,
+    /// shardable across machines.
+    ///
+    /// Exit codes: 0 no findings, 1 findings, 2 a repository failed (the
+    /// others are still swept and reported) or the sweep could not run.
+    Sweep(SweepArgs),
+    /// Render findings stored by `keysweep sweep`.
+    Report(ReportArgs),
     /// Install a git pre-commit hook that runs `keysweep staged`.
     InstallHook(InstallHookArgs),
     /// List or check detection rules.
@@ -41,6 +49,11 @@ pub enum Command {
     Baseline(BaselineCommand),
     /// Write a commented keysweep.toml to start from.
     Init(InitArgs),
+    /// Scan the MCP client configs of the current user (Claude Desktop, Claude
+    /// Code, Cursor, VS Code, Windsurf, Cline, Continue, Zed, Codex, Gemini CLI)
+    /// at their documented Linux, macOS and Windows locations, and the
+    /// project's. Lists the files it looked at.
+    Agents(AgentsArgs),
     /// Revoke the secrets of an earlier JSON report (written with
     /// --show-secrets) through the config's `[revoke]` brokers.
     ///
@@ -324,6 +337,141 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("input").required(true).multiple(true))]
+pub struct SweepArgs {
+    /// Read repositories from FILE: one clone URL or local path per line
+    /// (`#` starts a comment).
+    #[arg(long, value_name = "FILE", group = "input", help_heading = "Input")]
+    pub repos: Option<PathBuf>,
+
+    /// Sweep every git repository below DIR. Repeatable.
+    #[arg(long, value_name = "DIR", group = "input", help_heading = "Input")]
+    pub dir: Vec<PathBuf>,
+
+    /// Keep bare mirrors of the repositories here; later sweeps fetch only
+    /// what is new.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".keysweep/cache",
+        help_heading = "Sweep"
+    )]
+    pub cache: PathBuf,
+
+    /// Where to record runs, scanned blobs and findings: an SQLite file, or a
+    /// `postgres://user@host/db` URL shared by many workers. Holds secrets:
+    /// protect it like them.
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        default_value = ".keysweep/sweep.db",
+        help_heading = "Sweep"
+    )]
+    pub datastore: String,
+
+    /// Sweep only shard K of N (0 <= K < N) of the repository list, chosen by a
+    /// stable hash of each entry, so N workers split one list.
+    #[arg(long, value_name = "K/N", value_parser = crate::source::mirror::Shard::parse, help_heading = "Sweep")]
+    pub shard: Option<crate::source::mirror::Shard>,
+
+    /// Report only findings first seen in this run.
+    #[arg(long, help_heading = "Sweep")]
+    pub new_only: bool,
+
+    /// Repositories swept at once (default: the number of CPUs).
+    #[arg(long, value_name = "N", help_heading = "Sweep")]
+    pub jobs: Option<usize>,
+
+    /// Scanning threads per repository.
+    #[arg(long, value_name = "N", default_value = "1", help_heading = "Sweep")]
+    pub threads: usize,
+
+    /// Output format.
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        default_value = "human",
+        help_heading = "Output"
+    )]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Print secrets in full. By default only their first 4 characters are shown.
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+
+    /// No progress bar, warnings or summary on standard error.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Exit 0 even when there are findings (failures still exit 2).
+    #[arg(long, help_heading = "Output")]
+    pub exit_zero: bool,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Report only findings of rules with at least this confidence.
+    #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
+    pub min_confidence: MinConfidence,
+
+    /// Skip blobs larger than this (e.g. 500K, 25MiB, 1G).
+    #[arg(long, value_name = "SIZE", default_value = "25MiB", value_parser = parse_size, help_heading = "Input")]
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The datastore written by `keysweep sweep` (SQLite path or
+    /// `postgres://` URL).
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        default_value = ".keysweep/sweep.db",
+        help_heading = "Input"
+    )]
+    pub datastore: String,
+
+    /// Only findings first seen after run RUN.
+    #[arg(long, value_name = "RUN", help_heading = "Input")]
+    pub since: Option<i64>,
+
+    /// Only findings seen in run RUN.
+    #[arg(long, value_name = "RUN", help_heading = "Input")]
+    pub run: Option<i64>,
+
+    /// Output format.
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        default_value = "human",
+        help_heading = "Output"
+    )]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Print secrets in full. By default only their first 4 characters are shown.
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+
+    /// No summary on standard error.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Exit 0 even when there are findings.
+    #[arg(long, help_heading = "Output")]
+    pub exit_zero: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct InstallHookArgs {
     /// The repository (default: the one containing the current directory).
     #[arg(value_name = "REPO", default_value = ".")]
@@ -522,4 +670,59 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         other => return Err(format!("unknown size unit {other:?} (use K, M or G)")),
     };
     Ok((n * mult as f64) as u64)
+}
+
+#[derive(Debug, Args)]
+pub struct AgentsArgs {
+    /// Home directory to look in, instead of $HOME (%USERPROFILE%). With it,
+    /// XDG_CONFIG_HOME and APPDATA are ignored and their defaults under DIR
+    /// are used.
+    #[arg(long, value_name = "DIR", help_heading = "Input")]
+    pub home: Option<PathBuf>,
+
+    /// Project whose MCP configs (.mcp.json, .cursor/, .vscode/, .continue/,
+    /// .zed/, .codex/, .gemini/) are checked as well.
+    #[arg(long, value_name = "DIR", default_value = ".", help_heading = "Input")]
+    pub project: PathBuf,
+
+    /// Check only the user's configs, not the project's.
+    #[arg(long, help_heading = "Input")]
+    pub no_project: bool,
+
+    /// List every location looked at, including those with no file.
+    #[arg(long, short = 'v', help_heading = "Output")]
+    pub verbose: bool,
+
+    /// Output format.
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        default_value = "human",
+        help_heading = "Output"
+    )]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Print secrets in full. By default only their first 4 characters are shown.
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+
+    /// No list of locations, warnings or summary on standard error.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Exit 0 even when there are findings (errors still exit 2).
+    #[arg(long, help_heading = "Output")]
+    pub exit_zero: bool,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Report only findings of rules with at least this confidence.
+    #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
+    pub min_confidence: MinConfidence,
 }

@@ -1,14 +1,17 @@
 //! The command-line interface: argument definitions and one module per command.
 //! `main.rs` parses and calls [`run`].
 
+mod agents_cmd;
 pub mod args;
 mod baseline_cmd;
 mod hook_cmd;
 mod init_cmd;
+mod report_cmd;
 mod revoke_cmd;
 mod rules_cmd;
 mod scan_cmd;
 mod setup;
+mod sweep_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -49,8 +52,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Git(args) => scan_cmd::run(args, scan_cmd::Mode::Git),
         Command::Staged(args) => scan_cmd::run(args, scan_cmd::Mode::Staged),
+        Command::Sweep(args) => sweep_cmd::run(args),
+        Command::Report(args) => report_cmd::run(args),
         Command::InstallHook(args) => hook_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Agents(args) => agents_cmd::run(args),
         Command::Validate(args) => validate_cmd::run(args),
         Command::Baseline(cmd) => baseline_cmd::run(cmd),
         Command::Init(args) => init_cmd::run(args),
@@ -149,4 +155,19 @@ pub(crate) fn ignore_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> 
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// Opens the report destination before any work, so a bad path fails fast.
+pub(crate) fn open_output(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Box<dyn std::io::Write>> {
+    use anyhow::Context;
+    use std::io::BufWriter;
+    Ok(match path {
+        Some(p) => Box::new(BufWriter::new(
+            std::fs::File::create(p)
+                .with_context(|| format!("{}: cannot create output file", p.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    })
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::{meta, Input};
 
-use crate::rules::{Confidence, Rule, RuleSet};
+use crate::rules::{Confidence, Engine, Rule, RuleSet};
 
 /// A secret found by one rule in one haystack. Offsets are byte offsets.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,10 +47,20 @@ pub struct Matcher {
     /// also triggers the rules of every shorter keyword it contains, because the
     /// automaton reports only the longest keyword at a position.
     pattern_rules: Vec<Vec<u32>>,
+    /// For each automaton pattern, the longer keywords it is the cut of.
+    pattern_longer: Vec<Vec<u32>>,
+    /// Keywords, lowercase, in full.
+    keywords: Vec<Vec<u8>>,
+    /// For each keyword, the rules its occurrence triggers.
+    closure: Vec<Vec<u32>>,
     /// Rules without keywords (imported from gitleaks configs whose regexes
     /// yield no literal): their regex runs over every blob.
     always: Vec<u32>,
 }
+
+/// Keywords longer than this are cut to it in the automaton and confirmed in
+/// place (see [`Matcher::with_filter`]).
+const KEY_PREFIX: usize = 8;
 
 /// Per-thread working memory for [`Matcher::scan`]; reuse it across calls.
 #[derive(Default)]
@@ -75,9 +85,11 @@ impl Matcher {
     pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
         let mut always = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
-            if !keep(rule) {
+            // Format rules are found by the format stage, never by pattern.
+            if !keep(rule) || rule.engine == Engine::Format {
                 continue;
             }
             if rule.spec.keywords.is_empty() {
@@ -85,32 +97,62 @@ impl Matcher {
             }
             for kw in &rule.spec.keywords {
                 let kw = kw.as_bytes().to_ascii_lowercase();
-                match keywords.iter().position(|k| *k == kw) {
-                    Some(p) => {
-                        if !owners[p].contains(&(i as u32)) {
-                            owners[p].push(i as u32)
-                        }
-                    }
-                    None => {
-                        keywords.push(kw);
-                        owners.push(vec![i as u32]);
-                    }
+                let p = *index.entry(kw.clone()).or_insert_with(|| {
+                    keywords.push(kw);
+                    owners.push(Vec::new());
+                    keywords.len() - 1
+                });
+                if !owners[p].contains(&(i as u32)) {
+                    owners[p].push(i as u32)
                 }
             }
         }
-        let mut pattern_rules = owners.clone();
-        for (p, kw) in keywords.iter().enumerate() {
-            for (q, other) in keywords.iter().enumerate() {
-                if p != q && other.len() < kw.len() && memchr::memmem::find(kw, other).is_some() {
-                    for &r in &owners[q] {
-                        if !pattern_rules[p].contains(&r) {
-                            pattern_rules[p].push(r);
+        // Rules each keyword triggers: its own, and those of every keyword it
+        // contains (which therefore occurs wherever it does). An overlapping
+        // search of the keywords in each other finds those in linear time.
+        let finder = if keywords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                    .build(&keywords)
+                    .expect("keyword finder"),
+            )
+        };
+        let rules_within = |text: &[u8]| {
+            let mut v: Vec<u32> = Vec::new();
+            if let Some(f) = &finder {
+                for m in f.find_overlapping_iter(text) {
+                    for &r in &owners[m.pattern().as_usize()] {
+                        if !v.contains(&r) {
+                            v.push(r);
                         }
                     }
                 }
             }
+            v
+        };
+        let closure: Vec<Vec<u32>> = keywords.iter().map(|kw| rules_within(kw)).collect();
+        // The automaton holds keywords cut to KEY_PREFIX bytes: a smaller
+        // automaton stays in cache, and a hit on a cut keyword is confirmed by
+        // comparing the rest in place.
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut pattern_of: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+        let mut pattern_longer: Vec<Vec<u32>> = Vec::new();
+        for (k, kw) in keywords.iter().enumerate() {
+            let cut = kw[..kw.len().min(KEY_PREFIX)].to_vec();
+            let p = *pattern_of.entry(cut.clone()).or_insert_with(|| {
+                patterns.push(cut);
+                pattern_longer.push(Vec::new());
+                patterns.len() - 1
+            });
+            if kw.len() > patterns[p].len() {
+                pattern_longer[p].push(k as u32);
+            }
         }
-        let ac = if keywords.is_empty() {
+        let pattern_rules: Vec<Vec<u32>> = patterns.iter().map(|p| rules_within(p)).collect();
+        let ac = if patterns.is_empty() {
             None
         } else {
             Some(
@@ -118,7 +160,7 @@ impl Matcher {
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::LeftmostLongest)
                     .kind(Some(AhoCorasickKind::DFA))
-                    .build(&keywords)
+                    .build(&patterns)
                     .expect("keyword automaton"),
             )
         };
@@ -126,6 +168,9 @@ impl Matcher {
             rules,
             ac,
             pattern_rules,
+            pattern_longer,
+            keywords,
+            closure,
             always,
         }
     }
@@ -146,7 +191,7 @@ impl Matcher {
     /// its hits (merged where they overlap). Rules without keywords search
     /// the whole haystack.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
-        self.scan_ranges(hay, &[0..hay.len()], scratch)
+        self.scan_ranges(hay, std::slice::from_ref(&(0..hay.len())), scratch)
     }
 
     /// Like [`Matcher::scan`], but looks for keywords only in `ranges` (sorted,
@@ -165,25 +210,36 @@ impl Matcher {
         for &r in &self.always {
             scratch.windows.push((r, 0, hay.len()));
         }
-        let hits = self.ac.iter().flat_map(|ac| {
-            ranges
-                .iter()
-                .flat_map(move |r| ac.find_iter(aho_corasick::Input::new(hay).span(r.clone())))
-        });
-        for m in hits {
-            for &r in &self.pattern_rules[m.pattern().as_usize()] {
-                let reach = rules[r as usize].spec.max_len;
-                let start = m.start().saturating_sub(reach);
-                let end = (m.end() + reach).min(hay.len());
-                // Hits come in order, so a rule's latest window is usually the
-                // one to extend; this keeps dense hits from piling up windows.
-                if let Some(last) = scratch.windows.iter_mut().rev().take(8).find(|w| w.0 == r) {
-                    if start <= last.2 {
-                        last.2 = last.2.max(end);
-                        continue;
+        if let Some(ac) = &self.ac {
+            for range in ranges {
+                for m in ac.find_iter(aho_corasick::Input::new(hay).span(range.clone())) {
+                    let p = m.pattern().as_usize();
+                    add_windows(
+                        &mut scratch.windows,
+                        rules,
+                        &self.pattern_rules[p],
+                        m.start(),
+                        m.end(),
+                        hay.len(),
+                    );
+                    for &k in &self.pattern_longer[p] {
+                        let kw = &self.keywords[k as usize];
+                        let end = m.start() + kw.len();
+                        if hay
+                            .get(m.start()..end)
+                            .is_some_and(|t| t.eq_ignore_ascii_case(kw))
+                        {
+                            add_windows(
+                                &mut scratch.windows,
+                                rules,
+                                &self.closure[k as usize],
+                                m.start(),
+                                end,
+                                hay.len(),
+                            );
+                        }
                     }
                 }
-                scratch.windows.push((r, start, end));
             }
         }
         if scratch.windows.is_empty() {
@@ -228,6 +284,31 @@ impl Matcher {
         a.extend(b);
         dedupe(&mut a, self.rules.rules());
         a
+    }
+}
+
+/// Adds, for each rule in `triggered`, the window of its reach around a
+/// keyword hit at `start..end`, extending the rule's latest window when they
+/// overlap (hits come in order, so dense hits do not pile up windows).
+fn add_windows(
+    windows: &mut Vec<(u32, usize, usize)>,
+    rules: &[Rule],
+    triggered: &[u32],
+    start: usize,
+    end: usize,
+    len: usize,
+) {
+    for &r in triggered {
+        let reach = rules[r as usize].spec.max_len;
+        let lo = start.saturating_sub(reach);
+        let hi = (end + reach).min(len);
+        if let Some(last) = windows.iter_mut().rev().take(8).find(|w| w.0 == r) {
+            if lo <= last.2 {
+                last.2 = last.2.max(hi);
+                continue;
+            }
+        }
+        windows.push((r, lo, hi));
     }
 }
 
@@ -413,6 +494,35 @@ rules:
         // The same 20 bytes match both rules: reported once, by the confident rule.
         assert_eq!(m.rules().rules()[found[0].rule].id(), "long");
         assert_eq!(&hay[found[1].secret.clone()], b"tok_Zq8Wn4Rt2Yp6Lm0V");
+    }
+
+    #[test]
+    fn long_keywords_are_confirmed_past_the_automaton_prefix() {
+        let rules = set(r#"
+rules:
+  - id: long-kw
+    name: Long keyword
+    keywords: [acme_service_key]
+    pattern: '=\s*([a-z0-9]{12})\b'
+    max_len: 64
+  - id: short-kw
+    name: Short keyword in the long one's prefix
+    keywords: [acme_s]
+    pattern: 'acme_s([A-Z]{12})\b'
+"#);
+        let m = Matcher::new(rules);
+        let mut scratch = Scratch::default();
+        // Same first 8 bytes, different rest: the long keyword is absent.
+        assert!(m
+            .scan(b"acme_servicX_key = q8wn4rt2yp6l", &mut scratch)
+            .is_empty());
+        let found = m.scan(b"ACME_SERVICE_KEY = q8wn4rt2yp6l", &mut scratch);
+        assert_eq!(found.len(), 1);
+        assert_eq!(m.rules().rules()[found[0].rule].id(), "long-kw");
+        // A shorter keyword inside the cut prefix still triggers its rule.
+        let found = m.scan(b"acme_sQWERTZUIOPAS", &mut scratch);
+        assert_eq!(found.len(), 1);
+        assert_eq!(m.rules().rules()[found[0].rule].id(), "short-kw");
     }
 
     #[test]

@@ -2,8 +2,8 @@ use std::io::{self, Write};
 
 use super::{Report, Reporter};
 
-/// `path:line:col: Rule name (rule-id)` followed by indented details, then a
-/// summary line.
+/// `path:line:col: Rule name (rule-id)` (in a notebook, `path:cell N:L:`)
+/// followed by indented details, then a summary line.
 pub struct Human;
 
 impl Reporter for Human {
@@ -14,17 +14,45 @@ impl Reporter for Human {
             "file"
         };
         for f in report.shown() {
-            writeln!(
-                out,
-                "{}:{}:{}: {} ({})",
-                f.path, f.line, f.column, f.rule_name, f.rule_id
-            )?;
+            match (f.cell, f.cell_line) {
+                (Some(cell), Some(line)) => writeln!(
+                    out,
+                    "{}:cell {cell}:{line}: {} ({})",
+                    f.path, f.rule_name, f.rule_id
+                )?,
+                _ => writeln!(
+                    out,
+                    "{}:{}:{}: {} ({})",
+                    f.path, f.line, f.column, f.rule_name, f.rule_id
+                )?,
+            }
             if let Some(s) = &f.suppressed {
                 writeln!(out, "  suppressed   {}: {}", s.reason, s.detail)?;
             }
             writeln!(out, "  secret       {}", f.secret)?;
             for (name, value) in &f.parts {
                 writeln!(out, "  {name:<12} {value}")?;
+            }
+            if f.cell.is_some() {
+                let part = f.cell_part.map(|p| format!(" ({p})")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "  in file      line {}, column {}{part}",
+                    f.line, f.column
+                )?;
+            }
+            if let Some(d) = &f.decoded {
+                writeln!(out, "  decoded      {d} (located at the encoded text)")?;
+            }
+            if let Some(server) = &f.mcp_server {
+                let client = f.mcp_client.map(|c| format!(" ({})", c.name()));
+                writeln!(out, "  mcp server   {server}{}", client.unwrap_or_default())?;
+            }
+            if let Some(ci) = f.ci_system {
+                writeln!(out, "  ci system    {}", ci.name())?;
+            }
+            if let Some(v) = &f.variable {
+                writeln!(out, "  variable     {v}")?;
             }
             writeln!(
                 out,
@@ -46,6 +74,12 @@ impl Reporter for Human {
                 }
             }
             writeln!(out, "  line         {}", f.snippet)?;
+            if let Some(fix) = &f.fix {
+                writeln!(out, "  fix          {fix}")?;
+            }
+            if let Some(repo) = &f.repo {
+                writeln!(out, "  repo         {repo}")?;
+            }
             if let Some(g) = &f.git {
                 let short = &g.commit[..g.commit.len().min(12)];
                 writeln!(out, "  commit       {short} {}", g.message)?;
@@ -99,6 +133,14 @@ impl Reporter for Human {
                 "; skipped {} ({})",
                 s.skipped_total(),
                 parts.join(", ")
+            )?;
+        }
+        if s.format_fallbacks > 0 {
+            write!(
+                out,
+                "; {} malformed file{} scanned as plain text",
+                s.format_fallbacks,
+                plural(s.format_fallbacks)
             )?;
         }
         if s.suppressed_total() > 0 {

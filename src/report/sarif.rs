@@ -110,10 +110,25 @@ impl Reporter for Sarif {
         let results: Vec<Value> = report
             .shown()
             .map(|f| {
+                let mut message = format!("{} found: {}", f.rule_name, f.secret);
+                if let Some(server) = &f.mcp_server {
+                    let client = f.mcp_client.map_or("MCP client", |c| c.name());
+                    message.push_str(&format!(" (MCP server \"{server}\" in a {client} config)"));
+                }
+                if let (Some(cell), Some(line)) = (f.cell, f.cell_line) {
+                    message.push_str(&format!(" (notebook cell {cell}, line {line})"));
+                }
+                if let Some(d) = &f.decoded {
+                    message.push_str(&format!(" (decoded from {d})"));
+                }
+                if let Some(fix) = &f.fix {
+                    message.push_str(". Fix: ");
+                    message.push_str(fix);
+                }
                 let mut result = json!({
                     "ruleId": f.rule_id,
                     "level": level(f.severity),
-                    "message": {"text": format!("{} found: {}", f.rule_name, f.secret)},
+                    "message": {"text": message},
                     "locations": [{
                         "physicalLocation": {
                             "artifactLocation": {"uri": uri(&f.path)},
@@ -149,8 +164,30 @@ impl Reporter for Sarif {
                     props.insert("status".into(), json!(g.status));
                     props.insert("occurrences".into(), json!(g.occurrences));
                 }
+                if let Some(repo) = &f.repo {
+                    result["properties"]["repo"] = json!(repo);
+                }
                 if let Some(&i) = index.get(f.rule_id.as_str()) {
                     result["ruleIndex"] = json!(i);
+                }
+                // Format facts go with the other properties, under the same
+                // names as in the JSON output.
+                let props = result["properties"].as_object_mut().expect("properties");
+                let extra = [
+                    ("cell", json!(f.cell)),
+                    ("cell_line", json!(f.cell_line)),
+                    ("cell_part", json!(f.cell_part)),
+                    ("decoded", json!(f.decoded)),
+                    ("mcp_client", json!(f.mcp_client)),
+                    ("mcp_server", json!(f.mcp_server)),
+                    ("ci_system", json!(f.ci_system)),
+                    ("variable", json!(f.variable)),
+                    ("fix", json!(f.fix)),
+                ];
+                for (k, v) in extra {
+                    if !v.is_null() {
+                        props.insert(k.to_string(), v);
+                    }
                 }
                 if let Some(r) = &f.revocation {
                     result["properties"]["revocation"] = json!(r);

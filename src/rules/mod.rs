@@ -78,6 +78,8 @@ pub struct Rule {
     pub origin: String,
     /// Whether it is bundled with keysweep (as opposed to `--rules`).
     pub builtin: bool,
+    /// What finds its secrets.
+    pub engine: Engine,
     /// Where its `validate:` section came from, when it has one: the rule
     /// file itself or a bundled validator file entry.
     pub validator_origin: Option<String>,
@@ -103,6 +105,19 @@ pub enum SecretGroup {
     FirstNonEmpty,
 }
 
+/// What finds a rule's secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The matcher, with the rule's keywords and pattern.
+    #[default]
+    Pattern,
+    /// A format stage, by the value's position in a structured file
+    /// (`mcp-literal-credential`, `ci-literal-credential`). The matcher never
+    /// runs these rules; their keywords only describe what the format looks
+    /// for. See [`crate::format::rules`].
+    Format,
+}
+
 /// A compiled rule regex with the index of the group that holds the secret.
 #[derive(Debug)]
 pub struct Compiled {
@@ -123,6 +138,7 @@ impl Rule {
             provider: provider.to_string(),
             origin: origin.to_string(),
             builtin,
+            engine: Engine::Pattern,
             secret_group: SecretGroup::Default,
             path_filter: None,
             regex: OnceLock::new(),
@@ -196,6 +212,9 @@ impl Rule {
     /// Fails when the pattern is not valid syntax, exceeds the size limit, or
     /// has no capture group; likewise for each companion pattern.
     pub fn try_compile(&self) -> Result<(), String> {
+        if self.engine == Engine::Format {
+            return Ok(());
+        }
         if self.regex.get().is_none() {
             let c = compile(&self.spec, self.secret_group)?;
             let _ = self.regex.set(c);
@@ -278,7 +297,7 @@ pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
             meta::Config::new()
                 .utf8_empty(false)
                 .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .hybrid_cache_capacity(1 << 20),
+                .hybrid_cache_capacity(8 << 20),
         )
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .build(pattern)
@@ -426,6 +445,11 @@ impl RuleSet {
         let files =
             bundled_validator_files().unwrap_or_else(|e| panic!("bundled validator file {e}"));
         set.attach_validators(&files);
+        for (spec, provider) in crate::format::rules() {
+            let mut rule = Rule::new(spec, provider, &format!("builtin:format/{provider}"), true);
+            rule.engine = Engine::Format;
+            set.rules.push(rule);
+        }
         set
     }
 

@@ -7,7 +7,7 @@
 //! first path and commit recorded for a blob is the one that introduced it.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -19,29 +19,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::blob::Origin;
 use crate::finding::Finding;
+use crate::format;
 use crate::matcher::{Matcher, Scratch};
 use crate::scan::{Messages, Scanner};
 
-/// Hashes object ids by their first eight bytes: they are already uniformly
-/// random, and SipHash over 20 bytes is measurable at a million objects.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
-        }
-    }
-}
-
-type IdSet = HashSet<Oid, BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<Oid, BuildHasherDefault<crate::dedupe::FoldHasher>>;
 
 /// Which history to scan.
 #[derive(Debug, Clone, Default)]
@@ -112,6 +94,21 @@ impl History {
     pub fn blobs(&self) -> usize {
         self.sites.len()
     }
+
+    /// The blobs [`scan_history`] will read, each once.
+    pub fn blob_ids(&self) -> impl Iterator<Item = Oid> + '_ {
+        self.sites.iter().map(|s| s.blob)
+    }
+
+    /// Leaves out the blobs `skip` accepts (for a sweep: those scanned by an
+    /// earlier run) and returns how many were left out. Findings in the blobs
+    /// that remain are still reported at the earliest remaining version of
+    /// their file.
+    pub fn skip_blobs(&mut self, skip: impl Fn(Oid) -> bool) -> usize {
+        let before = self.sites.len();
+        self.sites.retain(|s| !skip(s.blob));
+        before - self.sites.len()
+    }
 }
 
 /// Counts from a history scan.
@@ -129,6 +126,9 @@ pub struct GitSummary {
 ///
 /// Fails naming the path when it is not a repository or cannot be opened.
 pub fn open(path: &Path) -> anyhow::Result<Repository> {
+    // Re-hashing every object read costs a quarter of a history scan; a
+    // damaged object still fails to inflate and is reported.
+    git2::opts::strict_hash_verification(false);
     Repository::open(path)
         .map_err(|e| anyhow::anyhow!("{}: not a git repository: {}", path.display(), e.message()))
 }
@@ -211,7 +211,7 @@ pub fn enumerate(
                 &mut seen_trees,
                 messages,
                 errors,
-                &mut |oid, _| {
+                &mut |oid, _, _| {
                     seen_blobs.insert(oid);
                 },
             );
@@ -245,12 +245,12 @@ pub fn enumerate(
             &mut seen_trees,
             messages,
             errors,
-            &mut |oid, path| {
+            &mut |oid, prefix, name| {
                 if seen_blobs.insert(oid) {
                     sites.push(Site {
                         blob: oid,
                         commit: idx,
-                        path: path.to_string(),
+                        path: join(prefix, name),
                     });
                 }
             },
@@ -271,8 +271,8 @@ pub fn enumerate(
                 &mut tip_trees,
                 messages,
                 errors,
-                &mut |oid, path| {
-                    let v = tip_paths.entry(path.to_string()).or_default();
+                &mut |oid, prefix, name| {
+                    let v = tip_paths.entry(join(prefix, name)).or_default();
                     if !v.contains(&oid) {
                         v.push(oid);
                     }
@@ -295,15 +295,26 @@ fn walk_tree(
     seen: &mut IdSet,
     messages: &Messages,
     errors: &AtomicU64,
-    on_blob: &mut dyn FnMut(Oid, &str),
+    on_blob: &mut dyn FnMut(Oid, &str, &[u8]),
 ) {
+    let odb = match repo.odb() {
+        Ok(o) => o,
+        Err(e) => {
+            messages.warn("object database", e.message());
+            errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    };
     let mut stack = vec![(root, String::new())];
     while let Some((id, prefix)) = stack.pop() {
         if !seen.insert(id) {
             continue;
         }
-        let tree = match repo.find_tree(id) {
-            Ok(t) => t,
+        // Raw tree bytes parsed here: libgit2's tree objects allocate per
+        // entry, and history walks read every distinct tree.
+        let raw = match odb.read(id) {
+            Ok(o) if o.kind() == ObjectType::Tree => o,
+            Ok(_) => continue,
             Err(e) => {
                 let loc = if prefix.is_empty() {
                     format!("tree {id}")
@@ -315,16 +326,44 @@ fn walk_tree(
                 continue;
             }
         };
-        for entry in tree.iter() {
-            let name = String::from_utf8_lossy(entry.name_bytes());
-            match entry.kind() {
-                Some(ObjectType::Tree) => stack.push((entry.id(), format!("{prefix}{name}/"))),
-                Some(ObjectType::Blob) => on_blob(entry.id(), &format!("{prefix}{name}")),
+        for (mode, name, oid) in TreeEntries(raw.data()) {
+            match mode {
+                // Directories: mode 40000.
+                b"40000" => {
+                    if !seen.contains(&oid) {
+                        stack.push((oid, format!("{prefix}{}/", String::from_utf8_lossy(name))));
+                    }
+                }
                 // Submodule commits belong to another repository.
-                _ => {}
+                b"160000" => {}
+                _ => on_blob(oid, &prefix, name),
             }
         }
     }
+}
+
+/// Entries of a raw tree object: `<mode> <name>\0<20-byte id>`, repeated.
+struct TreeEntries<'a>(&'a [u8]);
+
+impl<'a> Iterator for TreeEntries<'a> {
+    type Item = (&'a [u8], &'a [u8], Oid);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let data = self.0;
+        let sp = memchr::memchr(b' ', data)?;
+        let nul = sp + 1 + memchr::memchr(0, &data[sp + 1..])?;
+        let id = data.get(nul + 1..nul + 21)?;
+        self.0 = &data[nul + 21..];
+        Some((&data[..sp], &data[sp + 1..nul], Oid::from_bytes(id).ok()?))
+    }
+}
+
+/// `prefix` and `name` joined into a path.
+fn join(prefix: &str, name: &[u8]) -> String {
+    let mut p = String::with_capacity(prefix.len() + name.len());
+    p.push_str(prefix);
+    p.push_str(&String::from_utf8_lossy(name));
+    p
 }
 
 /// What scanning the blobs produced.
@@ -342,6 +381,46 @@ pub struct BlobScan {
 /// service-account JSON) are run over whole blobs; the rest only over new
 /// chunks, which keeps the dedupe margin small.
 const LONG_REACH: usize = 512;
+
+/// How a rule set scans history with dedupe: which rules look only at new
+/// chunks, which at whole blobs, and the context a chunk needs. Built once per
+/// [`Scanner`] (a sweep scans many repositories with it).
+pub struct HistoryPlan {
+    pub short: Matcher,
+    pub long: Matcher,
+    pub margin: usize,
+    pub long_keyword_len: usize,
+}
+
+impl HistoryPlan {
+    pub fn new(rules: &std::sync::Arc<crate::rules::RuleSet>) -> HistoryPlan {
+        let is_short = |r: &crate::rules::Rule| r.is_line_local() || r.spec.max_len <= LONG_REACH;
+        let short = Matcher::with_filter(rules.clone(), is_short);
+        let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
+        let long_keyword_len = rules
+            .rules()
+            .iter()
+            .filter(|r| !is_short(r))
+            .flat_map(|r| r.spec.keywords.iter().map(|k| k.len()))
+            .max()
+            .unwrap_or(0);
+        // Line-local rules need no margin: an old chunk holds whole old lines.
+        let margin = rules
+            .rules()
+            .iter()
+            .filter(|r| is_short(r) && !r.is_line_local())
+            .map(|r| r.spec.max_len + r.spec.keywords.iter().map(|k| k.len()).max().unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+            + 8;
+        HistoryPlan {
+            short,
+            long,
+            margin,
+            long_keyword_len,
+        }
+    }
+}
 
 /// Scans every enumerated blob once, in parallel, then attaches provenance to
 /// the findings and reports each (rule, path, secret) once, at the commit
@@ -367,36 +446,9 @@ pub fn scan_history(
     let too_large = AtomicU64::new(0);
     let repo_dir: PathBuf = repo_path.to_path_buf();
 
-    // Hash checks of every object read cost a quarter of the scan; a damaged
-    // object still fails to inflate and is reported.
-    git2::opts::strict_hash_verification(false);
-
-    let rules = scanner.rules().clone();
-    let is_short = |r: &crate::rules::Rule| r.is_line_local() || r.spec.max_len <= LONG_REACH;
-    let short = Matcher::with_filter(rules.clone(), is_short);
-    let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
-    // Line-local rules need no margin: an old chunk holds whole old lines.
-    let long_kw_len = rules
-        .rules()
-        .iter()
-        .filter(|r| !is_short(r))
-        .flat_map(|r| r.spec.keywords.iter().map(|k| k.len()))
-        .max()
-        .unwrap_or(0);
-    let margin = rules
-        .rules()
-        .iter()
-        .filter(|r| is_short(r) && !r.is_line_local())
-        .map(|r| r.spec.max_len + r.spec.keywords.iter().map(|k| k.len()).max().unwrap_or(0))
-        .max()
-        .unwrap_or(0)
-        + 8;
-    if std::env::var_os("KEYSWEEP_TIMING").is_some() {
-        let n_long = rules.rules().iter().filter(|r| !is_short(r)).count();
-        let n_local = rules.rules().iter().filter(|r| r.is_line_local()).count();
-        eprintln!("dedupe margin {margin}; {n_local} line-local rules; {n_long} whole-blob rules");
-    }
-    let seen = crate::dedupe::Seen::new(margin);
+    let plan = scanner.history_plan();
+    let (short, long, long_kw_len) = (&plan.short, &plan.long, plan.long_keyword_len);
+    let seen = crate::dedupe::Seen::new(plan.margin);
 
     let per_blob: Vec<Finding> = pool.install(|| {
         history
@@ -446,7 +498,11 @@ pub fn scan_history(
                         blob: site.blob.to_string(),
                         path: site.path.clone(),
                     };
-                    let found = if opts.dedupe {
+                    // Notebooks and configs are read whole by their format;
+                    // plain text only in the chunks not seen before.
+                    let plain =
+                        format::detect(Some(Path::new(&site.path)), content) == format::Kind::Plain;
+                    let found = if opts.dedupe && plain {
                         let needs_long = seen.new_chunks(
                             &site.path,
                             content,
@@ -458,6 +514,8 @@ pub fn scan_history(
                             ranges.iter().map(|r| r.len() as u64).sum(),
                             Ordering::Relaxed,
                         );
+                        let decoded =
+                            scanner.decoded_findings(content, &origin, &ranges, &mut scratch);
                         let mut a = if ranges.is_empty() {
                             Vec::new()
                         } else {
@@ -495,7 +553,9 @@ pub fn scan_history(
                         } else {
                             Vec::new()
                         };
-                        scanner.findings(content, &origin, short.combine(a, b))
+                        let mut found = scanner.findings(content, &origin, short.combine(a, b));
+                        found.extend(decoded);
+                        found
                     } else {
                         scanner.scan_bytes(content, &origin, &mut scratch)
                     };

@@ -1,8 +1,10 @@
-//! Sources of blobs: the file system (walked with `.gitignore` support) and
-//! standard input.
+//! Sources of blobs: the file system (walked with `.gitignore` support),
+//! standard input, and the MCP client config locations (`keysweep agents`).
 
+pub mod agents;
 pub mod fs;
 pub mod git;
+pub mod mirror;
 pub mod staged;
 pub mod stdin;
 

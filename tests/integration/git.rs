@@ -387,6 +387,16 @@ fn staged_reports_only_added_lines() {
     assert!(stderr.contains("keysweep blocked this commit"), "{stderr}");
     assert!(stderr.contains("keysweep:allow"));
 
+    // Without git on PATH keysweep reads the index itself, with the same result.
+    let out = env
+        .cmd()
+        .env("PATH", "/nonexistent")
+        .args(["staged", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    let fallback: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&fallback), findings(&json));
+
     // The staged content counts, not the work tree: unstage by editing after add.
     r.write("new.env", "x=1\n");
     env.cmd().args(["scan", "--staged", "-q"]).assert().code(1);

@@ -2,11 +2,13 @@
 
 mod common;
 mod exit_codes;
+mod formats;
 mod git;
 mod input;
 mod output;
 mod revoke;
 mod rules;
 mod scan;
+mod sweep;
 mod triage;
 mod validate;

@@ -1105,3 +1105,33 @@ fn validate_concurrency_bounds_requests_in_flight() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
 }
+
+#[test]
+fn config_endpoints_apply_and_the_flag_overrides_them() {
+    let mut fake = Fake::new(59);
+    let live = fake.github_pat();
+    let server = github(&live);
+    let env = Env::new();
+    env.write("ci.env", format!("TOKEN={live}\n"));
+    env.write(
+        "keysweep.toml",
+        format!("[endpoints]\ngithub = \"{}\"\n", server.url),
+    );
+    let (_, json) = env.scan_json(&[".", "--validate", "--allow-internal", "--show-secrets"]);
+    assert_eq!(validation(by_secret(&json, &live)).0, "live", "{json}");
+    assert_eq!(server.requests().len(), 1);
+
+    // --endpoint wins over the config: this one points at a closed port.
+    let (_, json) = env.scan_json(&[
+        ".",
+        "--validate",
+        "--allow-internal",
+        "--validate-timeout",
+        "2s",
+        "--endpoint",
+        "github=http://127.0.0.1:9",
+        "--show-secrets",
+    ]);
+    assert_eq!(validation(by_secret(&json, &live)).0, "unknown", "{json}");
+    assert_eq!(server.requests().len(), 1);
+}

@@ -1,0 +1,158 @@
+//! `keysweep agents`: the current user's (and project's) MCP client configs.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::args::{AgentsArgs, MinConfidence};
+use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::report::{self, Format, Report};
+use crate::rules::Confidence;
+use crate::scan::{Messages, ScanOptions, Scanner};
+use crate::source::agents::{self, ConfigDirs, Location, Scope};
+use crate::source::fs::WalkOptions;
+
+pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(&args.rules)?;
+    let min_confidence = match args.min_confidence {
+        MinConfidence::Low => Confidence::Low,
+        MinConfidence::Medium => Confidence::Medium,
+        MinConfidence::High => Confidence::High,
+    };
+    let (home, dirs) = match &args.home {
+        Some(h) => {
+            if !h.is_dir() {
+                anyhow::bail!("{}: --home is not a directory", h.display());
+            }
+            (h.clone(), ConfigDirs::under(h))
+        }
+        None => {
+            let h = agents::home_dir()
+                .context("cannot tell the home directory: set HOME or pass --home")?;
+            let d = ConfigDirs::from_env(&h);
+            (h, d)
+        }
+    };
+    let project = (!args.no_project).then_some(args.project.as_path());
+    let locations = agents::locations(&home, &dirs, project);
+    let (found, absent): (Vec<&Location>, Vec<&Location>) =
+        locations.iter().partition(|l| l.path.is_file());
+
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).with_context(|| {
+                format!("{}: cannot create output file", path.display())
+            })?))
+        }
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    // The list of locations is part of the report for people; machine
+    // formats keep stdout parseable and put it on standard error.
+    let listing = listing(&home, &found, &absent, args.verbose);
+    if args.format == Format::Human {
+        ignore_broken_pipe(
+            out.write_all(listing.as_bytes())
+                .and_then(|_| writeln!(out)),
+        )?;
+    } else if !args.quiet {
+        eprint!("{listing}");
+    }
+
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let opts = ScanOptions {
+        walk: WalkOptions {
+            respect_ignore: false,
+            excludes: Vec::new(),
+            max_file_size: 25 << 20,
+            threads,
+        },
+        progress: false,
+    };
+    let messages = Messages::new(args.quiet);
+    let scanner = Scanner::new(rules.clone(), min_confidence);
+    let paths: Vec<PathBuf> = found.iter().map(|l| l.path.clone()).collect();
+    let result = if paths.is_empty() {
+        Default::default()
+    } else {
+        scanner.scan_paths(&paths, &opts, &messages)?
+    };
+
+    let report = Report {
+        findings: &result.findings,
+        summary: &result.summary,
+        rules: &rules,
+        show_secrets: args.show_secrets,
+    };
+    ignore_broken_pipe(
+        report::reporter(args.format)
+            .write(&report, &mut out)
+            .and_then(|_| out.flush()),
+    )
+    .context("cannot write the report")?;
+    if args.format != Format::Human && !args.quiet {
+        let s = &result.summary;
+        eprintln!(
+            "keysweep: {} findings in {} MCP config files; {} errors",
+            s.findings, s.files_scanned, s.errors
+        );
+    }
+    let code = if result.summary.errors > 0 {
+        EXIT_ERROR
+    } else if !result.findings.is_empty() && !args.exit_zero {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// `found  Cursor  ~/.cursor/mcp.json` lines, then a count.
+fn listing(home: &Path, found: &[&Location], absent: &[&Location], verbose: bool) -> String {
+    let mut s = format!("MCP client configs (home {}):\n", home.display());
+    let line = |s: &mut String, status: &str, l: &Location| {
+        let scope = match l.scope {
+            Scope::User => "user",
+            Scope::Project => "project",
+        };
+        s.push_str(&format!(
+            "  {status:<7} {:<15} {scope:<8} {}\n",
+            l.client.name(),
+            shown(home, &l.path)
+        ));
+    };
+    for l in found {
+        line(&mut s, "found", l);
+    }
+    if verbose {
+        for l in absent {
+            line(&mut s, "absent", l);
+        }
+    }
+    s.push_str(&format!(
+        "{} config file{} found; {} other location{} checked{}\n",
+        found.len(),
+        if found.len() == 1 { "" } else { "s" },
+        absent.len(),
+        if absent.len() == 1 { "" } else { "s" },
+        if verbose || absent.is_empty() {
+            ""
+        } else {
+            " (--verbose lists them)"
+        }
+    ));
+    s
+}
+
+/// A path under the home as `~/…`; others as they are, without `./`.
+fn shown(home: &Path, p: &Path) -> String {
+    match p.strip_prefix(home) {
+        Ok(rest) => format!("~/{}", rest.display()),
+        Err(_) => {
+            let s = p.display().to_string();
+            s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+        }
+    }
+}

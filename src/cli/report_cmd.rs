@@ -1,0 +1,68 @@
+//! `keysweep report`: findings stored by sweeps, in any output format.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::args::ReportArgs;
+use super::{ignore_broken_pipe, open_output, EXIT_CLEAN, EXIT_FINDINGS};
+use crate::datastore::{self, FindingQuery};
+use crate::report::{self, Format, Report};
+use crate::rules::RuleSet;
+use crate::scan::Summary;
+use crate::source::git::GitSummary;
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let is_url = args.datastore.contains("://");
+    if !is_url && !std::path::Path::new(&args.datastore).exists() {
+        anyhow::bail!(
+            "{}: no such datastore (run `keysweep sweep` first, or pass --datastore)",
+            args.datastore
+        );
+    }
+    let mut out = open_output(args.output.as_deref())?;
+    let mut store = datastore::open(&args.datastore)?;
+    let findings: Vec<_> = store
+        .findings(&FindingQuery {
+            since_run: args.since,
+            last_seen_run: args.run,
+            ..FindingQuery::default()
+        })?
+        .into_iter()
+        .map(|f| f.finding)
+        .collect();
+    // Rule metadata for SARIF's rule table: the bundled rules, where the
+    // stored findings' rules usually come from.
+    let rules = RuleSet::builtin();
+    let summary = Summary {
+        findings: findings.len(),
+        rules: rules.len(),
+        git: Some(GitSummary::default()),
+        ..Summary::default()
+    };
+    let report = Report {
+        findings: &findings,
+        summary: &summary,
+        rules: &rules,
+        show_secrets: args.show_secrets,
+    };
+    ignore_broken_pipe(
+        report::reporter(args.format)
+            .write(&report, &mut out)
+            .and_then(|_| out.flush()),
+    )
+    .context("cannot write the report")?;
+    if args.format != Format::Human && !args.quiet {
+        eprintln!(
+            "keysweep: {} findings from {}",
+            findings.len(),
+            args.datastore
+        );
+    }
+    Ok(ExitCode::from(if findings.is_empty() || args.exit_zero {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    }))
+}

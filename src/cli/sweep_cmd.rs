@@ -1,0 +1,135 @@
+//! `keysweep sweep`.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::args::{MinConfidence, SweepArgs};
+use super::{ignore_broken_pipe, load_rules, open_output, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::datastore::{self, FindingQuery};
+use crate::report::{self, Report};
+use crate::rules::Confidence;
+use crate::scan::{Messages, Scanner, Summary};
+use crate::source::git::GitSummary;
+use crate::source::mirror;
+use crate::sweep::{self, SweepOptions};
+
+pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(&args.rules)?;
+    let min_confidence = match args.min_confidence {
+        MinConfidence::Low => Confidence::Low,
+        MinConfidence::Medium => Confidence::Medium,
+        MinConfidence::High => Confidence::High,
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    if jobs == 0 || args.threads == 0 {
+        anyhow::bail!("--jobs and --threads must be at least 1");
+    }
+    let mut repos = Vec::new();
+    if let Some(list) = &args.repos {
+        repos.extend(mirror::read_list(list)?);
+    }
+    for dir in &args.dir {
+        repos.extend(mirror::find_repos(dir)?);
+    }
+    let mut out = open_output(args.output.as_deref())?;
+    let mut store = datastore::open(&args.datastore)?;
+
+    let opts = SweepOptions {
+        cache: args.cache.clone(),
+        shard: args.shard,
+        jobs,
+        threads: args.threads,
+        max_file_size: args.max_file_size,
+        rules_digest: sweep::rules_digest(
+            &rules,
+            &format!(
+                "min-confidence={min_confidence};max-file-size={}",
+                args.max_file_size
+            ),
+        ),
+        progress: !args.quiet && io::stderr().is_terminal(),
+    };
+    let messages = Messages::new(args.quiet);
+    // Inline `keysweep:allow` comments hold in every repository; allowlists,
+    // ignore files and baselines are per project and not applied to sweeps.
+    let scanner = Scanner::new(rules.clone(), min_confidence)
+        .with_triage(std::sync::Arc::new(crate::triage::Triage::new()));
+    let s = sweep::sweep(&scanner, &mut *store, repos, &opts, &messages)?;
+
+    let stored = store.findings(&FindingQuery {
+        last_seen_run: Some(s.run),
+        ..FindingQuery::default()
+    })?;
+    let seen = stored.len();
+    let new = stored.iter().filter(|f| f.first_seen_run == s.run).count();
+    let findings: Vec<_> = stored
+        .into_iter()
+        .filter(|f| !args.new_only || f.first_seen_run == s.run)
+        .map(|f| f.finding)
+        .collect();
+    let summary = Summary {
+        files_scanned: s.blobs_scanned,
+        bytes_scanned: s.bytes_scanned,
+        findings: findings.len(),
+        errors: s.failures.len() as u64,
+        rules: rules.len(),
+        git: Some(GitSummary {
+            commits: s.commits,
+            blobs: s.blobs_scanned + s.blobs_skipped,
+            shallow: false,
+        }),
+        elapsed: s.elapsed,
+        sweep: Some(s.clone()),
+        ..Summary::default()
+    };
+    let report = Report {
+        findings: &findings,
+        summary: &summary,
+        rules: &rules,
+        show_secrets: args.show_secrets,
+    };
+    ignore_broken_pipe(
+        report::reporter(args.format)
+            .write(&report, &mut out)
+            .and_then(|_| out.flush()),
+    )
+    .context("cannot write the report")?;
+
+    if !args.quiet {
+        eprintln!(
+            "keysweep: run {}{}: swept {} of {} repositories{} ({} unchanged); scanned {} blobs ({}), \
+             skipped {} scanned before; {} findings ({} new); {} failed",
+            s.run,
+            if s.resumed { " (resumed)" } else { "" },
+            s.swept,
+            s.repos,
+            if s.already_done > 0 {
+                format!(", {} done before the interruption", s.already_done)
+            } else {
+                String::new()
+            },
+            s.unchanged,
+            s.blobs_scanned,
+            indicatif::HumanBytes(s.bytes_scanned),
+            s.blobs_skipped,
+            seen,
+            new,
+            s.failures.len(),
+        );
+        for f in &s.failures {
+            eprintln!("  failed: {}: {}", f.repo, f.error);
+        }
+    }
+    let code = if !s.failures.is_empty() {
+        EXIT_ERROR
+    } else if !findings.is_empty() && !args.exit_zero {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    };
+    Ok(ExitCode::from(code))
+}

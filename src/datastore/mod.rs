@@ -1,0 +1,178 @@
+//! Where sweeps keep what they learned: repositories, the blob ids scanned in
+//! each, findings with the runs that first and last saw them, and the runs
+//! themselves. Two backends with one schema: SQLite for one machine, PostgreSQL
+//! for many workers writing to one store.
+//!
+//! A repository counts as done in a run only once its findings and blobs are
+//! committed, in the same transaction, so a sweep killed at any point resumes
+//! without losing or double-counting work.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::finding::Finding;
+
+pub use self::postgres::Postgres;
+pub use self::sqlite::Sqlite;
+
+/// The schema version this build writes. Each backend holds one migration per
+/// version; a store newer than this is refused rather than misread.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A run of `keysweep sweep` (or one worker's share of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub id: i64,
+    /// True when an unfinished run of the same shard was picked up again.
+    pub resumed: bool,
+}
+
+/// What the store knows about a repository before this run scans it.
+#[derive(Debug, Clone, Default)]
+pub struct RepoState {
+    pub id: i64,
+    /// Digest of its refs at the last complete scan.
+    pub refs_digest: Option<String>,
+    /// Digest of the rules (and keysweep version) of that scan. Blob ids
+    /// scanned under other rules do not count as scanned.
+    pub rules_digest: Option<String>,
+}
+
+/// The outcome of scanning one repository in a run, written in one
+/// transaction.
+#[derive(Debug, Default)]
+pub struct RepoScan<'a> {
+    pub run: i64,
+    pub repo: i64,
+    /// Refs digest to remember; `None` when the scan was incomplete, so the
+    /// next run looks again.
+    pub refs_digest: Option<&'a str>,
+    pub rules_digest: &'a str,
+    /// Forget earlier blob ids first (the rules changed).
+    pub reset_blobs: bool,
+    /// Raw ids of the blobs scanned now.
+    pub blobs: &'a [[u8; 20]],
+    pub findings: &'a [Finding],
+    /// Fingerprints of stored findings no longer reachable in the repository;
+    /// every other stored finding of the repository is marked seen in this run.
+    pub gone: &'a [String],
+    pub bytes_scanned: u64,
+    /// Set when part of the repository could not be read: the findings are
+    /// kept but the repository is recorded as failed in this run.
+    pub error: Option<String>,
+}
+
+/// A stored finding with its history in the store.
+#[derive(Debug, Clone)]
+pub struct StoredFinding {
+    pub finding: Finding,
+    pub first_seen_run: i64,
+    pub last_seen_run: i64,
+    pub validation_status: Option<String>,
+    pub revocation_status: Option<String>,
+}
+
+/// Which stored findings to return.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FindingQuery {
+    /// Only findings first seen in a run after this one.
+    pub since_run: Option<i64>,
+    /// Only findings first seen in this run.
+    pub first_seen_run: Option<i64>,
+    /// Only findings seen (again) in this run.
+    pub last_seen_run: Option<i64>,
+}
+
+/// A repository that failed in a run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Failure {
+    pub repo: String,
+    pub error: String,
+}
+
+/// A sweep datastore. Implementations keep the same schema (see the
+/// migrations in each backend) and the same semantics.
+///
+/// Every method may fail with the backend's error, naming the store.
+pub trait Datastore: Send {
+    /// Starts a run for `shard` (`"all"` when not sharded), or resumes the
+    /// latest unfinished run of the same shard.
+    fn start_run(&mut self, shard: &str, rules_digest: &str) -> anyhow::Result<Run>;
+
+    /// Repositories already done in `run`: skipped when it is resumed.
+    fn finished_repos(&mut self, run: i64) -> anyhow::Result<HashSet<String>>;
+
+    /// Looks up a repository by its listed URL or path, adding it if new.
+    fn repo(&mut self, url: &str) -> anyhow::Result<RepoState>;
+
+    /// Raw ids of the blobs scanned in a repository by earlier runs.
+    fn scanned_blobs(&mut self, repo: i64) -> anyhow::Result<HashSet<[u8; 20]>>;
+
+    /// Fingerprints and blob ids of a repository's stored findings.
+    fn finding_blobs(&mut self, repo: i64) -> anyhow::Result<Vec<(String, Vec<u8>)>>;
+
+    /// Records a scanned repository: blobs, findings, and its state in the run.
+    fn record_scan(&mut self, scan: &RepoScan<'_>) -> anyhow::Result<()>;
+
+    /// Records that a repository could not be swept in `run`.
+    fn record_failure(&mut self, run: i64, repo: i64, error: &str) -> anyhow::Result<()>;
+
+    /// Failures recorded in `run`.
+    fn failures(&mut self, run: i64) -> anyhow::Result<Vec<Failure>>;
+
+    /// Marks `run` finished.
+    fn finish_run(&mut self, run: i64) -> anyhow::Result<()>;
+
+    /// Stored findings, ordered by repository, path and fingerprint.
+    fn findings(&mut self, query: &FindingQuery) -> anyhow::Result<Vec<StoredFinding>>;
+}
+
+/// Opens the store at `location`: a `postgres://` or `postgresql://` URL, or a
+/// path to an SQLite file (created with its directory if missing). Applies
+/// pending migrations.
+///
+/// # Errors
+///
+/// Fails when the store cannot be opened or reached, or its schema is newer
+/// than this keysweep understands.
+pub fn open(location: &str) -> anyhow::Result<Box<dyn Datastore>> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        Ok(Box::new(Postgres::connect(location)?))
+    } else {
+        Ok(Box::new(Sqlite::open(Path::new(location))?))
+    }
+}
+
+/// `location` fit for messages: a URL's password left out.
+pub fn display_location(location: &str) -> String {
+    postgres::without_password(location)
+}
+
+/// The error for a store whose schema is ahead of this build.
+fn too_new(store: &str, version: i64) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{store}: datastore schema version {version} is newer than this keysweep supports \
+         ({SCHEMA_VERSION}); upgrade keysweep or use another --datastore"
+    )
+}
+
+/// Current time, RFC 3339 in UTC.
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    crate::source::git::rfc3339(secs, 0)
+}
+
+/// The raw id of a finding's blob, when it came from history.
+fn blob_of(f: &Finding) -> Option<Vec<u8>> {
+    let hex = &f.git.as_ref()?.blob;
+    git2::Oid::from_str(hex).ok().map(|o| o.as_bytes().to_vec())
+}
+
+fn commit_of(f: &Finding) -> Option<&str> {
+    f.git.as_ref().map(|g| g.commit.as_str())
+}

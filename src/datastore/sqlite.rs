@@ -1,0 +1,382 @@
+//! The embedded datastore: one SQLite file (default `.keysweep/sweep.db`).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{
+    blob_of, commit_of, now, too_new, Datastore, Failure, FindingQuery, RepoScan, RepoState, Run,
+    StoredFinding, SCHEMA_VERSION,
+};
+
+/// Migrations, one per schema version, in order. Keep in step with
+/// `postgres.rs`: same tables, columns and meaning.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started TEXT NOT NULL,
+        finished TEXT,
+        shard TEXT NOT NULL,
+        rules_digest TEXT NOT NULL
+    );
+    CREATE TABLE repos (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        refs_digest TEXT,
+        rules_digest TEXT,
+        last_run INTEGER,
+        last_error TEXT
+    );
+    CREATE TABLE run_repos (
+        run INTEGER NOT NULL REFERENCES runs(id),
+        repo INTEGER NOT NULL REFERENCES repos(id),
+        status TEXT NOT NULL,
+        error TEXT,
+        blobs_scanned INTEGER NOT NULL DEFAULT 0,
+        bytes_scanned INTEGER NOT NULL DEFAULT 0,
+        findings INTEGER NOT NULL DEFAULT 0,
+        finished TEXT NOT NULL,
+        PRIMARY KEY (run, repo)
+    );
+    CREATE TABLE blobs (
+        repo INTEGER NOT NULL REFERENCES repos(id),
+        blob BLOB NOT NULL,
+        PRIMARY KEY (repo, blob)
+    ) WITHOUT ROWID;
+    CREATE TABLE findings (
+        repo INTEGER NOT NULL REFERENCES repos(id),
+        fingerprint TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        path TEXT NOT NULL,
+        commit_id TEXT,
+        blob BLOB,
+        first_seen_run INTEGER NOT NULL REFERENCES runs(id),
+        last_seen_run INTEGER NOT NULL REFERENCES runs(id),
+        validation_status TEXT,
+        revocation_status TEXT,
+        finding TEXT NOT NULL,
+        PRIMARY KEY (repo, fingerprint)
+    );
+    CREATE INDEX findings_first_seen ON findings (first_seen_run);
+    CREATE INDEX findings_last_seen ON findings (last_seen_run);",
+];
+
+/// An SQLite datastore. Holds secrets: the file is created readable by its
+/// owner only.
+pub struct Sqlite {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Sqlite {
+    /// Opens or creates the store at `path` and migrates it.
+    ///
+    /// # Errors
+    ///
+    /// Fails naming the path when the file cannot be created or opened, is not
+    /// an SQLite database, or has a newer schema.
+    pub fn open(path: &Path) -> anyhow::Result<Sqlite> {
+        let name = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create directory", dir.display()))?;
+        }
+        if !path.exists() {
+            create_private(path).with_context(|| format!("{name}: cannot create datastore"))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("{name}: cannot open"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(60))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .with_context(|| format!("{name}: not an SQLite datastore"))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Sqlite {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store
+            .migrate()
+            .with_context(|| format!("{name}: cannot migrate"))?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> anyhow::Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+        let version: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?;
+        if version > SCHEMA_VERSION {
+            return Err(too_new(&self.path.display().to_string(), version));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)?;
+            tx.execute("DELETE FROM schema_version", [])?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [i as i64 + 1],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+#[cfg(not(unix))]
+fn create_private(path: &Path) -> std::io::Result<()> {
+    std::fs::File::create(path).map(drop)
+}
+
+impl Datastore for Sqlite {
+    fn start_run(&mut self, shard: &str, rules_digest: &str) -> anyhow::Result<Run> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let open: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM runs WHERE finished IS NULL AND shard = ?1 ORDER BY id DESC LIMIT 1",
+                [shard],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let run = match open {
+            Some(id) => {
+                tx.execute(
+                    "UPDATE runs SET rules_digest = ?2 WHERE id = ?1",
+                    params![id, rules_digest],
+                )?;
+                Run { id, resumed: true }
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO runs (started, shard, rules_digest) VALUES (?1, ?2, ?3)",
+                    params![now(), shard, rules_digest],
+                )?;
+                Run {
+                    id: tx.last_insert_rowid(),
+                    resumed: false,
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(run)
+    }
+
+    fn finished_repos(&mut self, run: i64) -> anyhow::Result<HashSet<String>> {
+        let mut st = self.conn.prepare(
+            "SELECT r.url FROM run_repos rr JOIN repos r ON r.id = rr.repo
+             WHERE rr.run = ?1 AND rr.status = 'finished'",
+        )?;
+        let urls = st
+            .query_map([run], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(urls)
+    }
+
+    fn repo(&mut self, url: &str) -> anyhow::Result<RepoState> {
+        self.conn
+            .prepare_cached("INSERT INTO repos (url) VALUES (?1) ON CONFLICT (url) DO NOTHING")?
+            .execute([url])?;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, refs_digest, rules_digest FROM repos WHERE url = ?1")?
+            .query_row([url], |r| {
+                Ok(RepoState {
+                    id: r.get(0)?,
+                    refs_digest: r.get(1)?,
+                    rules_digest: r.get(2)?,
+                })
+            })?)
+    }
+
+    fn scanned_blobs(&mut self, repo: i64) -> anyhow::Result<HashSet<[u8; 20]>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT blob FROM blobs WHERE repo = ?1")?;
+        let mut out = HashSet::new();
+        let mut rows = st.query([repo])?;
+        while let Some(row) = rows.next()? {
+            let b: Vec<u8> = row.get(0)?;
+            if let Ok(id) = <[u8; 20]>::try_from(b.as_slice()) {
+                out.insert(id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn finding_blobs(&mut self, repo: i64) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT fingerprint, blob FROM findings WHERE repo = ?1 AND blob IS NOT NULL",
+        )?;
+        let rows = st
+            .query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn record_scan(&mut self, s: &RepoScan<'_>) -> anyhow::Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if s.reset_blobs {
+            tx.execute("DELETE FROM blobs WHERE repo = ?1", [s.repo])?;
+        }
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT OR IGNORE INTO blobs (repo, blob) VALUES (?1, ?2)")?;
+            for b in s.blobs {
+                ins.execute(params![s.repo, &b[..]])?;
+            }
+        }
+        let gone = serde_json::to_string(s.gone)?;
+        tx.prepare_cached(
+            "UPDATE findings SET last_seen_run = ?1
+             WHERE repo = ?2 AND last_seen_run < ?1
+               AND fingerprint NOT IN (SELECT value FROM json_each(?3))",
+        )?
+        .execute(params![s.run, s.repo, gone])?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO findings (repo, fingerprint, rule, path, commit_id, blob,
+                     first_seen_run, last_seen_run, finding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+                 ON CONFLICT (repo, fingerprint) DO UPDATE SET last_seen_run = excluded.last_seen_run",
+            )?;
+            for f in s.findings {
+                ins.execute(params![
+                    s.repo,
+                    f.fingerprint,
+                    f.rule_id,
+                    f.path,
+                    commit_of(f),
+                    blob_of(f),
+                    s.run,
+                    serde_json::to_string(f)?,
+                ])?;
+            }
+        }
+        tx.prepare_cached(
+            "UPDATE repos SET refs_digest = ?2, rules_digest = ?3, last_run = ?4, last_error = ?5
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            s.repo,
+            s.refs_digest,
+            s.rules_digest,
+            s.run,
+            s.error
+        ])?;
+        tx.prepare_cached(
+            "INSERT INTO run_repos (run, repo, status, error, blobs_scanned, bytes_scanned,
+                 findings, finished)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (run, repo) DO UPDATE SET status = excluded.status,
+                 error = excluded.error, blobs_scanned = excluded.blobs_scanned,
+                 bytes_scanned = excluded.bytes_scanned, findings = excluded.findings,
+                 finished = excluded.finished",
+        )?
+        .execute(params![
+            s.run,
+            s.repo,
+            if s.error.is_some() {
+                "failed"
+            } else {
+                "finished"
+            },
+            s.error,
+            s.blobs.len() as i64,
+            s.bytes_scanned as i64,
+            s.findings.len() as i64,
+            now()
+        ])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn record_failure(&mut self, run: i64, repo: i64, error: &str) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE repos SET last_error = ?2, last_run = ?3 WHERE id = ?1",
+            params![repo, error, run],
+        )?;
+        tx.execute(
+            "INSERT INTO run_repos (run, repo, status, error, finished)
+             VALUES (?1, ?2, 'failed', ?3, ?4)
+             ON CONFLICT (run, repo) DO UPDATE SET status = 'failed', error = excluded.error,
+                 finished = excluded.finished",
+            params![run, repo, error, now()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn failures(&mut self, run: i64) -> anyhow::Result<Vec<Failure>> {
+        let mut st = self.conn.prepare(
+            "SELECT r.url, COALESCE(rr.error, '') FROM run_repos rr JOIN repos r ON r.id = rr.repo
+             WHERE rr.run = ?1 AND rr.status = 'failed' ORDER BY r.url",
+        )?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(Failure {
+                    repo: r.get(0)?,
+                    error: r.get(1)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn finish_run(&mut self, run: i64) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET finished = ?2 WHERE id = ?1",
+            params![run, now()],
+        )?;
+        Ok(())
+    }
+
+    fn findings(&mut self, q: &FindingQuery) -> anyhow::Result<Vec<StoredFinding>> {
+        let mut st = self.conn.prepare(
+            "SELECT f.finding, f.first_seen_run, f.last_seen_run, f.validation_status,
+                    f.revocation_status
+             FROM findings f JOIN repos r ON r.id = f.repo
+             WHERE (?1 IS NULL OR f.first_seen_run > ?1)
+               AND (?2 IS NULL OR f.first_seen_run = ?2)
+               AND (?3 IS NULL OR f.last_seen_run = ?3)
+             ORDER BY r.url, f.path, f.fingerprint",
+        )?;
+        let mut rows = st.query(params![q.since_run, q.first_seen_run, q.last_seen_run])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let json: String = row.get(0)?;
+            let finding = serde_json::from_str(&json).with_context(|| {
+                format!("{}: a stored finding cannot be read", self.path.display())
+            })?;
+            out.push(StoredFinding {
+                finding,
+                first_seen_run: row.get(1)?,
+                last_seen_run: row.get(2)?,
+                validation_status: row.get(3)?,
+                revocation_status: row.get(4)?,
+            });
+        }
+        Ok(out)
+    }
+}

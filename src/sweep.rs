@@ -1,0 +1,481 @@
+//! Org-wide sweeps: many repositories, each mirrored into a cache and its
+//! history scanned, incrementally (blobs scanned by an earlier run are not
+//! read again) and resumably (repositories finished in an interrupted run are
+//! skipped), with results written per repository to a [`Datastore`].
+//!
+//! Memory does not grow with the number of repositories: a fixed pool of
+//! workers takes repositories one at a time from the list, and a repository's
+//! findings and blob ids are written to the store and dropped before the
+//! worker takes the next.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::datastore::{Datastore, Failure, RepoScan, RepoState};
+use crate::finding::Finding;
+use crate::rules::RuleSet;
+use crate::scan::{Messages, Scanner};
+use crate::source::git::{self, GitOptions};
+use crate::source::mirror::{self, Shard};
+
+/// How to sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Where bare mirrors are kept between runs.
+    pub cache: PathBuf,
+    pub shard: Option<Shard>,
+    /// Repositories swept at once.
+    pub jobs: usize,
+    /// Scanning threads per repository.
+    pub threads: usize,
+    pub max_file_size: u64,
+    /// Identifies the rules and options in force; blobs scanned under another
+    /// digest are scanned again.
+    pub rules_digest: String,
+    /// Show a progress bar (the caller decides: a terminal, not quiet).
+    pub progress: bool,
+}
+
+/// What a sweep did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SweepSummary {
+    /// The run in the datastore.
+    pub run: i64,
+    /// An interrupted run was picked up again.
+    pub resumed: bool,
+    /// Repositories in the list (after sharding).
+    pub repos: usize,
+    /// Repositories already finished in the resumed run, not swept again.
+    pub already_done: usize,
+    /// Repositories swept in this invocation without failure.
+    pub swept: usize,
+    /// Of those, repositories whose refs had not moved since the last sweep.
+    pub unchanged: usize,
+    pub commits: u64,
+    /// Blobs read and scanned.
+    pub blobs_scanned: u64,
+    /// Blobs left out because an earlier run scanned them.
+    pub blobs_skipped: u64,
+    pub bytes_scanned: u64,
+    /// Findings reported by the repositories' scans in this invocation
+    /// (including ones known from earlier runs).
+    pub findings: u64,
+    /// Findings left out by inline `keysweep:allow` comments (not stored).
+    pub suppressed: u64,
+    pub failures: Vec<Failure>,
+    #[serde(serialize_with = "secs")]
+    pub elapsed: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// A digest of everything that decides what a scan finds: keysweep's version,
+/// the rules, and the options that filter findings. Blob ids recorded under
+/// one digest do not count as scanned under another.
+pub fn rules_digest(rules: &RuleSet, options: &str) -> String {
+    let mut h = Xxh3::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(b"\0");
+    h.update(options.as_bytes());
+    for r in rules.rules() {
+        h.update(b"\0");
+        h.update(
+            serde_json::to_string(&r.spec)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+    }
+    format!("{:016x}", h.digest())
+}
+
+/// Keeps the repositories of `shard` (all without one), dropping duplicates
+/// and keeping the listed order.
+pub fn select(repos: Vec<String>, shard: Option<Shard>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    repos
+        .into_iter()
+        .filter(|r| shard.map_or(true, |s| s.contains(r)) && seen.insert(r.clone()))
+        .collect()
+}
+
+/// Why a repository was not recorded as scanned.
+enum Failed {
+    /// The repository: recorded, and the sweep goes on.
+    Repo(anyhow::Error),
+    /// The datastore: the sweep stops.
+    Store(anyhow::Error),
+}
+
+/// One repository's results, before they are written.
+#[derive(Default)]
+struct Scanned {
+    refs_digest: Option<String>,
+    reset_blobs: bool,
+    blobs: Vec<[u8; 20]>,
+    skipped: u64,
+    findings: Vec<Finding>,
+    gone: Vec<String>,
+    bytes: u64,
+    commits: u64,
+    unchanged: bool,
+    suppressed: u64,
+    error: Option<String>,
+}
+
+struct Ctx<'a> {
+    scanner: &'a Scanner,
+    store: Mutex<&'a mut dyn Datastore>,
+    opts: &'a SweepOptions,
+    messages: &'a Messages,
+    run: i64,
+    /// Repositories failed so far, for the progress line.
+    failed: AtomicU64,
+}
+
+impl Ctx<'_> {
+    fn store<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Datastore) -> anyhow::Result<T>,
+    ) -> Result<T, Failed> {
+        let mut guard = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut **guard).map_err(Failed::Store)
+    }
+}
+
+/// Sweeps `repos` (URLs or local paths, as listed) into `store`.
+///
+/// Each repository is fetched into its mirror, its history enumerated, blobs
+/// scanned by earlier runs (under the same rules digest) left out, the rest
+/// scanned, and the results written in one transaction. A repository that
+/// fails (unreachable, not a repository, corrupt) is recorded with its error
+/// and the sweep goes on.
+///
+/// # Errors
+///
+/// Fails when the datastore fails (the run stays unfinished and a later sweep
+/// resumes it) or the cache directory cannot be created.
+pub fn sweep(
+    scanner: &Scanner,
+    store: &mut dyn Datastore,
+    repos: Vec<String>,
+    opts: &SweepOptions,
+    messages: &Messages,
+) -> anyhow::Result<SweepSummary> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&opts.cache).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot create cache directory: {e}",
+            opts.cache.display()
+        )
+    })?;
+    let shard = opts
+        .shard
+        .map_or_else(|| "all".to_string(), |s| s.to_string());
+    let repos = select(repos, opts.shard);
+    let run = store.start_run(&shard, &opts.rules_digest)?;
+    let done = if run.resumed {
+        store.finished_repos(run.id)?
+    } else {
+        HashSet::new()
+    };
+    let mut summary = SweepSummary {
+        run: run.id,
+        resumed: run.resumed,
+        repos: repos.len(),
+        ..SweepSummary::default()
+    };
+    let todo: Vec<String> = repos.into_iter().filter(|r| !done.contains(r)).collect();
+    summary.already_done = summary.repos - todo.len();
+    drop(done);
+
+    let pb = opts.progress.then(|| {
+        let pb =
+            ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {pos}/{len} repositories ({per_sec}, {eta}) {msg}",
+            )
+            .expect("progress template"),
+        );
+        pb
+    });
+    messages.set_progress(pb.clone());
+
+    let ctx = Ctx {
+        scanner,
+        store: Mutex::new(store),
+        opts,
+        messages,
+        run: run.id,
+        failed: AtomicU64::new(0),
+    };
+    let queue = Mutex::new(todo.into_iter());
+    let stop = AtomicBool::new(false);
+    let fatal: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let swept = AtomicUsize::new(0);
+    let unchanged = AtomicUsize::new(0);
+    let commits = AtomicU64::new(0);
+    let blobs = AtomicU64::new(0);
+    let skipped = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let findings = AtomicU64::new(0);
+    let suppressed = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1) {
+            s.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some(url) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else {
+                    break;
+                };
+                match sweep_repo(&ctx, &url) {
+                    Ok(Some(r)) => {
+                        if r.error.is_none() {
+                            swept.fetch_add(1, Ordering::Relaxed);
+                        }
+                        unchanged.fetch_add(r.unchanged as usize, Ordering::Relaxed);
+                        commits.fetch_add(r.commits, Ordering::Relaxed);
+                        blobs.fetch_add(r.blobs as u64, Ordering::Relaxed);
+                        skipped.fetch_add(r.skipped, Ordering::Relaxed);
+                        bytes.fetch_add(r.bytes, Ordering::Relaxed);
+                        findings.fetch_add(r.findings as u64, Ordering::Relaxed);
+                        suppressed.fetch_add(r.suppressed, Ordering::Relaxed);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        fatal
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
+                        break;
+                    }
+                }
+                if let Some(pb) = &pb {
+                    pb.inc(1);
+                    pb.set_message(format!(
+                        "{} scanned, {} findings, {} failed",
+                        indicatif::HumanBytes(bytes.load(Ordering::Relaxed)),
+                        findings.load(Ordering::Relaxed),
+                        ctx.failed.load(Ordering::Relaxed),
+                    ));
+                }
+            });
+        }
+    });
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    messages.set_progress(None);
+    let store = ctx.store.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e.context(format!(
+            "datastore failed: run {} left unfinished; sweep again to resume it",
+            run.id
+        )));
+    }
+    summary.failures = store.failures(run.id)?;
+    store.finish_run(run.id)?;
+    summary.swept = swept.into_inner();
+    summary.unchanged = unchanged.into_inner();
+    summary.commits = commits.into_inner();
+    summary.blobs_scanned = blobs.into_inner();
+    summary.blobs_skipped = skipped.into_inner();
+    summary.bytes_scanned = bytes.into_inner();
+    summary.findings = findings.into_inner();
+    summary.suppressed = suppressed.into_inner();
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Counts written for one repository.
+struct Recorded {
+    unchanged: bool,
+    commits: u64,
+    blobs: usize,
+    skipped: u64,
+    bytes: u64,
+    findings: usize,
+    suppressed: u64,
+    error: Option<String>,
+}
+
+/// Sweeps one repository and writes the outcome. `Ok(None)` when the
+/// repository failed (and that was recorded); `Err` only when the store fails.
+fn sweep_repo(ctx: &Ctx<'_>, url: &str) -> anyhow::Result<Option<Recorded>> {
+    let result = ctx
+        .store(|s| s.repo(url))
+        .and_then(|state| scan_repo(ctx, url, &state).map(|s| (state, s)));
+    match result {
+        Ok((state, scanned)) => {
+            if let Some(e) = &scanned.error {
+                ctx.messages.warn(url, e);
+            }
+            let scan = RepoScan {
+                run: ctx.run,
+                repo: state.id,
+                refs_digest: scanned.refs_digest.as_deref(),
+                rules_digest: &ctx.opts.rules_digest,
+                reset_blobs: scanned.reset_blobs,
+                blobs: &scanned.blobs,
+                findings: &scanned.findings,
+                gone: &scanned.gone,
+                bytes_scanned: scanned.bytes,
+                error: scanned.error.clone(),
+            };
+            let mut guard = ctx.store.lock().unwrap_or_else(|e| e.into_inner());
+            guard.record_scan(&scan)?;
+            if scanned.error.is_some() {
+                ctx.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Some(Recorded {
+                unchanged: scanned.unchanged,
+                commits: scanned.commits,
+                blobs: scanned.blobs.len(),
+                skipped: scanned.skipped,
+                bytes: scanned.bytes,
+                findings: scanned.findings.len(),
+                suppressed: scanned.suppressed,
+                error: scanned.error,
+            }))
+        }
+        Err(Failed::Store(e)) => Err(e),
+        Err(Failed::Repo(e)) => {
+            let msg = format!("{e:#}");
+            ctx.messages.warn(url, &msg);
+            let state = ctx.store(|s| s.repo(url)).map_err(|f| match f {
+                Failed::Store(e) | Failed::Repo(e) => e,
+            })?;
+            ctx.store
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record_failure(ctx.run, state.id, &msg)?;
+            ctx.failed.fetch_add(1, Ordering::Relaxed);
+            Ok(None)
+        }
+    }
+}
+
+fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Failed> {
+    let same_rules = state.rules_digest.as_deref() == Some(ctx.opts.rules_digest.as_str());
+    if same_rules && state.refs_digest.is_some() {
+        // Ask before fetching: an unchanged repository costs one listing.
+        let advertised = mirror::remote_digest(url).map_err(Failed::Repo)?;
+        if state.refs_digest.as_deref() == Some(advertised.as_str()) {
+            return Ok(Scanned {
+                refs_digest: Some(advertised),
+                unchanged: true,
+                ..Scanned::default()
+            });
+        }
+    }
+    let dest = mirror::cache_path(&ctx.opts.cache, url);
+    let repo = mirror::fetch(url, &dest).map_err(Failed::Repo)?;
+    let digest = mirror::refs_digest(&repo).map_err(Failed::Repo)?;
+    if same_rules && state.refs_digest.as_deref() == Some(digest.as_str()) {
+        // Nothing moved: every blob was scanned under these rules.
+        return Ok(Scanned {
+            refs_digest: Some(digest),
+            unchanged: true,
+            ..Scanned::default()
+        });
+    }
+    let scanned_before = if same_rules {
+        ctx.store(|s| s.scanned_blobs(state.id))?
+    } else {
+        HashSet::new()
+    };
+    let known = ctx.store(|s| s.finding_blobs(state.id))?;
+
+    let gopts = GitOptions {
+        max_file_size: ctx.opts.max_file_size,
+        threads: ctx.opts.threads,
+        dedupe: true,
+        ..GitOptions::default()
+    };
+    let errors = AtomicU64::new(0);
+    let mut history = git::enumerate(&repo, &gopts, ctx.messages, &errors).map_err(Failed::Repo)?;
+    // Findings whose blob is no longer reachable (history rewritten) are not
+    // seen again in this run.
+    let gone: Vec<String> = if known.is_empty() {
+        Vec::new()
+    } else {
+        let reachable: HashSet<[u8; 20]> = history.blob_ids().map(raw).collect();
+        known
+            .into_iter()
+            .filter(|(_, b)| {
+                <[u8; 20]>::try_from(b.as_slice()).is_ok_and(|b| !reachable.contains(&b))
+            })
+            .map(|(fp, _)| fp)
+            .collect()
+    };
+    let skipped = history.skip_blobs(|id| scanned_before.contains(&raw(id))) as u64;
+    drop(scanned_before);
+    let mut blobs: Vec<[u8; 20]> = history.blob_ids().map(raw).collect();
+    let (mut findings, bytes) = if history.blobs() == 0 {
+        (Vec::new(), 0)
+    } else {
+        let scan = git::scan_history(
+            repo.path(),
+            &history,
+            ctx.scanner,
+            &gopts,
+            ctx.messages,
+            &errors,
+            None,
+        )
+        .map_err(Failed::Repo)?;
+        (scan.findings, scan.bytes)
+    };
+    let before = findings.len();
+    findings.retain(|f| f.suppressed.is_none());
+    let suppressed = (before - findings.len()) as u64;
+    for f in &mut findings {
+        f.repo = Some(url.to_string());
+    }
+    let n_errors = errors.into_inner();
+    let (refs_digest, error) = if n_errors > 0 {
+        // Keep what was found, but scan the repository again next time.
+        blobs.clear();
+        (
+            None,
+            Some(format!(
+                "{n_errors} object{} could not be read (corrupt or missing); findings so far \
+                 were kept and the repository will be scanned again",
+                if n_errors == 1 { "" } else { "s" }
+            )),
+        )
+    } else {
+        (Some(digest), None)
+    };
+    Ok(Scanned {
+        refs_digest,
+        reset_blobs: !same_rules,
+        blobs,
+        skipped,
+        findings,
+        gone,
+        bytes,
+        commits: history.commits() as u64,
+        unchanged: false,
+        suppressed,
+        error,
+    })
+}
+
+fn raw(id: git2::Oid) -> [u8; 20] {
+    let mut b = [0u8; 20];
+    let s = id.as_bytes();
+    b[..s.len().min(20)].copy_from_slice(&s[..s.len().min(20)]);
+    b
+}
