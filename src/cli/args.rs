@@ -10,7 +10,8 @@ use crate::report::Format;
 /// Find leaked API keys and tokens in files, MCP configs, CI files and notebooks.
 ///
 /// Exit codes: 0 no findings, 1 findings, 2 error (bad usage, or an input that
-/// could not be read: the scan still finishes and reports what it found).
+/// could not be read: the scan still finishes and reports what it found), 3
+/// a revocation failed (`--revoke`; the findings are still reported).
 #[derive(Debug, Parser)]
 #[command(name = "keysweep", version, about, max_term_width = 100)]
 pub struct Cli {

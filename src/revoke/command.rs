@@ -42,10 +42,37 @@ pub(crate) fn revoke(job: &Job<'_>, command: &[String]) -> Outcome {
         Err(e) => return Outcome::failed(format!("cannot run {first}: {e}"), None),
     };
     let input = serde_json::to_vec(job.finding).expect("finding serializes");
-    if let Some(mut stdin) = child.stdin.take() {
-        // A program that does not read its input still decides by exit code.
-        let _ = stdin.write_all(&input);
-    }
+    // Feed and drain on threads: a program that writes more than a pipe
+    // holds before reading its input must not deadlock us.
+    let stdin = child.stdin.take();
+    let feeder = std::thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            // A program that does not read its input still decides by exit code.
+            let _ = stdin.write_all(&input);
+        }
+    });
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.by_ref().take(1 << 20).read_to_string(&mut s);
+                let _ = std::io::copy(&mut p, &mut std::io::sink());
+            }
+            s
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let start = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -59,14 +86,9 @@ pub(crate) fn revoke(job: &Job<'_>, command: &[String]) -> Outcome {
             Err(e) => return Outcome::failed(format!("{first}: {e}"), None),
         }
     };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        let _ = o.read_to_string(&mut out);
-    }
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
+    let _ = feeder.join();
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
     let last_err = err.trim().lines().last().map(short).unwrap_or_default();
     if status.success() {
         let reference = Some(short(&out)).filter(|s| !s.is_empty());
