@@ -13,8 +13,11 @@ use crate::rules::RevokeSpec;
 
 /// The bundled revoker files, by name.
 const BUNDLED: &[(&str, &str)] = &[
+    ("dropbox", include_str!("../../rules/revokers/dropbox.yml")),
+    ("gcp", include_str!("../../rules/revokers/gcp.yml")),
     ("github", include_str!("../../rules/revokers/github.yml")),
     ("gitlab", include_str!("../../rules/revokers/gitlab.yml")),
+    ("npm", include_str!("../../rules/revokers/npm.yml")),
     ("slack", include_str!("../../rules/revokers/slack.yml")),
 ];
 
@@ -147,5 +150,21 @@ mod tests {
             }
         }
         assert!(bundled().contains_key("slack-bot-token"));
+        // Every file in rules/revokers/ is bundled.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/revokers");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .path()
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        files.sort();
+        let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
+        assert_eq!(files, names);
     }
 }
