@@ -681,3 +681,33 @@ fn human_report_shows_revocation() {
     assert!(stdout.contains("revocation: 1 would revoke"), "{stdout}");
     assert!(!stdout.contains(&token));
 }
+
+#[test]
+fn dry_run_redacts_a_secret_in_the_url() {
+    let mut fake = Fake::new(611);
+    let token = format!("npm_{}", fake.alnum(36));
+    let env = Env::new();
+    env.write(
+        ".npmrc",
+        format!("//registry.npmjs.org/:_authToken={token}\n"),
+    );
+    env.write(
+        "keysweep.toml",
+        "[revoke]\nrequire = \"any\"\nrules = [\"npm-*\"]\n[[revoke.broker]]\nkind = \"provider\"\n",
+    );
+    let (code, json, stderr) = scan(&env, &[], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let r = revocation(&json, &token);
+    assert_eq!(r["status"], "would-revoke", "{json:#}");
+    let detail = r["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("DELETE https://registry.npmjs.org/-/npm/v1/tokens/token/npm_"),
+        "{detail}"
+    );
+    assert!(!detail.contains(&token), "{detail}");
+    assert!(
+        stderr.contains("would call DELETE https://registry.npmjs.org/"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&token), "{stderr}");
+}
