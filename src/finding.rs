@@ -78,6 +78,9 @@ pub struct Finding {
     /// The repository of a finding from `keysweep sweep`, as listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
+    /// What revocation did with the secret (`--revoke`, `keysweep revoke`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
 }
 
 /// Whether a secret works, as its provider answered.
@@ -140,6 +143,58 @@ impl Validation {
     pub fn not_checked(detail: impl Into<String>) -> Validation {
         Validation::new(ValidationStatus::NotChecked, detail)
     }
+}
+
+/// What happened when keysweep tried to revoke a secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationStatus {
+    /// Dry run: the call that would have been made is in the detail.
+    #[default]
+    WouldRevoke,
+    /// The broker said it revoked the secret; no validator could confirm.
+    Revoked,
+    /// Revoked, and validating again found the secret dead.
+    RevokedConfirmed,
+    /// The broker said revoked, but validating again did not show it dead.
+    RevokeUnconfirmed,
+    /// The broker failed, refused, timed out or answered nonsense.
+    Failed,
+    /// Policy kept keysweep from trying; the detail says which.
+    Skipped,
+}
+
+impl RevocationStatus {
+    /// Whether this status counts as a failed revocation for the exit code.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            RevocationStatus::Failed | RevocationStatus::RevokeUnconfirmed
+        )
+    }
+}
+
+impl std::fmt::Display for RevocationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RevocationStatus::WouldRevoke => "would-revoke",
+            RevocationStatus::Revoked => "revoked",
+            RevocationStatus::RevokedConfirmed => "revoked-confirmed",
+            RevocationStatus::RevokeUnconfirmed => "revoke-unconfirmed",
+            RevocationStatus::Failed => "failed",
+            RevocationStatus::Skipped => "skipped",
+        })
+    }
+}
+
+/// The outcome of one revocation attempt, with the broker that handled it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub status: RevocationStatus,
+    /// `http #1`, `vault #2`, `provider #3`, `command #4`; empty when skipped.
+    #[serde(default)]
+    pub broker: String,
+    pub detail: String,
 }
 
 /// Fingerprint of a secret at a path: stable across runs and line moves, and

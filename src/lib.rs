@@ -21,6 +21,7 @@ pub mod format;
 pub mod gitleaks;
 pub mod matcher;
 pub mod report;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod source;

@@ -52,6 +52,9 @@ pub struct Summary {
     /// Validation counts, when `--validate` ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation: Option<crate::validate::ValidationSummary>,
+    /// Revocation counts and failures, when `--revoke` ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<crate::revoke::RevokeSummary>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -10,7 +10,8 @@ use crate::report::Format;
 /// Find leaked API keys and tokens in files, MCP configs, CI files and notebooks.
 ///
 /// Exit codes: 0 no findings, 1 findings, 2 error (bad usage, or an input that
-/// could not be read: the scan still finishes and reports what it found).
+/// could not be read: the scan still finishes and reports what it found), 3
+/// a revocation failed (`--revoke`; the findings are still reported).
 #[derive(Debug, Parser)]
 #[command(name = "keysweep", version, about, max_term_width = 100)]
 pub struct Cli {
@@ -54,6 +55,40 @@ pub enum Command {
     /// at their documented Linux, macOS and Windows locations, and the
     /// project's. Lists the files it looked at.
     Agents(AgentsArgs),
+    /// Revoke the secrets of an earlier JSON report (written with
+    /// --show-secrets) through the config's `[revoke]` brokers.
+    ///
+    /// Exit codes: 0 nothing failed, 2 error, 3 some revocation failed or
+    /// could not be confirmed.
+    Revoke(RevokeArgs),
+}
+
+/// `keysweep revoke --from REPORT.json`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// A JSON report of `keysweep scan -f json --show-secrets`.
+    #[arg(long, value_name = "REPORT.json")]
+    pub from: PathBuf,
+
+    /// Output format of the report of what was revoked.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Validate the report's findings again before revoking, instead of
+    /// trusting the validation the report records.
+    #[arg(long, help_heading = "Validation")]
+    pub validate: bool,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Load extra rules from a YAML file or a directory of them (rules the
+    /// report names that keysweep does not bundle). Repeatable.
+    #[arg(long = "rules", value_name = "FILE_OR_DIR", help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// Where settings come from.
@@ -238,6 +273,13 @@ pub struct ScanArgs {
         help_heading = "Validation"
     )]
     pub validate_concurrency: usize,
+
+    /// Revoke the secrets found through the brokers of the config's
+    /// `[revoke]` table: a dry run that prints each call unless mode =
+    /// "enforce". Findings are validated first when the policy requires
+    /// live ones. Exit code 3 when a revocation failed (docs/revocation.md).
+    #[arg(long, help_heading = "Revocation")]
+    pub revoke: bool,
 
     #[command(flatten)]
     pub net: NetArgs,

@@ -7,6 +7,7 @@ mod baseline_cmd;
 mod hook_cmd;
 mod init_cmd;
 mod report_cmd;
+mod revoke_cmd;
 mod rules_cmd;
 mod scan_cmd;
 mod setup;
@@ -27,6 +28,9 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 /// Exit status for usage errors and inputs that could not be scanned.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit status when a revocation failed or could not be confirmed (findings
+/// were still reported in full).
+pub const EXIT_REVOKE_FAILED: u8 = 3;
 
 /// Runs a parsed command line.
 ///
@@ -56,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate_cmd::run(args),
         Command::Baseline(cmd) => baseline_cmd::run(cmd),
         Command::Init(args) => init_cmd::run(args),
+        Command::Revoke(args) => revoke_cmd::run(args),
     }
 }
 
@@ -87,6 +92,47 @@ pub(crate) fn validate_options(
         trust_rule_validators: net.trust_rule_validators,
         endpoints,
         ..Default::default()
+    })
+}
+
+/// Adds the config's `[endpoints]` to validation options; `--endpoint`
+/// wins for a provider named in both.
+pub(crate) fn add_config_endpoints(
+    opts: &mut crate::validate::ValidateOptions,
+    config: Option<&crate::config::LoadedConfig>,
+) {
+    if let Some(c) = config {
+        for (provider, url) in &c.config.endpoints {
+            opts.endpoints
+                .entry(provider.clone())
+                .or_insert_with(|| url.clone());
+        }
+    }
+}
+
+/// Resolves the config's `[revoke]` table into revocation options.
+///
+/// # Errors
+///
+/// When there is no config or it has no `[revoke]` table.
+pub(crate) fn revoke_options(
+    config: Option<&crate::config::LoadedConfig>,
+) -> anyhow::Result<crate::revoke::RevokeOptions> {
+    let Some(c) = config else {
+        anyhow::bail!(
+            "revocation needs a [revoke] table in keysweep.toml (or --config FILE); see docs/revocation.md"
+        );
+    };
+    let Some(r) = &c.config.revoke else {
+        anyhow::bail!(
+            "{}: no [revoke] table: revocation needs a policy and brokers (see docs/revocation.md)",
+            c.path.display()
+        );
+    };
+    Ok(crate::revoke::RevokeOptions {
+        config: r.clone(),
+        audit_log: r.audit_log.as_ref().map(|p| c.resolve(p)),
+        base_dir: c.dir.clone(),
     })
 }
 

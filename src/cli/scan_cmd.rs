@@ -9,9 +9,14 @@ use anyhow::Context;
 
 use super::args::{FailOn, MinConfidence, ScanArgs};
 use super::setup::setup;
-use super::{ignore_broken_pipe, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use super::{
+    add_config_endpoints, ignore_broken_pipe, revoke_options, validate_options, EXIT_CLEAN,
+    EXIT_ERROR, EXIT_FINDINGS, EXIT_REVOKE_FAILED,
+};
+use crate::config::RevokeRequire;
 use crate::finding::{Finding, ValidationStatus};
 use crate::report::{self, Format, Report};
+use crate::revoke::Revoker;
 use crate::rules::Confidence;
 use crate::scan::{Messages, ScanOptions, ScanResult, Scanner};
 use crate::source::git::GitOptions;
@@ -40,18 +45,20 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--fail-on live needs --validate");
     }
     // Resolve validation options before scanning so a bad --endpoint fails fast.
-    let validator = if args.validate {
-        let mut options = validate_options(&args.net, &setup.rules, args.validate_concurrency)?;
-        // The config's [endpoints] apply unless --endpoint overrides them.
-        if let Some(c) = &setup.config {
-            for (provider, url) in &c.config.endpoints {
-                options
-                    .endpoints
-                    .entry(provider.clone())
-                    .or_insert_with(|| url.clone());
-            }
-        }
-        Some(Validator::new(options)?)
+    let revoke_opts = if args.revoke {
+        Some(revoke_options(setup.config.as_ref())?)
+    } else {
+        None
+    };
+    // Revoking only live secrets needs to know which are live.
+    let validate = args.validate
+        || revoke_opts
+            .as_ref()
+            .is_some_and(|r| r.config.require == RevokeRequire::Live);
+    let validator = if validate || args.revoke {
+        let mut opts = validate_options(&args.net, &setup.rules, args.validate_concurrency)?;
+        add_config_endpoints(&mut opts, setup.config.as_ref());
+        Some(Validator::new(opts)?)
     } else {
         None
     };
@@ -101,7 +108,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
             scanner.scan_staged(&root, &messages)?
         }
     };
-    if let Some(validator) = &validator {
+    if let Some(validator) = validator.as_ref().filter(|_| validate) {
         let summary = validator.validate_findings(&rules, &mut result.findings);
         if args.only_live {
             result.findings.retain(|f| {
@@ -112,6 +119,17 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
             result.summary.findings = result.findings.len();
         }
         result.summary.validation = Some(summary);
+    }
+
+    if let (Some(ropts), Some(validator)) = (revoke_opts, &validator) {
+        let mut revoker = Revoker::new(ropts, validator, &rules)?;
+        let summary = revoker.revoke_findings(&mut result.findings)?;
+        if !args.quiet {
+            for line in &revoker.plan {
+                eprintln!("keysweep: dry run: {line}");
+            }
+        }
+        result.summary.revocation = Some(summary);
     }
 
     let combined: Vec<Finding>;
@@ -157,14 +175,24 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         } else {
             String::new()
         };
+        let revoked = s
+            .revocation
+            .as_ref()
+            .map(|r| format!("; revocation: {}", crate::revoke::summary_line(r)))
+            .unwrap_or_default();
         eprintln!(
-            "keysweep: {} findings{suppressed}; scanned {} files ({} bytes); skipped {}; {} errors{validated}",
+            "keysweep: {} findings{suppressed}; scanned {} files ({} bytes); skipped {}; {} errors{validated}{revoked}",
             s.findings,
             s.files_scanned,
             s.bytes_scanned,
             s.skipped_total(),
             s.errors
         );
+        if let Some(r) = &s.revocation {
+            for line in &r.failures {
+                eprintln!("keysweep: revocation failed: {line}");
+            }
+        }
     }
 
     if mode == Mode::Staged && !result.findings.is_empty() && !args.quiet {
@@ -188,8 +216,15 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
                 .is_some_and(|v| v.status == ValidationStatus::Live)
         }),
     };
+    let revoke_failed = result
+        .summary
+        .revocation
+        .as_ref()
+        .is_some_and(|r| r.has_failures());
     let code = if result.summary.errors > 0 {
         EXIT_ERROR
+    } else if revoke_failed {
+        EXIT_REVOKE_FAILED
     } else if failing && !args.exit_zero {
         EXIT_FINDINGS
     } else {

@@ -179,6 +179,7 @@ pub fn rule() -> RuleSpec {
         examples: Vec::new(),
         negative_examples: Vec::new(),
         validate: None,
+        revoke: None,
     }
 }
 

@@ -519,6 +519,7 @@ fn convert(layer: Layer, cwd: &Path) -> Result<GitleaksConfig, GitleaksError> {
             examples: Vec::new(),
             negative_examples: Vec::new(),
             validate: None,
+            revoke: None,
         };
         let rule = Rule::imported(
             spec,

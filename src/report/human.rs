@@ -62,6 +62,17 @@ impl Reporter for Human {
             if let Some(v) = &f.validation {
                 writeln!(out, "  validation   {}: {}", v.status, v.detail)?;
             }
+            if let Some(r) = &f.revocation {
+                if r.broker.is_empty() {
+                    writeln!(out, "  revocation   {}: {}", r.status, r.detail)?;
+                } else {
+                    writeln!(
+                        out,
+                        "  revocation   {} via {}: {}",
+                        r.status, r.broker, r.detail
+                    )?;
+                }
+            }
             writeln!(out, "  line         {}", f.snippet)?;
             if let Some(fix) = &f.fix {
                 writeln!(out, "  fix          {fix}")?;
@@ -164,7 +175,16 @@ impl Reporter for Human {
                 v.live, v.invalid, v.unknown, v.not_checked
             )?;
         }
-        writeln!(out)
+        if let Some(r) = &s.revocation {
+            write!(out, "; revocation: {}", crate::revoke::summary_line(r))?;
+        }
+        writeln!(out)?;
+        if let Some(r) = &s.revocation {
+            for line in &r.failures {
+                writeln!(out, "revocation failed: {line}")?;
+            }
+        }
+        Ok(())
     }
 }
 

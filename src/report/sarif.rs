@@ -189,6 +189,9 @@ impl Reporter for Sarif {
                         props.insert(k.to_string(), v);
                     }
                 }
+                if let Some(r) = &f.revocation {
+                    result["properties"]["revocation"] = json!(r);
+                }
                 if let Some(v) = &f.validation {
                     result["properties"]["validation"] = json!(v);
                     result["message"]["text"] = json!(format!(

@@ -14,8 +14,8 @@ mod validator_spec;
 pub use check::{check_rules, CheckReport};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
 pub use validator_spec::{
-    json_path, parse_validator_file, BasicAuth, Matchers, ResponseMatch, Template, ValidateSpec,
-    ValidatorEntry, ValidatorKind,
+    json_path, parse_validator_file, BasicAuth, Matchers, ResponseMatch, RevokeSpec, Template,
+    ValidateSpec, ValidatorEntry, ValidatorKind,
 };
 
 use std::path::{Path, PathBuf};

@@ -140,6 +140,10 @@ pub struct RuleSpec {
     /// How to check a found secret with its provider (`--validate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate: Option<ValidateSpec>,
+    /// How a found secret revokes itself with its provider (`--revoke` with a
+    /// `provider` broker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<super::RevokeSpec>,
 }
 
 impl RuleSpec {
@@ -171,6 +175,9 @@ impl RuleSpec {
         }
         if let Some(v) = &self.validate {
             v.check()?;
+        }
+        if let Some(r) = &self.revoke {
+            r.check()?;
         }
         Ok(())
     }

@@ -52,6 +52,97 @@ pub struct ValidateSpec {
     pub identity: Option<String>,
 }
 
+/// The `revoke:` section of a rule, or an entry of a bundled
+/// `rules/revokers/<provider>.yml`: a templated request (the same fields as
+/// an http `validate:` section) and the answers that mean revoked or
+/// not-found. Any other answer is a failure.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeSpec {
+    /// GET, POST, DELETE … Defaults to POST.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<BasicAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<Value>,
+    /// Answers that mean the secret is now revoked.
+    pub revoked: Matchers,
+    /// Answers that mean the provider does not know the secret (already
+    /// revoked or never valid).
+    #[serde(default, skip_serializing_if = "Matchers::is_empty")]
+    pub not_found: Matchers,
+}
+
+impl RevokeSpec {
+    /// Checks what serde cannot: method, a literal https host, templates,
+    /// header names, one body at most, a `revoked` answer.
+    ///
+    /// # Errors
+    ///
+    /// Names the problem, prefixed `revoke`.
+    pub fn check(&self) -> Result<(), String> {
+        let req = self.request();
+        let err = |e: String| e.replacen("validate", "revoke", 1);
+        for (loc, t) in req.templates() {
+            Template::parse(t).map_err(|e| format!("revoke {loc}: {e}"))?;
+        }
+        for (name, value) in &self.headers {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                return Err(format!("revoke: invalid header name {name:?}"));
+            }
+            if value.contains(['\r', '\n']) {
+                return Err(format!("revoke: header {name} contains a line break"));
+            }
+        }
+        check_url(&self.url).map_err(err)?;
+        let method = req.method.as_deref().unwrap_or("POST");
+        if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method) {
+            return Err(format!(
+                "revoke: method {method:?} is not one of GET, POST, PUT, PATCH, DELETE"
+            ));
+        }
+        let bodies = [
+            self.body.is_some(),
+            self.form.is_some(),
+            self.json.is_some(),
+        ];
+        if bodies.iter().filter(|b| **b).count() > 1 {
+            return Err("revoke: give at most one of body, form and json".into());
+        }
+        if self.revoked.is_empty() {
+            return Err("revoke: needs a `revoked` answer (everything else is a failure)".into());
+        }
+        Ok(())
+    }
+
+    /// The request part as an http validator section, so revocation builds
+    /// requests with the validation engine's templating and URL rules.
+    pub fn request(&self) -> ValidateSpec {
+        ValidateSpec {
+            kind: ValidatorKind::Http,
+            method: Some(self.method.clone().unwrap_or_else(|| "POST".into())),
+            url: Some(self.url.clone()),
+            headers: self.headers.clone(),
+            query: self.query.clone(),
+            basic_auth: self.basic_auth.clone(),
+            body: self.body.clone(),
+            form: self.form.clone(),
+            json: self.json.clone(),
+            ..ValidateSpec::default()
+        }
+    }
+}
+
 /// Which validator runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]

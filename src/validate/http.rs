@@ -54,7 +54,7 @@ fn render(
         .map_err(|p| format!("needs the {p} found with the secret"))
 }
 
-fn build(
+pub(crate) fn build(
     ctx: &Ctx<'_>,
     spec: &ValidateSpec,
     secret: &str,

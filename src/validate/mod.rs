@@ -24,8 +24,8 @@
 
 mod aws;
 mod gcp;
-mod http;
-mod net;
+pub(crate) mod http;
+pub(crate) mod net;
 
 pub use net::internal_kind;
 
@@ -164,6 +164,12 @@ impl Validator {
         })
     }
 
+    /// Whether rules loaded from outside keysweep may send secrets
+    /// (`--trust-rule-validators`); revocation honours it too.
+    pub(crate) fn trusts_rule_validators(&self) -> bool {
+        self.opts.trust_rule_validators
+    }
+
     /// HTTP requests sent so far, retries included.
     pub fn requests(&self) -> u64 {
         self.net.requests()
@@ -210,6 +216,26 @@ impl Validator {
             ValidatorKind::Aws => aws::check(&ctx, spec, secret, parts),
             ValidatorKind::Gcp => gcp::check(&ctx, spec, secret, parts),
         }
+    }
+
+    /// Builds the templated request of `spec` for a rule of `provider`, with
+    /// that provider's endpoint override applied, without sending it.
+    /// Revocation uses it for `revoke:` sections.
+    pub(crate) fn build_request(
+        &self,
+        provider: &str,
+        spec: &crate::rules::ValidateSpec,
+        secret: &str,
+        parts: &BTreeMap<String, String>,
+    ) -> Result<net::Request, String> {
+        let ctx = Ctx { v: self, provider };
+        http::build(&ctx, spec, secret, parts).map_err(|e| scrub(&e, secret))
+    }
+
+    /// Sends a request through the address guard and rate limiter. Errors
+    /// never quote `secret`.
+    pub(crate) fn send(&self, req: &net::Request, secret: &str) -> Result<net::Response, String> {
+        self.net.send(req).map_err(|e| scrub(&e, secret))
     }
 
     /// Sets `validation` on every finding. Each distinct (rule, secret,
@@ -338,7 +364,7 @@ fn apply_endpoint(url: &mut Url, base: &Url) {
 
 /// Removes the secret (raw and percent-encoded) from a text meant for
 /// reports: transport errors can quote a URL that carries it.
-fn scrub(text: &str, secret: &str) -> String {
+pub(crate) fn scrub(text: &str, secret: &str) -> String {
     if secret.len() < 4 {
         return text.to_string();
     }

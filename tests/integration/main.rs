@@ -6,6 +6,7 @@ mod formats;
 mod git;
 mod input;
 mod output;
+mod revoke;
 mod rules;
 mod scan;
 mod sweep;

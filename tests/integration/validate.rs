@@ -14,15 +14,15 @@ use crate::common::{findings, Env, Fake};
 
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Seen {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -45,14 +45,14 @@ impl Seen {
     }
 }
 
-struct Reply {
-    status: u16,
-    body: String,
-    delay: Duration,
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub delay: Duration,
 }
 
 impl Reply {
-    fn new(status: u16, body: impl Into<String>) -> Reply {
+    pub fn new(status: u16, body: impl Into<String>) -> Reply {
         Reply {
             status,
             body: body.into(),
@@ -65,8 +65,8 @@ type Handler = dyn Fn(&Seen, usize) -> Reply + Send + Sync;
 
 /// A tiny HTTP/1.1 server on 127.0.0.1: one request per connection, each on
 /// its own thread, so a slow answer does not hold up the next request.
-struct Server {
-    url: String,
+pub(crate) struct Server {
+    pub url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
     addr: std::net::SocketAddr,
@@ -74,7 +74,7 @@ struct Server {
 
 impl Server {
     /// `handler` gets the request and how many came before it.
-    fn start(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Server {
+    pub fn start(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -101,7 +101,7 @@ impl Server {
         }
     }
 
-    fn requests(&self) -> Vec<Seen> {
+    pub fn requests(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }

@@ -1,0 +1,170 @@
+//! The `provider` broker: the provider's own revocation API, from the rule's
+//! `revoke:` section or a bundled `rules/revokers/<provider>.yml` entry
+//! (rule ids → section, as with validators). Requests are templated like
+//! validation requests and honour the same endpoint overrides.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::{short, Answer, Job, Outcome};
+use crate::rules::RevokeSpec;
+
+/// The bundled revoker files, by name.
+const BUNDLED: &[(&str, &str)] = &[
+    ("dropbox", include_str!("../../rules/revokers/dropbox.yml")),
+    ("gcp", include_str!("../../rules/revokers/gcp.yml")),
+    ("github", include_str!("../../rules/revokers/github.yml")),
+    ("gitlab", include_str!("../../rules/revokers/gitlab.yml")),
+    ("npm", include_str!("../../rules/revokers/npm.yml")),
+    ("slack", include_str!("../../rules/revokers/slack.yml")),
+];
+
+/// Parses a revoker file: `name: {rules: [ids…], <revoke: section>}`.
+///
+/// # Errors
+///
+/// Names the entry and the problem.
+pub fn parse_revoker_file(text: &str) -> Result<Vec<(Vec<String>, RevokeSpec)>, String> {
+    let doc: serde_yaml::Mapping = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (name, entry) in doc {
+        let name = name.as_str().unwrap_or("?").to_string();
+        let mut entry = match entry {
+            serde_yaml::Value::Mapping(m) => m,
+            _ => return Err(format!("{name}: not a mapping")),
+        };
+        let rules: Vec<String> = entry
+            .remove("rules")
+            .map(serde_yaml::from_value)
+            .transpose()
+            .map_err(|e| format!("{name}: rules: {e}"))?
+            .ok_or_else(|| format!("{name}: needs rules"))?;
+        let spec: RevokeSpec = serde_yaml::from_value(serde_yaml::Value::Mapping(entry))
+            .map_err(|e| format!("{name}: {e}"))?;
+        spec.check().map_err(|e| format!("{name}: {e}"))?;
+        out.push((rules, spec));
+    }
+    Ok(out)
+}
+
+fn bundled() -> &'static HashMap<String, RevokeSpec> {
+    static MAP: OnceLock<HashMap<String, RevokeSpec>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut m = HashMap::new();
+        for (name, text) in BUNDLED {
+            let entries = parse_revoker_file(text)
+                .unwrap_or_else(|e| panic!("rules/revokers/{name}.yml: {e}"));
+            for (rules, spec) in entries {
+                for r in rules {
+                    m.insert(r, spec.clone());
+                }
+            }
+        }
+        m
+    })
+}
+
+/// The revoke section for a finding's rule: the rule's own, else a bundled
+/// one for a bundled rule. Rules from elsewhere need their own section.
+pub(crate) fn spec<'a>(job: &Job<'a>) -> Option<&'a RevokeSpec> {
+    let rule = job.rule?;
+    rule.spec
+        .revoke
+        .as_ref()
+        .or_else(|| rule.builtin.then(|| bundled().get(rule.id())).flatten())
+}
+
+fn build(job: &Job<'_>) -> Result<crate::validate::net::Request, String> {
+    let spec = spec(job).ok_or("the rule has no revoke section")?;
+    if let Some(rule) = job.rule.filter(|r| !r.builtin) {
+        if !job.validator.trusts_rule_validators() {
+            return Err(format!(
+                "revoke section from {} not run: pass --trust-rule-validators to let it send secrets",
+                rule.origin
+            ));
+        }
+    }
+    let f = job.finding;
+    job.validator
+        .build_request(&f.provider, &spec.request(), &f.secret, &f.parts)
+}
+
+pub(crate) fn describe(job: &Job<'_>) -> Result<String, String> {
+    let req = build(job)?;
+    Ok(format!("{} {}", req.method, req.url))
+}
+
+pub(crate) fn revoke(job: &Job<'_>) -> Outcome {
+    let Some(spec) = spec(job) else {
+        return Outcome::failed("the rule has no revoke section", None);
+    };
+    let req = match build(job) {
+        Ok(r) => r,
+        Err(e) => return Outcome::failed(e, None),
+    };
+    let resp = match job.validator.send(&req, &job.finding.secret) {
+        Ok(r) => r,
+        Err(e) => return Outcome::failed(e, None),
+    };
+    let json: Option<Value> = serde_json::from_str(&resp.body).ok();
+    let said = crate::validate::provider_message(&resp.body, json.as_ref())
+        .unwrap_or_else(|| short(&resp.body));
+    let detail = if said.is_empty() {
+        format!("provider answered HTTP {}", resp.status)
+    } else {
+        format!("provider answered HTTP {}: {said}", resp.status)
+    };
+    let answer = if spec.revoked.matches(resp.status, &resp.body, json.as_ref()) {
+        Answer::Revoked
+    } else if spec
+        .not_found
+        .matches(resp.status, &resp.body, json.as_ref())
+    {
+        Answer::NotFound
+    } else {
+        Answer::Failed
+    };
+    Outcome {
+        answer,
+        http_status: Some(resp.status),
+        reference: None,
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_revokers_parse_and_name_real_rules() {
+        let set = crate::rules::RuleSet::builtin();
+        for (name, text) in BUNDLED {
+            for (rules, spec) in parse_revoker_file(text).unwrap() {
+                assert!(!spec.revoked.is_empty(), "{name}");
+                for r in rules {
+                    assert!(set.get(&r).is_some(), "{name}: no bundled rule {r}");
+                }
+            }
+        }
+        assert!(bundled().contains_key("slack-bot-token"));
+        // Every file in rules/revokers/ is bundled.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/revokers");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .path()
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        files.sort();
+        let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
+        assert_eq!(files, names);
+    }
+}
