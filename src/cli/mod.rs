@@ -100,14 +100,24 @@ pub(crate) fn validate_options(
 pub(crate) fn add_config_endpoints(
     opts: &mut crate::validate::ValidateOptions,
     config: Option<&crate::config::LoadedConfig>,
-) {
+) -> anyhow::Result<()> {
     if let Some(c) = config {
+        if !c.chosen && !c.config.endpoints.is_empty() {
+            anyhow::bail!(
+                "{}: [endpoints] would send secrets to the servers it names, and this config was \
+                 found in the scanned tree, not chosen: pass it with --config {} (or \
+                 KEYSWEEP_CONFIG) to trust it",
+                c.path.display(),
+                c.path.display()
+            );
+        }
         for (provider, url) in &c.config.endpoints {
             opts.endpoints
                 .entry(provider.clone())
                 .or_insert_with(|| url.clone());
         }
     }
+    Ok(())
 }
 
 /// Resolves the config's `[revoke]` table into revocation options.
@@ -129,6 +139,24 @@ pub(crate) fn revoke_options(
             c.path.display()
         );
     };
+    let own_address = r.broker.iter().any(|b| {
+        matches!(
+            b,
+            crate::config::Broker::Http { .. }
+                | crate::config::Broker::Vault { .. }
+                | crate::config::Broker::Command { .. }
+        )
+    });
+    // A dry run sends nothing, so it may show what a found config would do.
+    if own_address && !c.chosen && r.mode == crate::config::RevokeMode::Enforce {
+        anyhow::bail!(
+            "{}: its [revoke] brokers (http, vault or command) would receive secrets in enforce mode, and this \
+             config was found in the scanned tree, not chosen: pass it with --config {} (or \
+             KEYSWEEP_CONFIG) to trust it",
+            c.path.display(),
+            c.path.display()
+        );
+    }
     Ok(crate::revoke::RevokeOptions {
         config: r.clone(),
         audit_log: r.audit_log.as_ref().map(|p| c.resolve(p)),

@@ -79,7 +79,7 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     )?;
     let ropts = revoke_options(setup.config.as_ref())?;
     let mut opts = validate_options(&args.net, &setup.rules, 8)?;
-    add_config_endpoints(&mut opts, setup.config.as_ref());
+    add_config_endpoints(&mut opts, setup.config.as_ref())?;
     let validator = Validator::new(opts)?;
     let mut summary = Summary {
         findings: findings.len(),

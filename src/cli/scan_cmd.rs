@@ -57,7 +57,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
             .is_some_and(|r| r.config.require == RevokeRequire::Live);
     let validator = if validate || args.revoke {
         let mut opts = validate_options(&args.net, &setup.rules, args.validate_concurrency)?;
-        add_config_endpoints(&mut opts, setup.config.as_ref());
+        add_config_endpoints(&mut opts, setup.config.as_ref())?;
         Some(Validator::new(opts)?)
     } else {
         None

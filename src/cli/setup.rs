@@ -117,8 +117,12 @@ pub(crate) fn setup(
         (None, false, Some(env)) => Some(PathBuf::from(env)),
         (None, false, None) => Some(in_root(config::FILE_NAME)).filter(|p| p.is_file()),
     };
+    let chosen = cfg.config.is_some() || from_env;
     let config = match config_path.map(|p| Config::load(&p, &cwd)).transpose() {
-        Ok(c) => c,
+        Ok(c) => c.map(|mut c| {
+            c.chosen = chosen;
+            c
+        }),
         Err(e) if from_env => {
             return Err(anyhow::Error::new(e).context("the config named by KEYSWEEP_CONFIG"))
         }

@@ -208,6 +208,11 @@ pub struct LoadedConfig {
     /// Its directory, absolute: relative paths in the file start here.
     pub dir: PathBuf,
     pub config: Config,
+    /// Chosen by the user (`--config`, `$KEYSWEEP_CONFIG`) rather than found
+    /// in the scanned tree. Only a chosen config may say where secrets are
+    /// sent (`[endpoints]`, revocation brokers with their own address): a
+    /// repository being scanned must not redirect its own secrets.
+    pub chosen: bool,
 }
 
 impl Config {
@@ -268,6 +273,7 @@ impl Config {
             path: path.to_path_buf(),
             dir,
             config,
+            chosen: false,
         })
     }
 }
@@ -459,6 +465,7 @@ mod tests {
         )
         .unwrap();
         let loaded = LoadedConfig {
+            chosen: false,
             path: "keysweep.toml".into(),
             dir: "/repo".into(),
             config: c,
@@ -473,6 +480,7 @@ mod tests {
             .origin
             .ends_with("[allowlist.rule.github-pat-classic]"));
         let bad = LoadedConfig {
+            chosen: false,
             config: parse("[allowlist]\nregexes = ['(']\n").unwrap(),
             ..loaded
         };

@@ -20,6 +20,10 @@ fn hex(b: &[u8]) -> String {
 fn run(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> (i32, Value, String) {
     let mut c = env.cmd();
     c.args(args);
+    // The test's config is the user's own choice: trust it as --config would.
+    if env.path().join("keysweep.toml").is_file() {
+        c.env("KEYSWEEP_CONFIG", "keysweep.toml");
+    }
     for (k, v) in vars {
         c.env(k, v);
     }
@@ -710,4 +714,53 @@ fn dry_run_redacts_a_secret_in_the_url() {
         "{stderr}"
     );
     assert!(!stderr.contains(&token), "{stderr}");
+}
+
+/// A keysweep.toml found in the scanned tree must not choose where secrets go:
+/// brokers with their own address need a config the user chose.
+#[test]
+fn a_found_config_cannot_send_secrets_to_its_own_broker() {
+    let mut fake = Fake::new(612);
+    let token = fake.github_pat();
+    let hits = Arc::new(AtomicBool::new(false));
+    let h = hits.clone();
+    let broker = Server::start(move |_: &Seen, _| {
+        h.store(true, Ordering::SeqCst);
+        Reply::new(200, r#"{"status":"revoked"}"#)
+    });
+    let env = Env::new();
+    env.write("app.env", format!("GITHUB_TOKEN={token}\n"));
+    env.write("keysweep.toml", http_config(&broker.url, ""));
+    let out = env
+        .cmd()
+        .args(["scan", ".", "--revoke", "--allow-internal"])
+        .env("KS_BROKER_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("found in the scanned tree") && err.contains("--config"),
+        "{err}"
+    );
+    assert!(!hits.load(Ordering::SeqCst), "nothing may reach the broker");
+    // The same file chosen with --config is trusted.
+    let out = env
+        .cmd()
+        .args([
+            "scan",
+            ".",
+            "--revoke",
+            "--allow-internal",
+            "--config",
+            "keysweep.toml",
+        ])
+        .env("KS_BROKER_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert!(
+        hits.load(Ordering::SeqCst),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

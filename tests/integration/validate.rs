@@ -1117,13 +1117,36 @@ fn config_endpoints_apply_and_the_flag_overrides_them() {
         "keysweep.toml",
         format!("[endpoints]\ngithub = \"{}\"\n", server.url),
     );
-    let (_, json) = env.scan_json(&[".", "--validate", "--allow-internal", "--show-secrets"]);
+    // Found in the scanned tree, it may not redirect secrets...
+    let out = env
+        .cmd()
+        .args(["scan", ".", "--validate", "--allow-internal"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("keysweep.toml: [endpoints]") && err.contains("--config"),
+        "{err}"
+    );
+    assert!(server.requests().is_empty());
+    // ...chosen with --config, it does.
+    let (_, json) = env.scan_json(&[
+        ".",
+        "--config",
+        "keysweep.toml",
+        "--validate",
+        "--allow-internal",
+        "--show-secrets",
+    ]);
     assert_eq!(validation(by_secret(&json, &live)).0, "live", "{json}");
     assert_eq!(server.requests().len(), 1);
 
     // --endpoint wins over the config: this one points at a closed port.
     let (_, json) = env.scan_json(&[
         ".",
+        "--config",
+        "keysweep.toml",
         "--validate",
         "--allow-internal",
         "--validate-timeout",
