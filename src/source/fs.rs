@@ -11,7 +11,7 @@ use crate::blob::{Blob, Bytes, Origin};
 
 /// Files at least this large are memory-mapped instead of read; below it a
 /// read is cheaper than setting up a mapping.
-const MMAP_THRESHOLD: u64 = 1 << 20;
+const MMAP_THRESHOLD: u64 = 64 << 10;
 
 /// How to walk.
 #[derive(Debug, Clone)]

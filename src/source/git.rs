@@ -327,15 +327,18 @@ fn walk_tree(
             }
         };
         for (mode, name, oid) in TreeEntries(raw.data()) {
-            match mode {
-                // Directories: mode 40000.
-                b"40000" => {
+            // Some old tools wrote `040000`: read the mode as a number.
+            let mode = mode
+                .iter()
+                .fold(0u32, |m, &d| (m << 3) | u32::from(d.wrapping_sub(b'0') & 7));
+            match mode & 0o170000 {
+                0o040000 => {
                     if !seen.contains(&oid) {
                         stack.push((oid, format!("{prefix}{}/", String::from_utf8_lossy(name))));
                     }
                 }
                 // Submodule commits belong to another repository.
-                b"160000" => {}
+                0o160000 => {}
                 _ => on_blob(oid, &prefix, name),
             }
         }

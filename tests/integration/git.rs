@@ -611,3 +611,31 @@ rules:
     assert_eq!(findings(&full).len(), 2 * n);
     assert_same(&finding_keys(&deduped), &finding_keys(&full));
 }
+
+/// Trees written by some old tools give directories the mode `040000`
+/// instead of `40000`; they are still directories (regression: redis.git).
+#[test]
+fn zero_padded_tree_modes_are_directories() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let tok = Fake::new(50).github_pat();
+    let odb = r.repo.odb().unwrap();
+    let blob = odb
+        .write(git2::ObjectType::Blob, format!("t = {tok}\n").as_bytes())
+        .unwrap();
+    let mut sub = b"100644 file.txt\0".to_vec();
+    sub.extend_from_slice(blob.as_bytes());
+    let sub = odb.write(git2::ObjectType::Tree, &sub).unwrap();
+    let mut root = b"040000 old\0".to_vec();
+    root.extend_from_slice(sub.as_bytes());
+    let root = odb.write(git2::ObjectType::Tree, &root).unwrap();
+    let sig = Signature::new("A", "a@example.org", &Time::new(1_700_000_000, 0)).unwrap();
+    let tree = r.repo.find_tree(root).unwrap();
+    r.repo
+        .commit(Some("HEAD"), &sig, &sig, "old tool", &tree, &[])
+        .unwrap();
+    let (code, json) = git_json(&env, &["."]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["summary"]["errors"], 0);
+    assert_eq!(findings(&json)[0]["path"], "old/file.txt");
+}
