@@ -41,7 +41,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     let (found, absent): (Vec<&Location>, Vec<&Location>) =
         locations.iter().partition(|l| l.path.is_file());
 
-    let mut out: Box<dyn Write> = match &args.output {
+    let mut out: Box<dyn Write> = match &args.out.output {
         Some(path) => {
             Box::new(BufWriter::new(File::create(path).with_context(|| {
                 format!("{}: cannot create output file", path.display())
@@ -52,12 +52,12 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     // The list of locations is part of the report for people; machine
     // formats keep stdout parseable and put it on standard error.
     let listing = listing(&home, &found, &absent, args.verbose);
-    if args.format == Format::Human {
+    if args.out.format == Format::Human {
         ignore_broken_pipe(
             out.write_all(listing.as_bytes())
                 .and_then(|_| writeln!(out)),
         )?;
-    } else if !args.quiet {
+    } else if !args.out.quiet {
         eprint!("{listing}");
     }
 
@@ -71,7 +71,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         },
         progress: false,
     };
-    let messages = Messages::new(args.quiet);
+    let messages = Messages::new(args.out.quiet);
     let scanner = Scanner::new(rules.clone(), min_confidence);
     let paths: Vec<PathBuf> = found.iter().map(|l| l.path.clone()).collect();
     let result = if paths.is_empty() {
@@ -84,15 +84,15 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         findings: &result.findings,
         summary: &result.summary,
         rules: &rules,
-        show_secrets: args.show_secrets,
+        show_secrets: args.out.show_secrets,
     };
     ignore_broken_pipe(
-        report::reporter(args.format)
+        report::reporter(args.out.format)
             .write(&report, &mut out)
             .and_then(|_| out.flush()),
     )
     .context("cannot write the report")?;
-    if args.format != Format::Human && !args.quiet {
+    if args.out.format != Format::Human && !args.out.quiet {
         let s = &result.summary;
         eprintln!(
             "keysweep: {} findings in {} MCP config files; {} errors",
@@ -101,7 +101,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     }
     let code = if result.summary.errors > 0 {
         EXIT_ERROR
-    } else if !result.findings.is_empty() && !args.exit_zero {
+    } else if !result.findings.is_empty() && !args.out.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

@@ -91,6 +91,37 @@ pub struct RevokeArgs {
     pub net: NetArgs,
 }
 
+/// How results are written; shared by the commands that report findings.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        default_value = "human",
+        help_heading = "Output"
+    )]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Print secrets in full. By default only their first 4 characters are shown.
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+
+    /// Nothing on standard error but errors: no progress bar, warnings or
+    /// summary.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Exit 0 even when there are findings (errors and failures still exit 2).
+    #[arg(long, help_heading = "Output")]
+    pub exit_zero: bool,
+}
+
 /// Where settings come from.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConfigArgs {
@@ -160,31 +191,8 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(
-        long,
-        short = 'f',
-        value_enum,
-        default_value = "human",
-        help_heading = "Output"
-    )]
-    pub format: Format,
-
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
-    pub output: Option<PathBuf>,
-
-    /// Print secrets in full. By default only their first 4 characters are shown.
-    #[arg(long, help_heading = "Output")]
-    pub show_secrets: bool,
-
-    /// No progress bar, warnings or summary on standard error.
-    #[arg(long, short = 'q', help_heading = "Output")]
-    pub quiet: bool,
-
-    /// Exit 0 even when there are findings (errors still exit 2).
-    #[arg(long, help_heading = "Output")]
-    pub exit_zero: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 
     /// Also list suppressed findings (allowlisted, allowed inline, in the
     /// baseline), each marked with the reason. They never change the exit code.
@@ -387,31 +395,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", default_value = "1", help_heading = "Sweep")]
     pub threads: usize,
 
-    /// Output format.
-    #[arg(
-        long,
-        short = 'f',
-        value_enum,
-        default_value = "human",
-        help_heading = "Output"
-    )]
-    pub format: Format,
-
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
-    pub output: Option<PathBuf>,
-
-    /// Print secrets in full. By default only their first 4 characters are shown.
-    #[arg(long, help_heading = "Output")]
-    pub show_secrets: bool,
-
-    /// No progress bar, warnings or summary on standard error.
-    #[arg(long, short = 'q', help_heading = "Output")]
-    pub quiet: bool,
-
-    /// Exit 0 even when there are findings (failures still exit 2).
-    #[arg(long, help_heading = "Output")]
-    pub exit_zero: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -445,31 +430,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "RUN", help_heading = "Input")]
     pub run: Option<i64>,
 
-    /// Output format.
-    #[arg(
-        long,
-        short = 'f',
-        value_enum,
-        default_value = "human",
-        help_heading = "Output"
-    )]
-    pub format: Format,
-
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
-    pub output: Option<PathBuf>,
-
-    /// Print secrets in full. By default only their first 4 characters are shown.
-    #[arg(long, help_heading = "Output")]
-    pub show_secrets: bool,
-
-    /// No summary on standard error.
-    #[arg(long, short = 'q', help_heading = "Output")]
-    pub quiet: bool,
-
-    /// Exit 0 even when there are findings.
-    #[arg(long, help_heading = "Output")]
-    pub exit_zero: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -694,31 +656,8 @@ pub struct AgentsArgs {
     #[arg(long, short = 'v', help_heading = "Output")]
     pub verbose: bool,
 
-    /// Output format.
-    #[arg(
-        long,
-        short = 'f',
-        value_enum,
-        default_value = "human",
-        help_heading = "Output"
-    )]
-    pub format: Format,
-
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
-    pub output: Option<PathBuf>,
-
-    /// Print secrets in full. By default only their first 4 characters are shown.
-    #[arg(long, help_heading = "Output")]
-    pub show_secrets: bool,
-
-    /// No list of locations, warnings or summary on standard error.
-    #[arg(long, short = 'q', help_heading = "Output")]
-    pub quiet: bool,
-
-    /// Exit 0 even when there are findings (errors still exit 2).
-    #[arg(long, help_heading = "Output")]
-    pub exit_zero: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 
     #[command(flatten)]
     pub rules: RuleArgs,

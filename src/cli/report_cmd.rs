@@ -21,7 +21,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             args.datastore
         );
     }
-    let mut out = open_output(args.output.as_deref())?;
+    let mut out = open_output(args.out.output.as_deref())?;
     let mut store = datastore::open(&args.datastore)?;
     let findings: Vec<_> = store
         .findings(&FindingQuery {
@@ -45,24 +45,26 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         findings: &findings,
         summary: &summary,
         rules: &rules,
-        show_secrets: args.show_secrets,
+        show_secrets: args.out.show_secrets,
     };
     ignore_broken_pipe(
-        report::reporter(args.format)
+        report::reporter(args.out.format)
             .write(&report, &mut out)
             .and_then(|_| out.flush()),
     )
     .context("cannot write the report")?;
-    if args.format != Format::Human && !args.quiet {
+    if args.out.format != Format::Human && !args.out.quiet {
         eprintln!(
             "keysweep: {} findings from {}",
             findings.len(),
             args.datastore
         );
     }
-    Ok(ExitCode::from(if findings.is_empty() || args.exit_zero {
-        EXIT_CLEAN
-    } else {
-        EXIT_FINDINGS
-    }))
+    Ok(ExitCode::from(
+        if findings.is_empty() || args.out.exit_zero {
+            EXIT_CLEAN
+        } else {
+            EXIT_FINDINGS
+        },
+    ))
 }

@@ -31,7 +31,7 @@ pub enum Mode {
 }
 
 pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
-    let messages = Messages::new(args.quiet);
+    let messages = Messages::new(args.out.quiet);
     let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
     let baseline = match (&args.baseline, args.no_baseline) {
         (Some(b), _) => Some(b.clone()),
@@ -69,10 +69,10 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     };
     let opts = ScanOptions {
         walk: setup.walk_options(&args.input)?,
-        progress: !args.quiet && io::stderr().is_terminal(),
+        progress: !args.out.quiet && io::stderr().is_terminal(),
     };
     // Open the output before scanning so a bad path fails fast.
-    let mut out: Box<dyn Write> = match &args.output {
+    let mut out: Box<dyn Write> = match &args.out.output {
         Some(path) => {
             Box::new(BufWriter::new(File::create(path).with_context(|| {
                 format!("{}: cannot create output file", path.display())
@@ -124,7 +124,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     if let (Some(ropts), Some(validator)) = (revoke_opts, &validator) {
         let mut revoker = Revoker::new(ropts, validator, &rules)?;
         let summary = revoker.revoke_findings(&mut result.findings)?;
-        if !args.quiet {
+        if !args.out.quiet {
             for line in &revoker.plan {
                 eprintln!("keysweep: dry run: {line}");
             }
@@ -148,17 +148,17 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         findings,
         summary: &result.summary,
         rules: &rules,
-        show_secrets: args.show_secrets,
+        show_secrets: args.out.show_secrets,
     };
     ignore_broken_pipe(
-        report::reporter(args.format)
+        report::reporter(args.out.format)
             .write(&report, &mut out)
             .and_then(|_| out.flush()),
     )
     .context("cannot write the report")?;
     // The human report carries its own summary; machine formats keep stdout
     // parseable and put a one-line summary on standard error.
-    if args.format != Format::Human && !args.quiet {
+    if args.out.format != Format::Human && !args.out.quiet {
         let s = &result.summary;
         let validated = s
             .validation
@@ -195,7 +195,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         }
     }
 
-    if mode == Mode::Staged && !result.findings.is_empty() && !args.quiet {
+    if mode == Mode::Staged && !result.findings.is_empty() && !args.out.quiet {
         eprintln!(
             "\nkeysweep blocked this commit: {} secret{} in the staged changes.\n\
              To fix:\n  \
@@ -225,7 +225,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         EXIT_ERROR
     } else if revoke_failed {
         EXIT_REVOKE_FAILED
-    } else if failing && !args.exit_zero {
+    } else if failing && !args.out.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

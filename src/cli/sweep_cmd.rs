@@ -35,7 +35,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     for dir in &args.dir {
         repos.extend(mirror::find_repos(dir)?);
     }
-    let mut out = open_output(args.output.as_deref())?;
+    let mut out = open_output(args.out.output.as_deref())?;
     let mut store = datastore::open(&args.datastore)?;
 
     let opts = SweepOptions {
@@ -51,9 +51,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
                 args.max_file_size
             ),
         ),
-        progress: !args.quiet && io::stderr().is_terminal(),
+        progress: !args.out.quiet && io::stderr().is_terminal(),
     };
-    let messages = Messages::new(args.quiet);
+    let messages = Messages::new(args.out.quiet);
     // Inline `keysweep:allow` comments hold in every repository; allowlists,
     // ignore files and baselines are per project and not applied to sweeps.
     let scanner = Scanner::new(rules.clone(), min_confidence)
@@ -90,16 +90,16 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         findings: &findings,
         summary: &summary,
         rules: &rules,
-        show_secrets: args.show_secrets,
+        show_secrets: args.out.show_secrets,
     };
     ignore_broken_pipe(
-        report::reporter(args.format)
+        report::reporter(args.out.format)
             .write(&report, &mut out)
             .and_then(|_| out.flush()),
     )
     .context("cannot write the report")?;
 
-    if !args.quiet {
+    if !args.out.quiet {
         eprintln!(
             "keysweep: run {}{}: swept {} of {} repositories{} ({} unchanged); scanned {} blobs ({}), \
              skipped {} scanned before; {} findings ({} new); {} failed",
@@ -126,7 +126,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     let code = if !s.failures.is_empty() {
         EXIT_ERROR
-    } else if !findings.is_empty() && !args.exit_zero {
+    } else if !findings.is_empty() && !args.out.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
