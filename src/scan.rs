@@ -697,47 +697,30 @@ impl Scanner {
     ) -> anyhow::Result<ScanResult> {
         use crate::source::git;
         let started = Instant::now();
-        let repo = git::open(repo_path)?;
+        // Fail fast, before any thread starts, when this is no repository.
+        git::open(repo_path)?;
         let errors = AtomicU64::new(0);
-        let t0 = Instant::now();
-        let history = git::enumerate(&repo, opts, messages, &errors)?;
-        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
-            eprintln!("enumerate: {:?}", t0.elapsed());
-        }
-        if history.shallow {
-            messages.warn(
-                &repo_path.display().to_string(),
-                "shallow clone: history before the shallow boundary is not available and was not scanned",
-            );
-        }
         let pb = progress.then(|| {
             let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             pb.set_style(
                 ProgressStyle::with_template("{spinner} {bytes} of blobs ({bytes_per_sec}) {msg}")
                     .expect("progress template"),
             );
-            pb.set_message(format!(
-                "{} blobs in {} commits",
-                history.blobs(),
-                history.commits()
-            ));
             pb
         });
         messages.set_progress(pb.clone());
-        let scanned = git::scan_history(
-            repo.path(),
-            &history,
-            self,
-            opts,
-            messages,
-            &errors,
-            pb.as_ref(),
-        );
+        let result = git::enumerate_and_scan(repo_path, self, opts, messages, &errors, pb.as_ref());
         if let Some(pb) = pb {
             pb.finish_and_clear();
         }
         messages.set_progress(None);
-        let scanned = scanned?;
+        let (history, scanned) = result?;
+        if history.shallow {
+            messages.warn(
+                &repo_path.display().to_string(),
+                "shallow clone: history before the shallow boundary is not available and was not scanned",
+            );
+        }
         if std::env::var_os("KEYSWEEP_TIMING").is_some() {
             eprintln!(
                 "scanned: {:?}; {} of {} bytes in new chunks",

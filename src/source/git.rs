@@ -70,6 +70,7 @@ pub struct GitProvenance {
 }
 
 /// One blob and where it first appeared.
+#[derive(Clone)]
 struct Site {
     blob: Oid,
     commit: u32,
@@ -145,6 +146,20 @@ pub fn enumerate(
     messages: &Messages,
     errors: &AtomicU64,
 ) -> anyhow::Result<History> {
+    enumerate_with(repo, opts, messages, errors, None)
+}
+
+/// [`enumerate`], also sending each new blob's site to `sink` in batches as
+/// it is found (the channel closes when the walk ends).
+fn enumerate_with(
+    repo: &Repository,
+    opts: &GitOptions,
+    messages: &Messages,
+    errors: &AtomicU64,
+    sink: Option<std::sync::mpsc::SyncSender<Vec<Site>>>,
+) -> anyhow::Result<History> {
+    const BATCH: usize = 64;
+    let mut batch: Vec<Site> = Vec::with_capacity(BATCH);
     let mut walk = repo.revwalk()?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
     let mut hidden = Vec::new();
@@ -247,14 +262,30 @@ pub fn enumerate(
             errors,
             &mut |oid, prefix, name| {
                 if seen_blobs.insert(oid) {
-                    sites.push(Site {
+                    let site = Site {
                         blob: oid,
                         commit: idx,
                         path: join(prefix, name),
-                    });
+                    };
+                    if let Some(tx) = &sink {
+                        batch.push(site.clone());
+                        if batch.len() == BATCH {
+                            // A closed channel means the scan gave up: keep walking
+                            // so the history is complete for provenance.
+                            let _ =
+                                tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                        }
+                    }
+                    sites.push(site);
                 }
             },
         );
+    }
+
+    if let Some(tx) = sink {
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
     }
 
     let mut tip_paths: HashMap<String, Vec<Oid>> = HashMap::new();
@@ -437,6 +468,79 @@ pub fn scan_history(
     errors: &AtomicU64,
     progress: Option<&ProgressBar>,
 ) -> anyhow::Result<BlobScan> {
+    let mut scan = scan_sites(
+        repo_path,
+        Sites::Listed(&history.sites),
+        scanner,
+        opts,
+        messages,
+        errors,
+        progress,
+    )?;
+    let repo = open(repo_path)?;
+    scan.findings = attach_provenance(&repo, history, std::mem::take(&mut scan.findings), messages);
+    Ok(scan)
+}
+
+/// Enumerates and scans history at once: blobs are scanned while later
+/// commits are still being walked, so the walk (seconds on a large history)
+/// overlaps with scanning instead of preceding it.
+///
+/// # Errors
+///
+/// As [`enumerate`] and [`scan_history`].
+pub fn enumerate_and_scan(
+    repo_path: &Path,
+    scanner: &Scanner,
+    opts: &GitOptions,
+    messages: &Messages,
+    errors: &AtomicU64,
+    progress: Option<&ProgressBar>,
+) -> anyhow::Result<(History, BlobScan)> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(256);
+        let walker = scope.spawn(move || -> anyhow::Result<History> {
+            let repo = open(repo_path)?;
+            enumerate_with(&repo, opts, messages, errors, Some(tx))
+        });
+        let scan = scan_sites(
+            repo_path,
+            Sites::Streamed(rx),
+            scanner,
+            opts,
+            messages,
+            errors,
+            progress,
+        );
+        let history = walker.join().expect("history walk panicked")?;
+        let mut scan = scan?;
+        let repo = open(repo_path)?;
+        scan.findings = attach_provenance(
+            &repo,
+            &history,
+            std::mem::take(&mut scan.findings),
+            messages,
+        );
+        Ok((history, scan))
+    })
+}
+
+/// Where [`scan_sites`] gets its blobs.
+enum Sites<'a> {
+    Listed(&'a [Site]),
+    Streamed(std::sync::mpsc::Receiver<Vec<Site>>),
+}
+
+/// Scans blobs in parallel; the findings have no provenance yet.
+fn scan_sites(
+    repo_path: &Path,
+    sites: Sites<'_>,
+    scanner: &Scanner,
+    opts: &GitOptions,
+    messages: &Messages,
+    errors: &AtomicU64,
+    progress: Option<&ProgressBar>,
+) -> anyhow::Result<BlobScan> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()?;
@@ -453,121 +557,118 @@ pub fn scan_history(
     let (short, long, long_kw_len) = (&plan.short, &plan.long, plan.long_keyword_len);
     let seen = crate::dedupe::Seen::new(plan.margin);
 
-    let per_blob: Vec<Finding> = pool.install(|| {
-        history
-            .sites
-            .par_chunks(64)
-            .flat_map_iter(|chunk| {
-                let repo = repos.lock().unwrap().pop();
-                let repo = match repo {
-                    Some(r) => r,
-                    None => match Repository::open(&repo_dir) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            messages.warn(&repo_dir.display().to_string(), e.message());
-                            errors.fetch_add(1, Ordering::Relaxed);
-                            return Vec::new();
-                        }
-                    },
-                };
-                let mut scratch = Scratch::default();
-                let mut ranges = Vec::new();
-                let mut out = Vec::new();
-                for site in chunk {
-                    let blob = match repo.find_blob(site.blob) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            messages
-                                .warn(&format!("blob {} ({})", site.blob, site.path), e.message());
-                            errors.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                    };
-                    let content = blob.content();
-                    if let Some(pb) = progress {
-                        pb.inc(content.len() as u64);
-                    }
-                    if content.len() as u64 > opts.max_file_size {
-                        too_large.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    if memchr::memchr(0, &content[..content.len().min(8192)]).is_some() {
-                        binary.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    scanned.fetch_add(1, Ordering::Relaxed);
-                    bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
-                    let origin = Origin::Git {
-                        blob: site.blob.to_string(),
-                        path: site.path.clone(),
-                    };
-                    // Notebooks and configs are read whole by their format;
-                    // plain text only in the chunks not seen before.
-                    let plain =
-                        format::detect(Some(Path::new(&site.path)), content) == format::Kind::Plain;
-                    let found = if opts.dedupe && plain {
-                        let needs_long = seen.new_chunks(
-                            &site.path,
-                            content,
-                            long_kw_len,
-                            |bytes| long.has_keyword(bytes),
-                            &mut ranges,
-                        );
-                        new_bytes.fetch_add(
-                            ranges.iter().map(|r| r.len() as u64).sum(),
-                            Ordering::Relaxed,
-                        );
-                        let decoded =
-                            scanner.decoded_findings(content, &origin, &ranges, &mut scratch);
-                        let mut a = if ranges.is_empty() {
-                            Vec::new()
-                        } else {
-                            short.scan_ranges(content, &ranges, &mut scratch)
-                        };
-                        if !a.is_empty() {
-                            // Which rule reports an overlapping secret depends on
-                            // every rule that matches there, so look again with all
-                            // keywords near each match, old chunks included.
-                            let reach = 2 * LONG_REACH + 64;
-                            for m in &a {
-                                ranges.push(
-                                    m.whole.start.saturating_sub(reach)
-                                        ..(m.whole.end + reach).min(content.len()),
-                                );
-                            }
-                            ranges.sort_by_key(|r| r.start);
-                            let mut merged: Vec<std::ops::Range<usize>> =
-                                Vec::with_capacity(ranges.len());
-                            for r in ranges.drain(..) {
-                                match merged.last_mut() {
-                                    Some(last) if r.start <= last.end => {
-                                        last.end = last.end.max(r.end)
-                                    }
-                                    _ => merged.push(r),
-                                }
-                            }
-                            a = short.scan_ranges(content, &merged, &mut scratch);
-                        }
-                        // A whole-blob rule can only match where one of its
-                        // keywords is, and chunks remember whether they hold one.
-                        let b = if needs_long {
-                            long_bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
-                            long.scan(content, &mut scratch)
-                        } else {
-                            Vec::new()
-                        };
-                        let mut found = scanner.findings(content, &origin, short.combine(a, b));
-                        found.extend(decoded);
-                        found
-                    } else {
-                        scanner.scan_bytes(content, &origin, &mut scratch)
-                    };
-                    out.extend(found);
+    let work = |chunk: &[Site]| -> Vec<Finding> {
+        let repo = repos.lock().unwrap().pop();
+        let repo = match repo {
+            Some(r) => r,
+            None => match Repository::open(&repo_dir) {
+                Ok(r) => r,
+                Err(e) => {
+                    messages.warn(&repo_dir.display().to_string(), e.message());
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    return Vec::new();
                 }
-                repos.lock().unwrap().push(repo);
-                out
-            })
-            .collect()
+            },
+        };
+        let mut scratch = Scratch::default();
+        let mut ranges = Vec::new();
+        let mut out = Vec::new();
+        for site in chunk {
+            let blob = match repo.find_blob(site.blob) {
+                Ok(b) => b,
+                Err(e) => {
+                    messages.warn(&format!("blob {} ({})", site.blob, site.path), e.message());
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            let content = blob.content();
+            if let Some(pb) = progress {
+                pb.inc(content.len() as u64);
+            }
+            if content.len() as u64 > opts.max_file_size {
+                too_large.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if memchr::memchr(0, &content[..content.len().min(8192)]).is_some() {
+                binary.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            scanned.fetch_add(1, Ordering::Relaxed);
+            bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+            let origin = Origin::Git {
+                blob: site.blob.to_string(),
+                path: site.path.clone(),
+            };
+            // Notebooks and configs are read whole by their format;
+            // plain text only in the chunks not seen before.
+            let plain = format::detect(Some(Path::new(&site.path)), content) == format::Kind::Plain;
+            let found = if opts.dedupe && plain {
+                let needs_long = seen.new_chunks(
+                    &site.path,
+                    content,
+                    long_kw_len,
+                    |bytes| long.has_keyword(bytes),
+                    &mut ranges,
+                );
+                new_bytes.fetch_add(
+                    ranges.iter().map(|r| r.len() as u64).sum(),
+                    Ordering::Relaxed,
+                );
+                let decoded = scanner.decoded_findings(content, &origin, &ranges, &mut scratch);
+                let mut a = if ranges.is_empty() {
+                    Vec::new()
+                } else {
+                    short.scan_ranges(content, &ranges, &mut scratch)
+                };
+                if !a.is_empty() {
+                    // Which rule reports an overlapping secret depends on
+                    // every rule that matches there, so look again with all
+                    // keywords near each match, old chunks included.
+                    let reach = 2 * LONG_REACH + 64;
+                    for m in &a {
+                        ranges.push(
+                            m.whole.start.saturating_sub(reach)
+                                ..(m.whole.end + reach).min(content.len()),
+                        );
+                    }
+                    ranges.sort_by_key(|r| r.start);
+                    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
+                    for r in ranges.drain(..) {
+                        match merged.last_mut() {
+                            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                            _ => merged.push(r),
+                        }
+                    }
+                    a = short.scan_ranges(content, &merged, &mut scratch);
+                }
+                // A whole-blob rule can only match where one of its
+                // keywords is, and chunks remember whether they hold one.
+                let b = if needs_long {
+                    long_bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+                    long.scan(content, &mut scratch)
+                } else {
+                    Vec::new()
+                };
+                let mut found = scanner.findings(content, &origin, short.combine(a, b));
+                found.extend(decoded);
+                found
+            } else {
+                scanner.scan_bytes(content, &origin, &mut scratch)
+            };
+            out.extend(found);
+        }
+        repos.lock().unwrap().push(repo);
+        out
+    };
+    let per_blob: Vec<Finding> = pool.install(|| match sites {
+        Sites::Listed(list) => list.par_chunks(64).flat_map_iter(work).collect(),
+        // Sites arrive while the history is still being walked.
+        Sites::Streamed(rx) => rx
+            .into_iter()
+            .par_bridge()
+            .flat_map_iter(|c| work(&c))
+            .collect(),
     });
 
     if std::env::var_os("KEYSWEEP_TIMING").is_some() {
@@ -576,10 +677,8 @@ pub fn scan_history(
             long_bytes.load(Ordering::Relaxed)
         );
     }
-    let repo = open(repo_path)?;
-    let findings = attach_provenance(&repo, history, per_blob, messages);
     Ok(BlobScan {
-        findings,
+        findings: per_blob,
         scanned: scanned.into_inner(),
         bytes: bytes.into_inner(),
         new_bytes: new_bytes.into_inner(),
