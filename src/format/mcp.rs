@@ -147,6 +147,7 @@ pub fn rule() -> RuleSpec {
         ],
         examples: Vec::new(),
         negative_examples: Vec::new(),
+        reject_if_contains: Vec::new(),
         validate: None,
         revoke: None,
     }

@@ -518,6 +518,7 @@ fn convert(layer: Layer, cwd: &Path) -> Result<GitleaksConfig, GitleaksError> {
             references: Vec::new(),
             examples: Vec::new(),
             negative_examples: Vec::new(),
+            reject_if_contains: Vec::new(),
             validate: None,
             revoke: None,
         };

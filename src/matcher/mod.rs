@@ -355,6 +355,14 @@ fn search_window(
         if !has_classes(value, &rule.spec.must_contain) {
             continue;
         }
+        if rule
+            .spec
+            .reject_if_contains
+            .iter()
+            .any(|w| contains_ignore_case(value, w.as_bytes()))
+        {
+            continue;
+        }
         let mut parts: Vec<(String, String)> = compiled
             .named
             .iter()
@@ -392,6 +400,14 @@ fn search_window(
             entropy: h,
         });
     }
+}
+
+/// Whether `hay` contains `needle`, ASCII case ignored.
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The span of `n` whole lines above and below `span`.
@@ -523,6 +539,24 @@ rules:
         let found = m.scan(b"acme_sQWERTZUIOPAS", &mut scratch);
         assert_eq!(found.len(), 1);
         assert_eq!(m.rules().rules()[found[0].rule].id(), "short-kw");
+    }
+
+    #[test]
+    fn reject_if_contains_ignores_case() {
+        let rules = set(r#"
+rules:
+  - id: assign
+    name: Assignment
+    keywords: [secret]
+    pattern: 'secret\s*=\s*"([^"]{8,64})"'
+    reject_if_contains: [password]
+"#);
+        let m = Matcher::new(rules);
+        let mut scratch = Scratch::default();
+        assert!(m
+            .scan(br#"secret = "myPassWord123""#, &mut scratch)
+            .is_empty());
+        assert_eq!(m.scan(br#"secret = "q8Wn4Rt2Yp6L""#, &mut scratch).len(), 1);
     }
 
     #[test]

@@ -121,6 +121,11 @@ pub struct RuleSpec {
     /// Classes of characters the secret must contain.
     #[serde(default)]
     pub must_contain: Vec<CharClass>,
+    /// Words (any case) that make a value not a secret when it contains them,
+    /// e.g. `password` in `password = "myPassword1"`. Cheaper and clearer than
+    /// spelling "does not contain" out in the regex.
+    #[serde(default)]
+    pub reject_if_contains: Vec<String>,
     #[serde(default = "default_confidence")]
     pub confidence: Confidence,
     #[serde(default = "default_severity")]
