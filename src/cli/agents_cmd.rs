@@ -1,7 +1,6 @@
 //! `keysweep agents`: the current user's (and project's) MCP client configs.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,7 +8,8 @@ use anyhow::Context;
 
 use super::args::{AgentsArgs, MinConfidence};
 use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
-use crate::report::{self, Format, Report};
+use super::{open_output, write_report};
+use crate::report::{Format, Report};
 use crate::rules::Confidence;
 use crate::scan::{Messages, ScanOptions, Scanner};
 use crate::source::agents::{self, ConfigDirs, Location, Scope};
@@ -41,14 +41,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     let (found, absent): (Vec<&Location>, Vec<&Location>) =
         locations.iter().partition(|l| l.path.is_file());
 
-    let mut out: Box<dyn Write> = match &args.out.output {
-        Some(path) => {
-            Box::new(BufWriter::new(File::create(path).with_context(|| {
-                format!("{}: cannot create output file", path.display())
-            })?))
-        }
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
+    let mut out = open_output(args.out.output.as_deref())?;
     // The list of locations is part of the report for people; machine
     // formats keep stdout parseable and put it on standard error.
     let listing = listing(&home, &found, &absent, args.verbose);
@@ -86,12 +79,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show_secrets: args.out.show_secrets,
     };
-    ignore_broken_pipe(
-        report::reporter(args.out.format)
-            .write(&report, &mut out)
-            .and_then(|_| out.flush()),
-    )
-    .context("cannot write the report")?;
+    write_report(args.out.format, &report, &mut out)?;
     if args.out.format != Format::Human && !args.out.quiet {
         let s = &result.summary;
         eprintln!(

@@ -185,6 +185,22 @@ pub(crate) fn ignore_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> 
     }
 }
 
+/// Writes `report` in `format` to `out` and flushes it; a closed pipe is not
+/// an error (see [`ignore_broken_pipe`]).
+pub(crate) fn write_report(
+    format: crate::report::Format,
+    report: &crate::report::Report<'_>,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    ignore_broken_pipe(
+        crate::report::reporter(format)
+            .write(report, out)
+            .and_then(|_| out.flush()),
+    )
+    .context("cannot write the report")
+}
+
 /// Opens the report destination before any work, so a bad path fails fast.
 pub(crate) fn open_output(
     path: Option<&std::path::Path>,

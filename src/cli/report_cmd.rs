@@ -1,14 +1,12 @@
 //! `keysweep report`: findings stored by sweeps, in any output format.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use super::args::ReportArgs;
-use super::{ignore_broken_pipe, open_output, EXIT_CLEAN, EXIT_FINDINGS};
+use super::{open_output, write_report};
+use super::{EXIT_CLEAN, EXIT_FINDINGS};
 use crate::datastore::{self, FindingQuery};
-use crate::report::{self, Format, Report};
+use crate::report::{Format, Report};
 use crate::rules::RuleSet;
 use crate::scan::Summary;
 use crate::source::git::GitSummary;
@@ -47,12 +45,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show_secrets: args.out.show_secrets,
     };
-    ignore_broken_pipe(
-        report::reporter(args.out.format)
-            .write(&report, &mut out)
-            .and_then(|_| out.flush()),
-    )
-    .context("cannot write the report")?;
+    write_report(args.out.format, &report, &mut out)?;
     if args.out.format != Format::Human && !args.out.quiet {
         eprintln!(
             "keysweep: {} findings from {}",

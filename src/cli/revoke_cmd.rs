@@ -1,7 +1,7 @@
 //! `keysweep revoke --from REPORT.json`: revoke the secrets of an earlier
 //! report, e.g. one a scheduled sweep wrote and a human reviewed.
 
-use std::io::{self, Write};
+use std::io::{self};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,12 +9,12 @@ use anyhow::Context;
 
 use super::args::{RevokeArgs, RuleArgs};
 use super::setup::setup;
+use super::write_report;
 use super::{
-    add_config_endpoints, ignore_broken_pipe, revoke_options, validate_options, EXIT_CLEAN,
-    EXIT_REVOKE_FAILED,
+    add_config_endpoints, revoke_options, validate_options, EXIT_CLEAN, EXIT_REVOKE_FAILED,
 };
 use crate::finding::Finding;
-use crate::report::{self, Format, Report};
+use crate::report::{Format, Report};
 use crate::revoke::Revoker;
 use crate::scan::{Messages, Summary};
 use crate::validate::Validator;
@@ -112,12 +112,7 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<ExitCode> {
         show_secrets: false,
     };
     let mut out = io::stdout().lock();
-    ignore_broken_pipe(
-        report::reporter(args.format)
-            .write(&report, &mut out)
-            .and_then(|_| out.flush()),
-    )
-    .context("cannot write the report")?;
+    write_report(args.format, &report, &mut out)?;
     Ok(ExitCode::from(if failed {
         EXIT_REVOKE_FAILED
     } else {

@@ -1,21 +1,19 @@
 //! `keysweep scan`.
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
-
-use anyhow::Context;
 
 use super::args::{FailOn, MinConfidence, ScanArgs};
 use super::setup::setup;
 use super::{
-    add_config_endpoints, ignore_broken_pipe, revoke_options, validate_options, EXIT_CLEAN,
-    EXIT_ERROR, EXIT_FINDINGS, EXIT_REVOKE_FAILED,
+    add_config_endpoints, revoke_options, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS,
+    EXIT_REVOKE_FAILED,
 };
+use super::{open_output, write_report};
 use crate::config::RevokeRequire;
 use crate::finding::{Finding, ValidationStatus};
-use crate::report::{self, Format, Report};
+use crate::report::{Format, Report};
 use crate::revoke::Revoker;
 use crate::rules::Confidence;
 use crate::scan::{Messages, ScanOptions, ScanResult, Scanner};
@@ -72,14 +70,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         progress: !args.out.quiet && io::stderr().is_terminal(),
     };
     // Open the output before scanning so a bad path fails fast.
-    let mut out: Box<dyn Write> = match &args.out.output {
-        Some(path) => {
-            Box::new(BufWriter::new(File::create(path).with_context(|| {
-                format!("{}: cannot create output file", path.display())
-            })?))
-        }
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
+    let mut out = open_output(args.out.output.as_deref())?;
 
     let rules = setup.rules.clone();
     let scanner = Scanner::new(rules.clone(), min_confidence)
@@ -150,12 +141,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show_secrets: args.out.show_secrets,
     };
-    ignore_broken_pipe(
-        report::reporter(args.out.format)
-            .write(&report, &mut out)
-            .and_then(|_| out.flush()),
-    )
-    .context("cannot write the report")?;
+    write_report(args.out.format, &report, &mut out)?;
     // The human report carries its own summary; machine formats keep stdout
     // parseable and put a one-line summary on standard error.
     if args.out.format != Format::Human && !args.out.quiet {

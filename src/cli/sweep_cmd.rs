@@ -1,14 +1,13 @@
 //! `keysweep sweep`.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use super::args::{MinConfidence, SweepArgs};
-use super::{ignore_broken_pipe, load_rules, open_output, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use super::{load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use super::{open_output, write_report};
 use crate::datastore::{self, FindingQuery};
-use crate::report::{self, Report};
+use crate::report::Report;
 use crate::rules::Confidence;
 use crate::scan::{Messages, Scanner, Summary};
 use crate::source::git::GitSummary;
@@ -92,12 +91,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show_secrets: args.out.show_secrets,
     };
-    ignore_broken_pipe(
-        report::reporter(args.out.format)
-            .write(&report, &mut out)
-            .and_then(|_| out.flush()),
-    )
-    .context("cannot write the report")?;
+    write_report(args.out.format, &report, &mut out)?;
 
     if !args.out.quiet {
         eprintln!(
