@@ -5,27 +5,43 @@
 //! compact JSON without examples. The original YAML is embedded as well, for
 //! `keysweep rules check`.
 //!
-//! Validator files (`rules/validators/*.yml`, rule id → `validate:` section) are
-//! embedded as JSON too; they are attached to the bundled rules by id.
+//! Rules the format stage reports by position (`rules/format/*.yml`, no
+//! pattern) are a list of their own, loaded after the pattern rules. Validator
+//! files (`rules/validators/*.yml`, rule id → `validate:` section) are embedded
+//! as JSON too; they are attached to the bundled rules by id.
 
-use std::{env, fs, path::Path};
+use std::path::{Path, PathBuf};
+use std::{env, fs};
 
 fn main() {
     let rules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    println!("cargo:rerun-if-changed={}", rules_dir.display());
-    let mut entries: Vec<_> = fs::read_dir(&rules_dir)
-        .expect("rules/ directory")
-        .map(|e| e.expect("rules/ entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
-        .collect();
-    entries.sort();
+    let mut out = String::new();
+    rule_files(&mut out, "EMBEDDED", &yaml_files(&rules_dir));
+    rule_files(
+        &mut out,
+        "EMBEDDED_FORMAT",
+        &yaml_files(&rules_dir.join("format")),
+    );
 
-    let mut out = String::from("pub static EMBEDDED: &[EmbeddedRuleFile] = &[\n");
-    for path in &entries {
-        println!("cargo:rerun-if-changed={}", path.display());
-        let text = fs::read_to_string(path).expect("readable rule file");
-        let mut doc: serde_json::Value = serde_yaml::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: invalid YAML: {e}", path.display()));
+    out.push_str("pub static EMBEDDED_VALIDATORS: &[EmbeddedValidatorFile] = &[\n");
+    for path in &yaml_files(&rules_dir.join("validators")) {
+        let json = serde_json::to_string(&parse(path)).unwrap();
+        out.push_str(&format!(
+            "    EmbeddedValidatorFile {{ name: {:?}, json: {json:?} }},\n",
+            stem(path)
+        ));
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("embedded_rules.rs");
+    fs::write(dest, out).unwrap();
+}
+
+/// `pub static NAME: &[EmbeddedRuleFile]` for rule files, examples left out of
+/// the JSON.
+fn rule_files(out: &mut String, name: &str, paths: &[PathBuf]) {
+    out.push_str(&format!("pub static {name}: &[EmbeddedRuleFile] = &[\n"));
+    for path in paths {
+        let mut doc = parse(path);
         if let Some(rules) = doc.get_mut("rules").and_then(|r| r.as_array_mut()) {
             for rule in rules {
                 if let Some(obj) = rule.as_object_mut() {
@@ -34,38 +50,39 @@ fn main() {
                 }
             }
         }
-        let stem = path.file_stem().unwrap().to_string_lossy();
         let json = serde_json::to_string(&doc).unwrap();
         out.push_str(&format!(
-            "    EmbeddedRuleFile {{ name: {stem:?}, json: {json:?}, yaml: include_str!({:?}) }},\n",
+            "    EmbeddedRuleFile {{ name: {:?}, json: {json:?}, yaml: include_str!({:?}) }},\n",
+            stem(path),
             path.display().to_string()
         ));
     }
     out.push_str("];\n");
+}
 
-    let validators_dir = rules_dir.join("validators");
-    println!("cargo:rerun-if-changed={}", validators_dir.display());
-    let mut vfiles: Vec<_> = fs::read_dir(&validators_dir)
+fn parse(path: &Path) -> serde_json::Value {
+    let text = fs::read_to_string(path).expect("readable rule file");
+    serde_saphyr::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: invalid YAML: {e}", path.display()))
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+/// The `.yml`/`.yaml` files in `dir`, sorted; none when it does not exist.
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<_> = fs::read_dir(dir)
         .map(|rd| {
-            rd.map(|e| e.expect("rules/validators/ entry").path())
+            rd.map(|e| e.expect("rules directory entry").path())
                 .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
                 .collect()
         })
         .unwrap_or_default();
-    vfiles.sort();
-    out.push_str("pub static EMBEDDED_VALIDATORS: &[EmbeddedValidatorFile] = &[\n");
-    for path in &vfiles {
-        println!("cargo:rerun-if-changed={}", path.display());
-        let text = fs::read_to_string(path).expect("readable validator file");
-        let doc: serde_json::Value = serde_yaml::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: invalid YAML: {e}", path.display()));
-        let stem = path.file_stem().unwrap().to_string_lossy();
-        let json = serde_json::to_string(&doc).unwrap();
-        out.push_str(&format!(
-            "    EmbeddedValidatorFile {{ name: {stem:?}, json: {json:?} }},\n"
-        ));
+    files.sort();
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
     }
-    out.push_str("];\n");
-    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("embedded_rules.rs");
-    fs::write(dest, out).unwrap();
+    files
 }

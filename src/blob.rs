@@ -2,8 +2,11 @@
 //! sees only the bytes.
 
 use std::fmt;
+use std::hash::Hasher;
 use std::ops::Deref;
 use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 /// Bytes read into memory or mapped from a file.
 pub enum Bytes {
@@ -73,10 +76,77 @@ impl Blob {
         Blob { bytes, origin }
     }
 
-    /// Whether the content looks binary: a NUL byte in its first 8 KiB, the
-    /// same test git uses.
+    /// Whether the content looks binary (see [`looks_binary`]).
     pub fn looks_binary(&self) -> bool {
-        let head = &self.bytes[..self.bytes.len().min(8192)];
-        memchr::memchr(0, head).is_some()
+        looks_binary(&self.bytes)
+    }
+}
+
+/// Whether content looks binary: a NUL byte in its first 8 KiB, the same
+/// test git uses.
+pub fn looks_binary(content: &[u8]) -> bool {
+    memchr::memchr(0, &content[..content.len().min(8192)]).is_some()
+}
+
+/// The first 12 characters of an object id, as reports show it. Ids read
+/// back from a report may be anything: this cuts at a character boundary.
+///
+/// ```
+/// assert_eq!(keysweep::blob::short_id("57ba311e505daed8180b622d"), "57ba311e505d");
+/// assert_eq!(keysweep::blob::short_id("ééééééééééééé"), "éééééééééééé");
+/// assert_eq!(keysweep::blob::short_id("abc"), "abc");
+/// ```
+pub fn short_id(id: &str) -> &str {
+    match id.char_indices().nth(12) {
+        Some((i, _)) => &id[..i],
+        None => id,
+    }
+}
+
+/// Whether a secret can still be found at a branch tip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GitStatus {
+    /// In the tree of at least one branch tip (or HEAD).
+    Present,
+    /// Removed from every tip, but still in history.
+    #[default]
+    HistoryOnly,
+}
+
+/// Where a finding from history came from. Flattened into the finding.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GitProvenance {
+    /// The commit that introduced the blob at `path`.
+    pub commit: String,
+    pub author: String,
+    pub email: String,
+    /// Author date, RFC 3339 with the author's offset.
+    pub date: String,
+    /// First line of the commit message.
+    pub message: String,
+    pub blob: String,
+    pub status: GitStatus,
+    /// Other paths where the same rule found the same secret.
+    pub occurrences: usize,
+}
+
+/// A hasher for keys that are already uniformly random (object ids, xxh3
+/// digests): it folds their bytes instead of rehashing them, which SipHash
+/// would do measurably slower at millions of keys.
+#[derive(Default)]
+pub struct FoldHasher(u64);
+
+impl Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
     }
 }

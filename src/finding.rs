@@ -1,6 +1,7 @@
 //! Findings: matches located in their blob, with a stable fingerprint.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
@@ -8,9 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::blob::Origin;
 use crate::format::{CellPart, CiSystem, Client, Context, Literal, Segment};
-use crate::matcher::{entropy, Match};
+use crate::matcher::Match;
+use crate::rules::entropy;
 use crate::rules::{Confidence, Rule, Severity};
-use crate::triage::Suppression;
 
 /// A secret found at a place. Line and column numbers are 1-based; columns count
 /// characters; `end_line`/`end_column` point at the secret's last character.
@@ -67,7 +68,7 @@ pub struct Finding {
     /// Provenance of a finding from git history: `commit`, `author`, `email`,
     /// `date`, `message`, `blob`, `status`, `occurrences`.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    pub git: Option<crate::source::git::GitProvenance>,
+    pub git: Option<crate::blob::GitProvenance>,
     /// What the provider said about the secret; absent unless `--validate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<Validation>,
@@ -81,6 +82,75 @@ pub struct Finding {
     /// What revocation did with the secret (`--revoke`, `keysweep revoke`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
+}
+
+/// Why a finding was suppressed. Serialized in kebab-case; the summary counts
+/// suppressions by these names.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressReason {
+    /// `keysweep:allow`, `gitleaks:allow` or `pragma: allowlist secret`.
+    #[default]
+    Inline,
+    /// A fingerprint in `.gitleaksignore`.
+    Gitleaksignore,
+    /// An allowlist's `paths`.
+    AllowlistPath,
+    /// An allowlist's `commits`.
+    AllowlistCommit,
+    /// An allowlist's `regexes`.
+    AllowlistRegex,
+    /// An allowlist's `stopwords`.
+    AllowlistStopword,
+    /// An entry of the baseline.
+    Baseline,
+}
+
+impl SuppressReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressReason::Inline => "inline",
+            SuppressReason::Gitleaksignore => "gitleaksignore",
+            SuppressReason::AllowlistPath => "allowlist path",
+            SuppressReason::AllowlistCommit => "allowlist commit",
+            SuppressReason::AllowlistRegex => "allowlist regex",
+            SuppressReason::AllowlistStopword => "allowlist stopword",
+            SuppressReason::Baseline => "baseline",
+        }
+    }
+}
+
+impl fmt::Display for SuppressReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a finding is not reported: the reason and what exactly matched (the
+/// allowlist and its pattern, the marker, the baseline file).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub reason: SuppressReason,
+    pub detail: String,
+}
+
+/// Sorts findings into report order: path, line, column, rule; then the
+/// fingerprint and commit, so that findings sharing a place (a secret edited
+/// in history) come out in the same order whatever order threads found them.
+pub fn sort(findings: &mut [Finding]) {
+    let key = |f: &Finding| {
+        (
+            f.path.clone(),
+            f.line,
+            f.column,
+            f.rule_id.clone(),
+            f.fingerprint.clone(),
+            f.commit().map(str::to_string),
+        )
+    };
+    findings.sort_by_cached_key(key);
 }
 
 /// Whether a secret works, as its provider answered.
@@ -234,8 +304,9 @@ impl Finding {
         self.git.as_ref().map(|g| g.commit.as_str())
     }
 
-    /// Sets the introducing commit (as history scanning does).
-    pub fn set_commit(&mut self, commit: impl Into<String>) {
+    /// Sets the introducing commit, for tests of commit-based triage.
+    #[cfg(test)]
+    pub(crate) fn set_commit(&mut self, commit: impl Into<String>) {
         self.git.get_or_insert_with(Default::default).commit = commit.into();
     }
 
@@ -259,19 +330,6 @@ impl Finding {
         f.secret = r;
         f
     }
-}
-
-/// Converts matches in one blob into findings. `rules` indexes as the matcher's.
-pub fn from_matches(
-    hay: &[u8],
-    origin: &Origin,
-    matches: &[Match],
-    rules: &[Rule],
-) -> Vec<Finding> {
-    from_segment(hay, origin, &Segment::plain(hay), matches, rules)
-        .into_iter()
-        .map(|(f, _)| f)
-        .collect()
 }
 
 /// Converts matches in one segment of a blob into findings, each with the

@@ -1,30 +1,48 @@
 //! keysweep finds leaked API keys and tokens.
 //!
-//! Data flows one way: a [`source`] yields [`blob::Blob`]s (bytes plus where they
-//! came from); a [`format`](mod@format) turns a blob into text segments (decoded notebook
-//! cells, base64 values) mapped back to the blob and adds structural facts
-//! (MCP servers, CI variables); the [`matcher`] finds rule matches in the text;
-//! [`finding`] turns matches into located, fingerprinted findings; [`triage`]
-//! marks the ones a user has accepted (allowlists, inline allows, baselines);
-//! [`validate`] asks providers whether the secrets are live (only when asked);
-//! [`report`] writes them out. [`scan`] wires the stages together; [`config`]
-//! is `keysweep.toml` and [`gitleaks`] reads gitleaks configs for teams
-//! migrating.
+//! Data flows one way, and each module uses only the ones before it here
+//! (`tests/integration/layering.rs` keeps it so):
+//!
+//! - [`time`], [`diag`]: leaves — date formatting; `keysweep: location: cause`
+//!   warnings and the counters they feed.
+//! - [`blob`]: bytes plus where they came from (file, stdin, git blob with its
+//!   [`blob::GitProvenance`]).
+//! - [`rules`]: rule files, their filters (entropy, placeholders) and
+//!   validator/revoker specs, as data.
+//! - [`format`](mod@format): turns a blob into text segments (notebook cells,
+//!   decoded values) and structural facts (MCP servers, CI variables).
+//! - [`matcher`]: finds rule matches in text, blind to provenance; also
+//!   `rules check`.
+//! - [`finding`]: matches located, fingerprinted, with their validation,
+//!   revocation and suppression.
+//! - [`triage`]: what a user has accepted (allowlists, inline allows,
+//!   baselines).
+//! - [`source`]: where blobs come from — the walk, stdin, git enumeration,
+//!   the index, mirrors, MCP client config locations.
+//! - [`scan`]: the drivers (files, history, staged) and the per-blob pipeline.
+//! - [`net`], [`validate`], [`revoke`]: the guarded HTTP client; asking
+//!   providers whether secrets are live; revoking them through brokers.
+//! - [`datastore`], [`sweep`]: org-wide incremental sweeps.
+//! - [`report`]: writes findings and the run's summary.
+//! - [`gitleaks`], [`config`]: configuration (`keysweep.toml`, gitleaks
+//!   configs for teams migrating), and [`cli`] on top.
 
 pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod datastore;
-pub mod dedupe;
+pub mod diag;
 pub mod finding;
 pub mod format;
 pub mod gitleaks;
 pub mod matcher;
+pub mod net;
 pub mod report;
 pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod sweep;
+pub mod time;
 pub mod triage;
 pub mod validate;

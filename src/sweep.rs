@@ -19,9 +19,10 @@ use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::datastore::{Datastore, Failure, RepoScan, RepoState};
+use crate::diag::Messages;
 use crate::finding::Finding;
 use crate::rules::RuleSet;
-use crate::scan::{Messages, Scanner};
+use crate::scan::Scanner;
 use crate::source::git::{self, GitOptions};
 use crate::source::mirror::{self, Shard};
 
@@ -422,10 +423,10 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
     let skipped = history.skip_blobs(|id| scanned_before.contains(&raw(id))) as u64;
     drop(scanned_before);
     let mut blobs: Vec<[u8; 20]> = history.blob_ids().map(raw).collect();
-    let (mut findings, bytes) = if history.blobs() == 0 {
+    let (mut findings, bytes) = if history.blob_count() == 0 {
         (Vec::new(), 0)
     } else {
-        let scan = git::scan_history(
+        let scan = crate::scan::history::scan_history(
             repo.path(),
             &history,
             ctx.scanner,
@@ -466,7 +467,7 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
         findings,
         gone,
         bytes,
-        commits: history.commits() as u64,
+        commits: history.commit_count() as u64,
         unchanged: false,
         suppressed,
         error,

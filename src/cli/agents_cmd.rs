@@ -6,22 +6,19 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::args::{AgentsArgs, MinConfidence};
+use super::args::AgentsArgs;
 use super::{ignore_broken_pipe, load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use super::{open_output, write_report};
-use crate::report::{Format, Report};
+use crate::diag::Messages;
+use crate::report::{Format, Report, RunSummary};
 use crate::rules::Confidence;
-use crate::scan::{Messages, ScanOptions, Scanner};
+use crate::scan::{ScanOptions, Scanner};
 use crate::source::agents::{self, ConfigDirs, Location, Scope};
 use crate::source::fs::WalkOptions;
 
 pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args.rules)?;
-    let min_confidence = match args.min_confidence {
-        MinConfidence::Low => Confidence::Low,
-        MinConfidence::Medium => Confidence::Medium,
-        MinConfidence::High => Confidence::High,
-    };
+    let min_confidence = Confidence::from(args.min_confidence);
     let (home, dirs) = match &args.home {
         Some(h) => {
             if !h.is_dir() {
@@ -59,7 +56,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         walk: WalkOptions {
             respect_ignore: false,
             excludes: Vec::new(),
-            max_file_size: 25 << 20,
+            max_file_size: crate::config::units::DEFAULT_MAX_FILE_SIZE,
             threads,
         },
         progress: false,
@@ -75,7 +72,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
 
     let report = Report {
         findings: &result.findings,
-        summary: &result.summary,
+        summary: &RunSummary::from(result.summary.clone()),
         rules: &rules,
         show_secrets: args.out.show_secrets,
     };

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use super::args::{BaselineArgs, BaselineCommand};
 use super::setup::{setup, Setup, DEFAULT_BASELINE};
 use super::{EXIT_CLEAN, EXIT_ERROR};
+use crate::diag::Messages;
 use crate::rules::Confidence;
-use crate::scan::{Messages, ScanOptions, ScanResult, Scanner};
+use crate::scan::{ScanOptions, ScanResult, Scanner};
 use crate::triage::{absolute, baseline::Entry, Baseline, Triage};
 use std::sync::Arc;
 

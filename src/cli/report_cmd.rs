@@ -6,7 +6,7 @@ use super::args::ReportArgs;
 use super::{open_output, write_report};
 use super::{EXIT_CLEAN, EXIT_FINDINGS};
 use crate::datastore::{self, FindingQuery};
-use crate::report::{Format, Report};
+use crate::report::{Format, Report, RunSummary};
 use crate::rules::RuleSet;
 use crate::scan::Summary;
 use crate::source::git::GitSummary;
@@ -33,12 +33,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     // Rule metadata for SARIF's rule table: the bundled rules, where the
     // stored findings' rules usually come from.
     let rules = RuleSet::builtin();
-    let summary = Summary {
+    let summary = RunSummary::from(Summary {
         findings: findings.len(),
         rules: rules.len(),
         git: Some(GitSummary::default()),
         ..Summary::default()
-    };
+    });
     let report = Report {
         findings: &findings,
         summary: &summary,

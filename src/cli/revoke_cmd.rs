@@ -13,10 +13,11 @@ use super::write_report;
 use super::{
     add_config_endpoints, revoke_options, validate_options, EXIT_CLEAN, EXIT_REVOKE_FAILED,
 };
+use crate::diag::Messages;
 use crate::finding::Finding;
-use crate::report::{Format, Report};
+use crate::report::{Format, Report, RunSummary};
 use crate::revoke::Revoker;
-use crate::scan::{Messages, Summary};
+use crate::scan::Summary;
 use crate::validate::Validator;
 
 /// Reads the findings of a JSON report (`-f json`) or JSON Lines report
@@ -81,11 +82,11 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     let mut opts = validate_options(&args.net, &setup.rules, 8)?;
     add_config_endpoints(&mut opts, setup.config.as_ref())?;
     let validator = Validator::new(opts)?;
-    let mut summary = Summary {
+    let mut summary = RunSummary::from(Summary {
         findings: findings.len(),
         rules: setup.rules.len(),
         ..Summary::default()
-    };
+    });
     if args.validate {
         summary.validation = Some(validator.validate_findings(&setup.rules, &mut findings));
     }

@@ -8,8 +8,9 @@ use serde_json::json;
 use super::args::{ListFormat, RulesCommand};
 use super::setup::setup;
 use super::{ignore_broken_pipe, EXIT_CLEAN, EXIT_FINDINGS};
-use crate::rules::{bundled_validator_files, check_rules, RuleSet};
-use crate::scan::Messages;
+use crate::diag::Messages;
+use crate::matcher::check_rules;
+use crate::rules::{bundled_validator_files, RuleSet};
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     match cmd {

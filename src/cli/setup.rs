@@ -10,15 +10,14 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::args::{ConfigArgs, InputArgs, RuleArgs};
+use crate::config::units::DEFAULT_MAX_FILE_SIZE;
 use crate::config::{self, Config, LoadedConfig};
+use crate::diag::Messages;
 use crate::gitleaks::GitleaksConfig;
 use crate::rules::{RuleError, RuleSet};
-use crate::scan::Messages;
 use crate::source::fs::WalkOptions;
 use crate::triage::{absolute, Baseline, GitleaksIgnore, Triage};
 
-/// Used when neither the flag nor the config sets it.
-pub(crate) const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
 /// Default baseline file name.
 pub(crate) const DEFAULT_BASELINE: &str = ".keysweep-baseline.jsonl";
 const GITLEAKS_CONFIG: &str = ".gitleaks.toml";

@@ -3,24 +3,21 @@
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
-use super::args::{MinConfidence, SweepArgs};
+use super::args::SweepArgs;
 use super::{load_rules, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use super::{open_output, write_report};
 use crate::datastore::{self, FindingQuery};
-use crate::report::Report;
+use crate::diag::Messages;
+use crate::report::{Report, RunSummary};
 use crate::rules::Confidence;
-use crate::scan::{Messages, Scanner, Summary};
+use crate::scan::{Scanner, Summary};
 use crate::source::git::GitSummary;
 use crate::source::mirror;
 use crate::sweep::{self, SweepOptions};
 
 pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args.rules)?;
-    let min_confidence = match args.min_confidence {
-        MinConfidence::Low => Confidence::Low,
-        MinConfidence::Medium => Confidence::Medium,
-        MinConfidence::High => Confidence::High,
-    };
+    let min_confidence = Confidence::from(args.min_confidence);
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -70,7 +67,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .filter(|f| !args.new_only || f.first_seen_run == s.run)
         .map(|f| f.finding)
         .collect();
-    let summary = Summary {
+    let scan = Summary {
         files_scanned: s.blobs_scanned,
         bytes_scanned: s.bytes_scanned,
         findings: findings.len(),
@@ -82,8 +79,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
             shallow: false,
         }),
         elapsed: s.elapsed,
-        sweep: Some(s.clone()),
         ..Summary::default()
+    };
+    let summary = RunSummary {
+        sweep: Some(s.clone()),
+        ..RunSummary::from(scan)
     };
     let report = Report {
         findings: &findings,

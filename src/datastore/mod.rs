@@ -161,10 +161,7 @@ fn too_new(store: &str, version: i64) -> anyhow::Error {
 
 /// Current time, RFC 3339 in UTC.
 fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    crate::source::git::rfc3339(secs, 0)
+    crate::time::now_rfc3339()
 }
 
 /// The raw id of a finding's blob, when it came from history.

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use super::literal::{is_reference, is_sensitive_name, looks_like_secret};
 use super::tree::{Node, OffsetMap, Text, Tree};
 use super::{Context, Literal};
-use crate::rules::{Confidence, RuleSpec, Severity};
 
 /// The id of the rule for literal credentials in CI files.
 pub const RULE_ID: &str = "ci-literal-credential";
@@ -147,41 +146,6 @@ pub(crate) fn detect_other(name: &str) -> Option<CiSystem> {
     let jenkinsfile = b.len() >= 11 && b[..11].eq_ignore_ascii_case(b"jenkinsfile");
     let suffixed = b.len() > 12 && b[b.len() - 12..].eq_ignore_ascii_case(b".jenkinsfile");
     (jenkinsfile || suffixed).then_some(CiSystem::Jenkins)
-}
-
-/// The rule reported for literal credentials in CI files.
-pub fn rule() -> RuleSpec {
-    RuleSpec {
-        id: RULE_ID.to_string(),
-        name: "Literal credential in a CI pipeline file".to_string(),
-        description: "A literal value given to a variable whose name says it is a key, \
-            token, secret or password under `env:`, `variables:` or `environment:` (or an \
-            action input or registry credential) in a CI pipeline file: GitHub Actions, \
-            GitLab CI, CircleCI, Azure Pipelines, Bitbucket Pipelines, Buildkite, Travis CI \
-            or a Jenkinsfile. Found by the CI format stage rather than by a pattern, so a \
-            token of any shape is reported; references (`${{ secrets.X }}`, `$VAR`, \
-            `$(var)`, `credentials('id')`, Travis `secure:`) are not. The finding names the \
-            variable and says how to store it as that system's secret."
-            .to_string(),
-        keywords: vec!["env".into(), "variables".into(), "environment".into()],
-        pattern: String::new(),
-        min_entropy: Some(3.0),
-        must_contain: Vec::new(),
-        confidence: Confidence::Medium,
-        severity: Severity::High,
-        max_len: 4096,
-        companions: Vec::new(),
-        references: vec![
-            "https://docs.github.com/en/actions/security-for-github-actions/security-guides/using-secrets-in-github-actions".into(),
-            "https://docs.gitlab.com/ci/variables/".into(),
-            "https://www.jenkins.io/doc/book/pipeline/jenkinsfile/#handling-credentials".into(),
-        ],
-        examples: Vec::new(),
-        negative_examples: Vec::new(),
-            reject_if_contains: Vec::new(),
-        validate: None,
-        revoke: None,
-    }
 }
 
 /// The values under the system's variable keys. Every value is returned as

@@ -2,7 +2,7 @@
 //! formats: which names are sensitive, which values are references in some
 //! tool's syntax, and which literals look like a secret at all.
 
-use crate::matcher::{entropy, is_placeholder};
+use crate::rules::{entropy, is_placeholder};
 
 /// Words that make a variable, header or flag name sensitive.
 const SENSITIVE_WORDS: &[&str] = &[

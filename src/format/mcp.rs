@@ -16,7 +16,6 @@ use super::literal::{
 };
 use super::tree::{Node, Text, Tree};
 use super::{Context, Literal};
-use crate::rules::{Confidence, RuleSpec, Severity};
 
 /// The id of the rule for literal credentials in MCP configs.
 pub const RULE_ID: &str = "mcp-literal-credential";
@@ -112,45 +111,6 @@ pub(crate) fn detect_path(name: &str, parent: &str, grandparent: &str) -> Option
         _ if parent == "mcpservers" && grandparent == ".continue" => Client::Continue,
         _ => return None,
     })
-}
-
-/// The rule reported for literal credentials in MCP configs.
-pub fn rule() -> RuleSpec {
-    RuleSpec {
-        id: RULE_ID.to_string(),
-        name: "Literal credential in an MCP server config".to_string(),
-        description: "A literal value in a credential's place in an MCP client's server \
-            configuration (an `env` variable, header, argument or URL part whose name says \
-            it is a key, token, secret or password), found by the MCP format stage rather \
-            than by a pattern, so a vendor token of any shape is reported. Values written \
-            as references in the client's own syntax (`${env:X}`, `${input:x}`, `${X}`, \
-            `${{ secrets.X }}`, Codex `env_vars`) are not. The finding names the server \
-            and client and says how to reference the secret in that client's syntax."
-            .to_string(),
-        keywords: vec![
-            "mcpServers".into(),
-            "servers".into(),
-            "context_servers".into(),
-            "mcp_servers".into(),
-        ],
-        pattern: String::new(),
-        min_entropy: Some(3.0),
-        must_contain: Vec::new(),
-        confidence: Confidence::Medium,
-        severity: Severity::High,
-        max_len: 4096,
-        companions: Vec::new(),
-        references: vec![
-            "https://modelcontextprotocol.io/docs/develop/connect-local-servers".into(),
-            "https://code.visualstudio.com/docs/copilot/customization/mcp-servers".into(),
-            "https://docs.anthropic.com/en/docs/claude-code/mcp".into(),
-        ],
-        examples: Vec::new(),
-        negative_examples: Vec::new(),
-        reject_if_contains: Vec::new(),
-        validate: None,
-        revoke: None,
-    }
 }
 
 /// Finds the servers in an MCP config and the values in credential

@@ -44,8 +44,6 @@ pub use ci::CiSystem;
 pub use mcp::Client;
 pub use tree::OffsetMap;
 
-use crate::rules::RuleSpec;
-
 /// How a blob is to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -299,13 +297,6 @@ pub fn prepare(kind: Kind, bytes: &[u8]) -> Prepared<'_> {
             p
         }
     }
-}
-
-/// The rules that formats report by themselves (`mcp-literal-credential`,
-/// `ci-literal-credential`). They have no pattern for the matcher: the
-/// format stage finds their values by position.
-pub fn rules() -> Vec<(RuleSpec, &'static str)> {
-    vec![(mcp::rule(), "mcp"), (ci::rule(), "ci")]
 }
 
 /// Decodes `bytes` as UTF-8 for the parsers, which need text.

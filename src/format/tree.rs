@@ -229,39 +229,6 @@ impl TextBuilder {
     }
 }
 
-/// Line starts of a text, for turning parser positions (line, column) into
-/// byte offsets.
-pub struct LineIndex<'a> {
-    text: &'a [u8],
-    starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    pub fn new(text: &'a [u8]) -> LineIndex<'a> {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text).map(|p| p + 1));
-        LineIndex { text, starts }
-    }
-
-    /// The byte offset of a 1-based line and a 0-based column counted in
-    /// characters.
-    pub fn offset(&self, line: usize, col_chars: usize) -> usize {
-        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
-            return self.text.len();
-        };
-        let mut pos = start;
-        let mut seen = 0;
-        while seen < col_chars && pos < self.text.len() && self.text[pos] != b'\n' {
-            pos += 1;
-            while pos < self.text.len() && (self.text[pos] & 0xC0) == 0x80 {
-                pos += 1;
-            }
-            seen += 1;
-        }
-        pos
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,14 +290,5 @@ mod tests {
         assert_eq!(text, b"ab\ncd");
         assert_eq!(map.to_blob(3..5), 8..10);
         assert_eq!(map.to_blob(1..4), 4..9);
-    }
-
-    #[test]
-    fn line_index_counts_characters() {
-        let idx = LineIndex::new("ab\nçd e\n".as_bytes());
-        assert_eq!(idx.offset(1, 0), 0);
-        assert_eq!(idx.offset(2, 0), 3);
-        assert_eq!(idx.offset(2, 2), 6);
-        assert_eq!(idx.offset(9, 0), 9);
     }
 }

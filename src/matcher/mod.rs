@@ -12,9 +12,9 @@
 //! bundled rules) but compiles no regex: each rule's regex is compiled the first
 //! time one of its keywords is seen, and kept for the life of the rule set.
 
-mod filter;
+pub mod check;
 
-pub use filter::{entropy, has_classes, is_placeholder};
+pub use check::{check_rules, CheckReport};
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::{meta, Input};
 
-use crate::rules::{Confidence, Engine, Rule, RuleSet};
+use crate::rules::{entropy, has_classes, is_placeholder, Confidence, Engine, Rule, RuleSet};
 
 /// A secret found by one rule in one haystack. Offsets are byte offsets.
 #[derive(Debug, Clone, PartialEq)]

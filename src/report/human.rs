@@ -8,7 +8,7 @@ pub struct Human;
 
 impl Reporter for Human {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let unit = if report.summary.git.is_some() {
+        let unit = if report.summary.scan.git.is_some() {
             "blob"
         } else {
             "file"
@@ -81,12 +81,12 @@ impl Reporter for Human {
                 writeln!(out, "  repo         {repo}")?;
             }
             if let Some(g) = &f.git {
-                let short = &g.commit[..g.commit.len().min(12)];
+                let short = crate::blob::short_id(&g.commit);
                 writeln!(out, "  commit       {short} {}", g.message)?;
                 writeln!(out, "  author       {} <{}> {}", g.author, g.email, g.date)?;
                 let status = match g.status {
-                    crate::source::git::GitStatus::Present => "present at a branch tip",
-                    crate::source::git::GitStatus::HistoryOnly => {
+                    crate::blob::GitStatus::Present => "present at a branch tip",
+                    crate::blob::GitStatus::HistoryOnly => {
                         "history only (removed, still in history)"
                     }
                 };
@@ -103,7 +103,7 @@ impl Reporter for Human {
             writeln!(out, "  fingerprint  {}", f.fingerprint)?;
             writeln!(out)?;
         }
-        let s = report.summary;
+        let s = &report.summary.scan;
         let files_with: std::collections::BTreeSet<&str> = report
             .findings
             .iter()
@@ -168,18 +168,14 @@ impl Reporter for Human {
         if s.errors > 0 {
             write!(out, "; {} error{}", s.errors, plural(s.errors))?;
         }
-        if let Some(v) = &s.validation {
-            write!(
-                out,
-                "; validation: {} live, {} invalid, {} unknown, {} not checked",
-                v.live, v.invalid, v.unknown, v.not_checked
-            )?;
+        if let Some(v) = &report.summary.validation {
+            write!(out, "; validation: {v}")?;
         }
-        if let Some(r) = &s.revocation {
+        if let Some(r) = &report.summary.revocation {
             write!(out, "; revocation: {}", crate::revoke::summary_line(r))?;
         }
         writeln!(out)?;
-        if let Some(r) = &s.revocation {
+        if let Some(r) = &report.summary.revocation {
             for line in &r.failures {
                 writeln!(out, "revocation failed: {line}")?;
             }

@@ -2,9 +2,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::RunSummary;
 use super::{Report, Reporter};
 use crate::finding::Finding;
-use crate::scan::Summary;
 
 /// `{"version": …, "findings": […], "summary": {…}}`.
 pub struct Json;
@@ -17,7 +17,7 @@ struct Document<'a> {
     tool: &'static str,
     version: &'static str,
     findings: Vec<Finding>,
-    summary: &'a Summary,
+    summary: &'a RunSummary,
 }
 
 impl Reporter for Json {

@@ -3,16 +3,17 @@
 mod human;
 mod json;
 mod sarif;
+mod summary;
 
 use std::io::{self, Write};
 
 use crate::finding::Finding;
 use crate::rules::RuleSet;
-use crate::scan::Summary;
 
 pub use human::Human;
 pub use json::{Json, JsonLines};
 pub use sarif::Sarif;
+pub use summary::RunSummary;
 
 /// Output formats for `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,7 +33,7 @@ pub struct Report<'a> {
     /// Findings to write, in order. Suppressed ones (listed on request) carry
     /// their [`Finding::suppressed`] reason and count in no total.
     pub findings: &'a [Finding],
-    pub summary: &'a Summary,
+    pub summary: &'a RunSummary,
     pub rules: &'a RuleSet,
     /// Print secrets in full instead of redacted.
     pub show_secrets: bool,

@@ -4,8 +4,8 @@ use std::io::{self, Write};
 use serde_json::{json, Value};
 
 use super::{Report, Reporter};
+use crate::finding::SuppressReason;
 use crate::rules::{Confidence, Severity};
-use crate::triage::SuppressReason;
 
 /// SARIF 2.1.0 as GitHub code scanning accepts it: every selected rule in
 /// `tool.driver.rules`, one result per finding with one physical location, and

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{env, short, Answer, Job, Outcome};
-use crate::validate::net::Request;
+use crate::net::Request;
 
 /// The request body: everything a broker needs to find and revoke the
 /// secret, and the secret itself only when `send_secret` is on.

@@ -21,6 +21,7 @@
 pub mod audit;
 mod command;
 mod http;
+pub mod policy;
 mod provider;
 mod vault;
 
@@ -30,11 +31,12 @@ use std::path::PathBuf;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use crate::config::{Broker, RevokeConfig, RevokeMode, RevokeRequire};
 use crate::finding::{Finding, Revocation, RevocationStatus, ValidationStatus};
+use crate::net::scrub;
 use crate::rules::{Rule, RuleSet};
-use crate::validate::{scrub, Validator};
+use crate::validate::Validator;
 use audit::{AuditEntry, AuditLog};
+pub use policy::{Broker, RevokeConfig, RevokeMode, RevokeRequire};
 
 /// How revocation runs: the `[revoke]` table with paths resolved.
 #[derive(Debug, Clone)]
@@ -441,16 +443,13 @@ pub fn summary_line(r: &RevokeSummary) -> String {
 /// `path:line`, and `@commit` for a finding from history.
 pub fn location(f: &Finding) -> String {
     match f.commit() {
-        Some(c) => format!("{}:{}@{}", f.path, f.line, &c[..c.len().min(12)]),
+        Some(c) => format!("{}:{}@{}", f.path, f.line, crate::blob::short_id(c)),
         None => format!("{}:{}", f.path, f.line),
     }
 }
 
 fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    crate::source::git::rfc3339(secs, 0).replace("+00:00", "Z")
+    crate::time::now_rfc3339().replace("+00:00", "Z")
 }
 
 /// Reads an environment variable a broker setting names.

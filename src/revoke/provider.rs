@@ -27,21 +27,21 @@ const BUNDLED: &[(&str, &str)] = &[
 ///
 /// Names the entry and the problem.
 pub fn parse_revoker_file(text: &str) -> Result<Vec<(Vec<String>, RevokeSpec)>, String> {
-    let doc: serde_yaml::Mapping = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let doc: serde_json::Map<String, serde_json::Value> =
+        serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (name, entry) in doc {
-        let name = name.as_str().unwrap_or("?").to_string();
         let mut entry = match entry {
-            serde_yaml::Value::Mapping(m) => m,
+            serde_json::Value::Object(m) => m,
             _ => return Err(format!("{name}: not a mapping")),
         };
         let rules: Vec<String> = entry
             .remove("rules")
-            .map(serde_yaml::from_value)
+            .map(serde_json::from_value)
             .transpose()
             .map_err(|e| format!("{name}: rules: {e}"))?
             .ok_or_else(|| format!("{name}: needs rules"))?;
-        let spec: RevokeSpec = serde_yaml::from_value(serde_yaml::Value::Mapping(entry))
+        let spec: RevokeSpec = serde_json::from_value(serde_json::Value::Object(entry))
             .map_err(|e| format!("{name}: {e}"))?;
         spec.check().map_err(|e| format!("{name}: {e}"))?;
         out.push((rules, spec));
@@ -76,7 +76,7 @@ pub(crate) fn spec<'a>(job: &Job<'a>) -> Option<&'a RevokeSpec> {
         .or_else(|| rule.builtin.then(|| bundled().get(rule.id())).flatten())
 }
 
-fn build(job: &Job<'_>) -> Result<crate::validate::net::Request, String> {
+fn build(job: &Job<'_>) -> Result<crate::net::Request, String> {
     let spec = spec(job).ok_or("the rule has no revoke section")?;
     if let Some(rule) = job.rule.filter(|r| !r.builtin) {
         if !job.validator.trusts_rule_validators() {
@@ -109,7 +109,7 @@ pub(crate) fn revoke(job: &Job<'_>) -> Outcome {
         Err(e) => return Outcome::failed(e, None),
     };
     let json: Option<Value> = serde_json::from_str(&resp.body).ok();
-    let said = crate::validate::provider_message(&resp.body, json.as_ref())
+    let said = crate::net::provider_message(&resp.body, json.as_ref())
         .unwrap_or_else(|| short(&resp.body));
     let detail = if said.is_empty() {
         format!("provider answered HTTP {}", resp.status)

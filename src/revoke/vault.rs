@@ -9,7 +9,7 @@ use serde_json::json;
 use url::Url;
 
 use super::{env, short, Answer, Job, Outcome};
-use crate::validate::net::Request;
+use crate::net::Request;
 
 /// Vault service (`hvs.`), batch (`hvb.`) and legacy (`s.`, `b.`) tokens.
 pub(crate) fn accepts(job: &Job<'_>) -> bool {

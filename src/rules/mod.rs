@@ -6,12 +6,12 @@
 //! Regexes are compiled on first use, so scanning one small file pays only for the
 //! rules whose keywords occur in it.
 
-mod check;
+pub mod filter;
 pub mod literals;
 mod spec;
 mod validator_spec;
 
-pub use check::{check_rules, CheckReport};
+pub use filter::{entropy, has_classes, is_placeholder};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
 pub use validator_spec::{
     json_path, parse_validator_file, BasicAuth, Matchers, ResponseMatch, RevokeSpec, Template,
@@ -114,7 +114,7 @@ pub enum Engine {
     /// A format stage, by the value's position in a structured file
     /// (`mcp-literal-credential`, `ci-literal-credential`). The matcher never
     /// runs these rules; their keywords only describe what the format looks
-    /// for. See [`crate::format::rules`].
+    /// for. They are data in `rules/format/*.yml`.
     Format,
 }
 
@@ -427,6 +427,18 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// A set of just `rule` (with a fresh regex), to test it on its own.
+    pub fn alone(rule: &Rule) -> RuleSet {
+        RuleSet {
+            rules: vec![Rule::new(
+                rule.spec.clone(),
+                &rule.provider,
+                &rule.origin,
+                rule.builtin,
+            )],
+        }
+    }
+
     /// The rules bundled with keysweep.
     pub fn builtin() -> RuleSet {
         let mut set = RuleSet::default();
@@ -445,10 +457,16 @@ impl RuleSet {
         let files =
             bundled_validator_files().unwrap_or_else(|e| panic!("bundled validator file {e}"));
         set.attach_validators(&files);
-        for (spec, provider) in crate::format::rules() {
-            let mut rule = Rule::new(spec, provider, &format!("builtin:format/{provider}"), true);
-            rule.engine = Engine::Format;
-            set.rules.push(rule);
+        for file in EMBEDDED_FORMAT {
+            let parsed: RuleFile = serde_json::from_str(file.json)
+                .unwrap_or_else(|e| panic!("bundled rules/format/{}.yml: {e}", file.name));
+            let provider = parsed.provider.unwrap_or_else(|| file.name.to_string());
+            let origin = format!("builtin:format/{provider}");
+            for spec in parsed.rules {
+                let mut rule = Rule::new(spec, &provider, &origin, true);
+                rule.engine = Engine::Format;
+                set.rules.push(rule);
+            }
         }
         set
     }
@@ -586,7 +604,7 @@ impl RuleSet {
         stem: &str,
         builtin: bool,
     ) -> Result<(), RuleError> {
-        let parsed: RuleFile = serde_yaml::from_str(text).map_err(|e| RuleError::Parse {
+        let parsed: RuleFile = serde_saphyr::from_str(text).map_err(|e| RuleError::Parse {
             path: path.to_string(),
             message: e.to_string(),
         })?;
@@ -752,7 +770,7 @@ mod tests {
     use super::*;
 
     fn spec(pattern: &str, keywords: &[&str]) -> RuleSpec {
-        serde_yaml::from_str(&format!(
+        serde_saphyr::from_str(&format!(
             "id: t\nname: t\nkeywords: {keywords:?}\npattern: '{pattern}'\n"
         ))
         .unwrap()

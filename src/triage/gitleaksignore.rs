@@ -151,7 +151,7 @@ mod tests {
             rule_id: "acme-token".into(),
             path: "src/b.py".into(),
             line: 7,
-            git: Some(crate::source::git::GitProvenance {
+            git: Some(crate::blob::GitProvenance {
                 commit: "abcdef0123".into(),
                 ..Default::default()
             }),

@@ -19,71 +19,17 @@ pub mod gitleaksignore;
 pub mod inline;
 mod paths;
 
-use std::fmt;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 use crate::finding::Finding;
+pub use crate::finding::{SuppressReason, Suppression};
 use crate::matcher::Match;
 
 pub use allowlist::{Allowlist, Condition, PathPattern, RegexTarget, Scope};
 pub use baseline::{Baseline, BaselineError};
 pub use gitleaksignore::GitleaksIgnore;
 pub use paths::{absolute, PathForms};
-
-/// Why a finding was suppressed. Serialized in kebab-case; the summary counts
-/// suppressions by these names.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum SuppressReason {
-    /// `keysweep:allow`, `gitleaks:allow` or `pragma: allowlist secret`.
-    #[default]
-    Inline,
-    /// A fingerprint in `.gitleaksignore`.
-    Gitleaksignore,
-    /// An allowlist's `paths`.
-    AllowlistPath,
-    /// An allowlist's `commits`.
-    AllowlistCommit,
-    /// An allowlist's `regexes`.
-    AllowlistRegex,
-    /// An allowlist's `stopwords`.
-    AllowlistStopword,
-    /// An entry of the baseline.
-    Baseline,
-}
-
-impl SuppressReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SuppressReason::Inline => "inline",
-            SuppressReason::Gitleaksignore => "gitleaksignore",
-            SuppressReason::AllowlistPath => "allowlist path",
-            SuppressReason::AllowlistCommit => "allowlist commit",
-            SuppressReason::AllowlistRegex => "allowlist regex",
-            SuppressReason::AllowlistStopword => "allowlist stopword",
-            SuppressReason::Baseline => "baseline",
-        }
-    }
-}
-
-impl fmt::Display for SuppressReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a finding is not reported: the reason and what exactly matched (the
-/// allowlist and its pattern, the marker, the baseline file).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Suppression {
-    pub reason: SuppressReason,
-    pub detail: String,
-}
 
 /// The content around a finding, for checks that look beyond the secret.
 pub struct Context<'a> {
@@ -127,11 +73,6 @@ impl Triage {
             cwd: std::env::current_dir().unwrap_or_default(),
             ..Triage::default()
         }
-    }
-
-    /// The directory relative finding paths are resolved against.
-    pub fn cwd(&self) -> &Path {
-        &self.cwd
     }
 
     /// Whether anything besides inline allows is configured.
@@ -187,7 +128,7 @@ impl Triage {
     }
 
     /// Marks the findings of one blob. `findings[i]` must come from `matches[i]`
-    /// (as [`crate::finding::from_matches`] returns them).
+    /// (as [`crate::finding::from_segment`] returns them).
     pub fn review(&self, hay: &[u8], matches: &[Match], findings: &mut [Finding]) {
         for (m, f) in matches.iter().zip(findings.iter_mut()) {
             let ctx = Context {

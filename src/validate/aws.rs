@@ -12,9 +12,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::net::{Request, Response};
-use super::{provider_message, Ctx};
+use super::Ctx;
 use crate::finding::{hex, Validation};
+use crate::net::{provider_message, Request, Response};
 use crate::rules::ValidateSpec;
 
 /// The global STS endpoint; it signs as `us-east-1`.
@@ -135,7 +135,7 @@ fn host_header(url: &Url) -> String {
 /// `20150830T123600Z` for a time.
 fn amz_date(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let (y, m, d) = crate::time::civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     format!(
         "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
@@ -143,21 +143,6 @@ fn amz_date(t: SystemTime) -> String {
         rem / 60 % 60,
         rem % 60
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {

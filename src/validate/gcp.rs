@@ -14,9 +14,9 @@ use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde_json::{json, Value};
 
-use super::net::{Request, Response};
-use super::{provider_message, Ctx};
+use super::Ctx;
 use crate::finding::Validation;
+use crate::net::{provider_message, Request, Response};
 use crate::rules::ValidateSpec;
 
 const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";

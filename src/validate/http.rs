@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use serde_json::Value;
 
-use super::net::{Request, Response};
-use super::{provider_message, Ctx};
+use super::Ctx;
 use crate::finding::Validation;
+use crate::net::{encode_url_value, provider_message, Request, Response};
 use crate::rules::{json_path, Template, ValidateSpec};
 
 pub(crate) fn check(
@@ -25,22 +25,6 @@ pub(crate) fn check(
         Ok(resp) => interpret(spec, &resp),
         Err(e) => Validation::unknown(e),
     }
-}
-
-/// Characters left as they are when a value goes into a URL template: the
-/// unreserved set plus the path characters that mean nothing in a query
-/// (`:` `@` …). Everything else, `/ ? # & = +` included, is percent-encoded so
-/// a value cannot change the URL's structure.
-pub(crate) fn encode_url_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~:@!$'()*,;".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn render(

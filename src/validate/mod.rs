@@ -25,9 +25,9 @@
 mod aws;
 mod gcp;
 pub(crate) mod http;
-pub(crate) mod net;
+use crate::net::{self, scrub};
 
-pub use net::internal_kind;
+pub use crate::net::internal_kind;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +37,7 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
-use crate::finding::{redact, Finding, Validation, ValidationStatus};
+use crate::finding::{Finding, Validation, ValidationStatus};
 use crate::rules::{Rule, RuleSet, ValidatorKind};
 
 /// How validation runs.
@@ -102,6 +102,17 @@ pub struct ValidationSummary {
     pub secrets_checked: usize,
     /// HTTP requests sent, retries included.
     pub requests: u64,
+}
+
+impl std::fmt::Display for ValidationSummary {
+    /// `2 live, 1 invalid, 0 unknown, 0 not checked`, as summaries print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} live, {} invalid, {} unknown, {} not checked",
+            self.live, self.invalid, self.unknown, self.not_checked
+        )
+    }
 }
 
 impl ValidationSummary {
@@ -362,53 +373,6 @@ fn apply_endpoint(url: &mut Url, base: &Url) {
     }
 }
 
-/// Removes the secret (raw and percent-encoded) from a text meant for
-/// reports: transport errors can quote a URL that carries it.
-pub(crate) fn scrub(text: &str, secret: &str) -> String {
-    if secret.len() < 4 {
-        return text.to_string();
-    }
-    let r = redact(secret);
-    let mut out = text.replace(secret, &r);
-    for enc in [
-        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
-        http::encode_url_value(secret),
-    ] {
-        if enc != secret {
-            out = out.replace(&enc, &r);
-        }
-    }
-    out
-}
-
-/// The provider's own words about an error, from common JSON shapes
-/// (`error.message`, `message`, `error_description`, `error`), shortened.
-pub(crate) fn provider_message(body: &str, json: Option<&serde_json::Value>) -> Option<String> {
-    let text = match json {
-        Some(j) => [
-            "error.message",
-            "error_description",
-            "message",
-            "error",
-            "detail",
-            "errors.0.message",
-        ]
-        .iter()
-        .find_map(|p| crate::rules::json_path(j, p).and_then(|v| v.as_str()))
-        .map(str::to_string),
-        None => {
-            let t = body.trim();
-            (!t.is_empty() && t.len() <= 200 && !t.starts_with('<')).then(|| t.to_string())
-        }
-    }?;
-    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    Some(if t.chars().count() > 120 {
-        t.chars().take(120).collect::<String>() + "…"
-    } else {
-        t
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,33 +402,5 @@ mod tests {
         assert!(with("ftp://x.test").is_err());
         assert!(with("not a url").is_err());
         assert!(with("https://x.test/?token=1").is_err());
-    }
-
-    #[test]
-    fn scrub_removes_the_secret_in_any_encoding() {
-        let s = scrub(
-            "GET /bot123:a/b/getMe and 123%3Aa%2Fb and 123:a%2Fb",
-            "123:a/b",
-        );
-        assert_eq!(s, "GET /bot123:…/getMe and 123:… and 123:…");
-    }
-
-    #[test]
-    fn provider_messages() {
-        let j = serde_json::json!({"error": {"message": "Incorrect API key provided"}});
-        assert_eq!(
-            provider_message("", Some(&j)).as_deref(),
-            Some("Incorrect API key provided")
-        );
-        let j = serde_json::json!({"ok": false, "error": "invalid_auth"});
-        assert_eq!(
-            provider_message("", Some(&j)).as_deref(),
-            Some("invalid_auth")
-        );
-        assert_eq!(
-            provider_message("Bad credentials", None).as_deref(),
-            Some("Bad credentials")
-        );
-        assert_eq!(provider_message("<html>…</html>", None), None);
     }
 }

@@ -1,4 +1,4 @@
-//! Sending validation requests: the address guard, per-host rate limit,
+//! The guarded HTTP client that validation and revocation share: the address guard, per-host rate limit,
 //! timeouts, one retry on 429/5xx, and errors turned into plain reasons.
 //!
 //! The guard sits in the resolver, so the addresses that are checked are the
@@ -425,6 +425,69 @@ pub(crate) fn human_duration(d: Duration) -> String {
     }
 }
 
+/// Characters left as they are when a value goes into a URL template: the
+/// unreserved set plus the path characters that mean nothing in a query
+/// (`:` `@` …). Everything else, `/ ? # & = +` included, is percent-encoded so
+/// a value cannot change the URL's structure.
+pub(crate) fn encode_url_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:@!$'()*,;".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Removes the secret (raw and percent-encoded) from a text meant for
+/// reports: transport errors can quote a URL that carries it.
+pub(crate) fn scrub(text: &str, secret: &str) -> String {
+    if secret.len() < 4 {
+        return text.to_string();
+    }
+    let r = crate::finding::redact(secret);
+    let mut out = text.replace(secret, &r);
+    for enc in [
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
+        encode_url_value(secret),
+    ] {
+        if enc != secret {
+            out = out.replace(&enc, &r);
+        }
+    }
+    out
+}
+
+/// The provider's own words about an error, from common JSON shapes
+/// (`error.message`, `message`, `error_description`, `error`), shortened.
+pub(crate) fn provider_message(body: &str, json: Option<&serde_json::Value>) -> Option<String> {
+    let text = match json {
+        Some(j) => [
+            "error.message",
+            "error_description",
+            "message",
+            "error",
+            "detail",
+            "errors.0.message",
+        ]
+        .iter()
+        .find_map(|p| crate::rules::json_path(j, p).and_then(|v| v.as_str()))
+        .map(str::to_string),
+        None => {
+            let t = body.trim();
+            (!t.is_empty() && t.len() <= 200 && !t.starts_with('<')).then(|| t.to_string())
+        }
+    }?;
+    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(if t.chars().count() > 120 {
+        t.chars().take(120).collect::<String>() + "…"
+    } else {
+        t
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,5 +539,33 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(10)), "10s");
         assert_eq!(human_duration(Duration::from_millis(300)), "300ms");
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn scrub_removes_the_secret_in_any_encoding() {
+        let s = scrub(
+            "GET /bot123:a/b/getMe and 123%3Aa%2Fb and 123:a%2Fb",
+            "123:a/b",
+        );
+        assert_eq!(s, "GET /bot123:…/getMe and 123:… and 123:…");
+    }
+
+    #[test]
+    fn provider_messages() {
+        let j = serde_json::json!({"error": {"message": "Incorrect API key provided"}});
+        assert_eq!(
+            provider_message("", Some(&j)).as_deref(),
+            Some("Incorrect API key provided")
+        );
+        let j = serde_json::json!({"ok": false, "error": "invalid_auth"});
+        assert_eq!(
+            provider_message("", Some(&j)).as_deref(),
+            Some("invalid_auth")
+        );
+        assert_eq!(
+            provider_message("Bad credentials", None).as_deref(),
+            Some("Bad credentials")
+        );
+        assert_eq!(provider_message("<html>…</html>", None), None);
     }
 }

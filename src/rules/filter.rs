@@ -1,12 +1,12 @@
 //! Filters that tell a secret from text shaped like one.
 
-use crate::rules::CharClass;
+use super::CharClass;
 
 /// Shannon entropy of `bytes`, in bits per byte (0 for empty input).
 ///
 /// ```
-/// assert_eq!(keysweep::matcher::entropy(b"aaaa"), 0.0);
-/// assert!((keysweep::matcher::entropy(b"ab") - 1.0).abs() < 1e-9);
+/// assert_eq!(keysweep::rules::entropy(b"aaaa"), 0.0);
+/// assert!((keysweep::rules::entropy(b"ab") - 1.0).abs() < 1e-9);
 /// ```
 pub fn entropy(bytes: &[u8]) -> f64 {
     if bytes.is_empty() {
@@ -59,7 +59,7 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 /// `${VAR}`, the providers' documented `EXAMPLE` keys) rather than a real value.
 ///
 /// ```
-/// use keysweep::matcher::is_placeholder;
+/// use keysweep::rules::is_placeholder;
 /// assert!(is_placeholder(b"AKIAIOSFODNN7EXAMPLE"));
 /// assert!(is_placeholder(b"${OPENAI_API_KEY}"));
 /// assert!(is_placeholder(b"xxxxxxxxxxxxxxxxxxxx"));

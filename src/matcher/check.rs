@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::{Rule, RuleSet};
-use crate::matcher::{Matcher, Scratch};
+use super::{Matcher, Scratch};
+use crate::rules::{Rule, RuleSet};
 
 /// The outcome of checking a rule set.
 #[derive(Debug, Default)]
@@ -57,14 +57,7 @@ pub fn check_rules(set: &RuleSet) -> CheckReport {
         if spec.description.trim().is_empty() {
             report.warnings.push(format!("{loc}: has no description"));
         }
-        let alone = Arc::new(RuleSet {
-            rules: vec![Rule::new(
-                spec.clone(),
-                &rule.provider,
-                &rule.origin,
-                rule.builtin,
-            )],
-        });
+        let alone = Arc::new(RuleSet::alone(rule));
         let matcher = Matcher::new(alone);
         let mut scratch = Scratch::default();
         for (i, ex) in spec.examples.iter().enumerate() {

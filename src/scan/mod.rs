@@ -1,30 +1,38 @@
-//! The scan engine: walks sources, scans blobs in parallel and collects findings
-//! and a summary. Printing is left to [`crate::report`].
+//! The scan drivers and the per-blob pipeline they share.
+//!
+//! A driver reads a source ([`files`]: the walk and standard input;
+//! [`history`]: git history, blob first; [`staged`]: the index) and hands each
+//! blob to [`Scanner::scan_blob_with`], which chooses its format, runs the
+//! matcher over each text segment and the encoded values in it, turns matches
+//! into findings and marks what triage accepts. Drivers then sort, set
+//! suppressed findings aside and count. Printing is left to [`crate::report`].
+
+pub mod dedupe;
+mod files;
+pub mod history;
+mod staged;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
-use serde::Serialize;
-
 use crate::blob::{Blob, Origin};
-use crate::finding::{self, Finding};
+use crate::diag::Messages;
+use crate::finding::{self, Finding, SuppressReason};
 use crate::format::{self, encoded, Kind, Literal, OffsetMap, Place, Segment};
 use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
-use crate::source::fs::{self, WalkOptions};
-use crate::source::{stdin, SkipReason};
+use crate::source::fs::WalkOptions;
+use crate::source::SkipReason;
 use crate::triage::baseline::is_baseline;
-use crate::triage::{PathForms, SuppressReason, Triage};
+use crate::triage::{PathForms, Triage};
 
-/// Counts of what a scan did, skipped and failed on.
-#[derive(Debug, Default, Clone, Serialize)]
+/// Counts of what a scan did, skipped and failed on. Reports serialize it
+/// with the other stages' counts ([`crate::report::RunSummary`]).
+#[derive(Debug, Default, Clone)]
 pub struct Summary {
     pub files_scanned: u64,
     pub bytes_scanned: u64,
@@ -38,31 +46,11 @@ pub struct Summary {
     pub suppressed: BTreeMap<SuppressReason, u64>,
     pub rules: usize,
     /// Set when git history was scanned (`files_scanned` then counts blobs).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<crate::source::git::GitSummary>,
     /// Files that did not parse as their format (a malformed notebook or
     /// config) and were scanned as plain text instead.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub format_fallbacks: u64,
-    /// Set by `keysweep sweep`: the run, repositories and failures.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<crate::sweep::SweepSummary>,
-    #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
-    /// Validation counts, when `--validate` ran.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub validation: Option<crate::validate::ValidationSummary>,
-    /// Revocation counts and failures, when `--revoke` ran.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revocation: Option<crate::revoke::RevokeSummary>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
 impl Summary {
@@ -113,62 +101,6 @@ impl ScanResult {
     }
 }
 
-/// Where warnings go. Each names its location first, ripgrep style:
-/// `path: cause`.
-pub struct Messages {
-    quiet: bool,
-    progress: Mutex<Option<ProgressBar>>,
-    fallbacks: AtomicU64,
-}
-
-impl Messages {
-    pub fn new(quiet: bool) -> Messages {
-        Messages {
-            quiet,
-            progress: Mutex::new(None),
-            fallbacks: AtomicU64::new(0),
-        }
-    }
-
-    /// Warns that a file did not parse as its format and was scanned as
-    /// plain text, and counts it.
-    pub fn format_fallback(&self, location: &str, message: &str) {
-        self.fallbacks.fetch_add(1, Ordering::Relaxed);
-        self.warn(location, message);
-    }
-
-    /// How many files fell back to plain text so far.
-    pub fn format_fallbacks(&self) -> u64 {
-        self.fallbacks.load(Ordering::Relaxed)
-    }
-
-    /// Prints `keysweep: location: message` to standard error, unless quiet.
-    pub fn warn(&self, location: &str, message: &str) {
-        if self.quiet {
-            return;
-        }
-        let line = format!("keysweep: {location}: {message}");
-        match &*self.progress.lock().unwrap() {
-            Some(pb) => pb.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    /// Prints `keysweep: line` for a warning that names its location itself.
-    pub fn warn_line(&self, line: &str) {
-        if let Some((location, message)) = line.split_once(": ") {
-            self.warn(location, message);
-        } else {
-            self.warn("warning", line);
-        }
-    }
-
-    /// Routes warnings around `pb` while it is drawn (`None` when done).
-    pub fn set_progress(&self, pb: Option<ProgressBar>) {
-        *self.progress.lock().unwrap() = pb;
-    }
-}
-
 /// How many times decoded text is searched for encoded runs again: 2 finds
 /// a token base64-encoded twice (a base64 `.dockerconfigjson` in a Secret).
 pub const MAX_DECODE_DEPTH: usize = 2;
@@ -184,7 +116,7 @@ pub struct ScanOptions {
 /// Scans blobs with one rule set. Cheap to share across threads.
 pub struct Scanner {
     matcher: Matcher,
-    history: std::sync::OnceLock<crate::source::git::HistoryPlan>,
+    history: std::sync::OnceLock<history::HistoryPlan>,
     min_confidence: Confidence,
     triage: Option<Arc<Triage>>,
     /// Rule path filters also see paths relative to this directory.
@@ -222,14 +154,9 @@ impl Scanner {
         self.matcher.rules()
     }
 
-    /// Finds the secrets in one blob. A keysweep baseline has none (see
-    /// [`crate::triage::baseline::is_baseline`]). Format problems (a malformed
-    /// notebook) are not reported; use [`Scanner::scan_blob_with`] for them.
-    pub fn scan_blob(&self, blob: &Blob, scratch: &mut Scratch) -> Vec<Finding> {
-        self.scan_bytes(&blob.bytes, &blob.origin, scratch)
-    }
-
-    /// [`Scanner::scan_blob`], with format warnings sent to `messages`.
+    /// Finds the secrets in one blob, with format warnings (a malformed
+    /// notebook scanned as plain text) sent to and counted by `messages`. A
+    /// keysweep baseline has none (see [`crate::triage::baseline::is_baseline`]).
     pub fn scan_blob_with(
         &self,
         blob: &Blob,
@@ -237,11 +164,6 @@ impl Scanner {
         messages: &Messages,
     ) -> Vec<Finding> {
         self.scan_bytes_with(&blob.bytes, &blob.origin, scratch, messages)
-    }
-
-    /// Finds the secrets in bytes from `origin`.
-    pub fn scan_bytes(&self, hay: &[u8], origin: &Origin, scratch: &mut Scratch) -> Vec<Finding> {
-        self.scan_bytes_with(hay, origin, scratch, &Messages::new(true))
     }
 
     /// Finds the secrets in bytes from `origin`: chooses their format, scans
@@ -428,9 +350,9 @@ impl Scanner {
     }
 
     /// The matchers history scans use, built on first use.
-    pub fn history_plan(&self) -> &crate::source::git::HistoryPlan {
+    pub fn history_plan(&self) -> &history::HistoryPlan {
         self.history
-            .get_or_init(|| crate::source::git::HistoryPlan::new(self.matcher.rules()))
+            .get_or_init(|| history::HistoryPlan::new(self.matcher.rules()))
     }
 
     pub fn matcher(&self) -> &Matcher {
@@ -520,306 +442,6 @@ fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
 }
 
 impl Scanner {
-    /// Scans files and directories (`-` is standard input) in parallel.
-    ///
-    /// Unreadable inputs are reported through `messages`, counted in the
-    /// summary, and the scan goes on.
-    ///
-    /// # Errors
-    ///
-    /// Fails only on bad options (an invalid exclude glob, a thread pool that
-    /// cannot start).
-    pub fn scan_paths(
-        &self,
-        paths: &[PathBuf],
-        opts: &ScanOptions,
-        messages: &Messages,
-    ) -> anyhow::Result<ScanResult> {
-        let started = Instant::now();
-        let mut result = ScanResult::default();
-        let mut summary = Summary {
-            rules: self.rules().len(),
-            ..Summary::default()
-        };
-        let (stdin_wanted, roots): (Vec<_>, Vec<_>) =
-            paths.iter().cloned().partition(|p| p.as_os_str() == "-");
-        if !stdin_wanted.is_empty() {
-            match stdin::read_stdin() {
-                Ok(blob) => {
-                    summary.files_scanned += 1;
-                    summary.bytes_scanned += blob.bytes.len() as u64;
-                    result.findings.extend(self.scan_blob_with(
-                        &blob,
-                        &mut Scratch::default(),
-                        messages,
-                    ));
-                }
-                Err(e) => {
-                    messages.warn("<stdin>", &e.to_string());
-                    summary.errors += 1;
-                }
-            }
-        }
-
-        for root in &roots {
-            if std::fs::symlink_metadata(root).is_err() {
-                messages.warn(&root.display().to_string(), "no such file or directory");
-                summary.errors += 1;
-            }
-        }
-        let roots: Vec<PathBuf> = roots.into_iter().filter(|r| r.exists()).collect();
-        let walk = fs::walk(&roots, &opts.walk)?;
-        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
-            eprintln!("walk: {:?}, {} files", started.elapsed(), walk.files.len());
-        }
-        for s in &walk.skipped {
-            *summary.skipped.entry(s.reason).or_default() += 1;
-            match s.reason {
-                SkipReason::Unreadable => {
-                    summary.errors += 1;
-                    messages.warn(&s.path.display().to_string(), &s.detail);
-                }
-                SkipReason::TooLarge => messages.warn(
-                    &s.path.display().to_string(),
-                    &format!(
-                        "skipped: larger than --max-file-size ({}, limit {} bytes)",
-                        s.detail, opts.walk.max_file_size
-                    ),
-                ),
-                _ => {}
-            }
-        }
-
-        let total: u64 = walk.files.iter().map(|f| f.size).sum();
-        let progress = opts.progress.then(|| {
-            let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            pb.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
-                )
-                .expect("progress template"),
-            );
-            pb
-        });
-        messages.set_progress(progress.clone());
-
-        let scanned = AtomicU64::new(0);
-        let bytes = AtomicU64::new(0);
-        let errors = AtomicU64::new(0);
-        let binary = AtomicU64::new(0);
-        let baselines = AtomicU64::new(0);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.walk.threads)
-            .build()?;
-        let scratches: Vec<Mutex<Scratch>> = (0..opts.walk.threads.max(1))
-            .map(|_| Mutex::new(Scratch::default()))
-            .collect();
-        let found: Vec<Finding> = pool.install(|| {
-            walk.files
-                .par_iter()
-                .map(|entry| {
-                    // One scratch per pool thread: its regex caches (lazy
-                    // DFAs) warm up once per scan, not once per rayon job.
-                    let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
-                    let mut guard = scratches[slot].lock().unwrap();
-                    let scratch = &mut *guard;
-                    let blob = match fs::read_file(&entry.path, entry.size) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            messages.warn(&entry.path.display().to_string(), &e.to_string());
-                            errors.fetch_add(1, Ordering::Relaxed);
-                            return Vec::new();
-                        }
-                    };
-                    if let Some(pb) = &progress {
-                        pb.inc(entry.size);
-                    }
-                    if blob.looks_binary() {
-                        binary.fetch_add(1, Ordering::Relaxed);
-                        return Vec::new();
-                    }
-                    if is_baseline(&blob.bytes) {
-                        baselines.fetch_add(1, Ordering::Relaxed);
-                        return Vec::new();
-                    }
-                    scanned.fetch_add(1, Ordering::Relaxed);
-                    bytes.fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
-                    self.scan_blob_with(&blob, scratch, messages)
-                })
-                .flatten()
-                .collect()
-        });
-        if let Some(pb) = progress {
-            pb.finish_and_clear();
-        }
-        messages.set_progress(None);
-
-        let unreadable = errors.load(Ordering::Relaxed);
-        summary.errors += unreadable;
-        if unreadable > 0 {
-            *summary.skipped.entry(SkipReason::Unreadable).or_default() += unreadable;
-        }
-        let binary = binary.load(Ordering::Relaxed);
-        if binary > 0 {
-            *summary.skipped.entry(SkipReason::Binary).or_default() += binary;
-        }
-        let baselines = baselines.load(Ordering::Relaxed);
-        if baselines > 0 {
-            *summary.skipped.entry(SkipReason::Baseline).or_default() += baselines;
-        }
-        summary.format_fallbacks = messages.format_fallbacks();
-        summary.files_scanned += scanned.load(Ordering::Relaxed);
-        summary.bytes_scanned += bytes.load(Ordering::Relaxed);
-        result.findings.extend(found);
-        sort_findings(&mut result.findings);
-        self.set_aside_suppressed(&mut result, &mut summary);
-        summary.findings = result.findings.len();
-        summary.elapsed = started.elapsed();
-        result.summary = summary;
-        Ok(result)
-    }
-}
-
-impl Scanner {
-    /// Scans the history of the repository at `repo_path`: each distinct blob
-    /// reachable from the selected commits once.
-    ///
-    /// # Errors
-    ///
-    /// Fails when the path is not a repository or a ref or range does not
-    /// resolve. Unreadable objects are warned about, counted, and skipped.
-    pub fn scan_git(
-        &self,
-        repo_path: &std::path::Path,
-        opts: &crate::source::git::GitOptions,
-        progress: bool,
-        messages: &Messages,
-    ) -> anyhow::Result<ScanResult> {
-        use crate::source::git;
-        let started = Instant::now();
-        // Fail fast, before any thread starts, when this is no repository.
-        git::open(repo_path)?;
-        let errors = AtomicU64::new(0);
-        let pb = progress.then(|| {
-            let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            pb.set_style(
-                ProgressStyle::with_template("{spinner} {bytes} of blobs ({bytes_per_sec}) {msg}")
-                    .expect("progress template"),
-            );
-            pb
-        });
-        messages.set_progress(pb.clone());
-        let result = git::enumerate_and_scan(repo_path, self, opts, messages, &errors, pb.as_ref());
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
-        }
-        messages.set_progress(None);
-        let (history, scanned) = result?;
-        if history.shallow {
-            messages.warn(
-                &repo_path.display().to_string(),
-                "shallow clone: history before the shallow boundary is not available and was not scanned",
-            );
-        }
-        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
-            eprintln!(
-                "scanned: {:?}; {} of {} bytes in new chunks",
-                started.elapsed(),
-                scanned.new_bytes,
-                scanned.bytes
-            );
-        }
-        let mut summary = Summary {
-            rules: self.rules().len(),
-            files_scanned: scanned.scanned,
-            bytes_scanned: scanned.bytes,
-            errors: errors.into_inner(),
-            git: Some(git::GitSummary {
-                commits: history.commits() as u64,
-                blobs: history.blobs() as u64,
-                shallow: history.shallow,
-            }),
-            ..Summary::default()
-        };
-        if scanned.binary > 0 {
-            summary.skipped.insert(SkipReason::Binary, scanned.binary);
-        }
-        if scanned.too_large > 0 {
-            summary
-                .skipped
-                .insert(SkipReason::TooLarge, scanned.too_large);
-        }
-        let mut findings = scanned.findings;
-        self.rejudge(&mut findings);
-        Ok(self.finish(findings, summary, started))
-    }
-
-    /// Scans the staged content of the repository containing `path`, keeping
-    /// only findings on lines the staged change adds or modifies.
-    ///
-    /// # Errors
-    ///
-    /// Fails when no repository contains `path` or its index cannot be read.
-    pub fn scan_staged(
-        &self,
-        path: &std::path::Path,
-        messages: &Messages,
-    ) -> anyhow::Result<ScanResult> {
-        let started = Instant::now();
-        let repo = git2::Repository::discover(path).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: not in a git repository: {}",
-                path.display(),
-                e.message()
-            )
-        })?;
-        let from_cli = repo
-            .workdir()
-            .ok_or_else(|| "bare repository".to_string())
-            .and_then(crate::source::staged::staged_files_with_git_cli);
-        let files = match from_cli {
-            Ok(files) => files,
-            // No git on PATH (or it failed): read the index ourselves.
-            Err(_) => crate::source::staged::staged_files(&repo)
-                .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?,
-        };
-        let mut summary = Summary {
-            rules: self.rules().len(),
-            ..Summary::default()
-        };
-        let mut findings = Vec::new();
-        let mut scratch = Scratch::default();
-        for f in &files {
-            let blob = match repo.find_blob(f.blob) {
-                Ok(b) => b,
-                Err(e) => {
-                    messages.warn(&f.path, e.message());
-                    summary.errors += 1;
-                    continue;
-                }
-            };
-            let b = Blob::new(
-                crate::blob::Bytes::Owned(blob.content().to_vec()),
-                crate::blob::Origin::File(PathBuf::from(&f.path)),
-            );
-            if b.looks_binary() {
-                *summary.skipped.entry(SkipReason::Binary).or_default() += 1;
-                continue;
-            }
-            summary.files_scanned += 1;
-            summary.bytes_scanned += b.bytes.len() as u64;
-            findings.extend(
-                self.scan_blob_with(&b, &mut scratch, messages)
-                    .into_iter()
-                    .filter(|x| f.touches(x.line, x.end_line)),
-            );
-        }
-        summary.format_fallbacks = messages.format_fallbacks();
-        Ok(self.finish(findings, summary, started))
-    }
-}
-
-impl Scanner {
     /// Sorts findings, sets suppressed ones aside and completes the summary.
     fn finish(
         &self,
@@ -827,7 +449,7 @@ impl Scanner {
         mut summary: Summary,
         started: Instant,
     ) -> ScanResult {
-        sort_findings(&mut findings);
+        finding::sort(&mut findings);
         let mut result = ScanResult {
             findings,
             ..ScanResult::default()
@@ -863,10 +485,4 @@ impl Scanner {
             }
         }
     }
-}
-
-fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
-    });
 }

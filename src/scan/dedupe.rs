@@ -11,11 +11,13 @@
 //! chunks finds the same (rule, path, secret) triples as scanning every blob.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::ops::Range;
 use std::sync::Mutex;
 
 use xxhash_rust::xxh3::Xxh3;
+
+use crate::blob::FoldHasher;
 
 /// About one line in 32 ends a chunk.
 const BOUNDARY_MASK: u64 = 31;
@@ -23,26 +25,6 @@ const BOUNDARY_MASK: u64 = 31;
 const SOFT_MAX: usize = 8 << 10;
 /// ...or anywhere past this one (minified files without line ends).
 const HARD_MAX: usize = 64 << 10;
-
-/// A hasher for keys that are already uniformly random (object ids, xxh3
-/// digests): it folds their bytes instead of rehashing them, which SipHash
-/// would do measurably slower at millions of keys.
-#[derive(Default)]
-pub(crate) struct FoldHasher(u64);
-
-impl Hasher for FoldHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
-        }
-    }
-}
 
 /// Neighbourhoods already scanned, shared by the scanning threads. Each
 /// remembers a flag computed when it was new (whether it holds a keyword of a

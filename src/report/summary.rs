@@ -1,0 +1,82 @@
+//! The summary a report ends with: the scan's counts and, when those stages
+//! ran, the sweep's, validation's and revocation's.
+
+use std::time::Duration;
+
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
+
+use crate::revoke::RevokeSummary;
+use crate::scan;
+use crate::sweep::SweepSummary;
+use crate::validate::ValidationSummary;
+
+/// Everything a run counted. Serialized flat, scan counts first, as the
+/// `summary` object of the JSON report.
+#[derive(Debug, Default, Clone)]
+pub struct RunSummary {
+    pub scan: scan::Summary,
+    /// Set by `keysweep sweep`: the run, repositories and failures.
+    pub sweep: Option<SweepSummary>,
+    /// Validation counts, when `--validate` ran.
+    pub validation: Option<ValidationSummary>,
+    /// Revocation counts and failures, when `--revoke` ran.
+    pub revocation: Option<RevokeSummary>,
+}
+
+impl From<scan::Summary> for RunSummary {
+    fn from(scan: scan::Summary) -> RunSummary {
+        RunSummary {
+            scan,
+            ..RunSummary::default()
+        }
+    }
+}
+
+/// Seconds, rounded to milliseconds.
+pub(crate) fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+impl Serialize for RunSummary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// A duration that serializes as seconds.
+        struct Secs(Duration);
+        impl Serialize for Secs {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                secs(&self.0, s)
+            }
+        }
+        let c = &self.scan;
+        let mut st = s.serialize_struct("Summary", 13)?;
+        st.serialize_field("files_scanned", &c.files_scanned)?;
+        st.serialize_field("bytes_scanned", &c.bytes_scanned)?;
+        st.serialize_field("findings", &c.findings)?;
+        st.serialize_field("skipped", &c.skipped)?;
+        st.serialize_field("errors", &c.errors)?;
+        st.serialize_field("suppressed", &c.suppressed)?;
+        st.serialize_field("rules", &c.rules)?;
+        optional(&mut st, "git", &c.git)?;
+        if c.format_fallbacks != 0 {
+            st.serialize_field("format_fallbacks", &c.format_fallbacks)?;
+        } else {
+            st.skip_field("format_fallbacks")?;
+        }
+        optional(&mut st, "sweep", &self.sweep)?;
+        st.serialize_field("elapsed", &Secs(c.elapsed))?;
+        optional(&mut st, "validation", &self.validation)?;
+        optional(&mut st, "revocation", &self.revocation)?;
+        st.end()
+    }
+}
+
+fn optional<S: SerializeStruct, T: Serialize>(
+    st: &mut S,
+    name: &'static str,
+    value: &Option<T>,
+) -> Result<(), S::Error> {
+    match value {
+        Some(v) => st.serialize_field(name, v),
+        None => st.skip_field(name),
+    }
+}

@@ -1,0 +1,558 @@
+//! The history driver: scans the blobs [`crate::source::git`] enumerates,
+//! each once and in parallel, while the commit walk goes on; then gives only
+//! the blobs with findings their provenance (introducing commit, author,
+//! whether a branch tip still holds the secret).
+//!
+//! Plain text is scanned only where it is new at its path ([`super::dedupe`]);
+//! formats (notebooks, configs) are read whole.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use git2::{Oid, Repository};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+
+use crate::blob::{GitProvenance, GitStatus, Origin};
+use crate::diag::Messages;
+use crate::finding::Finding;
+use crate::format;
+use crate::matcher::{Matcher, Scratch};
+use crate::source::git::{enumerate_with, open, GitOptions, GitSummary, History, Site};
+use crate::source::SkipReason;
+
+use super::{ScanResult, Scanner, Summary};
+
+impl Scanner {
+    /// Scans the history of the repository at `repo_path`: each distinct blob
+    /// reachable from the selected commits once.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the path is not a repository or a ref or range does not
+    /// resolve. Unreadable objects are warned about, counted, and skipped.
+    pub fn scan_git(
+        &self,
+        repo_path: &std::path::Path,
+        opts: &GitOptions,
+        progress: bool,
+        messages: &Messages,
+    ) -> anyhow::Result<ScanResult> {
+        let started = Instant::now();
+        let fallbacks_before = messages.format_fallbacks();
+        // Fail fast, before any thread starts, when this is no repository.
+        open(repo_path)?;
+        let errors = AtomicU64::new(0);
+        let pb = progress
+            .then(|| super::files::bar(None, "{spinner} {bytes} of blobs ({bytes_per_sec}) {msg}"));
+        messages.set_progress(pb.clone());
+        let result = enumerate_and_scan(repo_path, self, opts, messages, &errors, pb.as_ref());
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        messages.set_progress(None);
+        let (history, scanned) = result?;
+        if history.shallow {
+            messages.warn(
+                &repo_path.display().to_string(),
+                "shallow clone: history before the shallow boundary is not available and was not scanned",
+            );
+        }
+        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+            eprintln!(
+                "scanned: {:?}; {} of {} bytes in new chunks",
+                started.elapsed(),
+                scanned.new_bytes,
+                scanned.bytes
+            );
+        }
+        let mut summary = Summary {
+            rules: self.rules().len(),
+            files_scanned: scanned.scanned,
+            bytes_scanned: scanned.bytes,
+            errors: errors.into_inner(),
+            format_fallbacks: messages.format_fallbacks() - fallbacks_before,
+            git: Some(GitSummary {
+                commits: history.commit_count() as u64,
+                blobs: history.blob_count() as u64,
+                shallow: history.shallow,
+            }),
+            ..Summary::default()
+        };
+        if scanned.binary > 0 {
+            summary.skipped.insert(SkipReason::Binary, scanned.binary);
+        }
+        if scanned.too_large > 0 {
+            summary
+                .skipped
+                .insert(SkipReason::TooLarge, scanned.too_large);
+        }
+        let mut findings = scanned.findings;
+        self.rejudge(&mut findings);
+        Ok(self.finish(findings, summary, started))
+    }
+}
+
+/// What scanning the blobs produced.
+pub struct BlobScan {
+    pub findings: Vec<Finding>,
+    pub scanned: u64,
+    pub bytes: u64,
+    /// Bytes in chunks not seen before, where keywords were looked for.
+    pub new_bytes: u64,
+    pub binary: u64,
+    pub too_large: u64,
+}
+
+/// Rules whose keyword may sit further than this from their match (PEM keys,
+/// service-account JSON) are run over whole blobs; the rest only over new
+/// chunks, which keeps the dedupe margin small.
+const LONG_REACH: usize = 512;
+
+/// How a rule set scans history with dedupe: which rules look only at new
+/// chunks, which at whole blobs, and the context a chunk needs. Built once per
+/// [`Scanner`] (a sweep scans many repositories with it).
+pub struct HistoryPlan {
+    pub short: Matcher,
+    pub long: Matcher,
+    pub margin: usize,
+    pub long_keyword_len: usize,
+}
+
+impl HistoryPlan {
+    pub fn new(rules: &std::sync::Arc<crate::rules::RuleSet>) -> HistoryPlan {
+        let is_short = |r: &crate::rules::Rule| r.is_line_local() || r.spec.max_len <= LONG_REACH;
+        let short = Matcher::with_filter(rules.clone(), is_short);
+        let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
+        let long_keyword_len = rules
+            .rules()
+            .iter()
+            .filter(|r| !is_short(r))
+            .flat_map(|r| r.spec.keywords.iter().map(|k| k.len()))
+            .max()
+            .unwrap_or(0);
+        // Line-local rules need no margin: an old chunk holds whole old lines.
+        let margin = rules
+            .rules()
+            .iter()
+            .filter(|r| is_short(r) && !r.is_line_local())
+            .map(|r| r.spec.max_len + r.spec.keywords.iter().map(|k| k.len()).max().unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+            + 8;
+        HistoryPlan {
+            short,
+            long,
+            margin,
+            long_keyword_len,
+        }
+    }
+}
+
+/// Scans every enumerated blob once, in parallel, then attaches provenance to
+/// the findings and reports each (rule, path, secret) once, at the commit
+/// that introduced it first.
+pub fn scan_history(
+    repo_path: &Path,
+    history: &History,
+    scanner: &Scanner,
+    opts: &GitOptions,
+    messages: &Messages,
+    errors: &AtomicU64,
+    progress: Option<&ProgressBar>,
+) -> anyhow::Result<BlobScan> {
+    let mut scan = scan_sites(
+        repo_path,
+        Sites::Listed(&history.sites),
+        scanner,
+        opts,
+        messages,
+        errors,
+        progress,
+    )?;
+    let repo = open(repo_path)?;
+    scan.findings = attach_provenance(&repo, history, std::mem::take(&mut scan.findings), messages);
+    Ok(scan)
+}
+
+/// Enumerates and scans history at once: blobs are scanned while later
+/// commits are still being walked, so the walk (seconds on a large history)
+/// overlaps with scanning instead of preceding it.
+///
+/// # Errors
+///
+/// As [`enumerate`] and [`scan_history`].
+pub fn enumerate_and_scan(
+    repo_path: &Path,
+    scanner: &Scanner,
+    opts: &GitOptions,
+    messages: &Messages,
+    errors: &AtomicU64,
+    progress: Option<&ProgressBar>,
+) -> anyhow::Result<(History, BlobScan)> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(256);
+        let walker = scope.spawn(move || -> anyhow::Result<History> {
+            let repo = open(repo_path)?;
+            enumerate_with(&repo, opts, messages, errors, Some(tx))
+        });
+        let scan = scan_sites(
+            repo_path,
+            Sites::Streamed(rx),
+            scanner,
+            opts,
+            messages,
+            errors,
+            progress,
+        );
+        let history = walker.join().expect("history walk panicked")?;
+        let mut scan = scan?;
+        let repo = open(repo_path)?;
+        scan.findings = attach_provenance(
+            &repo,
+            &history,
+            std::mem::take(&mut scan.findings),
+            messages,
+        );
+        Ok((history, scan))
+    })
+}
+
+/// Where [`scan_sites`] gets its blobs.
+enum Sites<'a> {
+    Listed(&'a [Site]),
+    Streamed(std::sync::mpsc::Receiver<Vec<Site>>),
+}
+
+/// Scans blobs in parallel; the findings have no provenance yet.
+fn scan_sites(
+    repo_path: &Path,
+    sites: Sites<'_>,
+    scanner: &Scanner,
+    opts: &GitOptions,
+    messages: &Messages,
+    errors: &AtomicU64,
+    progress: Option<&ProgressBar>,
+) -> anyhow::Result<BlobScan> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()?;
+    let plan = scanner.history_plan();
+    let worker = Worker {
+        repo_dir: repo_path.to_path_buf(),
+        repos: Mutex::new(Vec::new()),
+        scanner,
+        plan,
+        seen: super::dedupe::Seen::new(plan.margin),
+        opts,
+        messages,
+        errors,
+        progress,
+        counts: Counts::default(),
+    };
+    let per_blob: Vec<Finding> = pool.install(|| match sites {
+        Sites::Listed(list) => list
+            .par_chunks(64)
+            .flat_map_iter(|c| worker.scan_chunk(c))
+            .collect(),
+        // Sites arrive while the history is still being walked.
+        Sites::Streamed(rx) => rx
+            .into_iter()
+            .par_bridge()
+            .flat_map_iter(|c| worker.scan_chunk(&c))
+            .collect(),
+    });
+    let c = worker.counts;
+    if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+        eprintln!(
+            "whole-blob rules ran over {} bytes",
+            c.long_bytes.load(Ordering::Relaxed)
+        );
+    }
+    Ok(BlobScan {
+        findings: per_blob,
+        scanned: c.scanned.into_inner(),
+        bytes: c.bytes.into_inner(),
+        new_bytes: c.new_bytes.into_inner(),
+        binary: c.binary.into_inner(),
+        too_large: c.too_large.into_inner(),
+    })
+}
+
+/// What the scanning threads count.
+#[derive(Default)]
+struct Counts {
+    scanned: AtomicU64,
+    bytes: AtomicU64,
+    new_bytes: AtomicU64,
+    long_bytes: AtomicU64,
+    binary: AtomicU64,
+    too_large: AtomicU64,
+}
+
+/// What each scanning thread shares: repository handles to reuse, the
+/// dedupe state and the counters.
+struct Worker<'a> {
+    repo_dir: PathBuf,
+    repos: Mutex<Vec<Repository>>,
+    scanner: &'a Scanner,
+    plan: &'a HistoryPlan,
+    seen: super::dedupe::Seen,
+    opts: &'a GitOptions,
+    messages: &'a Messages,
+    errors: &'a AtomicU64,
+    progress: Option<&'a ProgressBar>,
+    counts: Counts,
+}
+
+impl Worker<'_> {
+    /// Scans a batch of blobs with one repository handle (libgit2 handles
+    /// are not shared between threads).
+    fn scan_chunk(&self, chunk: &[Site]) -> Vec<Finding> {
+        let repo = self.repos.lock().unwrap().pop();
+        let repo = match repo {
+            Some(r) => r,
+            None => match Repository::open(&self.repo_dir) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.messages
+                        .warn(&self.repo_dir.display().to_string(), e.message());
+                    self.errors.fetch_add(1, Ordering::Relaxed);
+                    return Vec::new();
+                }
+            },
+        };
+        let mut scratch = Scratch::default();
+        let mut ranges = Vec::new();
+        let mut out = Vec::new();
+        for site in chunk {
+            let blob = match repo.find_blob(site.blob) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.messages
+                        .warn(&format!("blob {} ({})", site.blob, site.path), e.message());
+                    self.errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            out.extend(self.scan_blob(site, blob.content(), &mut scratch, &mut ranges));
+        }
+        self.repos.lock().unwrap().push(repo);
+        out
+    }
+
+    /// Scans one blob: plain text only where it is new at its path, formats
+    /// (notebooks, configs) whole.
+    fn scan_blob(
+        &self,
+        site: &Site,
+        content: &[u8],
+        scratch: &mut Scratch,
+        ranges: &mut Vec<Range<usize>>,
+    ) -> Vec<Finding> {
+        let c = &self.counts;
+        if let Some(pb) = self.progress {
+            pb.inc(content.len() as u64);
+        }
+        if content.len() as u64 > self.opts.max_file_size {
+            c.too_large.fetch_add(1, Ordering::Relaxed);
+            return Vec::new();
+        }
+        if crate::blob::looks_binary(content) {
+            c.binary.fetch_add(1, Ordering::Relaxed);
+            return Vec::new();
+        }
+        c.scanned.fetch_add(1, Ordering::Relaxed);
+        c.bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+        let origin = Origin::Git {
+            blob: site.blob.to_string(),
+            path: site.path.clone(),
+        };
+        let plain = format::detect(Some(Path::new(&site.path)), content) == format::Kind::Plain;
+        if self.opts.dedupe && plain {
+            self.scan_new_text(&site.path, content, &origin, scratch, ranges)
+        } else {
+            self.scanner
+                .scan_bytes_with(content, &origin, scratch, self.messages)
+        }
+    }
+
+    /// Matches plain text in the chunks not seen before at `path` (see
+    /// [`super::dedupe`]); whole-blob rules run only when a chunk, new or
+    /// old, holds one of their keywords.
+    fn scan_new_text(
+        &self,
+        path: &str,
+        content: &[u8],
+        origin: &Origin,
+        scratch: &mut Scratch,
+        ranges: &mut Vec<Range<usize>>,
+    ) -> Vec<Finding> {
+        let (short, long) = (&self.plan.short, &self.plan.long);
+        let needs_long = self.seen.new_chunks(
+            path,
+            content,
+            self.plan.long_keyword_len,
+            |bytes| long.has_keyword(bytes),
+            ranges,
+        );
+        self.counts.new_bytes.fetch_add(
+            ranges.iter().map(|r| r.len() as u64).sum(),
+            Ordering::Relaxed,
+        );
+        let decoded = self
+            .scanner
+            .decoded_findings(content, origin, ranges, scratch);
+        let mut a = if ranges.is_empty() {
+            Vec::new()
+        } else {
+            short.scan_ranges(content, ranges, scratch)
+        };
+        if !a.is_empty() {
+            // Which rule reports an overlapping secret depends on every rule
+            // that matches there, so look again with all keywords near each
+            // match, old chunks included.
+            let reach = 2 * LONG_REACH + 64;
+            for m in &a {
+                ranges.push(
+                    m.whole.start.saturating_sub(reach)..(m.whole.end + reach).min(content.len()),
+                );
+            }
+            a = short.scan_ranges(content, &merge_ranges(ranges), scratch);
+        }
+        let b = if needs_long {
+            self.counts
+                .long_bytes
+                .fetch_add(content.len() as u64, Ordering::Relaxed);
+            long.scan(content, scratch)
+        } else {
+            Vec::new()
+        };
+        let mut found = self.scanner.findings(content, origin, short.combine(a, b));
+        found.extend(decoded);
+        found
+    }
+}
+
+/// Sorts `ranges` and merges the overlapping or touching ones (draining it).
+fn merge_ranges(ranges: &mut Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges.drain(..) {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
+/// Reports each (rule, path, secret) once, at the earliest version of the file
+/// that holds the secret, with its commit, and whether a branch tip still
+/// holds it. Only blobs at paths with findings are read again.
+fn attach_provenance(
+    repo: &Repository,
+    history: &History,
+    found: Vec<Finding>,
+    messages: &Messages,
+) -> Vec<Finding> {
+    let mut unique: HashMap<String, Finding> = HashMap::new();
+    for f in found {
+        unique.entry(f.fingerprint.clone()).or_insert(f);
+    }
+    let wanted: HashSet<&str> = unique.values().map(|f| f.path.as_str()).collect();
+    let mut versions: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in history.sites.iter().enumerate() {
+        if wanted.contains(s.path.as_str()) {
+            versions.entry(s.path.as_str()).or_default().push(i);
+        }
+    }
+    // Paths holding each (rule, secret).
+    let mut spread: HashMap<(String, String), HashSet<String>> = HashMap::new();
+    for f in unique.values() {
+        spread
+            .entry((f.rule_id.clone(), f.secret.clone()))
+            .or_default()
+            .insert(f.path.clone());
+    }
+    let read = |oid: Oid| -> Option<Vec<u8>> {
+        match repo.find_blob(oid) {
+            Ok(b) => Some(b.content().to_vec()),
+            Err(e) => {
+                messages.warn(&format!("blob {oid}"), e.message());
+                None
+            }
+        }
+    };
+    let mut meta: HashMap<Oid, (String, String, String, String)> = HashMap::new();
+    let mut out = Vec::with_capacity(unique.len());
+    for (_, mut f) in unique {
+        let mut site = None;
+        for &i in versions
+            .get(f.path.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let s = &history.sites[i];
+            if let Some(content) = read(s.blob) {
+                if f.relocate(&content) {
+                    site = Some(s);
+                    break;
+                }
+            }
+        }
+        let Some(site) = site else {
+            out.push(f);
+            continue;
+        };
+        let paths = &spread[&(f.rule_id.clone(), f.secret.clone())];
+        let present = paths.iter().any(|p| {
+            history.tip_paths.get(p.as_str()).is_some_and(|oids| {
+                oids.iter().any(|&oid| {
+                    read(oid)
+                        .is_some_and(|c| memchr::memmem::find(&c, f.secret.as_bytes()).is_some())
+                })
+            })
+        });
+        let commit = history.commits[site.commit as usize];
+        let m = meta
+            .entry(commit)
+            .or_insert_with(|| commit_meta(repo, commit));
+        f.git = Some(GitProvenance {
+            commit: commit.to_string(),
+            author: m.0.clone(),
+            email: m.1.clone(),
+            date: m.2.clone(),
+            message: m.3.clone(),
+            blob: site.blob.to_string(),
+            status: if present {
+                GitStatus::Present
+            } else {
+                GitStatus::HistoryOnly
+            },
+            occurrences: paths.len() - 1,
+        });
+        out.push(f);
+    }
+    out
+}
+
+fn commit_meta(repo: &Repository, id: Oid) -> (String, String, String, String) {
+    let Ok(c) = repo.find_commit(id) else {
+        return Default::default();
+    };
+    let author = c.author();
+    let when = author.when();
+    (
+        String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        crate::time::rfc3339(when.seconds(), when.offset_minutes()),
+        c.summary_bytes()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_default(),
+    )
+}
