@@ -59,7 +59,10 @@ impl Scanner {
         if history.shallow {
             messages.warn(
                 &repo_path.display().to_string(),
-                "shallow clone: history before the shallow boundary is not available and was not scanned",
+                &format!(
+                    "shallow clone: history before the shallow boundary was not scanned. {}",
+                    crate::source::git::SHALLOW_FIX
+                ),
             );
         }
         if std::env::var_os("KEYSWEEP_TIMING").is_some() {

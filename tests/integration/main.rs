@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod common;
+mod ci;
 mod exit_codes;
 mod formats;
 mod git;
