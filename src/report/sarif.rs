@@ -70,7 +70,7 @@ fn provenance(repo: &git2::Repository) -> Option<Value> {
     let url = repo
         .find_remote("origin")
         .ok()
-        .and_then(|r| r.url().map(strip_credentials))
+        .and_then(|r| r.url().ok().map(strip_credentials))
         .or_else(|| {
             // Actions checkouts may have no origin URL worth using.
             let server = std::env::var("GITHUB_SERVER_URL").ok()?;
@@ -82,7 +82,7 @@ fn provenance(repo: &git2::Repository) -> Option<Value> {
         v["repositoryUri"] = json!(u);
     }
     if head.is_branch() {
-        if let Some(b) = head.name() {
+        if let Ok(b) = head.name() {
             v["branch"] = json!(b);
         }
     }

@@ -415,3 +415,44 @@ fn sarif_locations_are_relative_to_the_repository_root() {
     let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+// Item 5: gitignored files were skipped and nothing said so; `--exclude
+// './x'` matched nothing.
+#[test]
+fn ignored_and_excluded_paths_are_counted_and_announced() {
+    let env = Env::new();
+    let d = env.path();
+    git(d, &["init", "-q"]);
+    let mut fake = Fake::new(1309);
+    env.write(".gitignore", ".env\nbuild/\n");
+    env.write(".env", format!("T={}\n", fake.github_pat()));
+    env.write("build/a.txt", format!("T={}\n", fake.github_pat()));
+    env.write("build/b.txt", format!("T={}\n", fake.github_pat()));
+    env.write("config/app.env", format!("T={}\n", fake.github_pat()));
+    env.write("ok.txt", "fine\n");
+
+    let out = env
+        .cmd()
+        .args(["scan", "-f", "json", "--exclude", "./config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // `.env` and `build/` (once, as a directory); `config` by --exclude.
+    assert_eq!(json["summary"]["skipped"]["ignored"], 2, "{json}");
+    assert_eq!(json["summary"]["skipped"]["excluded"], 1, "{json}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("ignored by .gitignore").count(), 1, "{stderr}");
+    assert!(stderr.contains("--no-ignore scans them"), "{stderr}");
+    // The human summary counts them too.
+    let out = env.cmd().args(["scan"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ignored"), "{stdout}");
+
+    let (code, json) = env.scan_json(&["--no-ignore"]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json).len(), 4);
+    // Quiet means quiet.
+    let out = env.cmd().args(["scan", "-q", "-f", "json"]).output().unwrap();
+    assert!(out.stderr.is_empty());
+}
