@@ -62,6 +62,19 @@ pub enum Command {
     /// Exit codes: 0 nothing failed, 2 error, 3 some revocation failed or
     /// could not be confirmed.
     Revoke(RevokeArgs),
+    /// Print a shell completion script, e.g. `keysweep completions bash >
+    /// ~/.local/share/bash-completion/completions/keysweep`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `keysweep man > ~/.local/share/man/man1/keysweep.1`.
+    Man,
+}
+
+/// `keysweep completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `keysweep revoke --from REPORT.json`.

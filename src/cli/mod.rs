@@ -4,6 +4,7 @@
 mod agents_cmd;
 pub mod args;
 mod baseline_cmd;
+mod completions_cmd;
 mod hook_cmd;
 mod init_cmd;
 mod report_cmd;
@@ -72,6 +73,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Baseline(cmd) => baseline_cmd::run(cmd),
         Command::Init(args) => init_cmd::run(args),
         Command::Revoke(args) => revoke_cmd::run(args),
+        Command::Completions(args) => completions_cmd::completions(args.shell),
+        Command::Man => completions_cmd::man(),
     }
 }
 

@@ -456,3 +456,19 @@ fn ignored_and_excluded_paths_are_counted_and_announced() {
     let out = env.cmd().args(["scan", "-q", "-f", "json"]).output().unwrap();
     assert!(out.stderr.is_empty());
 }
+
+#[test]
+fn completions_and_man_page() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = env.cmd().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("install-hook") && text.contains("staged"), "{shell}");
+    }
+    let out = env.cmd().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with(".ie") || text.contains(".TH keysweep"), "{text}");
+    env.cmd().args(["completions", "tcsh"]).assert().code(2);
+}

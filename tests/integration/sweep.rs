@@ -122,7 +122,16 @@ fn blobs_scanned(json: &Value) -> u64 {
 }
 
 /// A fresh database on the test server, or `None` (with a message) when there
+/// is none or keysweep is built without the `postgres` feature.
+#[cfg(not(feature = "postgres"))]
+fn postgres_db() -> Option<String> {
+    eprintln!("skipped: built without the postgres feature");
+    None
+}
+
+/// A fresh database on the test server, or `None` (with a message) when there
 /// is none.
+#[cfg(feature = "postgres")]
 fn postgres_db() -> Option<String> {
     let Ok(url) = std::env::var("KEYSWEEP_TEST_POSTGRES_URL") else {
         eprintln!("skipped: no PostgreSQL server (set KEYSWEEP_TEST_POSTGRES_URL)");
