@@ -1,15 +1,18 @@
 //! Integration tests: one binary, one module per area.
 
 mod common;
+mod dependencies;
 mod exit_codes;
 mod formats;
 mod git;
 mod input;
 mod layering;
 mod output;
+mod repo;
 mod revoke;
 mod rules;
 mod scan;
+mod stub;
 mod sweep;
 mod triage;
 mod validate;
