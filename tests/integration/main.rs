@@ -2,15 +2,18 @@
 
 mod common;
 mod ci;
+mod dependencies;
 mod exit_codes;
 mod formats;
 mod git;
 mod input;
 mod layering;
 mod output;
+mod repo;
 mod revoke;
 mod rules;
 mod scan;
+mod stub;
 mod sweep;
 mod triage;
 mod validate;
