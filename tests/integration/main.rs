@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod common;
+mod action;
 mod ci;
 mod dependencies;
 mod exit_codes;
