@@ -20,7 +20,8 @@ RUN apt-get update \
     # Mounted repositories belong to the host's user, not this one: git and
     # libgit2 would refuse them as "dubious ownership".
     && git config --system safe.directory '*' \
-    && useradd --uid 10001 --create-home --shell /usr/sbin/nologin keysweep
+    && useradd --uid 10001 --create-home --shell /usr/sbin/nologin keysweep \
+    && mkdir -p /src && chown 10001:10001 /src
 COPY --from=build /usr/local/bin/keysweep /usr/local/bin/keysweep
 USER 10001:10001
 WORKDIR /src

@@ -264,3 +264,38 @@ fn action_yml_wires_the_scripts_and_inputs() {
     assert!(steps.iter().any(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))));
     assert!(!text.to_lowercase().contains("license-key") && !text.contains("GITLEAKS_LICENSE"));
 }
+
+#[test]
+fn install_files_are_complete() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+
+    let hooks: serde_json::Value = serde_saphyr::from_str(&read(".pre-commit-hooks.yaml")).unwrap();
+    let ids: Vec<(&str, &str)> = hooks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["id"].as_str().unwrap(), h["language"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![("keysweep", "rust"), ("keysweep-system", "system"), ("keysweep-docker", "docker")]
+    );
+
+    let gitlab: serde_json::Value = serde_saphyr::from_str(&read("ci/keysweep.gitlab-ci.yml")).unwrap();
+    assert_eq!(gitlab["keysweep"]["variables"]["GIT_DEPTH"], "0");
+    let script = gitlab["keysweep"]["script"][0].as_str().unwrap();
+    assert!(script.contains("keysweep git .") && script.contains("CI_MERGE_REQUEST_DIFF_BASE_SHA"));
+
+    let docker = read("Dockerfile");
+    assert_eq!(docker.matches("\nFROM ").count() + usize::from(docker.starts_with("FROM ")), 2);
+    assert!(docker.contains("USER 10001"));
+    assert!(docker.contains("ENTRYPOINT [\"keysweep\"]"));
+
+    for f in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        assert!(read(f).len() > 1000, "{f}");
+    }
+    let manifest = read("Cargo.toml");
+    assert!(manifest.contains("strip = true"));
+    assert!(manifest.contains("default = [\"postgres\"]"));
+}
