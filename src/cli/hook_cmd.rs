@@ -86,7 +86,11 @@ fn uninstall(hook: &Path, chained: &Path) -> anyhow::Result<ExitCode> {
     std::fs::remove_file(hook).with_context(|| format!("{}: cannot remove", hook.display()))?;
     if chained.exists() {
         std::fs::rename(chained, hook).with_context(|| {
-            format!("{}: cannot restore to {}", chained.display(), hook.display())
+            format!(
+                "{}: cannot restore to {}",
+                chained.display(),
+                hook.display()
+            )
         })?;
         eprintln!(
             "keysweep: removed keysweep's hook; restored {}",

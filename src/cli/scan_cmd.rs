@@ -147,7 +147,11 @@ impl ChecksPlan {
                 .as_ref()
                 .is_some_and(|r| r.config.require == RevokeRequire::Live);
         let validator = if validate || args.checks.revoke {
-            let mut opts = validate_options(&args.checks.net, &setup.rules, args.checks.validate_concurrency)?;
+            let mut opts = validate_options(
+                &args.checks.net,
+                &setup.rules,
+                args.checks.validate_concurrency,
+            )?;
             add_config_endpoints(&mut opts, setup.config.as_ref())?;
             Some(Validator::new(opts)?)
         } else {

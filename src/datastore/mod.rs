@@ -173,7 +173,6 @@ fn without_password(url: &str) -> String {
     format!("{scheme}://{user}@{host}")
 }
 
-
 /// The error for a store whose schema is ahead of this build.
 fn too_new(store: &str, version: i64) -> anyhow::Error {
     anyhow::anyhow!(

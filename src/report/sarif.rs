@@ -398,7 +398,10 @@ mod tests {
             assert_eq!(ctx.location(p, false)["uri"], "src/app.py", "{p}");
             assert_eq!(ctx.location(p, false)["uriBaseId"], "%SRCROOT%");
         }
-        assert_eq!(ctx.location("/elsewhere/x", false)["uri"], "file:///elsewhere/x");
+        assert_eq!(
+            ctx.location("/elsewhere/x", false)["uri"],
+            "file:///elsewhere/x"
+        );
         assert_eq!(ctx.location("lib/a.rs", true)["uri"], "lib/a.rs");
         assert_eq!(
             super::strip_credentials("https://u:t@github.com/o/r.git"),

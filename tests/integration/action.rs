@@ -10,7 +10,9 @@ use crate::ci::git;
 use crate::common::{Env, Fake};
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("action").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("action")
+        .join(name)
 }
 
 /// A faked runner: temp files for the outputs, the event written as GitHub
@@ -26,7 +28,13 @@ impl Runner {
         Runner { dir }
     }
 
-    fn run(&self, checkout: &Path, event: &str, payload: &serde_json::Value, extra: &[(&str, &str)]) -> Output {
+    fn run(
+        &self,
+        checkout: &Path,
+        event: &str,
+        payload: &serde_json::Value,
+        extra: &[(&str, &str)],
+    ) -> Output {
         let event_path = self.dir.join("event.json");
         std::fs::write(&event_path, serde_json::to_string_pretty(payload).unwrap()).unwrap();
         let mut c = Command::new("sh");
@@ -65,7 +73,10 @@ fn pull_request_origin(env: &Env) -> (PathBuf, String, String, String, String) {
     git(&origin, &["init", "-q"]);
     std::fs::write(origin.join("legacy.env"), format!("OLD={old}\n")).unwrap();
     git(&origin, &["add", "."]);
-    git(&origin, &["commit", "-qm", "old secret, before the pull request"]);
+    git(
+        &origin,
+        &["commit", "-qm", "old secret, before the pull request"],
+    );
     let base = git(&origin, &["rev-parse", "HEAD"]);
     git(&origin, &["checkout", "-qb", "feature"]);
     std::fs::write(origin.join("app.env"), format!("A=1\nNEW={new}\n")).unwrap();
@@ -74,7 +85,10 @@ fn pull_request_origin(env: &Env) -> (PathBuf, String, String, String, String) {
     let head = git(&origin, &["rev-parse", "HEAD"]);
     git(&origin, &["checkout", "-q", "main"]);
     git(&origin, &["checkout", "-qb", "pr-merge"]);
-    git(&origin, &["merge", "-q", "--no-ff", "-m", "merge", "feature"]);
+    git(
+        &origin,
+        &["merge", "-q", "--no-ff", "-m", "merge", "feature"],
+    );
     git(&origin, &["checkout", "-q", "main"]);
     (origin, base, head, old, new)
 }
@@ -98,36 +112,63 @@ fn pull_request_scan_deepens_annotates_summarises_and_fails() {
     let (origin, base, head, old, new) = pull_request_origin(&env);
     let url = format!("file://{}", origin.display());
     // actions/checkout's default: the merge commit, one commit deep.
-    git(env.path(), &["clone", "-q", "--depth", "1", "--branch", "pr-merge", &url, "checkout"]);
+    git(
+        env.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "pr-merge", &url, "checkout",
+        ],
+    );
     let checkout = env.path().join("checkout");
-    assert_eq!(git(&checkout, &["rev-parse", "--is-shallow-repository"]), "true");
+    assert_eq!(
+        git(&checkout, &["rev-parse", "--is-shallow-repository"]),
+        "true"
+    );
 
     let runner = Runner::new(&env);
-    let out = runner.run(&checkout, "pull_request", &pr_event(&base, &head), &[("KS_SARIF", "true")]);
+    let out = runner.run(
+        &checkout,
+        "pull_request",
+        &pr_event(&base, &head),
+        &[("KS_SARIF", "true")],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("shallow"), "{stderr}");
-    assert_eq!(git(&checkout, &["rev-parse", "--is-shallow-repository"]), "false");
+    assert_eq!(
+        git(&checkout, &["rev-parse", "--is-shallow-repository"]),
+        "false"
+    );
 
     // One annotation: the pull request's secret, not the one already on main.
     let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(annotations.len(), 1, "{stdout}");
     assert!(
-        annotations[0].starts_with("::error file=app.env,line=2,col=5,endLine=2,title=keysweep%3A github-pat-classic::"),
+        annotations[0].starts_with(
+            "::error file=app.env,line=2,col=5,endLine=2,title=keysweep%3A github-pat-classic::"
+        ),
         "{}",
         annotations[0]
     );
-    assert!(!stdout.contains(&new) && !stdout.contains(&old), "secret printed: {stdout}");
+    assert!(
+        !stdout.contains(&new) && !stdout.contains(&old),
+        "secret printed: {stdout}"
+    );
 
     let outputs = runner.read("output");
     assert!(outputs.contains("findings=1\n"), "{outputs}");
     assert!(outputs.contains("exit-code=1\n"));
-    assert!(outputs.contains(&format!("range={base}..HEAD\n")), "{outputs}");
+    assert!(
+        outputs.contains(&format!("range={base}..HEAD\n")),
+        "{outputs}"
+    );
 
     let summary = runner.read("summary.md");
     assert!(summary.contains("## keysweep"), "{summary}");
-    assert!(summary.contains("| github-pat-classic | `app.env` | 2 |"), "{summary}");
+    assert!(
+        summary.contains("| github-pat-classic | `app.env` | 2 |"),
+        "{summary}"
+    );
     assert!(!summary.contains(&new), "secret in the summary: {summary}");
     assert!(summary.contains("1 findings"), "{summary}");
 
@@ -152,14 +193,25 @@ fn shallow_checkout_that_cannot_be_deepened_says_fetch_depth() {
     let env = Env::new();
     let (origin, base, head, _, _) = pull_request_origin(&env);
     let url = format!("file://{}", origin.display());
-    git(env.path(), &["clone", "-q", "--depth", "1", "--branch", "pr-merge", &url, "checkout"]);
+    git(
+        env.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "pr-merge", &url, "checkout",
+        ],
+    );
     let checkout = env.path().join("checkout");
     // The origin is gone (a runner without credentials to fetch again).
-    git(&checkout, &["remote", "set-url", "origin", "file:///nonexistent/origin"]);
+    git(
+        &checkout,
+        &["remote", "set-url", "origin", "file:///nonexistent/origin"],
+    );
     let out = Runner::new(&env).run(&checkout, "pull_request", &pr_event(&base, &head), &[]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("::error title=keysweep::cannot reach the base commit"), "{stderr}");
+    assert!(
+        stderr.contains("::error title=keysweep::cannot reach the base commit"),
+        "{stderr}"
+    );
     assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
 }
 
@@ -172,9 +224,18 @@ fn push_events_and_clean_runs() {
     let zero = "0".repeat(40);
     let after = git(&origin, &["rev-parse", "feature"]);
     git(&origin, &["checkout", "-q", "feature"]);
-    let out = runner.run(&origin, "push", &serde_json::json!({"before": zero, "after": after, "ref": "refs/heads/feature"}), &[]);
+    let out = runner.run(
+        &origin,
+        "push",
+        &serde_json::json!({"before": zero, "after": after, "ref": "refs/heads/feature"}),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(runner.read("output").contains("findings=2\n"), "{}", runner.read("output"));
+    assert!(
+        runner.read("output").contains("findings=2\n"),
+        "{}",
+        runner.read("output")
+    );
 
     // A push of main onto itself brings nothing: clean, and the summary says so.
     let runner2 = Runner::new(&env);
@@ -186,7 +247,12 @@ fn push_events_and_clean_runs() {
         &serde_json::json!({"before": base, "after": base}),
         &[("KS_ARGS", "--min-confidence medium")],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(runner2.read("summary.md").contains("No secrets found."));
     // Expressions the action passes win over the event file.
     let out = runner2.run(
@@ -211,7 +277,11 @@ fn install_downloads_verifies_and_caches_the_release() {
     }
     let dl = releases.join("download/v9.9.9");
     std::fs::create_dir_all(dl.join("pkg")).unwrap();
-    std::fs::copy(assert_cmd::cargo::cargo_bin("keysweep"), dl.join("pkg/keysweep")).unwrap();
+    std::fs::copy(
+        assert_cmd::cargo::cargo_bin("keysweep"),
+        dl.join("pkg/keysweep"),
+    )
+    .unwrap();
     let archive = format!("keysweep-{target}.tar.gz");
     let st = Command::new("tar")
         .args(["-czf", &archive, "-C", "pkg", "keysweep"])
@@ -219,7 +289,11 @@ fn install_downloads_verifies_and_caches_the_release() {
         .status()
         .unwrap();
     assert!(st.success());
-    let sum = Command::new("sha256sum").arg(&archive).current_dir(&dl).output().unwrap();
+    let sum = Command::new("sha256sum")
+        .arg(&archive)
+        .current_dir(&dl)
+        .output()
+        .unwrap();
     std::fs::write(dl.join(format!("{archive}.sha256")), &sum.stdout).unwrap();
 
     let install = |version: &str| {
@@ -227,12 +301,20 @@ fn install_downloads_verifies_and_caches_the_release() {
             .arg(script("install.sh"))
             .env("KS_VERSION", version)
             .env("KS_CACHE_DIR", env.path().join("cache"))
-            .env("KEYSWEEP_DOWNLOAD_BASE", format!("file://{}", releases.display()))
+            .env(
+                "KEYSWEEP_DOWNLOAD_BASE",
+                format!("file://{}", releases.display()),
+            )
             .output()
             .unwrap()
     };
     let out = install("9.9.9");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bin = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let v = Command::new(&bin).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("keysweep "));
@@ -243,7 +325,11 @@ fn install_downloads_verifies_and_caches_the_release() {
     std::fs::rename(releases.join("gone"), &dl).unwrap();
 
     // A corrupt download is refused.
-    std::fs::write(dl.join(format!("{archive}.sha256")), format!("{}  x\n", "0".repeat(64))).unwrap();
+    std::fs::write(
+        dl.join(format!("{archive}.sha256")),
+        format!("{}  x\n", "0".repeat(64)),
+    )
+    .unwrap();
     std::fs::rename(&dl, releases.join("download/v9.9.8")).unwrap();
     let out = install("9.9.8");
     assert_eq!(out.status.code(), Some(2));
@@ -252,23 +338,29 @@ fn install_downloads_verifies_and_caches_the_release() {
 
 #[test]
 fn action_yml_wires_the_scripts_and_inputs() {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
     let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
     assert_eq!(doc["runs"]["using"], "composite");
-    for input in ["args", "config", "baseline", "validate", "fail-on", "sarif", "version"] {
+    for input in [
+        "args", "config", "baseline", "validate", "fail-on", "sarif", "version",
+    ] {
         assert!(doc["inputs"][input].is_object(), "input {input}");
     }
     let steps = doc["runs"]["steps"].as_array().unwrap();
     let runs: String = steps.iter().filter_map(|s| s["run"].as_str()).collect();
     assert!(runs.contains("action/install.sh") && runs.contains("action/scan.sh"));
-    assert!(steps.iter().any(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))));
+    assert!(steps.iter().any(|s| s["uses"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))));
     assert!(!text.to_lowercase().contains("license-key") && !text.contains("GITLEAKS_LICENSE"));
 }
 
 #[test]
 fn install_files_are_complete() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let read =
+        |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
 
     let hooks: serde_json::Value = serde_saphyr::from_str(&read(".pre-commit-hooks.yaml")).unwrap();
     let ids: Vec<(&str, &str)> = hooks
@@ -279,16 +371,24 @@ fn install_files_are_complete() {
         .collect();
     assert_eq!(
         ids,
-        vec![("keysweep", "rust"), ("keysweep-system", "system"), ("keysweep-docker", "docker")]
+        vec![
+            ("keysweep", "rust"),
+            ("keysweep-system", "system"),
+            ("keysweep-docker", "docker")
+        ]
     );
 
-    let gitlab: serde_json::Value = serde_saphyr::from_str(&read("ci/keysweep.gitlab-ci.yml")).unwrap();
+    let gitlab: serde_json::Value =
+        serde_saphyr::from_str(&read("ci/keysweep.gitlab-ci.yml")).unwrap();
     assert_eq!(gitlab["keysweep"]["variables"]["GIT_DEPTH"], "0");
     let script = gitlab["keysweep"]["script"][0].as_str().unwrap();
     assert!(script.contains("keysweep git .") && script.contains("CI_MERGE_REQUEST_DIFF_BASE_SHA"));
 
     let docker = read("Dockerfile");
-    assert_eq!(docker.matches("\nFROM ").count() + usize::from(docker.starts_with("FROM ")), 2);
+    assert_eq!(
+        docker.matches("\nFROM ").count() + usize::from(docker.starts_with("FROM ")),
+        2
+    );
     assert!(docker.contains("USER 10001"));
     assert!(docker.contains("ENTRYPOINT [\"keysweep\"]"));
 

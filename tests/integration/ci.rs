@@ -120,7 +120,10 @@ fn each_subcommand_accepts_only_its_own_flags() {
 
 /// The hooks directory git itself uses.
 fn git_hooks_dir(dir: &Path) -> std::path::PathBuf {
-    let p = git(dir, &["rev-parse", "--path-format=absolute", "--git-path", "hooks"]);
+    let p = git(
+        dir,
+        &["rev-parse", "--path-format=absolute", "--git-path", "hooks"],
+    );
     std::path::PathBuf::from(p)
 }
 
@@ -149,7 +152,10 @@ fn install_hook_uses_core_hooks_path_and_chains() {
     let d = env.path();
     git(d, &["init", "-q"]);
     git(d, &["config", "core.hooksPath", ".husky"]);
-    env.write(".husky/pre-commit", "#!/bin/sh\necho husky-ran > husky.log\n");
+    env.write(
+        ".husky/pre-commit",
+        "#!/bin/sh\necho husky-ran > husky.log\n",
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -232,7 +238,14 @@ fn staged_pure_rename_adds_nothing() {
     let tok = Fake::new(1305).github_pat();
     env.write("old.env", format!("A=1\nT={tok}\n"));
     git(d, &["add", "."]);
-    git(d, &["commit", "-qm", "known secret, already in the baseline of history"]);
+    git(
+        d,
+        &[
+            "commit",
+            "-qm",
+            "known secret, already in the baseline of history",
+        ],
+    );
     git(d, &["mv", "old.env", "new.env"]);
     env.cmd().args(["staged", "-q"]).assert().code(0);
     // Without git on PATH the index is read by libgit2, with the same answer.
@@ -319,7 +332,10 @@ fn shallow_clone_range_says_how_to_deepen() {
         git(&src, &["commit", "-qm", &format!("c{i}")]);
     }
     let url = format!("file://{}", src.display());
-    git(env.path(), &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    git(
+        env.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
     let out = env
         .cmd()
         .args(["git", "shallow", "--range", "HEAD~3..HEAD"])
@@ -365,7 +381,15 @@ fn sarif_locations_are_relative_to_the_repository_root() {
     let d = env.path().join("repo");
     std::fs::create_dir(&d).unwrap();
     git(&d, &["init", "-q"]);
-    git(&d, &["remote", "add", "origin", "https://user:hunter2@example.org/o/r.git"]);
+    git(
+        &d,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://user:hunter2@example.org/o/r.git",
+        ],
+    );
     let tok = Fake::new(1308).github_pat();
     std::fs::create_dir(d.join("src")).unwrap();
     std::fs::write(d.join("src/app.py"), format!("T = '{tok}'\n")).unwrap();
@@ -382,8 +406,13 @@ fn sarif_locations_are_relative_to_the_repository_root() {
     ];
     for run in &runs {
         assert_eq!(uris(run), vec!["%SRCROOT%|\"src/app.py\""], "{run}");
-        let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap();
-        assert!(base.starts_with("file:///") && base.ends_with("/repo/"), "{base}");
+        let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(
+            base.starts_with("file:///") && base.ends_with("/repo/"),
+            "{base}"
+        );
         let vcp = &run["versionControlProvenance"][0];
         assert_eq!(vcp["repositoryUri"], "https://example.org/o/r.git");
         assert_eq!(vcp["revisionId"], head.as_str());
@@ -442,7 +471,11 @@ fn ignored_and_excluded_paths_are_counted_and_announced() {
     assert_eq!(json["summary"]["skipped"]["ignored"], 2, "{json}");
     assert_eq!(json["summary"]["skipped"]["excluded"], 1, "{json}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.matches("ignored by .gitignore").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("ignored by .gitignore").count(),
+        1,
+        "{stderr}"
+    );
     assert!(stderr.contains("--no-ignore scans them"), "{stderr}");
     // The human summary counts them too.
     let out = env.cmd().args(["scan"]).output().unwrap();
@@ -453,7 +486,11 @@ fn ignored_and_excluded_paths_are_counted_and_announced() {
     assert_eq!(code, 1);
     assert_eq!(findings(&json).len(), 4);
     // Quiet means quiet.
-    let out = env.cmd().args(["scan", "-q", "-f", "json"]).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["scan", "-q", "-f", "json"])
+        .output()
+        .unwrap();
     assert!(out.stderr.is_empty());
 }
 
@@ -464,11 +501,17 @@ fn completions_and_man_page() {
         let out = env.cmd().args(["completions", shell]).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("install-hook") && text.contains("staged"), "{shell}");
+        assert!(
+            text.contains("install-hook") && text.contains("staged"),
+            "{shell}"
+        );
     }
     let out = env.cmd().arg("man").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(".ie") || text.contains(".TH keysweep"), "{text}");
+    assert!(
+        text.starts_with(".ie") || text.contains(".TH keysweep"),
+        "{text}"
+    );
     env.cmd().args(["completions", "tcsh"]).assert().code(2);
 }

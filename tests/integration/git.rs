@@ -360,7 +360,9 @@ fn install_hook_chains_an_existing_hook_unless_forced() {
         std::fs::read_to_string(&chained).unwrap(),
         "#!/bin/sh\necho mine\n"
     );
-    assert!(std::fs::read_to_string(&hook).unwrap().contains("pre-commit.keysweep-chained"));
+    assert!(std::fs::read_to_string(&hook)
+        .unwrap()
+        .contains("pre-commit.keysweep-chained"));
     std::fs::write(&hook, "#!/bin/sh\necho other\n").unwrap();
     // The chained slot is taken: refuse rather than lose a hook.
     env.cmd().args(["install-hook"]).assert().code(2);

@@ -1,8 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
-mod common;
 mod action;
 mod ci;
+mod common;
 mod dependencies;
 mod exit_codes;
 mod formats;
