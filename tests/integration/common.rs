@@ -102,6 +102,7 @@ pub fn findings(json: &serde_json::Value) -> &Vec<serde_json::Value> {
 /// Whether the tests run in CI (`CI=true`, as GitHub Actions, GitLab and
 /// `.ci/run` set it): a test that needs a service must fail there rather than
 /// skip.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
