@@ -405,7 +405,7 @@ fn sarif_locations_are_relative_to_the_repository_root() {
         sarif_run(&env, &d.join("src"), &["../src"]),
     ];
     for run in &runs {
-        assert_eq!(uris(run), vec!["%SRCROOT%|\"src/app.py\""], "{run}");
+        assert_eq!(uris(run), vec!["%SRCROOT%|\"src/app.py\""]);
         let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
             .as_str()
             .unwrap();
