@@ -5,35 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{findings, Env, Fake};
-
-/// Runs git in `dir` with a fixed identity and branch name, whatever the
-/// machine's config says; panics with git's message on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Ada",
-            "-c",
-            "user.email=ada@example.org",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use crate::common::{findings, git, Env, Fake};
 
 /// A repository with a clean commit on `main` and a `feature` branch whose
 /// commit adds a secret and whose next commit deletes it again, so only a
