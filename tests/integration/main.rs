@@ -7,6 +7,7 @@ mod git;
 mod input;
 mod layering;
 mod output;
+mod reports;
 mod revoke;
 mod rules;
 mod scan;
