@@ -41,7 +41,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     let mut out = open_output(args.out.output.as_deref())?;
     // The list of locations is part of the report for people; machine
     // formats keep stdout parseable and put it on standard error.
-    let listing = listing(&home, &found, &absent, args.verbose);
+    let listing = listing(&home, &found, &absent, args.out.verbose > 0);
     if args.out.format == Format::Human {
         ignore_broken_pipe(
             out.write_all(listing.as_bytes())

@@ -145,7 +145,8 @@ pub struct OutputArgs {
     pub color: ColorWhen,
 
     /// Say more on standard error: -v per-phase timings, -vv each file
-    /// skipped and why, -vvv each file walked.
+    /// skipped and why, -vvv each file walked. `agents -v` also lists every
+    /// location looked at, including those with no file.
     #[arg(long, short = 'v', action = clap::ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
 
@@ -650,10 +651,6 @@ pub struct AgentsArgs {
     /// Check only the user's configs, not the project's.
     #[arg(long, help_heading = "Input")]
     pub no_project: bool,
-
-    /// List every location looked at, including those with no file.
-    #[arg(long, short = 'v', help_heading = "Output")]
-    pub verbose: bool,
 
     #[command(flatten)]
     pub out: OutputArgs,
