@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod common;
+mod dependencies;
 mod exit_codes;
 mod formats;
 mod git;
@@ -8,9 +9,11 @@ mod input;
 mod layering;
 mod output;
 mod reports;
+mod repo;
 mod revoke;
 mod rules;
 mod scan;
+mod stub;
 mod sweep;
 mod triage;
 mod validate;
