@@ -334,7 +334,9 @@ fn installation_key() -> Option<Vec<u8>> {
     let dir = std::env::var_os("XDG_DATA_HOME")
         .filter(|d| !d.is_empty())
         .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/share")))?
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/share"))
+        })?
         .join("keysweep");
     let path = dir.join("secret-id.key");
     if let Ok(k) = std::fs::read(&path) {

@@ -219,9 +219,10 @@ pub(crate) fn show_options(out: &args::OutputArgs) -> crate::report::Show {
     };
     crate::report::Show {
         secrets: out.show_secrets,
-        redaction: out
-            .redact
-            .map_or(crate::finding::Redaction::Identify, crate::finding::Redaction::Percent),
+        redaction: out.redact.map_or(
+            crate::finding::Redaction::Identify,
+            crate::finding::Redaction::Percent,
+        ),
         group: out.group,
         color: color && out.format == crate::report::Format::Human,
     }

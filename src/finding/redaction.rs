@@ -335,7 +335,10 @@ mod tests {
 
     #[test]
     fn shape_prefixes() {
-        assert_eq!(shape_prefix("github_pat_abcdefghijklmnopqrstuvwxyz0123"), 11);
+        assert_eq!(
+            shape_prefix("github_pat_abcdefghijklmnopqrstuvwxyz0123"),
+            11
+        );
         assert_eq!(shape_prefix("sk-proj-abcdefghijklmnopqrstuvwx"), 8);
         assert_eq!(shape_prefix("ABCDEFGH"), 0);
         assert_eq!(shape_prefix("ab_c"), 0);

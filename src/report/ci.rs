@@ -200,7 +200,10 @@ impl Reporter for Junit {
                 r#"      <failure type="{}" message="{}">{}</failure>"#,
                 xml(&f.severity.to_string()),
                 xml(&message(f, report)),
-                xml(&format!("{place}\n{}\nsecret_id {}", f.snippet, f.secret_id))
+                xml(&format!(
+                    "{place}\n{}\nsecret_id {}",
+                    f.snippet, f.secret_id
+                ))
             )?;
             writeln!(out, "    </testcase>")?;
         }
@@ -227,8 +230,20 @@ fn csv_field(s: &str) -> String {
 impl Reporter for Csv {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         const HEADER: &[&str] = &[
-            "path", "line", "column", "rule_id", "rule_name", "severity", "confidence",
-            "secret", "secret_id", "fingerprint", "commit", "validation", "suppressed", "snippet",
+            "path",
+            "line",
+            "column",
+            "rule_id",
+            "rule_name",
+            "severity",
+            "confidence",
+            "secret",
+            "secret_id",
+            "fingerprint",
+            "commit",
+            "validation",
+            "suppressed",
+            "snippet",
         ];
         writeln!(out, "{}", HEADER.join(","))?;
         for f in report.shown() {
@@ -244,8 +259,14 @@ impl Reporter for Csv {
                 f.secret_id.clone(),
                 f.fingerprint.clone(),
                 f.commit().unwrap_or_default().to_string(),
-                f.validation.as_ref().map(|v| v.status.to_string()).unwrap_or_default(),
-                f.suppressed.as_ref().map(|s| s.reason.to_string()).unwrap_or_default(),
+                f.validation
+                    .as_ref()
+                    .map(|v| v.status.to_string())
+                    .unwrap_or_default(),
+                f.suppressed
+                    .as_ref()
+                    .map(|s| s.reason.to_string())
+                    .unwrap_or_default(),
                 f.snippet.clone(),
             ];
             let row: Vec<String> = row.iter().map(|s| csv_field(s)).collect();

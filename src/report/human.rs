@@ -63,7 +63,11 @@ fn paint(style: Style, text: impl std::fmt::Display) -> String {
 
 /// One detail line: a dimmed label padded to 12 columns, then the value.
 fn detail(out: &mut dyn Write, pal: &Palette, label: &str, value: &str) -> io::Result<()> {
-    writeln!(out, "  {} {value}", paint(pal.label, format!("{label:<12}")))
+    writeln!(
+        out,
+        "  {} {value}",
+        paint(pal.label, format!("{label:<12}"))
+    )
 }
 
 impl Reporter for Human {
@@ -82,7 +86,12 @@ impl Reporter for Human {
     }
 }
 
-fn write_finding(f: &Finding, rules: &RuleSet, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
+fn write_finding(
+    f: &Finding,
+    rules: &RuleSet,
+    pal: &Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     write_header(f, pal, out)?;
     write_facts(f, pal, out)?;
     write_checks(f, pal, out)?;
@@ -120,7 +129,12 @@ fn write_header(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<(
 /// The secret and what the file's format says about where it sits.
 fn write_facts(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
     if let Some(s) = &f.suppressed {
-        detail(out, pal, "suppressed", &format!("{}: {}", s.reason, s.detail))?;
+        detail(
+            out,
+            pal,
+            "suppressed",
+            &format!("{}: {}", s.reason, s.detail),
+        )?;
     }
     detail(out, pal, "secret", &paint(pal.secret, &f.secret))?;
     for (name, value) in &f.parts {
@@ -132,11 +146,21 @@ fn write_facts(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()
         detail(out, pal, "in file", &at)?;
     }
     if let Some(d) = &f.decoded {
-        detail(out, pal, "decoded", &format!("{d} (located at the encoded text)"))?;
+        detail(
+            out,
+            pal,
+            "decoded",
+            &format!("{d} (located at the encoded text)"),
+        )?;
     }
     if let Some(server) = &f.mcp_server {
         let client = f.mcp_client.map(|c| format!(" ({})", c.name()));
-        detail(out, pal, "mcp server", &format!("{server}{}", client.unwrap_or_default()))?;
+        detail(
+            out,
+            pal,
+            "mcp server",
+            &format!("{server}{}", client.unwrap_or_default()),
+        )?;
     }
     if let Some(ci) = f.ci_system {
         detail(out, pal, "ci system", ci.name())?;
@@ -155,7 +179,12 @@ fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<(
     );
     detail(out, pal, "confidence", &scores)?;
     if let Some(v) = &f.validation {
-        detail(out, pal, "validation", &format!("{}: {}", v.status, v.detail))?;
+        detail(
+            out,
+            pal,
+            "validation",
+            &format!("{}: {}", v.status, v.detail),
+        )?;
     }
     if let Some(r) = &f.revocation {
         let via = if r.broker.is_empty() {
@@ -163,7 +192,12 @@ fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<(
         } else {
             format!(" via {}", r.broker)
         };
-        detail(out, pal, "revocation", &format!("{}{via}: {}", r.status, r.detail))?;
+        detail(
+            out,
+            pal,
+            "revocation",
+            &format!("{}{via}: {}", r.status, r.detail),
+        )?;
     }
     Ok(())
 }
@@ -175,7 +209,12 @@ fn write_git(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> 
     };
     let short = crate::blob::short_id(&g.commit);
     detail(out, pal, "commit", &format!("{short} {}", g.message))?;
-    detail(out, pal, "author", &format!("{} <{}> {}", g.author, g.email, g.date))?;
+    detail(
+        out,
+        pal,
+        "author",
+        &format!("{} <{}> {}", g.author, g.email, g.date),
+    )?;
     let status = match g.status {
         crate::blob::GitStatus::Present => "present at a branch tip",
         crate::blob::GitStatus::HistoryOnly => "history only (removed, still in history)",
@@ -279,7 +318,12 @@ fn write_counts(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary.scan;
     if s.skipped_total() > 0 {
         let parts: Vec<String> = s.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect();
-        write!(out, "; skipped {} ({})", s.skipped_total(), parts.join(", "))?;
+        write!(
+            out,
+            "; skipped {} ({})",
+            s.skipped_total(),
+            parts.join(", ")
+        )?;
     }
     if s.format_fallbacks > 0 {
         write!(
@@ -290,8 +334,17 @@ fn write_counts(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     if s.suppressed_total() > 0 {
-        let parts: Vec<String> = s.suppressed.iter().map(|(r, n)| format!("{n} {r}")).collect();
-        write!(out, "; {} suppressed ({})", s.suppressed_total(), parts.join(", "))?;
+        let parts: Vec<String> = s
+            .suppressed
+            .iter()
+            .map(|(r, n)| format!("{n} {r}"))
+            .collect();
+        write!(
+            out,
+            "; {} suppressed ({})",
+            s.suppressed_total(),
+            parts.join(", ")
+        )?;
         if !report.findings.iter().any(|f| f.suppressed.is_some()) {
             write!(out, " [--show-suppressed lists them]")?;
         }

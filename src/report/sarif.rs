@@ -216,11 +216,7 @@ impl Reporter for Sarif {
                 rule_descriptor(r)
             })
             .collect();
-        let results: Vec<Value> = report
-            .shown()
-            .iter()
-            .map(|f| result(f, &index))
-            .collect();
+        let results: Vec<Value> = report.shown().iter().map(|f| result(f, &index)).collect();
 
         let doc = json!({
             "$schema": SCHEMA,

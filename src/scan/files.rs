@@ -187,7 +187,11 @@ fn walk(
     let walk = fs::walk(&roots, opts)?;
     messages.log(
         Level::Info,
-        format_args!("walk: {} files in {:?}", walk.files.len(), started.elapsed()),
+        format_args!(
+            "walk: {} files in {:?}",
+            walk.files.len(),
+            started.elapsed()
+        ),
     );
     if crate::diag::enabled(Level::Trace) {
         for f in &walk.files {

@@ -16,7 +16,10 @@ fn human_output_redacts_by_default() {
     assert!(stdout
         .contains("conf/app.yml:1:8: GitHub personal access token (classic) (github-pat-classic)"));
     let shown = format!("ghp_{}…{}", &tok[4..7], &tok[37..]);
-    assert!(stdout.contains(&format!("secret       {shown}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("secret       {shown}")),
+        "{stdout}"
+    );
     assert!(stdout.contains(&format!("line         token: {shown}")));
     assert!(stdout.contains("1 finding (1 distinct secret) in 1 file; scanned 1 file"));
 

@@ -9,12 +9,14 @@ use crate::common::{findings, Env, Fake};
 /// long minified line with a token at column ~3,000.
 fn corpus(env: &Env) -> (String, String, String, String) {
     let mut fake = Fake::new(1414);
-    let id = format!("AKIA{}", fake.string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+    let id = format!(
+        "AKIA{}",
+        fake.string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+    );
     let key = fake.alnum(40);
     let tok = fake.github_pat();
-    let line = format!(
-        "{{\"id\": \"{id}\", \"aws_secret_access_key\": \"{key}\", \"gh\": \"{tok}\"}}\n"
-    );
+    let line =
+        format!("{{\"id\": \"{id}\", \"aws_secret_access_key\": \"{key}\", \"gh\": \"{tok}\"}}\n");
     env.write("a.json", &line);
     env.write("b.json", &line);
     let far = fake.github_pat();
@@ -37,7 +39,9 @@ fn run(env: &Env, args: &[&str]) -> (String, String) {
 fn no_format_shows_a_known_secret_in_full() {
     let env = Env::new();
     let (id, key, tok, far) = corpus(&env);
-    for format in ["human", "json", "jsonl", "sarif", "github", "gitlab", "junit", "csv"] {
+    for format in [
+        "human", "json", "jsonl", "sarif", "github", "gitlab", "junit", "csv",
+    ] {
         for group in [false, true] {
             let mut args = vec!["scan", ".", "-f", format];
             if group {
@@ -95,8 +99,10 @@ fn secret_id_is_shared_by_every_occurrence_and_grouping_uses_it() {
     let (_, json) = env.scan_json(&["a.json", "b.json"]);
     let fs = findings(&json);
     assert_eq!(fs.len(), 6);
-    let ids: std::collections::BTreeSet<&str> =
-        fs.iter().map(|f| f["secret_id"].as_str().unwrap()).collect();
+    let ids: std::collections::BTreeSet<&str> = fs
+        .iter()
+        .map(|f| f["secret_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 3, "one id per distinct secret");
     // Stable across runs with one key; another key gives other ids.
     let (_, again) = env.scan_json(&["a.json", "b.json"]);
@@ -171,10 +177,16 @@ fn mcp_fix_never_repeats_a_credential() {
     for format in ["human", "json", "sarif", "junit", "csv", "github"] {
         let (stdout, _) = run(&env, &["scan", ".", "-f", format]);
         if ["human", "json", "sarif"].contains(&format) {
-            assert!(stdout.contains("fix") || stdout.contains("Fix"), "{format}: {stdout}");
+            assert!(
+                stdout.contains("fix") || stdout.contains("Fix"),
+                "{format}: {stdout}"
+            );
         }
         for s in [&password, &token] {
-            assert!(!stdout.contains(s.as_str()), "{format} leaks {s}:\n{stdout}");
+            assert!(
+                !stdout.contains(s.as_str()),
+                "{format} leaks {s}:\n{stdout}"
+            );
         }
     }
 }
@@ -240,11 +252,18 @@ fn ci_formats() {
     let (_, _, tok, _) = corpus(&env);
     let red = format!("ghp_{}…{}", &tok[4..7], &tok[37..]);
 
-    let (gh, _) = run(&env, &["scan", "a.json", "-f", "github", "--rule", "github-pat-classic"]);
-    assert!(
-        gh.starts_with("::error file=a.json,line=1,col="),
-        "{gh}"
+    let (gh, _) = run(
+        &env,
+        &[
+            "scan",
+            "a.json",
+            "-f",
+            "github",
+            "--rule",
+            "github-pat-classic",
+        ],
     );
+    assert!(gh.starts_with("::error file=a.json,line=1,col="), "{gh}");
     assert!(gh.contains(&format!("title=GitHub personal access token (classic) [critical]::GitHub personal access token (classic) (github-pat-classic) found: {red}.")), "{gh}");
 
     // GitLab's published schema is not on npm or PyPI; this checks the
@@ -280,7 +299,10 @@ fn ci_formats() {
 
     let (junit, _) = run(&env, &["scan", "a.json", "-f", "junit"]);
     assert!(junit.starts_with("<?xml"));
-    assert!(junit.contains(r#"<testsuite name="keysweep" tests="3" failures="3""#), "{junit}");
+    assert!(
+        junit.contains(r#"<testsuite name="keysweep" tests="3" failures="3""#),
+        "{junit}"
+    );
     assert_eq!(junit.matches("<testcase ").count(), 3);
     assert_eq!(junit.matches("</testcase>").count(), 3);
     assert!(junit.contains("&quot;"), "snippet quotes are escaped");
@@ -290,7 +312,11 @@ fn ci_formats() {
     assert_eq!(lines.len(), 4);
     assert!(lines[0].starts_with("path,line,column,rule_id,"));
     // The snippet holds quotes and commas: one quoted field.
-    assert!(lines[1].ends_with('"') && lines[1].contains("\"\""), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with('"') && lines[1].contains("\"\""),
+        "{}",
+        lines[1]
+    );
 }
 
 #[test]
@@ -312,7 +338,10 @@ fn json_report_validates_against_the_published_schema() {
         args.extend_from_slice(extra);
         let (_, json) = env.scan_json(&args);
         assert_eq!(json["schema_version"], keysweep::report::SCHEMA_VERSION);
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| format!("{e} at {}", e.instance_path)).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
         assert!(errors.is_empty(), "{extra:?}: {errors:#?}");
     }
 }
@@ -321,13 +350,25 @@ fn json_report_validates_against_the_published_schema() {
 fn verbose_levels_and_timings() {
     let env = Env::new();
     corpus(&env);
-    let (_, stderr) = run(&env, &["scan", ".", "-v", "-f", "json", "--max-file-size", "1K"]);
+    let (_, stderr) = run(
+        &env,
+        &["scan", ".", "-v", "-f", "json", "--max-file-size", "1K"],
+    );
     assert!(stderr.contains("keysweep: [info]: walk: "), "{stderr}");
     assert!(!stderr.contains("[debug]"));
-    let (_, stderr) = run(&env, &["scan", ".", "-vv", "-f", "json", "--max-file-size", "1K"]);
-    assert!(stderr.contains("[debug]: skipped ./app.min.js (too large)"), "{stderr}");
+    let (_, stderr) = run(
+        &env,
+        &["scan", ".", "-vv", "-f", "json", "--max-file-size", "1K"],
+    );
+    assert!(
+        stderr.contains("[debug]: skipped ./app.min.js (too large)"),
+        "{stderr}"
+    );
     let (_, stderr) = run(&env, &["scan", ".", "--log-level", "trace", "-f", "json"]);
-    assert!(stderr.contains("[trace]: walked a.json") || stderr.contains("[trace]: walked ./a.json"), "{stderr}");
+    assert!(
+        stderr.contains("[trace]: walked a.json") || stderr.contains("[trace]: walked ./a.json"),
+        "{stderr}"
+    );
     let (_, stderr) = run(&env, &["scan", ".", "-f", "json"]);
     assert!(!stderr.contains("[info]"), "{stderr}");
 }

@@ -133,7 +133,10 @@ fn second_sweep_scans_no_blob_and_new_only_reports_only_new_findings() {
         let want: BTreeSet<_> = (0..3)
             .map(|i| {
                 let s = &secrets[i];
-                (format!("r{i}"), format!("{}…{}", &s[..7], &s[s.len() - 3..]))
+                (
+                    format!("r{i}"),
+                    format!("{}…{}", &s[..7], &s[s.len() - 3..]),
+                )
             })
             .collect();
         assert_eq!(secrets_and_repos(&first.json), want);
@@ -225,7 +228,14 @@ fn failing_repositories_are_recorded_and_the_sweep_goes_on() {
         // The good repositories are swept and reported all the same.
         let got = secrets_and_repos(&out.json);
         assert_eq!(got.len(), 2);
-        assert!(got.contains(&("r1".to_string(), format!("{}…{}", &secrets[1][..7], &secrets[1][secrets[1].len() - 3..]))));
+        assert!(got.contains(&(
+            "r1".to_string(),
+            format!(
+                "{}…{}",
+                &secrets[1][..7],
+                &secrets[1][secrets[1].len() - 3..]
+            )
+        )));
         assert_eq!(out.json["summary"]["errors"], 4);
         for bad in [
             "missing",
