@@ -2,7 +2,7 @@
 //! clear of the progress bar, and the counters a summary reports from them.
 //! A leaf: every stage may report through it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use indicatif::ProgressBar;
@@ -60,5 +60,48 @@ impl Messages {
     /// Routes warnings around `pb` while it is drawn (`None` when done).
     pub fn set_progress(&self, pb: Option<ProgressBar>) {
         *self.progress.lock().unwrap() = pb;
+    }
+}
+
+/// How much `keysweep` says on standard error beyond warnings: `-v` is
+/// `info` (per-phase timings), `-vv` `debug` (each file skipped and why),
+/// `-vvv` `trace` (each file walked); `--log-level` names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+#[repr(u8)]
+pub enum Level {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+    Trace = 4,
+}
+
+static LEVEL: AtomicU8 = AtomicU8::new(Level::Warn as u8);
+
+/// Sets the level for the whole process (once, from the command line).
+pub fn set_level(level: Level) {
+    LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+/// Whether messages of `level` are printed.
+pub fn enabled(level: Level) -> bool {
+    LEVEL.load(Ordering::Relaxed) >= level as u8
+}
+
+impl Messages {
+    /// Prints `keysweep: [level] message` when `level` is enabled (and not
+    /// quiet), around the progress bar.
+    pub fn log(&self, level: Level, message: impl std::fmt::Display) {
+        if !enabled(level) {
+            return;
+        }
+        let name = match level {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+            Level::Trace => "trace",
+        };
+        self.warn(&format!("[{name}]"), &message.to_string());
     }
 }

@@ -195,6 +195,39 @@ pub(crate) fn write_report(
     .context("cannot write the report")
 }
 
+/// How a report shows findings, from the output flags. Sets the process's
+/// diagnostic level too. Colour follows `--color`; `auto` colours standard
+/// output when it is a terminal and `NO_COLOR` is unset, or when
+/// `CLICOLOR_FORCE` is set (the rules of `anstream`, as clap uses them).
+pub(crate) fn show_options(out: &args::OutputArgs) -> crate::report::Show {
+    use crate::diag::Level;
+    let level = out.log_level.unwrap_or(match out.verbose {
+        0 => Level::Warn,
+        1 => Level::Info,
+        2 => Level::Debug,
+        _ => Level::Trace,
+    });
+    crate::diag::set_level(level);
+    let color = match out.color {
+        args::ColorWhen::Always => true,
+        args::ColorWhen::Never => false,
+        args::ColorWhen::Auto => {
+            out.output.is_none()
+                && out.format == crate::report::Format::Human
+                && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+        }
+    };
+    crate::report::Show {
+        secrets: out.show_secrets,
+        redaction: out.redact.map_or(
+            crate::finding::Redaction::Identify,
+            crate::finding::Redaction::Percent,
+        ),
+        group: out.group,
+        color: color && out.format == crate::report::Format::Human,
+    }
+}
+
 /// Opens the report destination before any work, so a bad path fails fast.
 pub(crate) fn open_output(
     path: Option<&std::path::Path>,

@@ -49,6 +49,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         ),
         progress: !args.out.quiet && io::stderr().is_terminal(),
     };
+    // First, so the diagnostic level holds for the whole run.
+    let show = super::show_options(&args.out);
     let messages = Messages::new(args.out.quiet);
     // Inline `keysweep:allow` comments hold in every repository; allowlists,
     // ignore files and baselines are per project and not applied to sweeps.
@@ -89,7 +91,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         findings: &findings,
         summary: &summary,
         rules: &rules,
-        show_secrets: args.out.show_secrets,
+        show,
     };
     write_report(args.out.format, &report, &mut out)?;
 

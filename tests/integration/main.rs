@@ -9,6 +9,7 @@ mod input;
 mod layering;
 mod output;
 mod repo;
+mod reports;
 mod revoke;
 mod rules;
 mod scan;
