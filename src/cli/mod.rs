@@ -159,7 +159,11 @@ pub(crate) fn revoke_options(
     }
     Ok(crate::revoke::RevokeOptions {
         config: r.clone(),
-        audit_log: r.audit_log.as_ref().map(|p| c.resolve(p)),
+        audit_log: r
+            .audit_log
+            .as_ref()
+            .map(|p| c.resolve_checked(p, "revoke.audit_log"))
+            .transpose()?,
         base_dir: c.dir.clone(),
     })
 }

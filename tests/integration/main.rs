@@ -4,6 +4,7 @@ mod common;
 mod exit_codes;
 mod formats;
 mod git;
+mod hostile;
 mod input;
 mod layering;
 mod output;
