@@ -251,3 +251,32 @@ rules:
     assert_eq!(f["validation"]["status"], "live", "{f}");
     assert_eq!(collector.requests().len(), 1);
 }
+
+/// Item 5: a token in a repository URL is never shown or stored.
+#[test]
+fn tokens_in_repository_urls_are_not_shown_or_stored() {
+    let env = Env::new();
+    let token = Fake::new(1851).github_pat();
+    // Nothing listens on port 9 of loopback: the fetch fails and the error
+    // names the URL.
+    env.write(
+        "repos.txt",
+        format!("http://x:{token}@127.0.0.1:9/o/r.git\nhttp://{token}@127.0.0.1:9/o/s.git\n"),
+    );
+    let r = run(
+        &env,
+        &args(&[
+            "sweep", "--repos", "repos.txt", "--cache", "cache", "--datastore", "store.db", "-f",
+            "json",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert!(r.stderr.contains("127.0.0.1:9"), "{}", r.stderr);
+    assert!(!r.all().contains(&token), "{}", r.all());
+    let store = std::fs::read(env.path().join("store.db")).unwrap();
+    let needle = token.as_bytes();
+    assert!(
+        !store.windows(needle.len()).any(|w| w == needle),
+        "token stored in the datastore"
+    );
+}
