@@ -205,6 +205,27 @@ pub(crate) fn write_report(
     .context("cannot write the report")
 }
 
+/// Creates (or truncates) a file readable by its owner only: reports may
+/// hold secrets (`--show-secrets`) and always hold where they are. An
+/// existing regular file is narrowed to 0600 too; a device or FIFO given as
+/// the destination (`/dev/stdout`) is left as it is.
+pub(crate) fn create_private(p: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        let f = o.open(p)?;
+        if f.metadata()?.is_file() {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    o.open(p)
+}
+
 /// Opens the report destination before any work, so a bad path fails fast.
 pub(crate) fn open_output(
     path: Option<&std::path::Path>,
@@ -213,7 +234,7 @@ pub(crate) fn open_output(
     use std::io::BufWriter;
     Ok(match path {
         Some(p) => Box::new(BufWriter::new(
-            std::fs::File::create(p)
+            create_private(p)
                 .with_context(|| format!("{}: cannot create output file", p.display()))?,
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),

@@ -280,3 +280,27 @@ fn tokens_in_repository_urls_are_not_shown_or_stored() {
         "token stored in the datastore"
     );
 }
+
+/// Item 7: a report that may hold secrets is created readable by its owner only.
+#[cfg(unix)]
+#[test]
+fn reports_with_secrets_are_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.write("t.txt", format!("x={}\n", Fake::new(1852).github_pat()));
+    env.write("old.json", "{}");
+    std::fs::set_permissions(
+        env.path().join("old.json"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    for out in ["new.json", "old.json"] {
+        run(
+            &env,
+            &args(&["scan", "t.txt", "--show-secrets", "-f", "json", "-o", out]),
+            Duration::from_secs(30),
+        );
+        let mode = std::fs::metadata(env.path().join(out)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{out}");
+    }
+}
