@@ -90,6 +90,23 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A writer that passes text through [`terminal_safe`]. Reporters that write
+/// for people wrap their output in it. Each `write` must hold whole UTF-8
+/// characters, as `write!` pieces do; invalid bytes become U+FFFD.
+pub struct TerminalSafe<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(terminal_safe(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// A parser's error message with the values it quotes elided, keeping short
 /// identifiers (key names, type names). Parse errors of a file that turns
 /// out not to be a config (a `.env` named as one) must not print its content.

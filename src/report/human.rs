@@ -8,6 +8,8 @@ pub struct Human;
 
 impl Reporter for Human {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        // File names and content come from the scanned tree.
+        let out = &mut crate::diag::TerminalSafe(out);
         let unit = if report.summary.scan.git.is_some() {
             "blob"
         } else {

@@ -304,3 +304,23 @@ fn reports_with_secrets_are_created_private() {
         assert_eq!(mode & 0o777, 0o600, "{out}");
     }
 }
+
+/// Item 8: control characters from file names and content never reach the
+/// terminal raw.
+#[test]
+fn control_characters_are_escaped_in_human_output() {
+    let env = Env::new();
+    let secret = Fake::new(1853).github_pat();
+    let name = "a\u{1b}]52;c;aGk=\u{7}\r.txt";
+    env.write(
+        name,
+        format!("t={secret}\r\u{1b}[2K\u{1b}[1Aall clean \u{9b}2K\n"),
+    );
+    let r = run(&env, &args(&["scan", "."]), Duration::from_secs(30));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for c in ['\u{1b}', '\r', '\u{7}', '\u{9b}'] {
+        assert!(!r.stdout.contains(c), "{c:?} in {:?}", r.stdout);
+        assert!(!r.stderr.contains(c), "{c:?} in {:?}", r.stderr);
+    }
+    assert!(r.stdout.contains("\\u{1b}"), "{}", r.stdout);
+}
