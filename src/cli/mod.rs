@@ -205,6 +205,21 @@ pub(crate) fn write_report(
     .context("cannot write the report")
 }
 
+/// More threads than this only exhaust memory and thread limits (each has
+/// its own stack and buffers): 3,000 hung and 100,000 aborted.
+pub(crate) const MAX_PARALLELISM: usize = 1024;
+
+/// Refuses a thread or job count above [`MAX_PARALLELISM`].
+pub(crate) fn check_parallelism(flag: &str, n: usize) -> anyhow::Result<()> {
+    if n > MAX_PARALLELISM {
+        anyhow::bail!(
+            "{flag} {n} is more than keysweep runs at once (at most {MAX_PARALLELISM}); the \
+             default is the number of CPUs"
+        );
+    }
+    Ok(())
+}
+
 /// Creates (or truncates) a file readable by its owner only: reports may
 /// hold secrets (`--show-secrets`) and always hold where they are. An
 /// existing regular file is narrowed to 0600 too; a device or FIFO given as

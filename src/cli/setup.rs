@@ -62,6 +62,7 @@ impl Setup {
         if threads == 0 {
             anyhow::bail!("--threads must be at least 1");
         }
+        super::check_parallelism("--threads", threads)?;
         let from_config = self.config.as_ref().and_then(|c| c.config.max_file_size);
         Ok(WalkOptions {
             respect_ignore: !input.no_ignore,

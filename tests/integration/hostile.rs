@@ -200,6 +200,35 @@ const CASES: &[Case] = &[
         expect: &[".mcp.json"],
         found: true,
     },
+    // Item 12: a baseline header does not hide the rest of the file.
+    Case {
+        name: "a secret behind a baseline header",
+        build: |env, _, secret| {
+            env.write(
+                "notes.jsonl",
+                format!("{{\"keysweep_baseline\":1,\"salt\":\"00\"}}\ntoken={secret}\n"),
+            );
+            args(&["scan", "."])
+        },
+        expect: &[],
+        found: true,
+    },
+    // Item 13: thread counts are validated.
+    Case {
+        name: "-j 100000",
+        build: |_, _, _| args(&["scan", ".", "-j", "100000"]),
+        expect: &["at most 1024"],
+        found: false,
+    },
+    Case {
+        name: "sweep --jobs 100000",
+        build: |env, _, _| {
+            env.write("repos.txt", "\n");
+            args(&["sweep", "--repos", "repos.txt", "--jobs", "100000"])
+        },
+        expect: &["at most 1024"],
+        found: false,
+    },
 ];
 
 #[test]
