@@ -3,6 +3,7 @@
 mod common;
 mod exit_codes;
 mod formats;
+mod fuzz_smoke;
 mod git;
 mod hostile;
 mod input;
