@@ -71,12 +71,8 @@ pub struct SweepSummary {
     /// Findings left out by inline `keysweep:allow` comments (not stored).
     pub suppressed: u64,
     pub failures: Vec<Failure>,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "crate::time::serialize_secs")]
     pub elapsed: Duration,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
 /// A digest of everything that decides what a scan finds: keysweep's version,

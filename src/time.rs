@@ -44,6 +44,15 @@ pub fn rfc3339(secs: i64, offset_minutes: i32) -> String {
     )
 }
 
+/// Serializes a duration as seconds rounded to milliseconds, as reports
+/// write elapsed times (`#[serde(serialize_with = "…")]`).
+pub fn serialize_secs<S: serde::Serializer>(
+    d: &std::time::Duration,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
 /// Seconds since the Unix epoch now (0 if the clock is before it).
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

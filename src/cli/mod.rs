@@ -74,14 +74,8 @@ pub(crate) fn validate_options(
 ) -> anyhow::Result<crate::validate::ValidateOptions> {
     let mut endpoints = std::collections::HashMap::new();
     for (provider, url) in &net.endpoint {
-        if !rules.rules().iter().any(|r| r.provider == *provider) {
-            let mut known: Vec<&str> = rules.rules().iter().map(|r| r.provider.as_str()).collect();
-            known.sort();
-            known.dedup();
-            anyhow::bail!(
-                "--endpoint {provider}={url}: no loaded rule has provider {provider:?} (providers: {})",
-                known.join(", ")
-            );
+        if let Err(why) = rules.check_provider(provider) {
+            anyhow::bail!("--endpoint {provider}={url}: {why}");
         }
         endpoints.insert(provider.clone(), url.clone());
     }

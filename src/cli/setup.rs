@@ -3,7 +3,6 @@
 //! the walk options. Everything here runs before any scanning, so a bad
 //! config fails fast.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -217,15 +216,9 @@ pub(crate) fn setup(
     }
 
     if let Some(c) = &config {
-        let providers: BTreeSet<&str> = set.rules().iter().map(|r| r.provider.as_str()).collect();
         for name in c.config.endpoints.keys() {
-            if !providers.contains(name.as_str()) {
-                let known: Vec<&str> = providers.iter().copied().collect();
-                anyhow::bail!(
-                    "{}: endpoints.{name}: no loaded rule has provider {name:?} (providers: {})",
-                    c.path.display(),
-                    known.join(", ")
-                );
+            if let Err(why) = set.check_provider(name) {
+                anyhow::bail!("{}: endpoints.{name}: {why}", c.path.display());
             }
         }
     }

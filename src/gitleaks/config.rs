@@ -454,127 +454,9 @@ fn convert(layer: Layer, cwd: &Path) -> Result<GitleaksConfig, GitleaksError> {
 
     for raw in &layer.rules {
         let id = raw.id.as_str();
-        if !raw.required.is_empty() {
-            return Err(rule_err(
-                &path,
-                id,
-                "composite rules ([[rules.required]]) are not supported",
-            ));
+        if let Some(rule) = convert_rule(raw, &path, &mut warnings)? {
+            rules.push(rule);
         }
-        if raw.skipreport {
-            warnings.push(format!(
-                "{origin}: rule {id}: skipReport is set; the rule reports nothing and is left out"
-            ));
-            continue;
-        }
-        let Some(regex) = &raw.regex else {
-            return Err(rule_err(
-                &path,
-                id,
-                if raw.path.is_some() {
-                    "path-only rules (a `path` and no `regex`) are not supported"
-                } else {
-                    "neither `regex` nor `path` is set: the rule would find nothing"
-                },
-            ));
-        };
-        let pattern =
-            re2::translate(regex).map_err(|m| rule_err(&path, id, format!("regex: {m}")))?;
-        let compiled =
-            build_regex(&pattern).map_err(|m| rule_err(&path, id, format!("regex: {m}")))?;
-        let groups = compiled
-            .group_info()
-            .group_len(regex_automata::PatternID::ZERO);
-        let secret_group = match raw.secretgroup {
-            Some(g) if g > 0 => {
-                if g >= groups {
-                    return Err(rule_err(
-                        &path,
-                        id,
-                        format!(
-                            "secretGroup {g} does not exist (the regex has {} capture groups)",
-                            groups - 1
-                        ),
-                    ));
-                }
-                SecretGroup::Index(g)
-            }
-            _ => SecretGroup::FirstNonEmpty,
-        };
-        let path_filter = raw
-            .path
-            .as_deref()
-            .map(|p| re2::translate(p).map_err(|m| rule_err(&path, id, format!("path: {m}"))))
-            .transpose()?;
-
-        let mut keywords: Vec<String> = raw
-            .keywords
-            .iter()
-            .map(|k| k.to_lowercase())
-            .filter(|k| !k.is_empty())
-            .collect();
-        keywords.sort();
-        keywords.dedup();
-        let max_len = if !keywords.is_empty() {
-            WHOLE_FILE_REACH
-        } else if let Some(derived) = derive_keywords(&pattern) {
-            keywords = derived;
-            max_match_len(&pattern).map_or(WHOLE_FILE_REACH, |n| n.clamp(1, WHOLE_FILE_REACH))
-        } else {
-            warnings.push(format!(
-                "{origin}: rule {id}: no keywords, and none can be derived from its regex: \
-                 it runs on every file, which is slow; add `keywords`"
-            ));
-            WHOLE_FILE_REACH
-        };
-        let min_entropy = match raw.entropy {
-            Some(e) if e > 0.0 => {
-                if e > 8.0 {
-                    return Err(rule_err(
-                        &path,
-                        id,
-                        format!("entropy {e} is above the maximum of 8 bits per byte"),
-                    ));
-                }
-                // gitleaks drops a secret whose entropy is <= the threshold;
-                // keysweep drops one below its minimum.
-                Some(e + 1e-9)
-            }
-            _ => None,
-        };
-        let spec = RuleSpec {
-            id: raw.id.clone(),
-            name: if raw.description.trim().is_empty() {
-                raw.id.clone()
-            } else {
-                raw.description.trim().to_string()
-            },
-            description: raw.description.clone(),
-            keywords,
-            pattern,
-            min_entropy,
-            must_contain: Vec::new(),
-            confidence: Confidence::Medium,
-            severity: Severity::High,
-            max_len,
-            companions: Vec::new(),
-            references: Vec::new(),
-            examples: Vec::new(),
-            negative_examples: Vec::new(),
-            reject_if_contains: Vec::new(),
-            validate: None,
-            revoke: None,
-        };
-        let rule = Rule::imported(
-            spec,
-            "gitleaks",
-            &origin,
-            secret_group,
-            path_filter.as_deref(),
-        )
-        .map_err(|m| rule_err(&path, id, m))?;
-        rules.push(rule);
-
         let rule_lists = raw.allowlist.iter().chain(&raw.allowlists);
         for (i, a) in rule_lists.enumerate() {
             let where_ = format!("{origin} rule {id} allowlist #{}", i + 1);
@@ -616,6 +498,143 @@ fn convert(layer: Layer, cwd: &Path) -> Result<GitleaksConfig, GitleaksError> {
         allowlists,
         warnings,
     })
+}
+
+/// One gitleaks rule as a keysweep rule; `None` for a rule that reports
+/// nothing (`skipReport`).
+fn convert_rule(
+    raw: &RawRule,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Rule>, GitleaksError> {
+    let id = raw.id.as_str();
+    let origin = path.display().to_string();
+    if !raw.required.is_empty() {
+        return Err(rule_err(
+            path,
+            id,
+            "composite rules ([[rules.required]]) are not supported",
+        ));
+    }
+    if raw.skipreport {
+        warnings.push(format!(
+            "{origin}: rule {id}: skipReport is set; the rule reports nothing and is left out"
+        ));
+        return Ok(None);
+    }
+    let Some(regex) = &raw.regex else {
+        return Err(rule_err(
+            path,
+            id,
+            if raw.path.is_some() {
+                "path-only rules (a `path` and no `regex`) are not supported"
+            } else {
+                "neither `regex` nor `path` is set: the rule would find nothing"
+            },
+        ));
+    };
+    let pattern = re2::translate(regex).map_err(|m| rule_err(path, id, format!("regex: {m}")))?;
+    let secret_group = secret_group(raw, &pattern).map_err(|m| rule_err(path, id, m))?;
+    let path_filter = raw
+        .path
+        .as_deref()
+        .map(|p| re2::translate(p).map_err(|m| rule_err(path, id, format!("path: {m}"))))
+        .transpose()?;
+    let (keywords, max_len) = keywords_and_reach(raw, &pattern, &origin, warnings);
+    let min_entropy = match raw.entropy {
+        Some(e) if e > 8.0 => {
+            return Err(rule_err(
+                path,
+                id,
+                format!("entropy {e} is above the maximum of 8 bits per byte"),
+            ));
+        }
+        // gitleaks drops a secret whose entropy is <= the threshold;
+        // keysweep drops one below its minimum.
+        Some(e) if e > 0.0 => Some(e + 1e-9),
+        _ => None,
+    };
+    let spec = RuleSpec {
+        id: raw.id.clone(),
+        name: if raw.description.trim().is_empty() {
+            raw.id.clone()
+        } else {
+            raw.description.trim().to_string()
+        },
+        description: raw.description.clone(),
+        keywords,
+        pattern,
+        min_entropy,
+        must_contain: Vec::new(),
+        confidence: Confidence::Medium,
+        severity: Severity::High,
+        max_len,
+        companions: Vec::new(),
+        references: Vec::new(),
+        examples: Vec::new(),
+        negative_examples: Vec::new(),
+        reject_if_contains: Vec::new(),
+        validate: None,
+        revoke: None,
+    };
+    Rule::imported(
+        spec,
+        "gitleaks",
+        &origin,
+        secret_group,
+        path_filter.as_deref(),
+    )
+    .map(Some)
+    .map_err(|m| rule_err(path, id, m))
+}
+
+/// The group holding the secret: gitleaks' `secretGroup`, else the first
+/// group that matched something.
+fn secret_group(raw: &RawRule, pattern: &str) -> Result<SecretGroup, String> {
+    let compiled = build_regex(pattern).map_err(|m| format!("regex: {m}"))?;
+    let groups = compiled
+        .group_info()
+        .group_len(regex_automata::PatternID::ZERO);
+    match raw.secretgroup {
+        Some(g) if g > 0 && g >= groups => Err(format!(
+            "secretGroup {g} does not exist (the regex has {} capture groups)",
+            groups - 1
+        )),
+        Some(g) if g > 0 => Ok(SecretGroup::Index(g)),
+        _ => Ok(SecretGroup::FirstNonEmpty),
+    }
+}
+
+/// The rule's keywords (its own, else derived from the regex) and how far a
+/// match may reach from one; a rule with neither runs on every file.
+fn keywords_and_reach(
+    raw: &RawRule,
+    pattern: &str,
+    origin: &str,
+    warnings: &mut Vec<String>,
+) -> (Vec<String>, usize) {
+    let mut keywords: Vec<String> = raw
+        .keywords
+        .iter()
+        .map(|k| k.to_lowercase())
+        .filter(|k| !k.is_empty())
+        .collect();
+    keywords.sort();
+    keywords.dedup();
+    if !keywords.is_empty() {
+        return (keywords, WHOLE_FILE_REACH);
+    }
+    if let Some(derived) = derive_keywords(pattern) {
+        let reach =
+            max_match_len(pattern).map_or(WHOLE_FILE_REACH, |n| n.clamp(1, WHOLE_FILE_REACH));
+        return (derived, reach);
+    }
+    warnings.push(format!(
+        "{origin}: rule {}: no keywords, and none can be derived from its regex: \
+         it runs on every file, which is slow; add `keywords`",
+        raw.id
+    ));
+    (keywords, WHOLE_FILE_REACH)
 }
 
 fn allowlist(a: &RawAllowlist, origin: &str, base: &Path) -> Result<Allowlist, String> {

@@ -62,6 +62,67 @@ pub struct Matcher {
 /// place (see [`Matcher::with_filter`]).
 const KEY_PREFIX: usize = 8;
 
+/// The distinct lowercased keywords of the kept rules and the rules owning
+/// each; `always` are kept rules without keywords.
+struct Keywords {
+    keywords: Vec<Vec<u8>>,
+    owners: Vec<Vec<u32>>,
+    always: Vec<u32>,
+}
+
+impl Keywords {
+    fn of(rules: &RuleSet, keep: impl Fn(&Rule) -> bool) -> Keywords {
+        let mut k = Keywords {
+            keywords: Vec::new(),
+            owners: Vec::new(),
+            always: Vec::new(),
+        };
+        let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+        for (i, rule) in rules.rules().iter().enumerate() {
+            // Format rules are found by the format stage, never by pattern.
+            if !keep(rule) || rule.engine == Engine::Format {
+                continue;
+            }
+            if rule.spec.keywords.is_empty() {
+                k.always.push(i as u32);
+            }
+            for kw in &rule.spec.keywords {
+                let kw = kw.as_bytes().to_ascii_lowercase();
+                let p = *index.entry(kw.clone()).or_insert_with(|| {
+                    k.keywords.push(kw);
+                    k.owners.push(Vec::new());
+                    k.keywords.len() - 1
+                });
+                if !k.owners[p].contains(&(i as u32)) {
+                    k.owners[p].push(i as u32)
+                }
+            }
+        }
+        k
+    }
+}
+
+/// The automaton's patterns: keywords cut to [`KEY_PREFIX`] bytes (a smaller
+/// automaton stays in cache; a hit on a cut keyword is confirmed by comparing
+/// the rest in place), each with the keywords longer than it.
+fn cut_keywords(keywords: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<Vec<u32>>) {
+    let mut patterns: Vec<Vec<u8>> = Vec::new();
+    let mut pattern_of: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+    let mut pattern_longer: Vec<Vec<u32>> = Vec::new();
+    for (k, kw) in keywords.iter().enumerate() {
+        let cut = kw[..kw.len().min(KEY_PREFIX)].to_vec();
+        let p = *pattern_of.entry(cut.clone()).or_insert_with(|| {
+            patterns.push(cut);
+            pattern_longer.push(Vec::new());
+            patterns.len() - 1
+        });
+        if kw.len() > patterns[p].len() {
+            pattern_longer[p].push(k as u32);
+        }
+    }
+    (patterns, pattern_longer)
+}
+
 /// Per-thread working memory for [`Matcher::scan`]; reuse it across calls.
 #[derive(Default)]
 pub struct Scratch {
@@ -83,87 +144,42 @@ impl Matcher {
     /// Builds a matcher for the rules of `rules` that `keep` accepts. Match rule
     /// indices still index the whole set.
     pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
-        let mut keywords: Vec<Vec<u8>> = Vec::new();
-        let mut owners: Vec<Vec<u32>> = Vec::new();
-        let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
-        let mut always = Vec::new();
-        for (i, rule) in rules.rules().iter().enumerate() {
-            // Format rules are found by the format stage, never by pattern.
-            if !keep(rule) || rule.engine == Engine::Format {
-                continue;
-            }
-            if rule.spec.keywords.is_empty() {
-                always.push(i as u32);
-            }
-            for kw in &rule.spec.keywords {
-                let kw = kw.as_bytes().to_ascii_lowercase();
-                let p = *index.entry(kw.clone()).or_insert_with(|| {
-                    keywords.push(kw);
-                    owners.push(Vec::new());
-                    keywords.len() - 1
-                });
-                if !owners[p].contains(&(i as u32)) {
-                    owners[p].push(i as u32)
-                }
-            }
-        }
+        let Keywords {
+            keywords,
+            owners,
+            always,
+        } = Keywords::of(&rules, keep);
         // Rules each keyword triggers: its own, and those of every keyword it
         // contains (which therefore occurs wherever it does). An overlapping
         // search of the keywords in each other finds those in linear time.
-        let finder = if keywords.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-                    .build(&keywords)
-                    .expect("keyword finder"),
-            )
-        };
+        let finder = (!keywords.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                .build(&keywords)
+                .expect("keyword finder")
+        });
         let rules_within = |text: &[u8]| {
             let mut v: Vec<u32> = Vec::new();
-            if let Some(f) = &finder {
-                for m in f.find_overlapping_iter(text) {
-                    for &r in &owners[m.pattern().as_usize()] {
-                        if !v.contains(&r) {
-                            v.push(r);
-                        }
+            for m in finder.iter().flat_map(|f| f.find_overlapping_iter(text)) {
+                for &r in &owners[m.pattern().as_usize()] {
+                    if !v.contains(&r) {
+                        v.push(r);
                     }
                 }
             }
             v
         };
         let closure: Vec<Vec<u32>> = keywords.iter().map(|kw| rules_within(kw)).collect();
-        // The automaton holds keywords cut to KEY_PREFIX bytes: a smaller
-        // automaton stays in cache, and a hit on a cut keyword is confirmed by
-        // comparing the rest in place.
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut pattern_of: std::collections::HashMap<Vec<u8>, usize> = Default::default();
-        let mut pattern_longer: Vec<Vec<u32>> = Vec::new();
-        for (k, kw) in keywords.iter().enumerate() {
-            let cut = kw[..kw.len().min(KEY_PREFIX)].to_vec();
-            let p = *pattern_of.entry(cut.clone()).or_insert_with(|| {
-                patterns.push(cut);
-                pattern_longer.push(Vec::new());
-                patterns.len() - 1
-            });
-            if kw.len() > patterns[p].len() {
-                pattern_longer[p].push(k as u32);
-            }
-        }
+        let (patterns, pattern_longer) = cut_keywords(&keywords);
         let pattern_rules: Vec<Vec<u32>> = patterns.iter().map(|p| rules_within(p)).collect();
-        let ac = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .expect("keyword automaton"),
-            )
-        };
+        let ac = (!patterns.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&patterns)
+                .expect("keyword automaton")
+        });
         Matcher {
             rules,
             ac,
@@ -345,53 +361,12 @@ fn search_window(
             }
         };
         let value = &hay[secret.range()];
-        if value.is_empty() || is_placeholder(value) {
+        let Some(h) = passes_filters(rule, value) else {
             continue;
-        }
-        let h = entropy(value);
-        if rule.spec.min_entropy.is_some_and(|min| h < min) {
+        };
+        let Some(parts) = parts_of(rule, hay, &caps, whole.range()) else {
             continue;
-        }
-        if !has_classes(value, &rule.spec.must_contain) {
-            continue;
-        }
-        if rule
-            .spec
-            .reject_if_contains
-            .iter()
-            .any(|w| contains_ignore_case(value, w.as_bytes()))
-        {
-            continue;
-        }
-        let mut parts: Vec<(String, String)> = compiled
-            .named
-            .iter()
-            .filter_map(|(g, name)| {
-                caps.get_group(*g).map(|s| {
-                    (
-                        name.clone(),
-                        String::from_utf8_lossy(&hay[s.range()]).into_owned(),
-                    )
-                })
-            })
-            .collect();
-        let mut missing_required = false;
-        for (spec, re) in rule.spec.companions.iter().zip(rule.companions()) {
-            let around = lines_around(hay, whole.range(), spec.within_lines);
-            let mut ccaps = re.create_captures();
-            re.search_captures(&Input::new(hay).span(around), &mut ccaps);
-            match ccaps.get_group(1) {
-                Some(s) => parts.push((
-                    spec.name.clone(),
-                    String::from_utf8_lossy(&hay[s.range()]).into_owned(),
-                )),
-                None if spec.required => missing_required = true,
-                None => {}
-            }
-        }
-        if missing_required {
-            continue;
-        }
+        };
         out.push(Match {
             rule: index,
             secret: secret.range(),
@@ -400,6 +375,54 @@ fn search_window(
             entropy: h,
         });
     }
+}
+
+/// The value's entropy when it passes the rule's filters (not empty, not a
+/// placeholder, entropy, character classes, rejected words); `None` if not.
+fn passes_filters(rule: &Rule, value: &[u8]) -> Option<f64> {
+    if value.is_empty() || is_placeholder(value) {
+        return None;
+    }
+    let h = entropy(value);
+    if rule.spec.min_entropy.is_some_and(|min| h < min)
+        || !has_classes(value, &rule.spec.must_contain)
+    {
+        return None;
+    }
+    let rejected = rule
+        .spec
+        .reject_if_contains
+        .iter()
+        .any(|w| contains_ignore_case(value, w.as_bytes()));
+    (!rejected).then_some(h)
+}
+
+/// The named groups of a match and the companions found near it; `None`
+/// when a required companion is missing.
+fn parts_of(
+    rule: &Rule,
+    hay: &[u8],
+    caps: &regex_automata::util::captures::Captures,
+    whole: Range<usize>,
+) -> Option<Vec<(String, String)>> {
+    let text = |r: Range<usize>| String::from_utf8_lossy(&hay[r]).into_owned();
+    let mut parts: Vec<(String, String)> = rule
+        .compiled()
+        .named
+        .iter()
+        .filter_map(|(g, name)| caps.get_group(*g).map(|s| (name.clone(), text(s.range()))))
+        .collect();
+    for (spec, re) in rule.spec.companions.iter().zip(rule.companions()) {
+        let around = lines_around(hay, whole.clone(), spec.within_lines);
+        let mut ccaps = re.create_captures();
+        re.search_captures(&Input::new(hay).span(around), &mut ccaps);
+        match ccaps.get_group(1) {
+            Some(s) => parts.push((spec.name.clone(), text(s.range()))),
+            None if spec.required => return None,
+            None => {}
+        }
+    }
+    Some(parts)
 }
 
 /// Whether `hay` contains `needle`, ASCII case ignored.

@@ -33,18 +33,13 @@ impl From<scan::Summary> for RunSummary {
     }
 }
 
-/// Seconds, rounded to milliseconds.
-pub(crate) fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
-}
-
 impl Serialize for RunSummary {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         /// A duration that serializes as seconds.
         struct Secs(Duration);
         impl Serialize for Secs {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                secs(&self.0, s)
+                crate::time::serialize_secs(&self.0, s)
             }
         }
         let c = &self.scan;

@@ -470,6 +470,25 @@ impl RuleSet {
         }
     }
 
+    /// Checks that `provider` is the provider of a loaded rule; otherwise
+    /// says so and lists the providers there are. Endpoint overrides need
+    /// this: a typo would send secrets to the real provider instead.
+    ///
+    /// # Errors
+    ///
+    /// The message names the provider and the known ones.
+    pub fn check_provider(&self, provider: &str) -> Result<(), String> {
+        if self.rules.iter().any(|r| r.provider == provider) {
+            return Ok(());
+        }
+        let known: std::collections::BTreeSet<&str> =
+            self.rules.iter().map(|r| r.provider.as_str()).collect();
+        Err(format!(
+            "no loaded rule has provider {provider:?} (providers: {})",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        ))
+    }
+
     /// The rules bundled with keysweep.
     pub fn builtin() -> RuleSet {
         let mut set = RuleSet::default();

@@ -98,3 +98,10 @@ impl Fake {
 pub fn findings(json: &serde_json::Value) -> &Vec<serde_json::Value> {
     json["findings"].as_array().expect("findings array")
 }
+
+/// Whether the tests run in CI (`CI=true`, as GitHub Actions, GitLab and
+/// `.ci/run` set it): a test that needs a service must fail there rather than
+/// skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}

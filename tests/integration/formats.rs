@@ -34,21 +34,8 @@ fn copy_fixture(env: &Env, from: &str, to: &str, subs: &HashMap<&str, String>) {
 }
 
 fn b64(s: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in s.chunks(3) {
-        let v = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(A[((v >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
 }
 
 fn hex(s: &[u8]) -> String {
@@ -861,10 +848,8 @@ fn agents_with_nothing_to_scan_is_clean() {
 /// format facts.
 #[test]
 fn formats_apply_to_git_history() {
-    use git2::{Repository, Signature, Time};
     let env = Env::new();
-    let repo = Repository::init(env.path()).unwrap();
-    repo.set_head("refs/heads/main").unwrap();
+    let repo = crate::repo::Repo::init(env.path());
     let (subs, toks) = notebook_tokens();
     copy_fixture(&env, "notebooks/api.ipynb", "api.ipynb", &subs);
     copy_fixture(&env, "mcp/cursor", "", &HashMap::new());
@@ -873,30 +858,11 @@ fn formats_apply_to_git_history() {
         "deploy.env",
         format!("GH_TOKEN_B64={}\n", b64(t.as_bytes())),
     );
-    let commit = |msg: &str, when: i64| {
-        let mut index = repo.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.update_all(["*"], None).unwrap();
-        index.write().unwrap();
-        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let sig = Signature::new("Ada", "ada@example.org", &Time::new(when, 0)).unwrap();
-        let parents: Vec<git2::Commit> = repo
-            .head()
-            .ok()
-            .and_then(|h| h.peel_to_commit().ok())
-            .into_iter()
-            .collect();
-        let refs: Vec<&git2::Commit> = parents.iter().collect();
-        repo.commit(Some("HEAD"), &sig, &sig, msg, &tree, &refs)
-            .unwrap();
-    };
-    commit("add", 1_700_000_000);
+    repo.commit("add", 1_700_000_000);
     for f in ["api.ipynb", ".cursor/mcp.json", "deploy.env"] {
         std::fs::remove_file(env.path().join(f)).unwrap();
     }
-    commit("remove", 1_700_000_100);
+    repo.commit("remove", 1_700_000_100);
 
     let (code, json) = env.scan_json(&["--git", "--show-secrets", "."]);
     assert_eq!(code, 1, "{json:#}");

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod common;
+mod dependencies;
 mod exit_codes;
 mod formats;
 mod fuzz_smoke;
@@ -9,9 +10,11 @@ mod hostile;
 mod input;
 mod layering;
 mod output;
+mod repo;
 mod revoke;
 mod rules;
 mod scan;
+mod stub;
 mod sweep;
 mod triage;
 mod validate;

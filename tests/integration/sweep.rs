@@ -5,51 +5,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use git2::{Repository, Signature, Time};
+use git2::Repository;
 use serde_json::Value;
 
 use crate::common::{findings, Env, Fake};
-
-/// A repository with a work tree, committed to directly.
-struct Repo {
-    repo: Repository,
-}
-
-impl Repo {
-    fn init(path: &Path) -> Repo {
-        let repo = Repository::init(path).unwrap();
-        repo.set_head("refs/heads/main").unwrap();
-        Repo { repo }
-    }
-
-    /// Writes the files and commits them on HEAD.
-    fn commit(&self, files: &[(&str, &str)], message: &str) -> git2::Oid {
-        let root = self.repo.workdir().unwrap();
-        for (rel, text) in files {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        let mut index = self.repo.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.write().unwrap();
-        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let sig = Signature::new("Ada", "ada@example.org", &Time::new(1_700_000_000, 0)).unwrap();
-        let parents: Vec<git2::Commit> = self
-            .repo
-            .head()
-            .ok()
-            .and_then(|h| h.peel_to_commit().ok())
-            .into_iter()
-            .collect();
-        let refs: Vec<&git2::Commit> = parents.iter().collect();
-        self.repo
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &refs)
-            .unwrap()
-    }
-}
+use crate::repo::Repo;
 
 /// Creates `n` repositories `r0..r{n-1}` under `env`, each with one secret of
 /// its own and a harmless file; returns the secrets.
@@ -59,7 +19,7 @@ fn repos(env: &Env, n: usize, seed: u64) -> Vec<String> {
         .map(|i| {
             let tok = fake.github_pat();
             let r = Repo::init(&env.path().join(format!("r{i}")));
-            r.commit(
+            r.commit_files(
                 &[
                     ("config.env", &format!("GITHUB_TOKEN={tok}\n")),
                     ("README.md", &format!("repository {i}\n")),
@@ -122,9 +82,15 @@ fn blobs_scanned(json: &Value) -> u64 {
 }
 
 /// A fresh database on the test server, or `None` (with a message) when there
-/// is none.
+/// is none. In CI (`CI=true`) a missing server fails the test: `.ci/run`
+/// starts one, so its absence means the tests did not run.
 fn postgres_db() -> Option<String> {
     let Ok(url) = std::env::var("KEYSWEEP_TEST_POSTGRES_URL") else {
+        assert!(
+            !crate::common::in_ci(),
+            "no PostgreSQL server in CI (CI=true): .ci/run should have started one and set \
+             KEYSWEEP_TEST_POSTGRES_URL"
+        );
         eprintln!("skipped: no PostgreSQL server (set KEYSWEEP_TEST_POSTGRES_URL)");
         return None;
     };
@@ -199,7 +165,7 @@ fn second_sweep_scans_no_blob_and_new_only_reports_only_new_findings() {
         let r0 = Repo {
             repo: Repository::open(env.path().join("r0")).unwrap(),
         };
-        r0.commit(
+        r0.commit_files(
             &[
                 ("deploy/ci.env", &format!("TOKEN={tok}\n")),
                 ("README.md", "repository 0, edited\n"),
@@ -229,7 +195,7 @@ fn failing_repositories_are_recorded_and_the_sweep_goes_on() {
         std::fs::create_dir(env.path().join("plain-dir")).unwrap();
         // A repository missing one of its objects.
         let broken = Repo::init(&env.path().join("broken"));
-        let blob = broken.commit(&[("a.txt", "some text\n")], "one");
+        let blob = broken.commit_files(&[("a.txt", "some text\n")], "one");
         let tree = broken.repo.find_commit(blob).unwrap().tree_id().to_string();
         std::fs::remove_file(
             env.path()
@@ -312,7 +278,7 @@ fn failing_repositories_are_recorded_and_the_sweep_goes_on() {
 /// One repository with one secret at `rel`.
 fn repos_at(env: &Env, rel: &str, seed: u64) -> String {
     let tok = Fake::new(seed).github_pat();
-    Repo::init(&env.path().join(rel)).commit(&[("key.env", &format!("K={tok}\n"))], "key");
+    Repo::init(&env.path().join(rel)).commit_files(&[("key.env", &format!("K={tok}\n"))], "key");
     tok
 }
 
@@ -559,12 +525,12 @@ fn authentication_required_is_a_recorded_failure() {
 fn findings_of_rewritten_history_are_kept_but_no_longer_seen() {
     each_store(|env, store| {
         let r = Repo::init(&env.path().join("app"));
-        r.commit(&[("README.md", "app\n")], "initial");
+        r.commit_files(&[("README.md", "app\n")], "initial");
         let head = r.repo.head().unwrap().peel_to_commit().unwrap();
         r.repo.branch("leak", &head, false).unwrap();
         r.repo.set_head("refs/heads/leak").unwrap();
         let tok = Fake::new(813).github_pat();
-        r.commit(&[("leak.env", &format!("T={tok}\n"))], "oops");
+        r.commit_files(&[("leak.env", &format!("T={tok}\n"))], "oops");
         r.repo.set_head("refs/heads/main").unwrap();
         write_list(env, "repos.txt", &["app"]);
 
@@ -636,7 +602,7 @@ fn inline_allows_hold_in_sweeps() {
     let env = Env::new();
     let mut fake = Fake::new(815);
     let (allowed, real) = (fake.github_pat(), fake.github_pat());
-    Repo::init(&env.path().join("app")).commit(
+    Repo::init(&env.path().join("app")).commit_files(
         &[
             (
                 "test/fixture.env",
