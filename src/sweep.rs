@@ -100,7 +100,7 @@ pub fn select(repos: Vec<String>, shard: Option<Shard>) -> Vec<String> {
     let mut seen = HashSet::new();
     repos
         .into_iter()
-        .filter(|r| shard.map_or(true, |s| s.contains(r)) && seen.insert(r.clone()))
+        .filter(|r| shard.is_none_or(|s| s.contains(r)) && seen.insert(r.clone()))
         .collect()
 }
 

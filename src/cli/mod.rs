@@ -242,10 +242,11 @@ pub(crate) fn open_output(
     use anyhow::Context;
     use std::io::BufWriter;
     Ok(match path {
-        Some(p) => Box::new(BufWriter::new(
-            create_private(p)
-                .with_context(|| format!("{}: cannot create output file", p.display()))?,
-        )),
+        Some(p) => {
+            Box::new(BufWriter::new(create_private(p).with_context(|| {
+                format!("{}: cannot create output file", p.display())
+            })?))
+        }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     })
 }

@@ -344,7 +344,7 @@ mod simd {
 /// result only if it is text. The first bytes are tried first, on the stack,
 /// so that most runs (identifiers, hashes, binary) cost a few lookups.
 fn decode(run: &[u8]) -> Option<(Encoding, Vec<u8>)> {
-    if run.len() >= MIN_HEX && run.len() % 2 == 0 && run[..8].iter().all(u8::is_ascii_hexdigit) {
+    if run.len() >= MIN_HEX && run.len().is_multiple_of(2) && run[..8].iter().all(u8::is_ascii_hexdigit) {
         let mut head = [0u8; 4];
         for (i, p) in run[..8].chunks_exact(2).enumerate() {
             head[i] = (hexval(p[0]) << 4) | hexval(p[1]);

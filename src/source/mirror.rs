@@ -314,7 +314,10 @@ mod tests {
     #[test]
     fn credentials_stay_out_of_shown_urls() {
         use super::without_credentials as w;
-        assert_eq!(w("https://x:tok3n@host/o/r.git"), "https://x:***@host/o/r.git");
+        assert_eq!(
+            w("https://x:tok3n@host/o/r.git"),
+            "https://x:***@host/o/r.git"
+        );
         assert_eq!(w("https://tok3n@host/o/r.git"), "https://***@host/o/r.git");
         assert_eq!(w("ssh://git@host/o/r.git"), "ssh://git@host/o/r.git");
         assert_eq!(w("git@host:o/r.git"), "git@host:o/r.git");

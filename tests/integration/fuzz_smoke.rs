@@ -67,8 +67,25 @@ impl Rng {
 /// nesting), bytes inserted or cut, a BOM or a NUL added.
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
     const TOKENS: &[&[u8]] = &[
-        b"[", b"{", b"- ", b"\"", b"\\", b"\n", b"&a ", b"*a", b"${{", b"\xef\xbb\xbf", b"\xff\xfe",
-        b"\0", b"\r", b"=", b":", b"#", b"'", b"/*", b"ghp_",
+        b"[",
+        b"{",
+        b"- ",
+        b"\"",
+        b"\\",
+        b"\n",
+        b"&a ",
+        b"*a",
+        b"${{",
+        b"\xef\xbb\xbf",
+        b"\xff\xfe",
+        b"\0",
+        b"\r",
+        b"=",
+        b":",
+        b"#",
+        b"'",
+        b"/*",
+        b"ghp_",
     ];
     let at = rng.below(input.len() + 1);
     match rng.below(5) {
@@ -146,7 +163,10 @@ fn bounded_fuzz_run_of_parsers_and_matcher() {
                 String::from_utf8_lossy(&input)
             );
             let mut re = String::from_utf8_lossy(&input).into_owned();
-            let cut = (0..=re.len().min(200)).rev().find(|&i| re.is_char_boundary(i)).unwrap_or(0);
+            let cut = (0..=re.len().min(200))
+                .rev()
+                .find(|&i| re.is_char_boundary(i))
+                .unwrap_or(0);
             re.truncate(cut);
             let _ = keysweep::gitleaks::re2::translate(&re);
             runs += 1;

@@ -333,7 +333,14 @@ fn tokens_in_repository_urls_are_not_shown_or_stored() {
     let r = run(
         &env,
         &args(&[
-            "sweep", "--repos", "repos.txt", "--cache", "cache", "--datastore", "store.db", "-f",
+            "sweep",
+            "--repos",
+            "repos.txt",
+            "--cache",
+            "cache",
+            "--datastore",
+            "store.db",
+            "-f",
             "json",
         ]),
         Duration::from_secs(60),
@@ -367,7 +374,10 @@ fn reports_with_secrets_are_created_private() {
             &args(&["scan", "t.txt", "--show-secrets", "-f", "json", "-o", out]),
             Duration::from_secs(30),
         );
-        let mode = std::fs::metadata(env.path().join(out)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(env.path().join(out))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{out}");
     }
 }
