@@ -153,7 +153,11 @@ pub(crate) fn revoke_options(
     }
     Ok(crate::revoke::RevokeOptions {
         config: r.clone(),
-        audit_log: r.audit_log.as_ref().map(|p| c.resolve(p)),
+        audit_log: r
+            .audit_log
+            .as_ref()
+            .map(|p| c.resolve_checked(p, "revoke.audit_log"))
+            .transpose()?,
         base_dir: c.dir.clone(),
     })
 }
@@ -228,6 +232,42 @@ pub(crate) fn show_options(out: &args::OutputArgs) -> crate::report::Show {
     }
 }
 
+/// More threads than this only exhaust memory and thread limits (each has
+/// its own stack and buffers): 3,000 hung and 100,000 aborted.
+pub(crate) const MAX_PARALLELISM: usize = 1024;
+
+/// Refuses a thread or job count above [`MAX_PARALLELISM`].
+pub(crate) fn check_parallelism(flag: &str, n: usize) -> anyhow::Result<()> {
+    if n > MAX_PARALLELISM {
+        anyhow::bail!(
+            "{flag} {n} is more than keysweep runs at once (at most {MAX_PARALLELISM}); the \
+             default is the number of CPUs"
+        );
+    }
+    Ok(())
+}
+
+/// Creates (or truncates) a file readable by its owner only: reports may
+/// hold secrets (`--show-secrets`) and always hold where they are. An
+/// existing regular file is narrowed to 0600 too; a device or FIFO given as
+/// the destination (`/dev/stdout`) is left as it is.
+pub(crate) fn create_private(p: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        let f = o.open(p)?;
+        if f.metadata()?.is_file() {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    o.open(p)
+}
+
 /// Opens the report destination before any work, so a bad path fails fast.
 pub(crate) fn open_output(
     path: Option<&std::path::Path>,
@@ -235,10 +275,11 @@ pub(crate) fn open_output(
     use anyhow::Context;
     use std::io::BufWriter;
     Ok(match path {
-        Some(p) => Box::new(BufWriter::new(
-            std::fs::File::create(p)
-                .with_context(|| format!("{}: cannot create output file", p.display()))?,
-        )),
+        Some(p) => {
+            Box::new(BufWriter::new(create_private(p).with_context(|| {
+                format!("{}: cannot create output file", p.display())
+            })?))
+        }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     })
 }

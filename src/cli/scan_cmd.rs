@@ -87,7 +87,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
 fn use_baseline(args: &ScanArgs, setup: &mut Setup) -> anyhow::Result<()> {
     let baseline = match (&args.baseline, args.no_baseline) {
         (Some(b), _) => Some(b.clone()),
-        (None, false) => setup.config_baseline(),
+        (None, false) => setup.config_baseline()?,
         (None, true) => None,
     };
     if let Some(b) = baseline {

@@ -33,10 +33,18 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
-    /// The config's `baseline`, resolved against the config's directory.
-    pub fn config_baseline(&self) -> Option<PathBuf> {
-        let c = self.config.as_ref()?;
-        c.config.baseline.as_ref().map(|b| c.resolve(b))
+    /// The config's `baseline`, resolved against the config's directory;
+    /// refused outside the tree when the config was found there rather than
+    /// chosen (a found config must not make `baseline create` write, or
+    /// `scan` read, elsewhere).
+    pub fn config_baseline(&self) -> anyhow::Result<Option<PathBuf>> {
+        let Some(c) = self.config.as_ref() else {
+            return Ok(None);
+        };
+        Ok(match &c.config.baseline {
+            Some(b) => Some(c.resolve_checked(b, "baseline")?),
+            None => None,
+        })
     }
 
     /// Loads a baseline into the triage.
@@ -53,6 +61,7 @@ impl Setup {
         if threads == 0 {
             anyhow::bail!("--threads must be at least 1");
         }
+        super::check_parallelism("--threads", threads)?;
         let from_config = self.config.as_ref().and_then(|c| c.config.max_file_size);
         Ok(WalkOptions {
             respect_ignore: !input.no_ignore,
@@ -127,12 +136,20 @@ pub(crate) fn setup(
         Err(e) => return Err(e.into()),
     };
 
+    // Where a gitleaks config found in (or named from) the scanned tree must
+    // stay, with what it extends; `None` when the user chose it.
+    let mut gitleaks_root: Option<PathBuf> = None;
     let gitleaks_path = if let Some(p) = &cfg.gitleaks_config {
         Some(p.clone())
-    } else if let Some(g) = config
+    } else if let Some(c) = config
         .as_ref()
-        .and_then(|c| c.config.gitleaks_config.as_ref().map(|g| c.resolve(g)))
+        .filter(|c| c.config.gitleaks_config.is_some())
     {
+        let g = c.config.gitleaks_config.as_ref().expect("filtered");
+        let g = c.resolve_checked(g, "gitleaks_config")?;
+        if !c.chosen {
+            gitleaks_root = Some(c.dir.clone());
+        }
         Some(g)
     } else if config.is_none() && !cfg.no_config {
         let p = in_root(GITLEAKS_CONFIG);
@@ -141,6 +158,7 @@ pub(crate) fn setup(
                 &p.display().to_string(),
                 "using this gitleaks config (there is no keysweep.toml; --no-config ignores it)",
             );
+            gitleaks_root = Some(absolute(&cwd, &root));
             Some(p)
         } else {
             None
@@ -153,7 +171,10 @@ pub(crate) fn setup(
     let mut triage = Triage::new();
     let mut path_root = absolute(&cwd, &root);
     if let Some(gp) = &gitleaks_path {
-        let g = GitleaksConfig::load(gp, &cwd)?;
+        let g = match &gitleaks_root {
+            Some(r) => GitleaksConfig::load_confined(gp, &cwd, r)?,
+            None => GitleaksConfig::load(gp, &cwd)?,
+        };
         for w in &g.warnings {
             messages.warn_line(w);
         }
@@ -170,7 +191,8 @@ pub(crate) fn setup(
         } else {
             set.remove_builtin();
         }
-        for rule in g.rules {
+        for mut rule in g.rules {
+            rule.from_scanned_tree = gitleaks_root.is_some();
             set.add_imported(rule)?;
         }
         triage.allowlists.extend(g.allowlists);
@@ -180,8 +202,13 @@ pub(crate) fn setup(
     }
     if let Some(c) = &config {
         for p in &c.config.rules.paths {
-            set.load_path(&c.resolve(p))
-                .with_context(|| format!("{}: rules.paths", c.path.display()))?;
+            let p = c.resolve_checked(p, "rules.paths")?;
+            let loaded = if c.chosen {
+                set.load_path(&p)
+            } else {
+                set.load_path_from_tree(&p)
+            };
+            loaded.with_context(|| format!("{}: rules.paths", c.path.display()))?;
         }
     }
     for p in &rule_args.rules {

@@ -24,6 +24,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if jobs == 0 || args.threads == 0 {
         anyhow::bail!("--jobs and --threads must be at least 1");
     }
+    super::check_parallelism("--jobs", jobs)?;
+    super::check_parallelism("--threads", args.threads)?;
+    super::check_parallelism("--jobs times --threads", jobs.saturating_mul(args.threads))?;
     let mut repos = Vec::new();
     if let Some(list) = &args.repos {
         repos.extend(mirror::read_list(list)?);

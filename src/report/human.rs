@@ -73,17 +73,49 @@ fn detail(out: &mut dyn Write, pal: &Palette, label: &str, value: &str) -> io::R
 impl Reporter for Human {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let pal = Palette::new(report.show.color);
+        // File names and content come from the scanned tree: without colour
+        // every control character written is escaped; with colour (our own
+        // escape sequences) the findings' texts are escaped instead.
+        let mut plain;
+        let out: &mut dyn Write = if report.show.color {
+            out
+        } else {
+            plain = crate::diag::TerminalSafe(out);
+            &mut plain
+        };
         if report.show.group {
             for g in report.groups() {
                 write_group(&g, report.rules, &pal, out)?;
             }
         } else {
             for f in report.shown() {
-                write_finding(&f, report.rules, &pal, out)?;
+                write_finding(&terminal_safe(&f), report.rules, &pal, out)?;
             }
         }
         write_summary(report, out)
     }
+}
+
+/// A copy of `f` whose texts have their control characters escaped (see
+/// [`crate::diag::terminal_safe`]).
+fn terminal_safe(f: &Finding) -> Finding {
+    fn clean(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let std::borrow::Cow::Owned(safe) = crate::diag::terminal_safe(s) {
+                    *s = safe;
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(clean),
+            serde_json::Value::Object(o) => o.values_mut().for_each(clean),
+            _ => {}
+        }
+    }
+    let Ok(mut v) = serde_json::to_value(f) else {
+        return f.clone();
+    };
+    clean(&mut v);
+    serde_json::from_value(v).unwrap_or_else(|_| f.clone())
 }
 
 fn write_finding(

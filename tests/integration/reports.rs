@@ -372,3 +372,25 @@ fn verbose_levels_and_timings() {
     let (_, stderr) = run(&env, &["scan", ".", "-f", "json"]);
     assert!(!stderr.contains("[info]"), "{stderr}");
 }
+
+/// Colour writes keysweep's own escape sequences, so the stream cannot be
+/// escaped as a whole: the findings' texts from the scanned tree must be.
+#[test]
+fn coloured_output_still_escapes_control_characters_from_the_tree() {
+    let env = Env::new();
+    let tok = Fake::new(77).github_pat();
+    env.write(
+        "evil\u{1b}[2K.env",
+        format!("GITHUB_TOKEN={tok} # \u{1b}]52;c;aGk=\u{7}\r all clean\n"),
+    );
+    let out = env
+        .cmd()
+        .args(["scan", ".", "--color", "always"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\u{1b}["), "no colour at all: {text}");
+    assert!(text.contains("evil\\u{1b}[2K.env"), "file name not escaped: {text}");
+    assert!(!text.contains("\u{1b}]52"), "OSC sequence passed through: {text}");
+    assert!(!text.contains('\r'), "carriage return passed through: {text}");
+}
