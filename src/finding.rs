@@ -13,6 +13,9 @@ use crate::matcher::Match;
 use crate::rules::entropy;
 use crate::rules::{Confidence, Rule, Severity};
 
+pub mod redaction;
+pub use redaction::{Redaction, Redactor};
+
 /// A secret found at a place. Line and column numbers are 1-based; columns count
 /// characters; `end_line`/`end_column` point at the secret's last character.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -29,9 +32,16 @@ pub struct Finding {
     pub end_column: usize,
     /// The secret. Reporters redact it unless asked not to.
     pub secret: String,
-    /// The line holding the start of the secret (at most 240 characters).
+    /// The line holding the start of the secret, cut to at most 80
+    /// characters on each side of it (`…` marks a cut, and a word cut in two
+    /// is left out).
     pub snippet: String,
     pub fingerprint: String,
+    /// The same for every occurrence of one secret, in any file, rule or
+    /// run (with one key): a keyed hash of the secret alone (see
+    /// [`secret_id`]). Set by reports.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub secret_id: String,
     pub entropy: f64,
     /// Named parts found with the secret (e.g. `key_id` beside an AWS secret).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -284,18 +294,84 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Shortens a secret for display: its first 4 characters and an ellipsis.
+/// Shortens a secret for display when its rule is not at hand: its prefix
+/// by shape and a few characters at both ends (see [`redaction`] for the
+/// rule).
 ///
 /// ```
-/// assert_eq!(keysweep::finding::redact("ghp_R8fK2mQ9"), "ghp_…");
+/// assert_eq!(
+///     keysweep::finding::redact("ghp_R8fK2mQ9xLz4Tb7Wc1Vn5Hj3Ds6Ga0Py2Ue8"),
+///     "ghp_R8f…Ue8"
+/// );
 /// assert_eq!(keysweep::finding::redact("abc"), "…");
 /// ```
 pub fn redact(secret: &str) -> String {
-    if secret.chars().count() <= 6 {
-        return "…".to_string();
+    redaction::redact_with(secret, redaction::shape_prefix(secret), Redaction::Identify)
+}
+
+/// The key of [`secret_id`]. `KEYSWEEP_ID_KEY` when set (so that CI runs on
+/// fresh machines agree), else a random per-installation key kept (0600) in
+/// `$XDG_DATA_HOME/keysweep/secret-id.key` (`~/.local/share/...`), created on
+/// first use; if that cannot be written, a key for this process only.
+///
+/// The one place that chooses the key, so that it can follow the keyed
+/// fingerprints of issue 18 when they land.
+fn secret_id_key() -> &'static [u8] {
+    static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        if let Some(k) = std::env::var_os("KEYSWEEP_ID_KEY").filter(|k| !k.is_empty()) {
+            return k.into_encoded_bytes();
+        }
+        installation_key().unwrap_or_else(|| {
+            let mut k = vec![0u8; 32];
+            getrandom::fill(&mut k).expect("the OS random source");
+            k
+        })
+    })
+}
+
+fn installation_key() -> Option<Vec<u8>> {
+    let dir = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/share"))
+        })?
+        .join("keysweep");
+    let path = dir.join("secret-id.key");
+    if let Ok(k) = std::fs::read(&path) {
+        if k.len() >= 16 {
+            return Some(k);
+        }
     }
-    let head: String = secret.chars().take(4).collect();
-    format!("{head}…")
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut k = vec![0u8; 32];
+    getrandom::fill(&mut k).ok()?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(&path) {
+        Ok(mut f) => {
+            use std::io::Write;
+            f.write_all(&k).ok()?;
+            Some(k)
+        }
+        // Another process created it first: use theirs.
+        Err(_) => std::fs::read(&path).ok().filter(|k| k.len() >= 16),
+    }
+}
+
+/// A stable id for a secret: HMAC-SHA256 under [`secret_id_key`], truncated
+/// to 16 bytes. Without the key it cannot be tested against guesses, so it
+/// says which findings share a secret without helping to recover it.
+pub fn secret_id(secret: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret_id_key()).expect("HMAC takes keys of any length");
+    mac.update(b"keysweep/secret-id/v1\0");
+    mac.update(secret.as_bytes());
+    hex(&mac.finalize().into_bytes()[..16])
 }
 
 impl Finding {
@@ -310,25 +386,10 @@ impl Finding {
         self.git.get_or_insert_with(Default::default).commit = commit.into();
     }
 
-    /// A copy with the secret (and its parts) redacted, and the secret's text in
-    /// the snippet replaced by its redacted form.
+    /// A copy as reports show it, knowing no other finding: the secret and
+    /// its parts redacted, in every text shown with it.
     pub fn redacted(&self) -> Finding {
-        let mut f = self.clone();
-        let r = redact(&self.secret);
-        f.snippet = self.snippet.replace(&self.secret, &r);
-        for v in f.parts.values_mut() {
-            let rv = redact(v);
-            f.snippet = f.snippet.replace(v.as_str(), &rv);
-            *v = rv;
-        }
-        if let Some(v) = &mut f.validation {
-            v.detail = v.detail.replace(&self.secret, &r);
-            for part in self.parts.values() {
-                v.detail = v.detail.replace(part.as_str(), &redact(part));
-            }
-        }
-        f.secret = r;
-        f
+        Redactor::new(std::slice::from_ref(self), None, Redaction::Identify).finding(self)
     }
 }
 
@@ -355,9 +416,9 @@ pub fn from_segment(
             // Decoded text shows its own line, so redaction finds the secret
             // in it (the file's line holds it escaped or encoded).
             let snippet = if seg.is_verbatim() {
-                snippet(hay, span.start)
+                snippet(hay, span.clone())
             } else {
-                snippet(text, m.secret.start)
+                snippet(text, m.secret.clone())
             };
             let mut f = located(hay, &path, &mut lines, span.clone(), secret, snippet, rule);
             f.entropy = (m.entropy * 1000.0).round() / 1000.0;
@@ -454,13 +515,14 @@ fn snippet_with(hay: &[u8], span: Range<usize>, secret: &str) -> String {
     let start = span.start.min(hay.len());
     let line_end = memchr::memchr(b'\n', &hay[start..]).map_or(hay.len(), |p| start + p);
     if span.end > line_end || &hay[start..span.end] == secret.as_bytes() {
-        return snippet(hay, start);
+        return snippet(hay, span);
     }
     let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |p| p + 1);
     let mut line = hay[line_start..start].to_vec();
     line.extend_from_slice(secret.as_bytes());
     line.extend_from_slice(&hay[span.end..line_end]);
-    snippet(&line, start - line_start)
+    let at = start - line_start;
+    snippet(&line, at..at + secret.len())
 }
 
 impl Finding {
@@ -475,7 +537,7 @@ impl Finding {
         let mut lines = LineCounter::default();
         (self.line, self.column) = lines.locate(hay, start);
         (self.end_line, self.end_column) = lines.locate(hay, last_char_start(hay, start..end));
-        self.snippet = snippet(hay, start);
+        self.snippet = snippet(hay, start..end);
         true
     }
 }
@@ -491,16 +553,62 @@ fn last_char_start(hay: &[u8], span: Range<usize>) -> usize {
     i
 }
 
-fn snippet(hay: &[u8], at: usize) -> String {
-    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
-    let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
-    let line = String::from_utf8_lossy(&hay[start..end]);
-    let line = line.trim_end_matches('\r').trim();
-    if line.chars().count() > 240 {
-        line.chars().take(240).collect::<String>() + "…"
-    } else {
-        line.to_string()
+/// Characters of context shown on each side of a secret in its snippet.
+const SNIPPET_CONTEXT: usize = 80;
+
+/// The part of the line holding `span` that a report shows: the secret (on
+/// that line) and at most [`SNIPPET_CONTEXT`] characters on each side, so a
+/// secret at column 3,000 of minified code is in its snippet. A word cut by
+/// the bound is dropped rather than shown in part: it may be another secret
+/// that redaction would then not recognise.
+fn snippet(hay: &[u8], span: Range<usize>) -> String {
+    let at = span.start.min(hay.len());
+    let line_start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
+    let line_end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
+    let end = span.end.clamp(at, line_end);
+    // Four bytes per character at most, and a few for a character cut in two.
+    let budget = SNIPPET_CONTEXT * 4 + 4;
+    let before = String::from_utf8_lossy(&hay[line_start.max(at.saturating_sub(budget))..at]);
+    let after = String::from_utf8_lossy(&hay[end..line_end.min(end + budget)]);
+    let middle = String::from_utf8_lossy(&hay[at..end]);
+
+    let before_chars: Vec<char> = before.chars().collect();
+    let left_cut = before_chars.len() > SNIPPET_CONTEXT;
+    let mut left: &[char] = &before_chars[before_chars.len().saturating_sub(SNIPPET_CONTEXT)..];
+    if left_cut {
+        let word = left.iter().take_while(|c| is_word(**c)).count();
+        left = &left[word..];
     }
+    let after_chars: Vec<char> = after.chars().collect();
+    let right_cut = after_chars.len() > SNIPPET_CONTEXT;
+    let mut right: &[char] = &after_chars[..after_chars.len().min(SNIPPET_CONTEXT)];
+    if right_cut {
+        let word = right.iter().rev().take_while(|c| is_word(**c)).count();
+        right = &right[..right.len() - word];
+    }
+    let left: String = left.iter().collect();
+    let right: String = right.iter().collect();
+    let mut out = String::new();
+    if left_cut {
+        out.push('…');
+        out.push_str(&left);
+    } else {
+        out.push_str(left.trim_start());
+    }
+    out.push_str(&middle);
+    if right_cut {
+        out.push_str(&right);
+        out.push('…');
+    } else {
+        out.push_str(right.trim_end_matches('\r').trim_end());
+    }
+    out
+}
+
+/// Characters that may belong to a token: everything but whitespace and
+/// the quotes, brackets and separators that end one.
+fn is_word(c: char) -> bool {
+    !c.is_whitespace() && !"\"'`,;(){}[]<>|".contains(c)
 }
 
 /// Turns byte offsets into line and column, walking forward from the last
@@ -534,6 +642,40 @@ impl LineCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippet_is_centred_and_bounded() {
+        let secret = "ghp_R8fK2mQ9xLz4Tb7Wc1Vn5Hj3Ds6Ga0Py2Ue8";
+        let mut line = "var a=1;".repeat(400);
+        let start = line.len();
+        line.push_str(secret);
+        line.push_str(&";var b=2".repeat(400));
+        let s = snippet(line.as_bytes(), start..start + secret.len());
+        assert!(s.contains(secret), "{s}");
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.chars().count() <= secret.len() + 2 * SNIPPET_CONTEXT + 2);
+        // A short line is shown whole, trimmed.
+        let s = snippet(b"  x = 1\n  key = abc  \r\n", 16..19);
+        assert_eq!(s, "key = abc");
+    }
+
+    #[test]
+    fn snippet_drops_a_word_cut_by_the_bound() {
+        let other = "lAFbVV6q9rXxtNDFyuzX9k1gnneGEYG1+LwiqD9j";
+        let line = format!("k={other} {}SECRET", " ".repeat(SNIPPET_CONTEXT - 20));
+        let at = line.len() - 6;
+        let s = snippet(line.as_bytes(), at..line.len());
+        assert!(!s.contains("LwiqD9j"), "{s}");
+        assert!(s.starts_with('…') && s.ends_with("SECRET"), "{s}");
+    }
+
+    #[test]
+    fn secret_id_is_keyed_and_path_free() {
+        let a = secret_id("ghp_R8fK2mQ9xLz4Tb7Wc1Vn5Hj3Ds6Ga0Py2Ue8");
+        assert_eq!(a, secret_id("ghp_R8fK2mQ9xLz4Tb7Wc1Vn5Hj3Ds6Ga0Py2Ue8"));
+        assert_ne!(a, secret_id("ghp_R8fK2mQ9xLz4Tb7Wc1Vn5Hj3Ds6Ga0Py2Ue9"));
+        assert_eq!(a.len(), 32);
+    }
 
     #[test]
     fn locate_lines_and_char_columns() {
@@ -578,7 +720,7 @@ mod tests {
             ..Finding::default()
         };
         let r = f.redacted();
-        assert_eq!(r.secret, "supe…");
-        assert_eq!(r.snippet, "token = supe…");
+        assert_eq!(r.secret, "su…23");
+        assert_eq!(r.snippet, "token = su…23");
     }
 }

@@ -310,13 +310,17 @@ struct Recorded {
 /// Sweeps one repository and writes the outcome. `Ok(None)` when the
 /// repository failed (and that was recorded); `Err` only when the store fails.
 fn sweep_repo(ctx: &Ctx<'_>, url: &str) -> anyhow::Result<Option<Recorded>> {
+    // A token in the clone URL is needed to fetch, never to show or store:
+    // messages, the datastore and reports use the URL without it.
+    let shown = mirror::without_credentials(url);
     let result = ctx
-        .store(|s| s.repo(url))
+        .store(|s| s.repo(&shown))
         .and_then(|state| scan_repo(ctx, url, &state).map(|s| (state, s)));
     match result {
-        Ok((state, scanned)) => {
-            if let Some(e) = &scanned.error {
-                ctx.messages.warn(url, e);
+        Ok((state, mut scanned)) => {
+            if let Some(e) = &mut scanned.error {
+                *e = mirror::scrub_credentials(e, url);
+                ctx.messages.warn(&shown, e);
             }
             let scan = RepoScan {
                 run: ctx.run,
@@ -348,9 +352,9 @@ fn sweep_repo(ctx: &Ctx<'_>, url: &str) -> anyhow::Result<Option<Recorded>> {
         }
         Err(Failed::Store(e)) => Err(e),
         Err(Failed::Repo(e)) => {
-            let msg = format!("{e:#}");
-            ctx.messages.warn(url, &msg);
-            let state = ctx.store(|s| s.repo(url)).map_err(|f| match f {
+            let msg = mirror::scrub_credentials(&format!("{e:#}"), url);
+            ctx.messages.warn(&shown, &msg);
+            let state = ctx.store(|s| s.repo(&shown)).map_err(|f| match f {
                 Failed::Store(e) | Failed::Repo(e) => e,
             })?;
             ctx.store
@@ -438,7 +442,7 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
     findings.retain(|f| f.suppressed.is_none());
     let suppressed = (before - findings.len()) as u64;
     for f in &mut findings {
-        f.repo = Some(url.to_string());
+        f.repo = Some(mirror::without_credentials(url));
     }
     let n_errors = errors.into_inner();
     let (refs_digest, error) = if n_errors > 0 {

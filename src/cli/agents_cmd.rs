@@ -41,7 +41,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     let mut out = open_output(args.out.output.as_deref())?;
     // The list of locations is part of the report for people; machine
     // formats keep stdout parseable and put it on standard error.
-    let listing = listing(&home, &found, &absent, args.verbose);
+    let listing = listing(&home, &found, &absent, args.out.verbose > 0);
     if args.out.format == Format::Human {
         ignore_broken_pipe(
             out.write_all(listing.as_bytes())
@@ -61,6 +61,8 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         },
         progress: false,
     };
+    // First, so the diagnostic level holds for the whole run.
+    let show = super::show_options(&args.out);
     let messages = Messages::new(args.out.quiet);
     let scanner = Scanner::new(rules.clone(), min_confidence);
     let paths: Vec<PathBuf> = found.iter().map(|l| l.path.clone()).collect();
@@ -74,7 +76,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         findings: &result.findings,
         summary: &RunSummary::from(result.summary.clone()),
         rules: &rules,
-        show_secrets: args.out.show_secrets,
+        show,
     };
     write_report(args.out.format, &report, &mut out)?;
     if args.out.format != Format::Human && !args.out.quiet {

@@ -122,9 +122,50 @@ pub struct OutputArgs {
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
-    /// Print secrets in full. By default only their first 4 characters are shown.
+    /// Print secrets in full. By default a secret shows its known prefix and
+    /// a few characters at each end of the rest, never more than a quarter
+    /// (README, "Redaction").
     #[arg(long, help_heading = "Output")]
     pub show_secrets: bool,
+
+    /// Hide N% of each secret instead, showing the first (100-N)% (gitleaks'
+    /// --redact; N is 1-100, 100 when no value is given).
+    #[arg(
+        long,
+        value_name = "N",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "100",
+        value_parser = clap::value_parser!(u8).range(1..=100),
+        conflicts_with = "show_secrets",
+        help_heading = "Output"
+    )]
+    pub redact: Option<u8>,
+
+    /// One entry per distinct secret, with every place it was found.
+    #[arg(long, help_heading = "Output")]
+    pub group: bool,
+
+    /// Colour the human report: auto (a terminal, unless NO_COLOR is set or
+    /// CLICOLOR_FORCE asks for it anyway), always or never.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Output"
+    )]
+    pub color: ColorWhen,
+
+    /// Say more on standard error: -v per-phase timings, -vv each file
+    /// skipped and why, -vvv each file walked. `agents -v` also lists every
+    /// location looked at, including those with no file.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+
+    /// The level of diagnostics on standard error (overrides -v).
+    #[arg(long, value_enum, value_name = "LEVEL", help_heading = "Output")]
+    pub log_level: Option<crate::diag::Level>,
 
     /// Nothing on standard error but errors: no progress bar, warnings or
     /// summary.
@@ -134,6 +175,14 @@ pub struct OutputArgs {
     /// Exit 0 even when there are findings (errors and failures still exit 2).
     #[arg(long, help_heading = "Output")]
     pub exit_zero: bool,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Where settings come from.
@@ -770,10 +819,6 @@ pub struct AgentsArgs {
     /// Check only the user's configs, not the project's.
     #[arg(long, help_heading = "Input")]
     pub no_project: bool,
-
-    /// List every location looked at, including those with no file.
-    #[arg(long, short = 'v', help_heading = "Output")]
-    pub verbose: bool,
 
     #[command(flatten)]
     pub out: OutputArgs,

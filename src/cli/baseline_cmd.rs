@@ -20,11 +20,13 @@ pub fn run(cmd: BaselineCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// `-o`, else the config's `baseline`, else the default name.
-fn file(args: &BaselineArgs, setup: &Setup) -> PathBuf {
-    args.output
-        .clone()
-        .or_else(|| setup.config_baseline())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINE))
+fn file(args: &BaselineArgs, setup: &Setup) -> anyhow::Result<PathBuf> {
+    Ok(match &args.output {
+        Some(o) => o.clone(),
+        None => setup
+            .config_baseline()?
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINE)),
+    })
 }
 
 /// Scans at every confidence with the allowlists, inline allows and ignore
@@ -76,7 +78,7 @@ fn finish(result: &ScanResult, quiet: bool, what: String) -> ExitCode {
 fn create(args: BaselineArgs, force: bool) -> anyhow::Result<ExitCode> {
     let messages = Messages::new(args.quiet);
     let setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
-    let path = file(&args, &setup);
+    let path = file(&args, &setup)?;
     if path.exists() && !force {
         anyhow::bail!(
             "{}: already exists; `keysweep baseline update` adds to it and keeps its salt, \
@@ -104,7 +106,7 @@ fn create(args: BaselineArgs, force: bool) -> anyhow::Result<ExitCode> {
 fn update(args: BaselineArgs) -> anyhow::Result<ExitCode> {
     let messages = Messages::new(args.quiet);
     let setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
-    let path = file(&args, &setup);
+    let path = file(&args, &setup)?;
     if !path.exists() {
         anyhow::bail!(
             "{}: no such baseline; `keysweep baseline create` makes one",

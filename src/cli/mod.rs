@@ -167,7 +167,11 @@ pub(crate) fn revoke_options(
     }
     Ok(crate::revoke::RevokeOptions {
         config: r.clone(),
-        audit_log: r.audit_log.as_ref().map(|p| c.resolve(p)),
+        audit_log: r
+            .audit_log
+            .as_ref()
+            .map(|p| c.resolve_checked(p, "revoke.audit_log"))
+            .transpose()?,
         base_dir: c.dir.clone(),
     })
 }
@@ -209,6 +213,75 @@ pub(crate) fn write_report(
     .context("cannot write the report")
 }
 
+/// How a report shows findings, from the output flags. Sets the process's
+/// diagnostic level too. Colour follows `--color`; `auto` colours standard
+/// output when it is a terminal and `NO_COLOR` is unset, or when
+/// `CLICOLOR_FORCE` is set (the rules of `anstream`, as clap uses them).
+pub(crate) fn show_options(out: &args::OutputArgs) -> crate::report::Show {
+    use crate::diag::Level;
+    let level = out.log_level.unwrap_or(match out.verbose {
+        0 => Level::Warn,
+        1 => Level::Info,
+        2 => Level::Debug,
+        _ => Level::Trace,
+    });
+    crate::diag::set_level(level);
+    let color = match out.color {
+        args::ColorWhen::Always => true,
+        args::ColorWhen::Never => false,
+        args::ColorWhen::Auto => {
+            out.output.is_none()
+                && out.format == crate::report::Format::Human
+                && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+        }
+    };
+    crate::report::Show {
+        secrets: out.show_secrets,
+        redaction: out.redact.map_or(
+            crate::finding::Redaction::Identify,
+            crate::finding::Redaction::Percent,
+        ),
+        group: out.group,
+        color: color && out.format == crate::report::Format::Human,
+    }
+}
+
+/// More threads than this only exhaust memory and thread limits (each has
+/// its own stack and buffers): 3,000 hung and 100,000 aborted.
+pub(crate) const MAX_PARALLELISM: usize = 1024;
+
+/// Refuses a thread or job count above [`MAX_PARALLELISM`].
+pub(crate) fn check_parallelism(flag: &str, n: usize) -> anyhow::Result<()> {
+    if n > MAX_PARALLELISM {
+        anyhow::bail!(
+            "{flag} {n} is more than keysweep runs at once (at most {MAX_PARALLELISM}); the \
+             default is the number of CPUs"
+        );
+    }
+    Ok(())
+}
+
+/// Creates (or truncates) a file readable by its owner only: reports may
+/// hold secrets (`--show-secrets`) and always hold where they are. An
+/// existing regular file is narrowed to 0600 too; a device or FIFO given as
+/// the destination (`/dev/stdout`) is left as it is.
+pub(crate) fn create_private(p: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        let f = o.open(p)?;
+        if f.metadata()?.is_file() {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    o.open(p)
+}
+
 /// Opens the report destination before any work, so a bad path fails fast.
 pub(crate) fn open_output(
     path: Option<&std::path::Path>,
@@ -216,10 +289,11 @@ pub(crate) fn open_output(
     use anyhow::Context;
     use std::io::BufWriter;
     Ok(match path {
-        Some(p) => Box::new(BufWriter::new(
-            std::fs::File::create(p)
-                .with_context(|| format!("{}: cannot create output file", p.display()))?,
-        )),
+        Some(p) => {
+            Box::new(BufWriter::new(create_private(p).with_context(|| {
+                format!("{}: cannot create output file", p.display())
+            })?))
+        }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     })
 }

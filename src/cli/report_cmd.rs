@@ -43,7 +43,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         findings: &findings,
         summary: &summary,
         rules: &rules,
-        show_secrets: args.out.show_secrets,
+        show: super::show_options(&args.out),
     };
     write_report(args.out.format, &report, &mut out)?;
     if args.out.format != Format::Human && !args.out.quiet {

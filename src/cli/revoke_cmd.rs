@@ -52,7 +52,7 @@ pub(crate) fn read_report(path: &Path) -> anyhow::Result<Vec<Finding>> {
     };
     let redacted = findings
         .iter()
-        .filter(|f| f.secret.ends_with('…') || f.secret.is_empty())
+        .filter(|f| f.secret.contains('…') || f.secret.is_empty())
         .count();
     if redacted > 0 {
         anyhow::bail!(
@@ -110,7 +110,7 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<ExitCode> {
         findings: &findings,
         summary: &summary,
         rules: &setup.rules,
-        show_secrets: false,
+        show: Default::default(),
     };
     let mut out = io::stdout().lock();
     write_report(args.format, &report, &mut out)?;

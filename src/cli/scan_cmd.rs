@@ -30,6 +30,8 @@ pub enum Mode {
 }
 
 pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
+    // First, so the diagnostic level holds for the whole run.
+    let show = super::show_options(&args.out);
     let messages = Messages::new(args.out.quiet);
     let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
     use_baseline(&args, &mut setup)?;
@@ -67,7 +69,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         findings,
         summary: &summary,
         rules: &rules,
-        show_secrets: args.out.show_secrets,
+        show,
     };
     write_report(args.out.format, &report, &mut out)?;
     // The human report carries its own summary; machine formats keep stdout
@@ -85,7 +87,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
 fn use_baseline(args: &ScanArgs, setup: &mut Setup) -> anyhow::Result<()> {
     let baseline = match (&args.triage.baseline, args.triage.no_baseline) {
         (Some(b), _) => Some(b.clone()),
-        (None, false) => setup.config_baseline(),
+        (None, false) => setup.config_baseline()?,
         (None, true) => None,
     };
     if let Some(b) = baseline {

@@ -33,10 +33,18 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
-    /// The config's `baseline`, resolved against the config's directory.
-    pub fn config_baseline(&self) -> Option<PathBuf> {
-        let c = self.config.as_ref()?;
-        c.config.baseline.as_ref().map(|b| c.resolve(b))
+    /// The config's `baseline`, resolved against the config's directory;
+    /// refused outside the tree when the config was found there rather than
+    /// chosen (a found config must not make `baseline create` write, or
+    /// `scan` read, elsewhere).
+    pub fn config_baseline(&self) -> anyhow::Result<Option<PathBuf>> {
+        let Some(c) = self.config.as_ref() else {
+            return Ok(None);
+        };
+        Ok(match &c.config.baseline {
+            Some(b) => Some(c.resolve_checked(b, "baseline")?),
+            None => None,
+        })
     }
 
     /// Loads a baseline into the triage.
@@ -53,6 +61,7 @@ impl Setup {
         if threads == 0 {
             anyhow::bail!("--threads must be at least 1");
         }
+        super::check_parallelism("--threads", threads)?;
         let from_config = self.config.as_ref().and_then(|c| c.config.max_file_size);
         Ok(WalkOptions {
             respect_ignore: !input.no_ignore,
@@ -126,13 +135,19 @@ pub(crate) fn setup(
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let root = scan_root(paths);
     let config = load_config(cfg, &root, &cwd)?;
-    let gitleaks_path = gitleaks_config_path(cfg, config.as_ref(), &root, &cwd, messages);
+    // Where a gitleaks config found in (or named from) the scanned tree must
+    // stay, with what it extends; `None` when the user chose it.
+    let (gitleaks_path, gitleaks_root) =
+        gitleaks_config_path(cfg, config.as_ref(), &root, &cwd, messages)?;
 
     let mut set = RuleSet::builtin();
     let mut triage = Triage::new();
     let mut path_root = absolute(&cwd, &root);
     if let Some(gp) = &gitleaks_path {
-        let g = GitleaksConfig::load(gp, &cwd)?;
+        let g = match &gitleaks_root {
+            Some(r) => GitleaksConfig::load_confined(gp, &cwd, r)?,
+            None => GitleaksConfig::load(gp, &cwd)?,
+        };
         for w in &g.warnings {
             messages.warn_line(w);
         }
@@ -149,7 +164,8 @@ pub(crate) fn setup(
         } else {
             set.remove_builtin();
         }
-        for rule in g.rules {
+        for mut rule in g.rules {
+            rule.from_scanned_tree = gitleaks_root.is_some();
             set.add_imported(rule)?;
         }
         triage.allowlists.extend(g.allowlists);
@@ -215,28 +231,41 @@ fn load_config(cfg: &ConfigArgs, root: &Path, cwd: &Path) -> anyhow::Result<Opti
 
 /// Step 2: the gitleaks config, if any: the flag, the keysweep config's
 /// `gitleaks_config`, else (without a keysweep config) a discovered one.
+/// Also returns the directory a config from the scanned tree must stay in
+/// (`None` when the user chose it).
 fn gitleaks_config_path(
     cfg: &ConfigArgs,
     config: Option<&LoadedConfig>,
     root: &Path,
     cwd: &Path,
     messages: &Messages,
-) -> Option<PathBuf> {
+) -> anyhow::Result<(Option<PathBuf>, Option<PathBuf>)> {
     if let Some(p) = &cfg.gitleaks_config {
-        return Some(p.clone());
+        return Ok((Some(p.clone()), None));
     }
     if let Some(c) = config {
-        return c.config.gitleaks_config.as_ref().map(|g| c.resolve(g));
+        let Some(g) = &c.config.gitleaks_config else {
+            return Ok((None, None));
+        };
+        let g = c.resolve_checked(g, "gitleaks_config")?;
+        return Ok((Some(g), (!c.chosen).then(|| c.dir.clone())));
     }
     if cfg.no_config {
-        return None;
+        return Ok((None, None));
     }
-    let p = discover(root, cwd, GITLEAKS_CONFIG)?;
+    let Some(p) = discover(root, cwd, GITLEAKS_CONFIG) else {
+        return Ok((None, None));
+    };
     messages.warn(
         &p.display().to_string(),
         "using this gitleaks config (there is no keysweep.toml; --no-config ignores it)",
     );
-    Some(p)
+    // Found in the tree (at the scan root or above it in the repository):
+    // confined to the directory it was found in.
+    let dir = absolute(cwd, &p)
+        .parent()
+        .map_or_else(|| absolute(cwd, root), Path::to_path_buf);
+    Ok((Some(p), Some(dir)))
 }
 
 /// Step 3: rule files from the config's `rules.paths` and `--rules`; then
@@ -248,8 +277,13 @@ fn load_rule_files(
 ) -> anyhow::Result<()> {
     if let Some(c) = config {
         for p in &c.config.rules.paths {
-            set.load_path(&c.resolve(p))
-                .with_context(|| format!("{}: rules.paths", c.path.display()))?;
+            let p = c.resolve_checked(p, "rules.paths")?;
+            let loaded = if c.chosen {
+                set.load_path(&p)
+            } else {
+                set.load_path_from_tree(&p)
+            };
+            loaded.with_context(|| format!("{}: rules.paths", c.path.display()))?;
         }
     }
     for p in &rule_args.rules {

@@ -158,7 +158,8 @@ impl Config {
             path: path.to_path_buf(),
             message,
         };
-        let config: Config = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let config: Config =
+            toml::from_str(text).map_err(|e| err(crate::diag::toml_error(text, &e)))?;
         config.check().map_err(err)?;
         Ok(config)
     }
@@ -229,6 +230,23 @@ impl LoadedConfig {
             Some(dir) if !dir.as_os_str().is_empty() => dir.join(p),
             _ => p.to_path_buf(),
         }
+    }
+
+    /// A path from the file for `key`, resolved as [`LoadedConfig::resolve`]
+    /// and, unless the user chose this config, confined to the file's
+    /// directory (see [`crate::triage::confine`]).
+    ///
+    /// # Errors
+    ///
+    /// Fails naming the file and key when a found config names a path
+    /// outside its tree or something that is not a regular file.
+    pub fn resolve_checked(&self, p: &Path, key: &str) -> Result<PathBuf, ConfigError> {
+        let resolved = self.resolve(p);
+        if !self.chosen {
+            crate::triage::confine(&self.dir, &self.dir.join(p))
+                .map_err(|m| self.err(format!("{key}: {m}")))?;
+        }
+        Ok(resolved)
     }
 
     /// The allowlists the file defines, compiled.

@@ -20,6 +20,11 @@ impl std::fmt::Display for YamlError {
     }
 }
 
+/// Deeper nesting is refused: the tree is dropped recursively and consumers
+/// walk it recursively, so 10,000 levels of `- - -` (20 KB) would overflow
+/// the stack. The caller scans such a file as plain text.
+pub const MAX_DEPTH: usize = 128;
+
 /// Parses every document in `text`; the result is a list of documents.
 /// Aliases become [`Node::Other`]: the anchored node is walked where it is
 /// defined, so nothing is reported twice.
@@ -33,13 +38,31 @@ pub fn parse(text: &str) -> Result<Tree, YamlError> {
         chars: CharIndex::new(text),
         stack: Vec::new(),
         docs: Vec::new(),
+        too_deep: None,
     };
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut b, true).map_err(|e| YamlError {
-        line: e.marker().line(),
-        col: e.marker().col() + 1,
-        message: e.info().to_string(),
-    })?;
+    // Events one by one: yaml-rust2's `load` recurses once per level.
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| YamlError {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        if ev == Event::StreamEnd {
+            break;
+        }
+        b.on_event(ev, mark);
+        if b.too_deep.is_some() {
+            break;
+        }
+    }
+    if let Some(m) = b.too_deep {
+        return Err(YamlError {
+            line: m.line(),
+            col: m.col() + 1,
+            message: format!("nested deeper than {MAX_DEPTH} levels"),
+        });
+    }
     Ok(Tree {
         span: 0..text.len(),
         node: Node::List(b.docs),
@@ -92,6 +115,8 @@ struct Builder<'a> {
     chars: CharIndex,
     stack: Vec<Open>,
     docs: Vec<Tree>,
+    /// Where nesting passed [`MAX_DEPTH`]; later events are ignored.
+    too_deep: Option<Marker>,
 }
 
 impl Builder<'_> {
@@ -149,6 +174,19 @@ impl Builder<'_> {
 
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.too_deep.is_some() {
+            return;
+        }
+        if matches!(ev, Event::MappingStart(..) | Event::SequenceStart(..))
+            && self.stack.len() >= MAX_DEPTH
+        {
+            self.too_deep = Some(mark);
+            // Dropped level by level, not recursively.
+            while let Some(open) = self.stack.pop() {
+                drop(open);
+            }
+            return;
+        }
         let at = self.chars.byte(mark.index());
         match ev {
             Event::Scalar(value, style, _, _) => {
@@ -224,6 +262,15 @@ mod tests {
         assert_eq!(t.items()[1].get("b").unwrap().items().len(), 2);
         let e = parse("a: [1, 2\nb: c\n").unwrap_err();
         assert!(e.line >= 1, "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_an_overflow() {
+        let src = "- ".repeat(10_000) + "x\n";
+        let e = parse(&src).unwrap_err();
+        assert!(e.message.contains("deeper"), "{e}");
+        let ok = "- ".repeat(MAX_DEPTH - 1) + "x\n";
+        parse(&ok).unwrap();
     }
 
     #[test]

@@ -173,7 +173,25 @@ impl GitleaksConfig {
     /// unknown keys, regexes that cannot be mapped, and features keysweep does
     /// not support (path-only rules, `[[rules.required]]`, `[extend] url`).
     pub fn load(path: &Path, cwd: &Path) -> Result<GitleaksConfig, GitleaksError> {
-        let layer = load_layer(path, cwd, 0)?;
+        let layer = load_layer(path, cwd, 0, None)?;
+        convert(layer, cwd)
+    }
+
+    /// As [`GitleaksConfig::load`] for a config found in (or named from) the
+    /// scanned tree: it and every `[extend] path` must stay inside `root`
+    /// and be regular files, since the tree must not make keysweep read (and
+    /// echo in an error) files elsewhere on the machine.
+    ///
+    /// # Errors
+    ///
+    /// As [`GitleaksConfig::load`], and when a path leaves `root`.
+    pub fn load_confined(
+        path: &Path,
+        cwd: &Path,
+        root: &Path,
+    ) -> Result<GitleaksConfig, GitleaksError> {
+        crate::triage::confine(root, &absolute(cwd, path)).map_err(|m| file_err(path, m))?;
+        let layer = load_layer(path, cwd, 0, Some(root))?;
         convert(layer, cwd)
     }
 
@@ -184,7 +202,7 @@ impl GitleaksConfig {
     ///
     /// As [`GitleaksConfig::load`].
     pub fn parse(text: &str, path: &Path, cwd: &Path) -> Result<GitleaksConfig, GitleaksError> {
-        let layer = parse_layer(text, path, cwd, 0)?;
+        let layer = parse_layer(text, path, cwd, 0, None)?;
         convert(layer, cwd)
     }
 }
@@ -204,9 +222,14 @@ fn rule_err(path: &Path, id: &str, message: impl Into<String>) -> GitleaksError 
     }
 }
 
-fn load_layer(path: &Path, cwd: &Path, depth: usize) -> Result<Layer, GitleaksError> {
+fn load_layer(
+    path: &Path,
+    cwd: &Path,
+    depth: usize,
+    root: Option<&Path>,
+) -> Result<Layer, GitleaksError> {
     let text = std::fs::read_to_string(path).map_err(|e| file_err(path, e.to_string()))?;
-    parse_layer(&text, path, cwd, depth)
+    parse_layer(&text, path, cwd, depth, root)
 }
 
 /// Lowercases every key, as viper does, refusing keys that then collide.
@@ -235,10 +258,20 @@ fn lowercase_keys(v: toml::Value, path: &Path) -> Result<toml::Value, GitleaksEr
     })
 }
 
-fn parse_layer(text: &str, path: &Path, cwd: &Path, depth: usize) -> Result<Layer, GitleaksError> {
-    let value: toml::Value = toml::from_str(text).map_err(|e| file_err(path, e.to_string()))?;
+fn parse_layer(
+    text: &str,
+    path: &Path,
+    cwd: &Path,
+    depth: usize,
+    root: Option<&Path>,
+) -> Result<Layer, GitleaksError> {
+    // Errors give positions, not excerpts: the file may not be a config at
+    // all (`[extend] path = ".env"`).
+    let value: toml::Value =
+        toml::from_str(text).map_err(|e| file_err(path, crate::diag::toml_error(text, &e)))?;
     let value = lowercase_keys(value, path)?;
-    let raw = RawConfig::deserialize(value).map_err(|e| file_err(path, e.to_string()))?;
+    let raw = RawConfig::deserialize(value)
+        .map_err(|e| file_err(path, crate::diag::without_quoted_values(&e.to_string())))?;
     let _ = (&raw.title, &raw.description, &raw.minversion);
 
     let mut rules = Vec::new();
@@ -248,7 +281,13 @@ fn parse_layer(text: &str, path: &Path, cwd: &Path, depth: usize) -> Result<Laye
             .and_then(|x| x.as_str())
             .map(str::to_string)
             .unwrap_or_else(|| format!("#{}", i + 1));
-        let rule = RawRule::deserialize(v).map_err(|e| rule_err(path, &id, e.to_string()))?;
+        let rule = RawRule::deserialize(v).map_err(|e| {
+            rule_err(
+                path,
+                &id,
+                crate::diag::without_quoted_values(&e.to_string()),
+            )
+        })?;
         if rule.id.trim().is_empty() {
             return Err(rule_err(path, &id, "`id` is missing or empty"));
         }
@@ -327,7 +366,11 @@ fn parse_layer(text: &str, path: &Path, cwd: &Path, depth: usize) -> Result<Laye
         } else {
             absolute(cwd, Path::new(&p))
         };
-        let base = load_layer(&base_path, cwd, depth + 1).map_err(|e| match e {
+        if let Some(root) = root {
+            crate::triage::confine(root, &base_path)
+                .map_err(|m| file_err(path, format!("[extend] path: {m}")))?;
+        }
+        let base = load_layer(&base_path, cwd, depth + 1, root).map_err(|e| match e {
             GitleaksError::File { message, .. } if !base_path.exists() => {
                 file_err(path, format!("[extend] path {p:?}: {message}"))
             }

@@ -1,187 +1,402 @@
 use std::io::{self, Write};
 
-use super::{Report, Reporter};
+use anstyle::{AnsiColor, Style};
 
-/// `path:line:col: Rule name (rule-id)` (in a notebook, `path:cell N:L:`)
-/// followed by indented details, then a summary line.
+use super::{Group, Report, Reporter};
+use crate::finding::Finding;
+use crate::rules::{RuleSet, Severity};
+
+/// `path:line:col: Rule name (rule-id) [severity]` (in a notebook,
+/// `path:cell N:L:`) followed by indented details and what to do, then a
+/// summary line. Coloured when [`super::Show::color`] is set.
 pub struct Human;
+
+/// The styles of one report: all plain when colour is off.
+struct Palette {
+    location: Style,
+    rule: Style,
+    label: Style,
+    secret: Style,
+    advice: Style,
+    on: bool,
+}
+
+impl Palette {
+    fn new(on: bool) -> Palette {
+        let p = |s: Style| if on { s } else { Style::new() };
+        Palette {
+            location: p(Style::new().bold()),
+            rule: p(Style::new().fg_color(Some(AnsiColor::Cyan.into()))),
+            label: p(Style::new().dimmed()),
+            secret: p(Style::new().fg_color(Some(AnsiColor::Magenta.into()))),
+            advice: p(Style::new().fg_color(Some(AnsiColor::Green.into()))),
+            on,
+        }
+    }
+
+    fn severity(&self, s: Severity) -> Style {
+        if !self.on {
+            return Style::new();
+        }
+        let color = match s {
+            Severity::Critical | Severity::High => AnsiColor::Red,
+            Severity::Medium => AnsiColor::Yellow,
+            Severity::Low => AnsiColor::Blue,
+        };
+        let st = Style::new().fg_color(Some(color.into()));
+        if s == Severity::Critical {
+            st.bold()
+        } else {
+            st
+        }
+    }
+}
+
+/// Writes `text` in `style` (nothing extra when the style is plain).
+fn paint(style: Style, text: impl std::fmt::Display) -> String {
+    if style == Style::new() {
+        text.to_string()
+    } else {
+        format!("{style}{text}{style:#}")
+    }
+}
+
+/// One detail line: a dimmed label padded to 12 columns, then the value.
+fn detail(out: &mut dyn Write, pal: &Palette, label: &str, value: &str) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {} {value}",
+        paint(pal.label, format!("{label:<12}"))
+    )
+}
 
 impl Reporter for Human {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let unit = if report.summary.scan.git.is_some() {
-            "blob"
+        let pal = Palette::new(report.show.color);
+        // File names and content come from the scanned tree: without colour
+        // every control character written is escaped; with colour (our own
+        // escape sequences) the findings' texts are escaped instead.
+        let mut plain;
+        let out: &mut dyn Write = if report.show.color {
+            out
         } else {
-            "file"
+            plain = crate::diag::TerminalSafe(out);
+            &mut plain
         };
-        for f in report.shown() {
-            match (f.cell, f.cell_line) {
-                (Some(cell), Some(line)) => writeln!(
-                    out,
-                    "{}:cell {cell}:{line}: {} ({})",
-                    f.path, f.rule_name, f.rule_id
-                )?,
-                _ => writeln!(
-                    out,
-                    "{}:{}:{}: {} ({})",
-                    f.path, f.line, f.column, f.rule_name, f.rule_id
-                )?,
+        if report.show.group {
+            for g in report.groups() {
+                write_group(&g, report.rules, &pal, out)?;
             }
-            if let Some(s) = &f.suppressed {
-                writeln!(out, "  suppressed   {}: {}", s.reason, s.detail)?;
+        } else {
+            for f in report.shown() {
+                write_finding(&terminal_safe(&f), report.rules, &pal, out)?;
             }
-            writeln!(out, "  secret       {}", f.secret)?;
-            for (name, value) in &f.parts {
-                writeln!(out, "  {name:<12} {value}")?;
-            }
-            if f.cell.is_some() {
-                let part = f.cell_part.map(|p| format!(" ({p})")).unwrap_or_default();
-                writeln!(
-                    out,
-                    "  in file      line {}, column {}{part}",
-                    f.line, f.column
-                )?;
-            }
-            if let Some(d) = &f.decoded {
-                writeln!(out, "  decoded      {d} (located at the encoded text)")?;
-            }
-            if let Some(server) = &f.mcp_server {
-                let client = f.mcp_client.map(|c| format!(" ({})", c.name()));
-                writeln!(out, "  mcp server   {server}{}", client.unwrap_or_default())?;
-            }
-            if let Some(ci) = f.ci_system {
-                writeln!(out, "  ci system    {}", ci.name())?;
-            }
-            if let Some(v) = &f.variable {
-                writeln!(out, "  variable     {v}")?;
-            }
-            writeln!(
-                out,
-                "  confidence   {}   severity {}   entropy {:.2}",
-                f.confidence, f.severity, f.entropy
-            )?;
-            if let Some(v) = &f.validation {
-                writeln!(out, "  validation   {}: {}", v.status, v.detail)?;
-            }
-            if let Some(r) = &f.revocation {
-                if r.broker.is_empty() {
-                    writeln!(out, "  revocation   {}: {}", r.status, r.detail)?;
-                } else {
-                    writeln!(
-                        out,
-                        "  revocation   {} via {}: {}",
-                        r.status, r.broker, r.detail
-                    )?;
-                }
-            }
-            writeln!(out, "  line         {}", f.snippet)?;
-            if let Some(fix) = &f.fix {
-                writeln!(out, "  fix          {fix}")?;
-            }
-            if let Some(repo) = &f.repo {
-                writeln!(out, "  repo         {repo}")?;
-            }
-            if let Some(g) = &f.git {
-                let short = crate::blob::short_id(&g.commit);
-                writeln!(out, "  commit       {short} {}", g.message)?;
-                writeln!(out, "  author       {} <{}> {}", g.author, g.email, g.date)?;
-                let status = match g.status {
-                    crate::blob::GitStatus::Present => "present at a branch tip",
-                    crate::blob::GitStatus::HistoryOnly => {
-                        "history only (removed, still in history)"
-                    }
-                };
-                if g.occurrences > 0 {
-                    writeln!(
-                        out,
-                        "  status       {status}; in {} other blob(s)",
-                        g.occurrences
-                    )?;
-                } else {
-                    writeln!(out, "  status       {status}")?;
-                }
-            }
-            writeln!(out, "  fingerprint  {}", f.fingerprint)?;
-            writeln!(out)?;
         }
-        let s = &report.summary.scan;
-        let files_with: std::collections::BTreeSet<&str> = report
-            .findings
+        write_summary(report, out)
+    }
+}
+
+/// A copy of `f` whose texts have their control characters escaped (see
+/// [`crate::diag::terminal_safe`]).
+fn terminal_safe(f: &Finding) -> Finding {
+    fn clean(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let std::borrow::Cow::Owned(safe) = crate::diag::terminal_safe(s) {
+                    *s = safe;
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(clean),
+            serde_json::Value::Object(o) => o.values_mut().for_each(clean),
+            _ => {}
+        }
+    }
+    let Ok(mut v) = serde_json::to_value(f) else {
+        return f.clone();
+    };
+    clean(&mut v);
+    serde_json::from_value(v).unwrap_or_else(|_| f.clone())
+}
+
+fn write_finding(
+    f: &Finding,
+    rules: &RuleSet,
+    pal: &Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_header(f, pal, out)?;
+    write_facts(f, pal, out)?;
+    write_checks(f, pal, out)?;
+    detail(out, pal, "line", &f.snippet)?;
+    if let Some(fix) = &f.fix {
+        detail(out, pal, "fix", &paint(pal.advice, fix))?;
+    }
+    if let Some(repo) = &f.repo {
+        detail(out, pal, "repo", repo)?;
+    }
+    write_git(f, pal, out)?;
+    if f.suppressed.is_none() {
+        detail(out, pal, "what to do", &paint(pal.advice, advice(f, rules)))?;
+    }
+    detail(out, pal, "fingerprint", &f.fingerprint)?;
+    writeln!(out)
+}
+
+/// `path:line:col: Rule name (rule-id) [severity]`.
+fn write_header(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
+    let place = match (f.cell, f.cell_line) {
+        (Some(cell), Some(line)) => format!("{}:cell {cell}:{line}:", f.path),
+        _ => format!("{}:{}:{}:", f.path, f.line, f.column),
+    };
+    writeln!(
+        out,
+        "{} {} ({}) {}",
+        paint(pal.location, place),
+        paint(pal.rule, &f.rule_name),
+        f.rule_id,
+        paint(pal.severity(f.severity), format!("[{}]", f.severity)),
+    )
+}
+
+/// The secret and what the file's format says about where it sits.
+fn write_facts(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(s) = &f.suppressed {
+        detail(
+            out,
+            pal,
+            "suppressed",
+            &format!("{}: {}", s.reason, s.detail),
+        )?;
+    }
+    detail(out, pal, "secret", &paint(pal.secret, &f.secret))?;
+    for (name, value) in &f.parts {
+        detail(out, pal, name, value)?;
+    }
+    if f.cell.is_some() {
+        let part = f.cell_part.map(|p| format!(" ({p})")).unwrap_or_default();
+        let at = format!("line {}, column {}{part}", f.line, f.column);
+        detail(out, pal, "in file", &at)?;
+    }
+    if let Some(d) = &f.decoded {
+        detail(
+            out,
+            pal,
+            "decoded",
+            &format!("{d} (located at the encoded text)"),
+        )?;
+    }
+    if let Some(server) = &f.mcp_server {
+        let client = f.mcp_client.map(|c| format!(" ({})", c.name()));
+        detail(
+            out,
+            pal,
+            "mcp server",
+            &format!("{server}{}", client.unwrap_or_default()),
+        )?;
+    }
+    if let Some(ci) = f.ci_system {
+        detail(out, pal, "ci system", ci.name())?;
+    }
+    if let Some(v) = &f.variable {
+        detail(out, pal, "variable", v)?;
+    }
+    Ok(())
+}
+
+/// Confidence, severity and entropy; validation and revocation outcomes.
+fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
+    let scores = format!(
+        "{}   severity {}   entropy {:.2}",
+        f.confidence, f.severity, f.entropy
+    );
+    detail(out, pal, "confidence", &scores)?;
+    if let Some(v) = &f.validation {
+        detail(
+            out,
+            pal,
+            "validation",
+            &format!("{}: {}", v.status, v.detail),
+        )?;
+    }
+    if let Some(r) = &f.revocation {
+        let via = if r.broker.is_empty() {
+            String::new()
+        } else {
+            format!(" via {}", r.broker)
+        };
+        detail(
+            out,
+            pal,
+            "revocation",
+            &format!("{}{via}: {}", r.status, r.detail),
+        )?;
+    }
+    Ok(())
+}
+
+/// The commit that introduced the secret, for findings from history.
+fn write_git(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
+    let Some(g) = &f.git else {
+        return Ok(());
+    };
+    let short = crate::blob::short_id(&g.commit);
+    detail(out, pal, "commit", &format!("{short} {}", g.message))?;
+    detail(
+        out,
+        pal,
+        "author",
+        &format!("{} <{}> {}", g.author, g.email, g.date),
+    )?;
+    let status = match g.status {
+        crate::blob::GitStatus::Present => "present at a branch tip",
+        crate::blob::GitStatus::HistoryOnly => "history only (removed, still in history)",
+    };
+    if g.occurrences > 0 {
+        let s = format!("{status}; in {} other blob(s)", g.occurrences);
+        detail(out, pal, "status", &s)
+    } else {
+        detail(out, pal, "status", status)
+    }
+}
+
+/// One line of what to do: revoke at the provider (the rule's first
+/// reference), then how to mark a false positive.
+pub(crate) fn advice(f: &Finding, rules: &RuleSet) -> String {
+    let reference = rules
+        .get(&f.rule_id)
+        .and_then(|r| r.spec.references.first().cloned());
+    let rotate = match reference {
+        Some(url) => format!("revoke and rotate it with {} ({url})", provider_name(f)),
+        None => format!("revoke and rotate it with {}", provider_name(f)),
+    };
+    format!(
+        "{rotate}, then load it from a secret store; not a secret? add `keysweep:allow` to the line"
+    )
+}
+
+fn provider_name(f: &Finding) -> &str {
+    if f.provider.is_empty() {
+        "its provider"
+    } else {
+        &f.provider
+    }
+}
+
+/// `secret [severity] Rule name (rule-id)` then every place it was found.
+fn write_group(g: &Group, rules: &RuleSet, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {} ({}) {}",
+        paint(pal.secret, &g.secret),
+        paint(pal.rule, &g.rule_name),
+        g.rule_id,
+        paint(pal.severity(g.severity), format!("[{}]", g.severity)),
+    )?;
+    detail(out, pal, "secret id", &g.secret_id)?;
+    for (i, f) in g.findings.iter().enumerate() {
+        let label = if i == 0 { "found at" } else { "" };
+        let mut at = paint(pal.location, format!("{}:{}:{}", f.path, f.line, f.column));
+        if let Some(c) = f.commit() {
+            at.push_str(&format!(" ({})", crate::blob::short_id(c)));
+        }
+        if let Some(s) = &f.suppressed {
+            at.push_str(&format!(" [suppressed: {}]", s.reason));
+        }
+        detail(out, pal, label, &at)?;
+    }
+    if let Some(f) = g.findings.first() {
+        detail(out, pal, "what to do", &paint(pal.advice, advice(f, rules)))?;
+    }
+    writeln!(out)
+}
+
+/// "N findings (M distinct secrets) in F files; scanned …" and the run's
+/// other counts.
+fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let s = &report.summary.scan;
+    let unit = if s.git.is_some() { "blob" } else { "file" };
+    let files_with: std::collections::BTreeSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| f.path.as_str())
+        .collect();
+    let distinct = super::distinct_secrets(report.findings);
+    write!(
+        out,
+        "{} finding{} ({distinct} distinct secret{}) in {} file{}; scanned {} {unit}{} ({}) in {:.2}s",
+        s.findings,
+        plural(s.findings as u64),
+        plural(distinct as u64),
+        files_with.len(),
+        plural(files_with.len() as u64),
+        s.files_scanned,
+        plural(s.files_scanned),
+        human_bytes(s.bytes_scanned),
+        s.elapsed.as_secs_f64()
+    )?;
+    write_counts(report, out)?;
+    writeln!(out)?;
+    if let Some(r) = &report.summary.revocation {
+        for line in &r.failures {
+            writeln!(out, "revocation failed: {line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Skipped, malformed, suppressed, commits, errors, validation, revocation.
+fn write_counts(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let s = &report.summary.scan;
+    if s.skipped_total() > 0 {
+        let parts: Vec<String> = s.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        write!(
+            out,
+            "; skipped {} ({})",
+            s.skipped_total(),
+            parts.join(", ")
+        )?;
+    }
+    if s.format_fallbacks > 0 {
+        write!(
+            out,
+            "; {} malformed file{} scanned as plain text",
+            s.format_fallbacks,
+            plural(s.format_fallbacks)
+        )?;
+    }
+    if s.suppressed_total() > 0 {
+        let parts: Vec<String> = s
+            .suppressed
             .iter()
-            .filter(|f| f.suppressed.is_none())
-            .map(|f| f.path.as_str())
+            .map(|(r, n)| format!("{n} {r}"))
             .collect();
         write!(
             out,
-            "{} finding{} in {} file{}; scanned {} {unit}{} ({}) in {:.2}s",
-            s.findings,
-            plural(s.findings as u64),
-            files_with.len(),
-            plural(files_with.len() as u64),
-            s.files_scanned,
-            plural(s.files_scanned),
-            human_bytes(s.bytes_scanned),
-            s.elapsed.as_secs_f64()
+            "; {} suppressed ({})",
+            s.suppressed_total(),
+            parts.join(", ")
         )?;
-        if s.skipped_total() > 0 {
-            let parts: Vec<String> = s
-                .skipped
-                .iter()
-                .map(|(reason, n)| format!("{n} {reason}"))
-                .collect();
-            write!(
-                out,
-                "; skipped {} ({})",
-                s.skipped_total(),
-                parts.join(", ")
-            )?;
+        if !report.findings.iter().any(|f| f.suppressed.is_some()) {
+            write!(out, " [--show-suppressed lists them]")?;
         }
-        if s.format_fallbacks > 0 {
-            write!(
-                out,
-                "; {} malformed file{} scanned as plain text",
-                s.format_fallbacks,
-                plural(s.format_fallbacks)
-            )?;
-        }
-        if s.suppressed_total() > 0 {
-            let parts: Vec<String> = s
-                .suppressed
-                .iter()
-                .map(|(reason, n)| format!("{n} {reason}"))
-                .collect();
-            write!(
-                out,
-                "; {} suppressed ({})",
-                s.suppressed_total(),
-                parts.join(", ")
-            )?;
-            if !report.findings.iter().any(|f| f.suppressed.is_some()) {
-                write!(out, " [--show-suppressed lists them]")?;
-            }
-        }
-        if let Some(g) = &s.git {
-            write!(out, "; {} commit{}", g.commits, plural(g.commits))?;
-            if g.shallow {
-                write!(out, " (shallow clone: older history is not available)")?;
-            }
-        }
-        if s.errors > 0 {
-            write!(out, "; {} error{}", s.errors, plural(s.errors))?;
-        }
-        if let Some(v) = &report.summary.validation {
-            write!(out, "; validation: {v}")?;
-        }
-        if let Some(r) = &report.summary.revocation {
-            write!(out, "; revocation: {}", crate::revoke::summary_line(r))?;
-        }
-        writeln!(out)?;
-        if let Some(r) = &report.summary.revocation {
-            for line in &r.failures {
-                writeln!(out, "revocation failed: {line}")?;
-            }
-        }
-        Ok(())
     }
+    if let Some(g) = &s.git {
+        write!(out, "; {} commit{}", g.commits, plural(g.commits))?;
+        if g.shallow {
+            write!(out, " (shallow clone: older history is not available)")?;
+        }
+    }
+    if s.errors > 0 {
+        write!(out, "; {} error{}", s.errors, plural(s.errors))?;
+    }
+    if let Some(v) = &report.summary.validation {
+        write!(out, "; validation: {v}")?;
+    }
+    if let Some(r) = &report.summary.revocation {
+        write!(out, "; revocation: {}", crate::revoke::summary_line(r))?;
+    }
+    Ok(())
 }
 
 fn plural(n: u64) -> &'static str {

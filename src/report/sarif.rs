@@ -173,6 +173,154 @@ fn uri(path: &str) -> String {
     out
 }
 
+/// A rule as `tool.driver.rules` lists it.
+fn rule_descriptor(r: &crate::rules::Rule) -> Value {
+    let s = &r.spec;
+    let full = if s.description.trim().is_empty() {
+        s.name.clone()
+    } else {
+        s.description.trim().to_string()
+    };
+    let mut help = format!(
+        "{full}\n\nRemove the secret from the file, revoke it with the provider, and \
+         load it from a secret store or environment variable instead. If this is \
+         not a secret, add `keysweep:allow` to the line."
+    );
+    if !s.references.is_empty() {
+        help.push_str("\n\nReferences: ");
+        help.push_str(&s.references.join(", "));
+    }
+    let mut v = json!({
+        "id": s.id,
+        "name": s.id,
+        "shortDescription": {"text": s.name},
+        "fullDescription": {"text": full},
+        "help": {"text": help, "markdown": help},
+        "helpUri": s.references.first(),
+        "defaultConfiguration": {"level": level(s.severity)},
+        "properties": {
+            "tags": ["security", "secret", r.provider],
+            "precision": precision(s.confidence),
+            "security-severity": security_severity(s.severity),
+        },
+    });
+    if v["helpUri"].is_null() {
+        v.as_object_mut().expect("object").remove("helpUri");
+    }
+    v
+}
+
+/// One finding as a SARIF result, with `ruleIndex` from `index`.
+fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>, ctx: &Context) -> Value {
+    let mut message = format!("{} found: {}", f.rule_name, f.secret);
+    if let Some(g) = &f.git {
+        let short = g.commit.get(..12).unwrap_or(&g.commit);
+        message.push_str(&format!(" (added in commit {short}: {})", g.message));
+    }
+    if let Some(server) = &f.mcp_server {
+        let client = f.mcp_client.map_or("MCP client", |c| c.name());
+        message.push_str(&format!(" (MCP server \"{server}\" in a {client} config)"));
+    }
+    if let (Some(cell), Some(line)) = (f.cell, f.cell_line) {
+        message.push_str(&format!(" (notebook cell {cell}, line {line})"));
+    }
+    if let Some(d) = &f.decoded {
+        message.push_str(&format!(" (decoded from {d})"));
+    }
+    if let Some(fix) = &f.fix {
+        message.push_str(". Fix: ");
+        message.push_str(fix);
+    }
+    let mut result = json!({
+        "ruleId": f.rule_id,
+        "level": level(f.severity),
+        "message": {"text": message},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": ctx.location(&f.path, f.git.is_some()),
+                "region": {
+                    "startLine": f.line,
+                    "startColumn": f.column,
+                    "endLine": f.end_line,
+                    // SARIF's end column is exclusive.
+                    "endColumn": f.end_column + 1,
+                }
+            }
+        }],
+        "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
+        "properties": {
+            "confidence": f.confidence,
+            "severity": f.severity,
+            "entropy": f.entropy,
+            "provider": f.provider,
+        },
+    });
+    if let Some(g) = &f.git {
+        let props = result["properties"].as_object_mut().expect("object");
+        for (k, v) in [
+            ("commit", &g.commit),
+            ("author", &g.author),
+            ("email", &g.email),
+            ("date", &g.date),
+            ("message", &g.message),
+            ("blob", &g.blob),
+        ] {
+            props.insert(k.to_string(), json!(v));
+        }
+        props.insert("status".into(), json!(g.status));
+        props.insert("occurrences".into(), json!(g.occurrences));
+    }
+    if let Some(repo) = &f.repo {
+        result["properties"]["repo"] = json!(repo);
+    }
+    if let Some(&i) = index.get(f.rule_id.as_str()) {
+        result["ruleIndex"] = json!(i);
+    }
+    // Format facts go with the other properties, under the same
+    // names as in the JSON output.
+    let props = result["properties"].as_object_mut().expect("properties");
+    let extra = [
+        ("cell", json!(f.cell)),
+        ("cell_line", json!(f.cell_line)),
+        ("cell_part", json!(f.cell_part)),
+        ("decoded", json!(f.decoded)),
+        ("mcp_client", json!(f.mcp_client)),
+        ("mcp_server", json!(f.mcp_server)),
+        ("ci_system", json!(f.ci_system)),
+        ("variable", json!(f.variable)),
+        ("fix", json!(f.fix)),
+    ];
+    for (k, v) in extra {
+        if !v.is_null() {
+            props.insert(k.to_string(), v);
+        }
+    }
+    if let Some(r) = &f.revocation {
+        result["properties"]["revocation"] = json!(r);
+    }
+    if let Some(v) = &f.validation {
+        result["properties"]["validation"] = json!(v);
+        result["message"]["text"] = json!(format!(
+            "{} found ({}): {}",
+            f.rule_name, v.status, f.secret
+        ));
+    }
+    if let Some(s) = &f.suppressed {
+        // Viewers such as GitHub code scanning close suppressed
+        // results instead of raising alerts.
+        let kind = match s.reason {
+            SuppressReason::Inline => "inSource",
+            _ => "external",
+        };
+        result["suppressions"] = json!([{
+            "kind": kind,
+            "status": "accepted",
+            "justification": format!("{}: {}", s.reason, s.detail),
+        }]);
+    }
+    result
+}
+
 impl Reporter for Sarif {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut index = HashMap::new();
@@ -183,44 +331,9 @@ impl Reporter for Sarif {
             .enumerate()
             .map(|(i, r)| {
                 index.insert(r.spec.id.as_str(), i);
-                let s = &r.spec;
-                let full = if s.description.trim().is_empty() {
-                    s.name.clone()
-                } else {
-                    s.description.trim().to_string()
-                };
-                let mut help = format!(
-                    "{full}\n\nRemove the secret from the file, revoke it with the provider, and \
-                     load it from a secret store or environment variable instead. If this is \
-                     not a secret, add `keysweep:allow` to the line."
-                );
-                if !s.references.is_empty() {
-                    help.push_str("\n\nReferences: ");
-                    help.push_str(&s.references.join(", "));
-                }
-                json!({
-                    "id": s.id,
-                    "name": s.id,
-                    "shortDescription": {"text": s.name},
-                    "fullDescription": {"text": full},
-                    "help": {"text": help, "markdown": help},
-                    "helpUri": s.references.first(),
-                    "defaultConfiguration": {"level": level(s.severity)},
-                    "properties": {
-                        "tags": ["security", "secret", r.provider],
-                        "precision": precision(s.confidence),
-                        "security-severity": security_severity(s.severity),
-                    },
-                })
-            })
-            .map(|mut v| {
-                if v["helpUri"].is_null() {
-                    v.as_object_mut().unwrap().remove("helpUri");
-                }
-                v
+                rule_descriptor(r)
             })
             .collect();
-
         let first_file = report
             .findings
             .iter()
@@ -229,115 +342,8 @@ impl Reporter for Sarif {
         let ctx = Context::new(first_file);
         let results: Vec<Value> = report
             .shown()
-            .map(|f| {
-                let mut message = format!("{} found: {}", f.rule_name, f.secret);
-                if let Some(g) = &f.git {
-                    let short = g.commit.get(..12).unwrap_or(&g.commit);
-                    message.push_str(&format!(" (added in commit {short}: {})", g.message));
-                }
-                if let Some(server) = &f.mcp_server {
-                    let client = f.mcp_client.map_or("MCP client", |c| c.name());
-                    message.push_str(&format!(" (MCP server \"{server}\" in a {client} config)"));
-                }
-                if let (Some(cell), Some(line)) = (f.cell, f.cell_line) {
-                    message.push_str(&format!(" (notebook cell {cell}, line {line})"));
-                }
-                if let Some(d) = &f.decoded {
-                    message.push_str(&format!(" (decoded from {d})"));
-                }
-                if let Some(fix) = &f.fix {
-                    message.push_str(". Fix: ");
-                    message.push_str(fix);
-                }
-                let mut result = json!({
-                    "ruleId": f.rule_id,
-                    "level": level(f.severity),
-                    "message": {"text": message},
-                    "locations": [{
-                        "physicalLocation": {
-                            "artifactLocation": ctx.location(&f.path, f.git.is_some()),
-                            "region": {
-                                "startLine": f.line,
-                                "startColumn": f.column,
-                                "endLine": f.end_line,
-                                // SARIF's end column is exclusive.
-                                "endColumn": f.end_column + 1,
-                            }
-                        }
-                    }],
-                    "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
-                    "properties": {
-                        "confidence": f.confidence,
-                        "severity": f.severity,
-                        "entropy": f.entropy,
-                        "provider": f.provider,
-                    },
-                });
-                if let Some(g) = &f.git {
-                    let props = result["properties"].as_object_mut().expect("object");
-                    for (k, v) in [
-                        ("commit", &g.commit),
-                        ("author", &g.author),
-                        ("email", &g.email),
-                        ("date", &g.date),
-                        ("message", &g.message),
-                        ("blob", &g.blob),
-                    ] {
-                        props.insert(k.to_string(), json!(v));
-                    }
-                    props.insert("status".into(), json!(g.status));
-                    props.insert("occurrences".into(), json!(g.occurrences));
-                }
-                if let Some(repo) = &f.repo {
-                    result["properties"]["repo"] = json!(repo);
-                }
-                if let Some(&i) = index.get(f.rule_id.as_str()) {
-                    result["ruleIndex"] = json!(i);
-                }
-                // Format facts go with the other properties, under the same
-                // names as in the JSON output.
-                let props = result["properties"].as_object_mut().expect("properties");
-                let extra = [
-                    ("cell", json!(f.cell)),
-                    ("cell_line", json!(f.cell_line)),
-                    ("cell_part", json!(f.cell_part)),
-                    ("decoded", json!(f.decoded)),
-                    ("mcp_client", json!(f.mcp_client)),
-                    ("mcp_server", json!(f.mcp_server)),
-                    ("ci_system", json!(f.ci_system)),
-                    ("variable", json!(f.variable)),
-                    ("fix", json!(f.fix)),
-                ];
-                for (k, v) in extra {
-                    if !v.is_null() {
-                        props.insert(k.to_string(), v);
-                    }
-                }
-                if let Some(r) = &f.revocation {
-                    result["properties"]["revocation"] = json!(r);
-                }
-                if let Some(v) = &f.validation {
-                    result["properties"]["validation"] = json!(v);
-                    result["message"]["text"] = json!(format!(
-                        "{} found ({}): {}",
-                        f.rule_name, v.status, f.secret
-                    ));
-                }
-                if let Some(s) = &f.suppressed {
-                    // Viewers such as GitHub code scanning close suppressed
-                    // results instead of raising alerts.
-                    let kind = match s.reason {
-                        SuppressReason::Inline => "inSource",
-                        _ => "external",
-                    };
-                    result["suppressions"] = json!([{
-                        "kind": kind,
-                        "status": "accepted",
-                        "justification": format!("{}: {}", s.reason, s.detail),
-                    }]);
-                }
-                result
-            })
+            .iter()
+            .map(|f| result(f, &index, &ctx))
             .collect();
 
         // Code scanning keeps one set of alerts per category: history and
@@ -372,6 +378,7 @@ impl Reporter for Sarif {
             "version": "2.1.0",
             "runs": [run],
         });
+
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)
     }

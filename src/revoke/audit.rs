@@ -48,7 +48,21 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        // The log names findings and brokers: private to its owner. A device
+        // or FIFO (`/dev/zero`) would hang or flood the run: refused.
+        if let Ok(m) = std::fs::metadata(path) {
+            if !m.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the audit log is not a regular file",
+                ));
+            }
+        }
+        let mut o = OpenOptions::new();
+        o.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        let file = o.open(path)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
             file,
@@ -75,6 +89,10 @@ impl AuditLog {
     }
 }
 
+/// The outcome logged after "revoked" when validating the key again found
+/// it still live.
+pub const UNCONFIRMED: &str = "revoke-unconfirmed";
+
 /// Fingerprints a log records as revoked. A missing file is an empty log;
 /// lines that do not parse (a torn last line) are ignored.
 ///
@@ -87,12 +105,23 @@ pub fn revoked_fingerprints(path: &Path) -> io::Result<HashSet<String>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
         Err(e) => return Err(e),
     };
+    // A device (`/dev/zero`) has no end and no lines: refused, not read.
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the audit log is not a regular file",
+        ));
+    }
     let mut done = HashSet::new();
     for line in BufReader::new(file).lines() {
         let line = line?;
         if let Ok(e) = serde_json::from_str::<AuditEntry>(&line) {
+            // The last word counts: "revoked" then "revoke-unconfirmed"
+            // (the key still validated) is retried.
             if e.outcome == "revoked" {
                 done.insert(e.fingerprint);
+            } else if e.outcome == UNCONFIRMED {
+                done.remove(&e.fingerprint);
             }
         }
     }
@@ -102,6 +131,31 @@ pub fn revoked_fingerprints(path: &Path) -> io::Result<HashSet<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unconfirmed_revocations_are_retried_and_devices_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut log = AuditLog::open(&path).unwrap();
+        for (fp, outcome) in [("a", "revoked"), ("a", UNCONFIRMED), ("b", "revoked")] {
+            log.append(&AuditEntry {
+                fingerprint: fp.into(),
+                outcome: outcome.into(),
+                ..AuditEntry::default()
+            })
+            .unwrap();
+        }
+        let done = revoked_fingerprints(&path).unwrap();
+        assert_eq!(done, HashSet::from(["b".to_string()]));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            assert!(revoked_fingerprints(Path::new("/dev/zero")).is_err());
+            assert!(AuditLog::open(Path::new("/dev/zero")).is_err());
+        }
+    }
 
     #[test]
     fn appends_and_reads_back_revoked_fingerprints() {

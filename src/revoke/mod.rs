@@ -333,8 +333,26 @@ impl<'a> Revoker<'a> {
         };
         let (status, detail) = match out.answer {
             Answer::Revoked => {
-                self.already.insert(f.fingerprint.clone());
-                self.confirm(rule, f, with_ref(&out.detail))
+                let (status, detail) = self.confirm(rule, f, with_ref(&out.detail));
+                if status == RevocationStatus::RevokeUnconfirmed {
+                    // The broker said revoked but the key still answers: the
+                    // next run must try again, so the log says so after the
+                    // broker's "revoked".
+                    if let Some(log) = &mut self.audit {
+                        let again = AuditEntry {
+                            outcome: audit::UNCONFIRMED.into(),
+                            detail: detail.clone(),
+                            ..entry
+                        };
+                        log.append(&again).map_err(|source| RevokeError::Audit {
+                            path: log.path().to_path_buf(),
+                            source,
+                        })?;
+                    }
+                } else {
+                    self.already.insert(f.fingerprint.clone());
+                }
+                (status, detail)
             }
             Answer::NotFound => (
                 RevocationStatus::Failed,

@@ -78,13 +78,9 @@ pub(crate) fn spec<'a>(job: &Job<'a>) -> Option<&'a RevokeSpec> {
 
 fn build(job: &Job<'_>) -> Result<crate::net::Request, String> {
     let spec = spec(job).ok_or("the rule has no revoke section")?;
-    if let Some(rule) = job.rule.filter(|r| !r.builtin) {
-        if !job.validator.trusts_rule_validators() {
-            return Err(format!(
-                "revoke section from {} not run: pass --trust-rule-validators to let it send secrets",
-                rule.origin
-            ));
-        }
+    if let Some(rule) = job.rule {
+        rule.may_send_secrets(job.validator.trusts_rule_validators())
+            .map_err(|why| format!("revoke section not run: {why}"))?;
     }
     let f = job.finding;
     job.validator

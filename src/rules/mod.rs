@@ -78,6 +78,11 @@ pub struct Rule {
     pub origin: String,
     /// Whether it is bundled with keysweep (as opposed to `--rules`).
     pub builtin: bool,
+    /// Loaded through a config found in the scanned tree rather than one the
+    /// user chose: its validator and revoke sections never run, even with
+    /// `--trust-rule-validators`, since the tree would choose where its own
+    /// secrets are sent.
+    pub from_scanned_tree: bool,
     /// What finds its secrets.
     pub engine: Engine,
     /// Where its `validate:` section came from, when it has one: the rule
@@ -138,6 +143,7 @@ impl Rule {
             provider: provider.to_string(),
             origin: origin.to_string(),
             builtin,
+            from_scanned_tree: false,
             engine: Engine::Pattern,
             secret_group: SecretGroup::Default,
             path_filter: None,
@@ -171,6 +177,31 @@ impl Rule {
         }
         rule.try_compile()?;
         Ok(rule)
+    }
+
+    /// Whether this rule's `validate:`/`revoke:` sections may send a secret,
+    /// given `--trust-rule-validators`.
+    ///
+    /// # Errors
+    ///
+    /// Says why not, naming where the rule came from.
+    pub fn may_send_secrets(&self, trust_rule_validators: bool) -> Result<(), String> {
+        if self.builtin {
+            Ok(())
+        } else if self.from_scanned_tree {
+            Err(format!(
+                "rule from {} was loaded by a config found in the scanned tree; its requests \
+                 never run (pass the config with --config to trust it)",
+                self.origin
+            ))
+        } else if !trust_rule_validators {
+            Err(format!(
+                "rule from {} not trusted: pass --trust-rule-validators to let it send secrets",
+                self.origin
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     /// The regex a path must match for this rule to report in it, if any.
@@ -616,6 +647,21 @@ impl RuleSet {
         Ok(())
     }
 
+    /// As [`RuleSet::load_path`] for a path named by a config found in the
+    /// scanned tree: the rules are marked [`Rule::from_scanned_tree`].
+    ///
+    /// # Errors
+    ///
+    /// As [`RuleSet::load_path`].
+    pub fn load_path_from_tree(&mut self, path: &Path) -> Result<(), RuleError> {
+        let start = self.rules.len();
+        self.load_path(path)?;
+        for r in &mut self.rules[start..] {
+            r.from_scanned_tree = true;
+        }
+        Ok(())
+    }
+
     fn add_yaml(
         &mut self,
         text: &str,
@@ -623,10 +669,14 @@ impl RuleSet {
         stem: &str,
         builtin: bool,
     ) -> Result<(), RuleError> {
-        let parsed: RuleFile = serde_saphyr::from_str(text).map_err(|e| RuleError::Parse {
-            path: path.to_string(),
-            message: e.to_string(),
-        })?;
+        // No source excerpt and no quoted values in the message: a path in a
+        // config may name a file that is not a rule file (`.env`).
+        let options = serde_saphyr::options! { with_snippet: false };
+        let parsed: RuleFile =
+            serde_saphyr::from_str_with_options(text, options).map_err(|e| RuleError::Parse {
+                path: path.to_string(),
+                message: crate::diag::without_quoted_values(&e.to_string()),
+            })?;
         let provider = parsed.provider.clone().unwrap_or_else(|| stem.to_string());
         for spec in parsed.rules {
             spec.validate().map_err(|message| RuleError::Invalid {

@@ -1,5 +1,6 @@
 //! The file driver: standard input and the walked files, scanned in parallel.
 
+use crate::diag::Level;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -152,8 +153,8 @@ impl Scanner {
                         return Vec::new();
                     }
                     if is_baseline(&blob.bytes) {
+                        // Counted, and scanned with its hashes masked.
                         counters.baselines.fetch_add(1, Ordering::Relaxed);
-                        return Vec::new();
                     }
                     counters.scanned.fetch_add(1, Ordering::Relaxed);
                     counters
@@ -184,10 +185,24 @@ fn walk(
     }
     let roots: Vec<PathBuf> = roots.iter().filter(|r| r.exists()).cloned().collect();
     let walk = fs::walk(&roots, opts)?;
-    if std::env::var_os("KEYSWEEP_TIMING").is_some() {
-        eprintln!("walk: {:?}, {} files", started.elapsed(), walk.files.len());
+    messages.log(
+        Level::Info,
+        format_args!(
+            "walk: {} files in {:?}",
+            walk.files.len(),
+            started.elapsed()
+        ),
+    );
+    if crate::diag::enabled(Level::Trace) {
+        for f in &walk.files {
+            messages.log(Level::Trace, format_args!("walked {}", f.path.display()));
+        }
     }
     for s in &walk.skipped {
+        messages.log(
+            Level::Debug,
+            format_args!("skipped {} ({}): {}", s.path.display(), s.reason, s.detail),
+        );
         *summary.skipped.entry(s.reason).or_default() += 1;
         match s.reason {
             SkipReason::Unreadable => {

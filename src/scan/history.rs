@@ -65,14 +65,15 @@ impl Scanner {
                 ),
             );
         }
-        if std::env::var_os("KEYSWEEP_TIMING").is_some() {
-            eprintln!(
-                "scanned: {:?}; {} of {} bytes in new chunks",
+        messages.log(
+            crate::diag::Level::Info,
+            format_args!(
+                "history scanned in {:?}: {} of {} bytes in new chunks",
                 started.elapsed(),
                 scanned.new_bytes,
                 scanned.bytes
-            );
-        }
+            ),
+        );
         let mut summary = Summary {
             rules: self.rules().len(),
             files_scanned: scanned.scanned,
@@ -270,9 +271,9 @@ fn scan_sites(
             .collect(),
     });
     let c = worker.counts;
-    if std::env::var_os("KEYSWEEP_TIMING").is_some() {
+    if crate::diag::enabled(crate::diag::Level::Info) {
         eprintln!(
-            "whole-blob rules ran over {} bytes",
+            "keysweep: [info] whole-blob rules ran over {} bytes",
             c.long_bytes.load(Ordering::Relaxed)
         );
     }

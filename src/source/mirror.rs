@@ -11,6 +11,36 @@ use xxhash_rust::xxh3::xxh3_64;
 /// Refs copied into the mirror: branches and tags, each onto itself.
 const REFSPECS: [&str; 2] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
 
+/// The credential in a repository URL's user info (`https://x:TOKEN@host`,
+/// or `https://TOKEN@host` as GitHub accepts), if any.
+fn url_credential(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    match userinfo.split_once(':') {
+        Some((_, pass)) if !pass.is_empty() => Some(pass),
+        Some(_) => None,
+        // `ssh://git@host`: a user name, not a credential.
+        None if scheme.starts_with("http") && !userinfo.is_empty() => Some(userinfo),
+        None => None,
+    }
+}
+
+/// `url` fit for messages, reports and the datastore: a password or token
+/// in its user info replaced by `***`.
+pub fn without_credentials(url: &str) -> String {
+    scrub_credentials(url, url)
+}
+
+/// `text` (a message about `url`, such as a git error quoting it) with
+/// `url`'s credential replaced by `***`.
+pub fn scrub_credentials(text: &str, url: &str) -> String {
+    match url_credential(url) {
+        Some(secret) => text.replace(secret, "***"),
+        None => text.to_string(),
+    }
+}
+
 /// Reads a repository list: one clone URL or local path per line; blank lines
 /// and lines starting with `#` are ignored.
 ///
@@ -281,6 +311,20 @@ fn digest(mut refs: Vec<(String, String)>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credentials_stay_out_of_shown_urls() {
+        use super::without_credentials as w;
+        assert_eq!(
+            w("https://x:tok3n@host/o/r.git"),
+            "https://x:***@host/o/r.git"
+        );
+        assert_eq!(w("https://tok3n@host/o/r.git"), "https://***@host/o/r.git");
+        assert_eq!(w("ssh://git@host/o/r.git"), "ssh://git@host/o/r.git");
+        assert_eq!(w("git@host:o/r.git"), "git@host:o/r.git");
+        assert_eq!(w("https://host/o/r.git"), "https://host/o/r.git");
+        assert_eq!(w("/srv/repos/a@b"), "/srv/repos/a@b");
+    }
+
     use super::*;
 
     #[test]

@@ -29,7 +29,7 @@ use crate::matcher::Match;
 pub use allowlist::{Allowlist, Condition, PathPattern, RegexTarget, Scope};
 pub use baseline::{Baseline, BaselineError};
 pub use gitleaksignore::GitleaksIgnore;
-pub use paths::{absolute, PathForms};
+pub use paths::{absolute, confine, PathForms};
 
 /// The content around a finding, for checks that look beyond the secret.
 pub struct Context<'a> {

@@ -31,6 +31,59 @@ pub fn absolute(cwd: &Path, p: &Path) -> PathBuf {
     out
 }
 
+/// Checks a path named by a config file found in the scanned tree: the tree
+/// is untrusted, so what it names must stay inside `root` (after symlinks)
+/// and be a regular file or directory — never `/proc/self/environ`, a device,
+/// a FIFO or `/dev/stdin`. A path that does not exist yet (a log to create)
+/// is checked through its nearest existing ancestor.
+///
+/// # Errors
+///
+/// Says why the path is refused.
+pub fn confine(root: &Path, p: &Path) -> Result<(), String> {
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", root.display()))?;
+    let mut existing = p.to_path_buf();
+    let mut missing = Vec::new();
+    let real = loop {
+        match existing.canonicalize() {
+            Ok(r) => break r,
+            Err(_) => match (existing.file_name(), existing.parent()) {
+                (Some(name), Some(parent)) => {
+                    missing.push(name.to_owned());
+                    existing = if parent.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        parent.to_path_buf()
+                    };
+                }
+                _ => return Err(format!("{}: cannot be resolved", p.display())),
+            },
+        }
+    };
+    let outside = || {
+        format!(
+            "{} is outside the scanned tree ({}); a config found in the tree may only name \
+             files inside it (pass the config with --config to trust it)",
+            p.display(),
+            root.display()
+        )
+    };
+    if missing.iter().any(|m| m == "..") || !real.starts_with(&root) {
+        return Err(outside());
+    }
+    if missing.is_empty() {
+        let kind = std::fs::metadata(&real)
+            .map_err(|e| format!("{}: {e}", p.display()))?
+            .file_type();
+        if !kind.is_file() && !kind.is_dir() {
+            return Err(format!("{} is not a regular file", p.display()));
+        }
+    }
+    Ok(())
+}
+
 /// A finding's path, ready to be made relative to a base directory.
 #[derive(Debug, Clone)]
 pub struct PathForms<'a> {

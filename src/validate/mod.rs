@@ -205,11 +205,8 @@ impl Validator {
         let Some(spec) = &rule.spec.validate else {
             return Validation::not_checked("no validator for this rule");
         };
-        if !rule.builtin && !self.opts.trust_rule_validators {
-            return Validation::not_checked(format!(
-                "validator from {} not run: pass --trust-rule-validators to let it send secrets",
-                rule.origin
-            ));
+        if let Err(why) = rule.may_send_secrets(self.opts.trust_rule_validators) {
+            return Validation::not_checked(format!("validator not run: {why}"));
         }
         for part in spec.required_parts() {
             if !parts.contains_key(&part) {

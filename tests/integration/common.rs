@@ -32,7 +32,14 @@ impl Env {
     /// `keysweep` with the temp dir as working directory.
     pub fn cmd(&self) -> Command {
         let mut c = Command::cargo_bin("keysweep").unwrap();
-        c.current_dir(self.dir.path()).env_remove("KEYSWEEP_CONFIG");
+        // A fixed secret_id key keeps the user's installation key out of
+        // tests; NO_COLOR and CLICOLOR_FORCE from the caller's shell are not
+        // the test's.
+        c.current_dir(self.dir.path())
+            .env_remove("KEYSWEEP_CONFIG")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env("KEYSWEEP_ID_KEY", "keysweep-tests");
         c
     }
 

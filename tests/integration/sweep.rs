@@ -140,7 +140,13 @@ fn second_sweep_scans_no_blob_and_new_only_reports_only_new_findings() {
         let first = sweep(env, store, &["--repos", "repos.txt"]);
         assert_eq!(first.code, 1, "{}", first.stderr);
         let want: BTreeSet<_> = (0..3)
-            .map(|i| (format!("r{i}"), secrets[i][..4].to_string() + "…"))
+            .map(|i| {
+                let s = &secrets[i];
+                (
+                    format!("r{i}"),
+                    format!("{}…{}", &s[..7], &s[s.len() - 3..]),
+                )
+            })
             .collect();
         assert_eq!(secrets_and_repos(&first.json), want);
         assert_eq!(blobs_scanned(&first.json), 6);
@@ -231,7 +237,14 @@ fn failing_repositories_are_recorded_and_the_sweep_goes_on() {
         // The good repositories are swept and reported all the same.
         let got = secrets_and_repos(&out.json);
         assert_eq!(got.len(), 2);
-        assert!(got.contains(&("r1".to_string(), secrets[1][..4].to_string() + "…")));
+        assert!(got.contains(&(
+            "r1".to_string(),
+            format!(
+                "{}…{}",
+                &secrets[1][..7],
+                &secrets[1][secrets[1].len() - 3..]
+            )
+        )));
         assert_eq!(out.json["summary"]["errors"], 4);
         for bad in [
             "missing",
@@ -442,7 +455,7 @@ fn report_renders_stored_findings_in_every_format() {
         };
         let human = out("human");
         assert!(human.contains("  repo         r2\n"), "{human}");
-        assert!(human.contains(&format!("{}…", &tok[..4])));
+        assert!(human.contains(&format!("{}…{}", &tok[..7], &tok[tok.len() - 3..])));
         assert!(!human.contains(&tok), "human output must redact");
 
         let lines: Vec<Value> = out("jsonl")

@@ -483,7 +483,7 @@ paths = ["src/**"]
     let out = env.cmd().args(["scan", "."]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("2 findings in 2 files;")
+        stdout.contains("2 findings (2 distinct secrets) in 2 files;")
             && stdout.contains(
                 "4 suppressed (2 allowlist path, 1 allowlist regex, 1 allowlist stopword) [--show-suppressed lists them]"
             ),
