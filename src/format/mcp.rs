@@ -150,6 +150,7 @@ pub fn rule() -> RuleSpec {
         reject_if_contains: Vec::new(),
         validate: None,
         revoke: None,
+        offline_check: None,
     }
 }
 

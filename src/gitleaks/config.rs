@@ -521,6 +521,7 @@ fn convert(layer: Layer, cwd: &Path) -> Result<GitleaksConfig, GitleaksError> {
             reject_if_contains: Vec::new(),
             validate: None,
             revoke: None,
+            offline_check: None,
         };
         let rule = Rule::imported(
             spec,

@@ -59,6 +59,9 @@ impl Reporter for Human {
                 "  confidence   {}   severity {}   entropy {:.2}",
                 f.confidence, f.severity, f.entropy
             )?;
+            if let Some(c) = &f.offline_check {
+                writeln!(out, "  offline      {} {}: {}", c.check, c.status, c.detail)?;
+            }
             if let Some(v) = &f.validation {
                 writeln!(out, "  validation   {}: {}", v.status, v.detail)?;
             }

@@ -189,6 +189,9 @@ impl Reporter for Sarif {
                         props.insert(k.to_string(), v);
                     }
                 }
+                if let Some(c) = &f.offline_check {
+                    result["properties"]["offline_check"] = json!(c);
+                }
                 if let Some(r) = &f.revocation {
                     result["properties"]["revocation"] = json!(r);
                 }

@@ -24,6 +24,8 @@ mod http;
 mod provider;
 mod vault;
 
+pub use provider::has_revoker;
+
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 

@@ -7,6 +7,7 @@
 //! rules whose keywords occur in it.
 
 mod check;
+pub mod checksum;
 pub mod literals;
 mod spec;
 mod validator_spec;
