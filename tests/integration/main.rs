@@ -5,6 +5,7 @@ mod exit_codes;
 mod formats;
 mod git;
 mod input;
+mod offline;
 mod output;
 mod revoke;
 mod rules;
