@@ -255,7 +255,7 @@ fn jwt(secret: &str, now: i64) -> Verdict {
     let Some(payload) = json_object(parts[1]) else {
         return failed("the payload is not base64url-encoded JSON");
     };
-    if b64url(parts[2]).is_none_or(|s| s.is_empty()) {
+    if !b64url(parts[2]).is_some_and(|s| !s.is_empty()) {
         return failed("the signature is not base64url");
     }
     let issuer = payload
@@ -334,10 +334,9 @@ fn macaroon_v2(b: &[u8]) -> Result<(String, usize), String> {
         return Err("no identifier".into());
     }
     let mut caveats = 0;
-    loop {
-        let Some((ty, _)) = field(b, &mut i)? else {
-            break; // end of the caveat list
-        };
+    // Each caveat is a list of fields ended by end-of-section; an empty
+    // caveat (end-of-section alone) ends the caveat list.
+    while let Some((ty, _)) = field(b, &mut i)? {
         match ty {
             LOCATION | IDENTIFIER | VID => {}
             t => return Err(format!("unexpected field type {t} in a caveat")),
