@@ -25,6 +25,8 @@ pub mod policy;
 mod provider;
 mod vault;
 
+pub use provider::has_revoker;
+
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
