@@ -255,7 +255,7 @@ fn jwt(secret: &str, now: i64) -> Verdict {
     let Some(payload) = json_object(parts[1]) else {
         return failed("the payload is not base64url-encoded JSON");
     };
-    if !b64url(parts[2]).is_some_and(|s| !s.is_empty()) {
+    if b64url(parts[2]).is_none_or(|s| s.is_empty()) {
         return failed("the signature is not base64url");
     }
     let issuer = payload
