@@ -11,6 +11,8 @@ mod git;
 mod hostile;
 mod input;
 mod layering;
+
+mod offline;
 mod output;
 mod repo;
 mod reports;
