@@ -382,6 +382,12 @@ fn install_files_are_complete() {
     assert_eq!(gitlab["keysweep"]["variables"]["GIT_DEPTH"], "0");
     let script = gitlab["keysweep"]["script"][0].as_str().unwrap();
     assert!(script.contains("keysweep git .") && script.contains("CI_MERGE_REQUEST_DIFF_BASE_SHA"));
+    // GitLab's own report, declared as such, so the merge request lists it.
+    assert_eq!(gitlab["keysweep"]["variables"]["KEYSWEEP_FORMAT"], "gitlab");
+    assert_eq!(
+        gitlab["keysweep"]["artifacts"]["reports"]["secret_detection"],
+        "keysweep-report.json"
+    );
 
     let docker = read("Dockerfile");
     assert_eq!(
