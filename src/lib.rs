@@ -18,6 +18,7 @@ pub mod datastore;
 pub mod dedupe;
 pub mod finding;
 pub mod format;
+pub mod generic;
 pub mod gitleaks;
 pub mod matcher;
 pub mod report;
