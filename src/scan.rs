@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::blob::{Blob, Origin};
 use crate::finding::{self, Finding};
 use crate::format::{self, encoded, Kind, Literal, OffsetMap, Place, Segment};
+use crate::generic;
 use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
 use crate::source::fs::{self, WalkOptions};
@@ -184,6 +185,8 @@ pub struct ScanOptions {
 /// Scans blobs with one rule set. Cheap to share across threads.
 pub struct Scanner {
     matcher: Matcher,
+    /// Rule-set index of each generic category's rule, found on first use.
+    generic_rules: std::sync::OnceLock<Option<Vec<Option<usize>>>>,
     history: std::sync::OnceLock<crate::source::git::HistoryPlan>,
     min_confidence: Confidence,
     triage: Option<Arc<Triage>>,
@@ -197,6 +200,7 @@ impl Scanner {
         let cwd = std::env::current_dir().unwrap_or_default();
         Scanner {
             matcher: Matcher::new(rules),
+            generic_rules: std::sync::OnceLock::new(),
             history: std::sync::OnceLock::new(),
             min_confidence,
             triage: None,
@@ -265,6 +269,7 @@ impl Scanner {
             // The hot path: the blob is borrowed as it is.
             self.scan_segment(hay, origin, &Segment::plain(hay), 0, scratch, &mut found);
             keep_most_confident(&mut found);
+            self.add_generic(hay, origin, None, &mut found);
             return found.into_iter().map(|(f, _)| f).collect();
         }
         let prepared = format::prepare(kind, hay);
@@ -287,6 +292,7 @@ impl Scanner {
         }
         keep_most_confident(&mut found);
         self.add_literals(hay, origin, &prepared.literals, &mut found);
+        self.add_generic(hay, origin, None, &mut found);
         found.into_iter().map(|(f, _)| f).collect()
     }
 
@@ -494,6 +500,116 @@ impl Scanner {
             found.push((f, lit.span.clone()));
         }
     }
+}
+
+impl Scanner {
+    /// Adds the generic detector's findings (see [`crate::generic`]) that
+    /// reach `min_confidence`, lie within `within` (all of `hay` when
+    /// `None`) and overlap no finding already in `found`: provider and
+    /// format rules keep priority, so a prefixed token is never reported
+    /// again, or downgraded, by the scorer.
+    fn add_generic(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        within: Option<&[Range<usize>]>,
+        found: &mut Vec<(Finding, Range<usize>)>,
+    ) {
+        let Some(rules) = self.generic_rules.get_or_init(|| self.find_generic_rules()) else {
+            return;
+        };
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        let detection = generic::detect(hay, origin.path());
+        for s in &detection.found {
+            let Some(level) = s.level(hay) else {
+                continue;
+            };
+            let confidence = match level {
+                generic::Level::Low => Confidence::Low,
+                generic::Level::Medium => Confidence::Medium,
+                generic::Level::High => Confidence::High,
+            };
+            if confidence < self.min_confidence {
+                continue;
+            }
+            let span = s.value();
+            if within.is_some_and(|w| !w.iter().any(|r| overlaps(r, &span))) {
+                continue;
+            }
+            if found.iter().any(|(_, t)| overlaps(t, &span)) {
+                continue;
+            }
+            let Some(rule) = rules[category_index(s.category)] else {
+                continue; // deselected with --rule / --exclude-rule
+            };
+            let rule = &self.rules().rules()[rule];
+            let lit = Literal {
+                rule_id: "",
+                secret: String::from_utf8_lossy(&hay[span.clone()]).into_owned(),
+                span: span.clone(),
+                context: Default::default(),
+                report: true,
+            };
+            let mut f = finding::from_literal(hay, origin, &lit, rule);
+            f.confidence = confidence;
+            f.score = Some((f64::from(s.score) * 1000.0).round() / 1000.0);
+            if let Some(triage) = &self.triage {
+                let ctx = crate::triage::Context {
+                    hay,
+                    whole: s.candidate.line.clone(),
+                };
+                f.suppressed = triage.judge(&f, Some(&ctx));
+            }
+            found.push((f, span));
+        }
+    }
+
+    /// The generic detector's findings in the `within` ranges of `hay` (the
+    /// chunks of a blob not seen before in history) that overlap none of
+    /// `existing` (same line, overlapping text).
+    pub fn generic_findings(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        within: &[Range<usize>],
+        existing: &[Finding],
+    ) -> Vec<Finding> {
+        if within.is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        self.add_generic(hay, origin, Some(within), &mut found);
+        found
+            .into_iter()
+            .map(|(f, _)| f)
+            .filter(|f| {
+                !existing.iter().any(|e| {
+                    e.line == f.line && (e.secret.contains(&f.secret) || f.secret.contains(&e.secret))
+                })
+            })
+            .collect()
+    }
+
+    /// Where each generic category's rule is in the rule set, `None` for
+    /// rules not selected; `None` overall when none is.
+    fn find_generic_rules(&self) -> Option<Vec<Option<usize>>> {
+        let rules = self.rules().rules();
+        let idx: Vec<Option<usize>> = generic::Category::ALL
+            .iter()
+            .map(|c| {
+                let id = format!("generic-{}", c.name());
+                rules.iter().position(|r| r.spec.id == id)
+            })
+            .collect();
+        idx.iter().any(Option::is_some).then_some(idx)
+    }
+}
+
+fn category_index(c: generic::Category) -> usize {
+    generic::Category::ALL
+        .iter()
+        .position(|&x| x == c)
+        .unwrap_or(0)
 }
 
 /// Reports each place in a blob once across segments: where findings from

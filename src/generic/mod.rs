@@ -149,6 +149,23 @@ impl Scored {
     pub fn value(&self) -> Range<usize> {
         self.candidate.value.clone()
     }
+
+    /// The confidence to report this candidate at, or `None` when it is not
+    /// to be reported: [`Level::of`] its score, except that an AWS access key
+    /// id on its own is at most [`Level::Low`] (evidence of a key pair in
+    /// use, not the secret), and a value public by design (Stripe `pk_`,
+    /// Mapbox `pk.`, OAuth client ids, Supabase `anon` and jwt.io sample
+    /// JWTs) is never reported.
+    pub fn level(&self, text: &[u8]) -> Option<Level> {
+        if value::is_public_by_design(&text[self.value()]) {
+            return None;
+        }
+        let level = Level::of(self.score)?;
+        Some(match self.candidate.form {
+            Form::AwsKeyId => Level::Low,
+            _ => level,
+        })
+    }
 }
 
 /// The scored candidates of one input, and what was skipped.

@@ -7,6 +7,7 @@
 //! rules whose keywords occur in it.
 
 mod check;
+pub mod scored;
 pub mod literals;
 mod spec;
 mod validator_spec;
@@ -111,8 +112,9 @@ pub enum Engine {
     /// The matcher, with the rule's keywords and pattern.
     #[default]
     Pattern,
-    /// A format stage, by the value's position in a structured file
-    /// (`mcp-literal-credential`, `ci-literal-credential`). The matcher never
+    /// A stage other than the matcher: a format, by the value's position in
+    /// a structured file (`mcp-literal-credential`, `ci-literal-credential`),
+    /// or the generic detector's model ([`scored`]). The matcher never
     /// runs these rules; their keywords only describe what the format looks
     /// for. See [`crate::format::rules`].
     Format,
@@ -447,6 +449,11 @@ impl RuleSet {
         set.attach_validators(&files);
         for (spec, provider) in crate::format::rules() {
             let mut rule = Rule::new(spec, provider, &format!("builtin:format/{provider}"), true);
+            rule.engine = Engine::Format;
+            set.rules.push(rule);
+        }
+        for (spec, provider) in scored::rules() {
+            let mut rule = Rule::new(spec, provider, "builtin:generic-detector", true);
             rule.engine = Engine::Format;
             set.rules.push(rule);
         }

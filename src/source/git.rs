@@ -616,6 +616,7 @@ fn scan_sites(
                     Ordering::Relaxed,
                 );
                 let decoded = scanner.decoded_findings(content, &origin, &ranges, &mut scratch);
+                let fresh = ranges.clone();
                 let mut a = if ranges.is_empty() {
                     Vec::new()
                 } else {
@@ -652,6 +653,8 @@ fn scan_sites(
                 };
                 let mut found = scanner.findings(content, &origin, short.combine(a, b));
                 found.extend(decoded);
+                let generic = scanner.generic_findings(content, &origin, &fresh, &found);
+                found.extend(generic);
                 found
             } else {
                 scanner.scan_bytes(content, &origin, &mut scratch)
