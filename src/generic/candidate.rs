@@ -277,6 +277,7 @@ impl State<'_> {
         }
         self.urls(line.clone(), &mut n);
         self.aws_ids(line.clone(), &mut n);
+        self.bearer(line.clone(), &mut n);
 
         let mut i = 0;
         while i < l.len() {
@@ -586,6 +587,39 @@ impl State<'_> {
         }
     }
 
+    /// `Bearer <token>` with no header name in front (YAML lists of
+    /// headers, logged requests). A named header is read by [`Self::separator`].
+    fn bearer(&mut self, line: Range<usize>, n: &mut usize) {
+        let t = self.text;
+        let l = &t[line.clone()];
+        let Some(p) = memmem_ci(l, b"bearer ") else {
+            return;
+        };
+        let before = l[..p].iter().rev().find(|c| **c != b' ' && **c != b'\t');
+        if matches!(before, Some(b':') | Some(b'=')) || (p > 0 && l[p - 1].is_ascii_alphanumeric()) {
+            return;
+        }
+        let s = p + 7;
+        let mut e = s;
+        while e < l.len() && e - s < MAX_VALUE && (l[e].is_ascii_alphanumeric() || b"-._~+/=".contains(&l[e])) {
+            e += 1;
+        }
+        if e - s < 8 {
+            return;
+        }
+        let cand = Candidate {
+            form: Form::Header,
+            name: line.start + p..line.start + p + 6,
+            value: line.start + s..line.start + e,
+            line: line.clone(),
+            quote: 0,
+            wrapper: None,
+            auth_scheme: Some(line.start + p..line.start + p + 6),
+            arg: 0,
+        };
+        self.push(cand, n);
+    }
+
     /// AWS access key ids: `AKIA`/`ASIA` and 16 base32 characters.
     fn aws_ids(&mut self, line: Range<usize>, n: &mut usize) {
         let t = self.text;
@@ -655,7 +689,7 @@ impl State<'_> {
         if b64 < 64 {
             return None;
         }
-        let name = at + 10..at + label_end;
+        let name = at + 10 + usize::from(head[10] == b' ')..at + label_end;
         let cand = Candidate {
             form: Form::Pem,
             name,
@@ -747,6 +781,11 @@ fn name_before(t: &[u8], line_start: usize, at: usize) -> Option<Range<usize>> {
     if j == end {
         return None;
     }
+    // `@` only opens a name (`@password`, C# and Ruby): inside one it is a
+    // URL's userinfo (`user:pass@host:21`).
+    if memchr::memchr(b'@', &t[j + 1..end]).is_some() {
+        return None;
+    }
     Some(j..end)
 }
 
@@ -806,6 +845,11 @@ fn value_after(t: &[u8], from: usize, end: usize) -> Option<Value> {
         && is_quote(t[p + 1])
     {
         p += 1;
+    }
+    // Go's `[]byte("...")` wraps a literal as a call would.
+    let byte_slice = t[p..end].starts_with(b"[]byte(");
+    if byte_slice {
+        p += 2;
     }
     let mut v = if is_quote(t[p]) {
         let close = closing_quote(t, p, end)?;

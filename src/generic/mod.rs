@@ -28,6 +28,9 @@ pub mod features;
 mod model;
 pub mod value;
 
+#[cfg(test)]
+mod tests;
+
 use std::ops::Range;
 use std::path::Path;
 
@@ -142,6 +145,13 @@ pub struct Scored {
     pub category: Category,
     /// The model's probability that the value is a credential, 0 to 1.
     pub score: f32,
+    /// Whether the value sits where fake credentials are the rule rather
+    /// than the exception: a test, example or documentation path, a
+    /// comment, or code after a unit-test marker (`#[cfg(test)]`,
+    /// `func Test`, `def test_`, `@Test`). Such values are reported at low
+    /// confidence at most, so `--min-confidence medium` stays quiet on
+    /// ordinary code.
+    pub quiet: bool,
 }
 
 impl Scored {
@@ -163,6 +173,7 @@ impl Scored {
         let level = Level::of(self.score)?;
         Some(match self.candidate.form {
             Form::AwsKeyId => Level::Low,
+            _ if self.quiet => Level::Low,
             _ => level,
         })
     }
@@ -185,14 +196,24 @@ pub fn detect(text: &[u8], path: Option<&Path>) -> Detection {
     let file = FileContext::from_path(path);
     let (cands, skipped) = candidate::candidates(text);
     let mut found: Vec<Scored> = Vec::with_capacity(cands.len());
+    let tests_from = if cands.is_empty() {
+        text.len()
+    } else {
+        test_code_start(text)
+    };
+    let quiet_file = file.test || file.example || file.doc;
     for c in cands {
         let x = features::features(text, &c, &file);
         let score = score(&x);
         let category = Category::of(c.form, &text[c.name.clone()]);
+        let quiet = quiet_file
+            || c.value.start >= tests_from
+            || value::is_comment_line(&text[c.line.clone()]);
         found.push(Scored {
             candidate: c,
             category,
             score,
+            quiet,
         });
     }
     found.sort_by(|a, b| {
@@ -202,6 +223,17 @@ pub fn detect(text: &[u8], path: Option<&Path>) -> Detection {
     });
     found.dedup_by(|b, a| a.candidate.value == b.candidate.value);
     Detection { found, skipped }
+}
+
+/// Where unit tests start in a source file: the first `#[cfg(test)]`,
+/// `#[test]`, `func Test`, `def test_` or `@Test`; the end when none.
+fn test_code_start(text: &[u8]) -> usize {
+    const MARKERS: &[&[u8]] = &[b"#[cfg(test)]", b"#[test]", b"func Test", b"def test_", b"@Test"];
+    MARKERS
+        .iter()
+        .filter_map(|m| memchr::memmem::find(text, m))
+        .min()
+        .unwrap_or(text.len())
 }
 
 /// Each candidate of `text` with its feature vector, for training.
@@ -217,6 +249,7 @@ pub fn feature_rows(text: &[u8], path: Option<&Path>) -> Vec<(Scored, [f32; feat
                 score: score(&x),
                 candidate: c,
                 category,
+                quiet: false,
             };
             (s, x)
         })
