@@ -187,6 +187,8 @@ pub struct Scanner {
     matcher: Matcher,
     /// Rule-set index of each generic category's rule, found on first use.
     generic_rules: std::sync::OnceLock<Option<Vec<Option<usize>>>>,
+    /// Provider keywords that start tokens, lowercase, built on first use.
+    provider_prefixes: std::sync::OnceLock<Vec<Vec<u8>>>,
     history: std::sync::OnceLock<crate::source::git::HistoryPlan>,
     min_confidence: Confidence,
     triage: Option<Arc<Triage>>,
@@ -201,6 +203,7 @@ impl Scanner {
         Scanner {
             matcher: Matcher::new(rules),
             generic_rules: std::sync::OnceLock::new(),
+            provider_prefixes: std::sync::OnceLock::new(),
             history: std::sync::OnceLock::new(),
             min_confidence,
             triage: None,
@@ -529,10 +532,18 @@ impl Scanner {
                 generic::Level::Medium => Confidence::Medium,
                 generic::Level::High => Confidence::High,
             };
+            let span = s.value();
+            // A token with a provider's prefix is the provider rule's to
+            // judge: one it did not report (wrong length, checksum) is not
+            // raised above low by the generic detector.
+            let confidence = if confidence > Confidence::Low && self.provider_prefixed(&hay[span.clone()]) {
+                Confidence::Low
+            } else {
+                confidence
+            };
             if confidence < self.min_confidence {
                 continue;
             }
-            let span = s.value();
             if within.is_some_and(|w| !w.iter().any(|r| overlaps(r, &span))) {
                 continue;
             }
@@ -588,6 +599,28 @@ impl Scanner {
                 })
             })
             .collect()
+    }
+
+    /// Whether `value` starts with a provider rule's keyword (`ghp_`,
+    /// `xoxb-`, `sk-`): the prefixes of provider-shaped tokens. Only
+    /// keywords of 3+ characters that are not credential words count.
+    fn provider_prefixed(&self, value: &[u8]) -> bool {
+        let prefixes = self.provider_prefixes.get_or_init(|| {
+            let mut v: Vec<Vec<u8>> = self
+                .rules()
+                .rules()
+                .iter()
+                .filter(|r| r.provider != "generic" && r.engine == crate::rules::Engine::Pattern)
+                .flat_map(|r| r.spec.keywords.iter())
+                .map(|k| k.as_bytes().to_ascii_lowercase())
+                .filter(|k| k.len() >= 3 && !generic::candidate::is_credential_name(k))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        });
+        let head = value[..value.len().min(32)].to_ascii_lowercase();
+        prefixes.iter().any(|p| head.starts_with(p))
     }
 
     /// Where each generic category's rule is in the rule set, `None` for

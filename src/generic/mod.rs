@@ -166,17 +166,46 @@ impl Scored {
     /// use, not the secret), and a value public by design (Stripe `pk_`,
     /// Mapbox `pk.`, OAuth client ids, Supabase `anon` and jwt.io sample
     /// JWTs) is never reported.
+    ///
+    /// Documentation shapes are not reported either: a value cut short with
+    /// `...`, and `Basic` credentials that decode to a placeholder
+    /// (`user:password`, `admin:admin`). A comparison (`token == "…"`) is
+    /// test code, so low at most.
     pub fn level(&self, text: &[u8]) -> Option<Level> {
-        if value::is_public_by_design(&text[self.value()]) {
+        let v = &text[self.value()];
+        if value::is_public_by_design(v) || memchr::memmem::find(v, b"...").is_some() {
             return None;
+        }
+        if let Some(scheme) = &self.candidate.auth_scheme {
+            if text[scheme.clone()].eq_ignore_ascii_case(b"basic") && basic_is_placeholder(v) {
+                return None;
+            }
         }
         let level = Level::of(self.score)?;
         Some(match self.candidate.form {
-            Form::AwsKeyId => Level::Low,
+            Form::AwsKeyId | Form::Compare => Level::Low,
             _ if self.quiet => Level::Low,
             _ => level,
         })
     }
+}
+
+/// Whether `Basic` credentials decode to `user:password` with a password
+/// from the documentation (`password`, `admin`, `open sesame`) or too short
+/// to be one.
+fn basic_is_placeholder(v: &[u8]) -> bool {
+    use base64::Engine as _;
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(v) else {
+        return false;
+    };
+    let Some(colon) = memchr::memchr(b':', &decoded) else {
+        return false;
+    };
+    let (user, pass) = (&decoded[..colon], &decoded[colon + 1..]);
+    pass.len() < 6
+        || value::is_placeholder(pass)
+        || pass.eq_ignore_ascii_case(user)
+        || pass.eq_ignore_ascii_case(b"open sesame")
 }
 
 /// The scored candidates of one input, and what was skipped.
