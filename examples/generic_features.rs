@@ -46,7 +46,11 @@ fn main() {
         if bytes.len() > 25 << 20 || memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
             continue;
         }
-        let rel = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
         let rows = feature_rows(&bytes, Some(&path));
         for (s, x) in rows {
             let c = &s.candidate;

@@ -536,11 +536,12 @@ impl Scanner {
             // A token with a provider's prefix is the provider rule's to
             // judge: one it did not report (wrong length, checksum) is not
             // raised above low by the generic detector.
-            let confidence = if confidence > Confidence::Low && self.provider_prefixed(&hay[span.clone()]) {
-                Confidence::Low
-            } else {
-                confidence
-            };
+            let confidence =
+                if confidence > Confidence::Low && self.provider_prefixed(&hay[span.clone()]) {
+                    Confidence::Low
+                } else {
+                    confidence
+                };
             if confidence < self.min_confidence {
                 continue;
             }
@@ -595,7 +596,8 @@ impl Scanner {
             .map(|(f, _)| f)
             .filter(|f| {
                 !existing.iter().any(|e| {
-                    e.line == f.line && (e.secret.contains(&f.secret) || f.secret.contains(&e.secret))
+                    e.line == f.line
+                        && (e.secret.contains(&f.secret) || f.secret.contains(&e.secret))
                 })
             })
             .collect()

@@ -129,17 +129,52 @@ pub struct Skipped {
 
 /// Keywords that select a line, matched case-insensitively. A name must
 /// also contain one of [`NAME_WORDS`] for a separator to yield a candidate.
+/// Short words that occur in ordinary identifiers (`pin` in `mapping`,
+/// `otp`, `session`) are left out: they cost a line read for little.
 const LINE_KEYWORDS: &[&str] = &[
-    "pass", "pwd", "psw", "secret", "key", "token", "tkn", "auth", "cred", "salt", "nonce",
-    "seed", "bearer", "://", "akia", "asia", "-----begin", "private", "signature", "session",
-    "cookie", "otp", "login", "pin",
+    "pass",
+    "pwd",
+    "psw",
+    "secret",
+    "key",
+    "token",
+    "tkn",
+    "auth",
+    "cred",
+    "salt",
+    "nonce",
+    "seed",
+    "bearer",
+    "://",
+    "akia",
+    "asia",
+    "-----begin",
+    "private",
 ];
 
 /// Words that make a name worth a candidate (lowercase, searched in the
 /// lowercased name).
 const NAME_WORDS: &[&str] = &[
-    "pass", "pwd", "psw", "secret", "key", "token", "tkn", "auth", "cred", "salt", "nonce",
-    "seed", "bearer", "private", "signature", "session", "cookie", "otp", "login", "pin",
+    "pass",
+    "pwd",
+    "psw",
+    "secret",
+    "key",
+    "token",
+    "tkn",
+    "auth",
+    "cred",
+    "salt",
+    "nonce",
+    "seed",
+    "bearer",
+    "private",
+    "signature",
+    "session",
+    "cookie",
+    "otp",
+    "login",
+    "pin",
 ];
 
 fn line_finder() -> &'static AhoCorasick {
@@ -149,23 +184,26 @@ fn line_finder() -> &'static AhoCorasick {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
             .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(LINE_KEYWORDS)
             .expect("keyword automaton")
     })
 }
 
-/// Whether a (lowercased or not) name holds a credential word.
+fn name_finder() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(NAME_WORDS)
+            .expect("name automaton")
+    })
+}
+
+/// Whether a name holds a credential word, in any case.
 pub fn is_credential_name(name: &[u8]) -> bool {
-    if name.is_empty() || name.len() > MAX_NAME {
-        return false;
-    }
-    let mut buf = [0u8; MAX_NAME];
-    let lower = &mut buf[..name.len()];
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
-    NAME_WORDS
-        .iter()
-        .any(|w| memchr::memmem::find(lower, w.as_bytes()).is_some())
+    !name.is_empty() && name.len() <= MAX_NAME && name_finder().is_match(name)
 }
 
 /// Proposes the candidates in `text`.
@@ -181,20 +219,16 @@ pub fn candidates(text: &[u8]) -> (Vec<Candidate>, Skipped) {
         skipped: Skipped::default(),
         done_to: 0,
     };
-    let mut pos = 0;
-    for m in line_finder().find_iter(text) {
-        if m.start() < st.done_to || m.start() < pos {
-            continue;
-        }
-        let start = memchr::memrchr(b'\n', &text[..m.start()]).map_or(0, |p| p + 1);
-        if start < st.done_to {
-            continue;
-        }
-        st.process_from(start);
-        pos = st.done_to;
-        if st.out.len() >= MAX_PER_FILE {
+    let finder = line_finder();
+    // Each search starts after the lines already read, so a line with
+    // many keywords is found once.
+    while st.done_to < text.len() && st.out.len() < MAX_PER_FILE {
+        let input = aho_corasick::Input::new(text).span(st.done_to..text.len());
+        let Some(m) = finder.find(input) else {
             break;
-        }
+        };
+        let start = memchr::memrchr(b'\n', &text[..m.start()]).map_or(0, |p| p + 1);
+        st.process_from(start.max(st.done_to));
     }
     st.out.truncate(MAX_PER_FILE);
     (st.out, st.skipped)
@@ -269,7 +303,8 @@ impl State<'_> {
         let mut n = 0usize;
         let mut pem_end = None;
 
-        if let Some(p) = memmem_ci(l, b"-----begin") {
+        let dashes = memchr::memmem::find(l, b"-----");
+        if let Some(p) = dashes.and_then(|d| memmem_ci(&l[d..], b"-----begin").map(|q| d + q)) {
             if let Some((c, end)) = self.pem(base + p, line.clone()) {
                 self.push(c, &mut n);
                 pem_end = Some(end);
@@ -286,8 +321,10 @@ impl State<'_> {
                 b'=' => {
                     let next = l.get(i + 1).copied();
                     let prev = if i > 0 { l[i - 1] } else { 0 };
-                    if matches!(prev, b'=' | b'!' | b'<' | b'>' | b':' | b'+' | b'-' | b'*' | b'/')
-                    {
+                    if matches!(
+                        prev,
+                        b'=' | b'!' | b'<' | b'>' | b':' | b'+' | b'-' | b'*' | b'/'
+                    ) {
                         i += 1;
                         continue;
                     }
@@ -340,7 +377,8 @@ impl State<'_> {
                     i += 1;
                 }
                 b'-' if (i == 0 || l[i - 1] == b' ' || l[i - 1] == b'\t' || l[i - 1] == b'"')
-                    && l.get(i + 1).is_some_and(|&c| c == b'-' || c.is_ascii_alphabetic()) =>
+                    && l.get(i + 1)
+                        .is_some_and(|&c| c == b'-' || c.is_ascii_alphabetic()) =>
                 {
                     i = self.flag(line.clone(), i, &mut n).max(i + 1);
                 }
@@ -511,7 +549,8 @@ impl State<'_> {
             e += 1;
         }
         let name_start = e;
-        while e < line.end && (t[e].is_ascii_alphanumeric() || t[e] == b'-' || t[e] == b'_')
+        while e < line.end
+            && (t[e].is_ascii_alphanumeric() || t[e] == b'-' || t[e] == b'_')
             && e - abs < MAX_NAME
         {
             e += 1;
@@ -529,7 +568,9 @@ impl State<'_> {
         let Some(v) = value_after(t, e, line.end) else {
             return e - line.start;
         };
-        if t.get(v.value.start).is_some_and(|&c| c == b'-' || c == b'$') {
+        if t.get(v.value.start)
+            .is_some_and(|&c| c == b'-' || c == b'$')
+        {
             return e - line.start;
         }
         let next = v.value.end;
@@ -546,7 +587,8 @@ impl State<'_> {
             let at = from + p;
             from = at + 3;
             let mut s = at;
-            while s > line.start && (t[s - 1].is_ascii_alphanumeric() || b"+.-".contains(&t[s - 1]))
+            while s > line.start
+                && (t[s - 1].is_ascii_alphanumeric() || b"+.-".contains(&t[s - 1]))
                 && at - s < 24
             {
                 s -= 1;
@@ -592,16 +634,23 @@ impl State<'_> {
     fn bearer(&mut self, line: Range<usize>, n: &mut usize) {
         let t = self.text;
         let l = &t[line.clone()];
+        if memchr::memchr2(b'b', b'B', l).is_none() {
+            return;
+        }
         let Some(p) = memmem_ci(l, b"bearer ") else {
             return;
         };
         let before = l[..p].iter().rev().find(|c| **c != b' ' && **c != b'\t');
-        if matches!(before, Some(b':') | Some(b'=')) || (p > 0 && l[p - 1].is_ascii_alphanumeric()) {
+        if matches!(before, Some(b':') | Some(b'=')) || (p > 0 && l[p - 1].is_ascii_alphanumeric())
+        {
             return;
         }
         let s = p + 7;
         let mut e = s;
-        while e < l.len() && e - s < MAX_VALUE && (l[e].is_ascii_alphanumeric() || b"-._~+/=".contains(&l[e])) {
+        while e < l.len()
+            && e - s < MAX_VALUE
+            && (l[e].is_ascii_alphanumeric() || b"-._~+/=".contains(&l[e]))
+        {
             e += 1;
         }
         if e - s < 8 {
@@ -841,7 +890,8 @@ fn value_after(t: &[u8], from: usize, end: usize) -> Option<Value> {
         return None;
     }
     // String prefixes: r"", b"", u"", f"", @"", $"".
-    if p + 1 < end && matches!(t[p], b'r' | b'b' | b'u' | b'f' | b'@' | b'$' | b'R' | b'B')
+    if p + 1 < end
+        && matches!(t[p], b'r' | b'b' | b'u' | b'f' | b'@' | b'$' | b'R' | b'B')
         && is_quote(t[p + 1])
     {
         p += 1;
@@ -881,8 +931,10 @@ fn value_after(t: &[u8], from: usize, end: usize) -> Option<Value> {
             }
             return None;
         }
-        if matches!(t[p], b'[' | b'{' | b'(' | b'<' | b'#' | b'/' | b'|' | b'>' | b'&' | b'*')
-            && !(t[p] == b'/' && t.get(p + 1).is_some_and(|c| c.is_ascii_alphanumeric()))
+        if matches!(
+            t[p],
+            b'[' | b'{' | b'(' | b'<' | b'#' | b'/' | b'|' | b'>' | b'&' | b'*'
+        ) && !(t[p] == b'/' && t.get(p + 1).is_some_and(|c| c.is_ascii_alphanumeric()))
         {
             return None;
         }
@@ -891,7 +943,17 @@ fn value_after(t: &[u8], from: usize, end: usize) -> Option<Value> {
         while e < limit
             && !matches!(
                 t[e],
-                b' ' | b'\t' | b'\r' | b',' | b';' | b')' | b']' | b'}' | b'"' | b'\'' | b'`' | b'<'
+                b' ' | b'\t'
+                    | b'\r'
+                    | b','
+                    | b';'
+                    | b')'
+                    | b']'
+                    | b'}'
+                    | b'"'
+                    | b'\''
+                    | b'`'
+                    | b'<'
             )
         {
             e += 1;

@@ -144,26 +144,72 @@ impl FileContext {
                 || has("/doc"),
             code: matches!(
                 ext,
-                "py" | "js" | "ts" | "mjs" | "cjs" | "jsx" | "tsx" | "java" | "kt" | "go" | "rb"
-                    | "php" | "cs" | "c" | "cc" | "cpp" | "h" | "hpp" | "rs" | "scala" | "swift"
-                    | "m" | "groovy" | "sh" | "bash" | "ps1" | "pl" | "lua" | "dart" | "r"
-                    | "ex" | "exs" | "erl" | "clj" | "vb" | "sql"
+                "py" | "js"
+                    | "ts"
+                    | "mjs"
+                    | "cjs"
+                    | "jsx"
+                    | "tsx"
+                    | "java"
+                    | "kt"
+                    | "go"
+                    | "rb"
+                    | "php"
+                    | "cs"
+                    | "c"
+                    | "cc"
+                    | "cpp"
+                    | "h"
+                    | "hpp"
+                    | "rs"
+                    | "scala"
+                    | "swift"
+                    | "m"
+                    | "groovy"
+                    | "sh"
+                    | "bash"
+                    | "ps1"
+                    | "pl"
+                    | "lua"
+                    | "dart"
+                    | "r"
+                    | "ex"
+                    | "exs"
+                    | "erl"
+                    | "clj"
+                    | "vb"
+                    | "sql"
             ),
             config: matches!(
                 ext,
-                "yml" | "yaml" | "toml" | "ini" | "cfg" | "conf" | "env" | "properties" | "xml"
-                    | "config" | "tf" | "tfvars" | "example" | "template" | "j2" | "tpl"
+                "yml"
+                    | "yaml"
+                    | "toml"
+                    | "ini"
+                    | "cfg"
+                    | "conf"
+                    | "env"
+                    | "properties"
+                    | "xml"
+                    | "config"
+                    | "tf"
+                    | "tfvars"
+                    | "example"
+                    | "template"
+                    | "j2"
+                    | "tpl"
             ) || name.starts_with(".env")
                 || name == "dockerfile",
-            data: matches!(ext, "json" | "tfstate" | "csv" | "snap" | "lock" | "log" | "har"),
+            data: matches!(
+                ext,
+                "json" | "tfstate" | "csv" | "snap" | "lock" | "log" | "har"
+            ),
         }
     }
 }
 
 fn has_any(lower: &[u8], words: &[&str]) -> bool {
-    words
-        .iter()
-        .any(|w| memchr::memmem::find(lower, w.as_bytes()).is_some())
+    words.iter().any(|w| value::contains(lower, w.as_bytes()))
 }
 
 fn b(x: bool) -> f32 {
@@ -174,8 +220,65 @@ fn b(x: bool) -> f32 {
     }
 }
 
-/// The feature vector of one candidate in `text`.
-pub fn features(text: &[u8], c: &Candidate, file: &FileContext) -> [f32; COUNT] {
+/// What a candidate's line says, computed once per line: every candidate
+/// of a line shares it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineFacts {
+    pub comment: bool,
+    pub getenv: bool,
+    pub assert: bool,
+    pub log: bool,
+    pub html: bool,
+}
+
+impl LineFacts {
+    /// Reads `line` (at most [`super::candidate::MAX_LINE`] bytes of it).
+    pub fn of(line: &[u8]) -> LineFacts {
+        let line = &line[..line.len().min(super::candidate::MAX_LINE)];
+        let l = line.to_ascii_lowercase();
+        LineFacts {
+            comment: value::is_comment_line(line),
+            getenv: has_any(
+                &l,
+                &[
+                    "getenv",
+                    "environ",
+                    "process.env",
+                    "env(",
+                    "env[",
+                    "env.",
+                    "${",
+                    "config.get",
+                    "settings.",
+                    "vault",
+                    "secretkeyref",
+                    "valuefrom",
+                    "keyvault",
+                ],
+            ),
+            assert: has_any(&l, &["assert", "expect", "should", "verify", "mock"]),
+            log: has_any(
+                &l,
+                &[
+                    "log.", "logger", "print", "console.", "echo ", "debug", "warn(", "error(",
+                ],
+            ),
+            html: has_any(
+                &l,
+                &[
+                    "<input",
+                    "<label",
+                    "placeholder=",
+                    "type=\"password\"",
+                    "<form",
+                ],
+            ),
+        }
+    }
+}
+
+/// The feature vector of one candidate in `text`; `facts` are its line's.
+pub fn features(text: &[u8], c: &Candidate, file: &FileContext, facts: &LineFacts) -> [f32; COUNT] {
     let mut f = [0f32; COUNT];
     let name = &text[c.name.clone()];
     let lname = name.to_ascii_lowercase();
@@ -185,9 +288,7 @@ pub fn features(text: &[u8], c: &Candidate, file: &FileContext) -> [f32; COUNT] 
     } else {
         raw
     };
-    let line = &text[c.line.clone()];
-    let line = &line[..line.len().min(super::candidate::MAX_LINE)];
-    let lline = line.to_ascii_lowercase();
+    let line_len = c.line.len().min(super::candidate::MAX_LINE);
     let shape = value::Shape::of(val);
 
     let mut i = 0;
@@ -210,25 +311,136 @@ pub fn features(text: &[u8], c: &Candidate, file: &FileContext) -> [f32; COUNT] 
     put(b(has_any(n, &["salt", "nonce", "seed", "otp"])));
     put(b(has_any(n, &["session", "cookie", "login", "signature"])));
     put(b(has_any(n, &["aws", "amz"])));
-    put(b(has_any(n, &["db", "database", "mysql", "postgres", "redis", "mongo", "sql", "smtp", "mail", "ldap", "ftp"])));
+    put(b(has_any(
+        n,
+        &[
+            "db", "database", "mysql", "postgres", "redis", "mongo", "sql", "smtp", "mail", "ldap",
+            "ftp",
+        ],
+    )));
     let bare = n.rsplit(|&x| x == b'.').next().unwrap_or(n);
     put(b(bare == b"key" || bare == b"\"key\"" || bare == b"keys"));
-    put(b(has_any(n, &["key_id", "keyid", "key-id", "_id", "name", "username", "user", "kid", "_ref", "alias"])
-        || n.ends_with(b"id")));
-    put(b(has_any(n, &["public", "pub_", "publishable", "pubkey", "anon"])));
-    put(b(has_any(n, &["url", "uri", "endpoint", "path", "file", "dir", "host", "server", "location", "prefix", "bucket"])));
-    put(b(has_any(n, &[
-        "field", "label", "type", "length", "len", "size", "count", "max", "min", "format",
-        "policy", "hint", "regex", "pattern", "prompt", "placeholder", "message", "text",
-        "title", "input", "column", "header", "param", "mode", "enabled", "expir", "timeout",
-        "ttl", "error", "status", "valid", "reset", "forgot", "confirm", "change", "strength",
-        "storage", "manager", "provider", "service", "class", "method", "event", "index",
-        "cache", "store", "request", "response", "callback", "handler", "option", "setting",
-    ])));
-    put(b(has_any(n, &["hash", "digest", "hashed", "encrypted", "checksum", "fingerprint", "md5", "sha"])));
-    put(b(has_any(n, &["keyboard", "keycode", "keymap", "keyword", "keystore", "keyfile", "keypath", "hotkey", "monkey", "turkey", "keyval", "sortkey", "primarykey", "primary_key", "foreign", "partition", "cachekey", "cache_key", "keyname", "key_name", "keys", "_keyboard", "keyup", "keydown", "keypress"])));
+    put(b(has_any(
+        n,
+        &[
+            "key_id", "keyid", "key-id", "_id", "name", "username", "user", "kid", "_ref", "alias",
+        ],
+    ) || n.ends_with(b"id")));
+    put(b(has_any(
+        n,
+        &["public", "pub_", "publishable", "pubkey", "anon"],
+    )));
+    put(b(has_any(
+        n,
+        &[
+            "url", "uri", "endpoint", "path", "file", "dir", "host", "server", "location",
+            "prefix", "bucket",
+        ],
+    )));
+    put(b(has_any(
+        n,
+        &[
+            "field",
+            "label",
+            "type",
+            "length",
+            "len",
+            "size",
+            "count",
+            "max",
+            "min",
+            "format",
+            "policy",
+            "hint",
+            "regex",
+            "pattern",
+            "prompt",
+            "placeholder",
+            "message",
+            "text",
+            "title",
+            "input",
+            "column",
+            "header",
+            "param",
+            "mode",
+            "enabled",
+            "expir",
+            "timeout",
+            "ttl",
+            "error",
+            "status",
+            "valid",
+            "reset",
+            "forgot",
+            "confirm",
+            "change",
+            "strength",
+            "storage",
+            "manager",
+            "provider",
+            "service",
+            "class",
+            "method",
+            "event",
+            "index",
+            "cache",
+            "store",
+            "request",
+            "response",
+            "callback",
+            "handler",
+            "option",
+            "setting",
+        ],
+    )));
+    put(b(has_any(
+        n,
+        &[
+            "hash",
+            "digest",
+            "hashed",
+            "encrypted",
+            "checksum",
+            "fingerprint",
+            "md5",
+            "sha",
+        ],
+    )));
+    put(b(has_any(
+        n,
+        &[
+            "keyboard",
+            "keycode",
+            "keymap",
+            "keyword",
+            "keystore",
+            "keyfile",
+            "keypath",
+            "hotkey",
+            "monkey",
+            "turkey",
+            "keyval",
+            "sortkey",
+            "primarykey",
+            "primary_key",
+            "foreign",
+            "partition",
+            "cachekey",
+            "cache_key",
+            "keyname",
+            "key_name",
+            "keys",
+            "_keyboard",
+            "keyup",
+            "keydown",
+            "keypress",
+        ],
+    )));
     put((name.len() as f32).min(64.0));
-    put(b(!name.is_empty() && name.iter().all(|c| !c.is_ascii_lowercase())));
+    put(b(
+        !name.is_empty() && name.iter().all(|c| !c.is_ascii_lowercase())
+    ));
     put(b(name.is_empty()));
     // value
     put((val.len() as f32).min(256.0));
@@ -246,7 +458,7 @@ pub fn features(text: &[u8], c: &Candidate, file: &FileContext) -> [f32; COUNT] 
     put(b(value::is_hex(val)));
     put(b(value::is_base64ish(val)));
     put(b(value::is_uuid(val)));
-    put(b(memchr::memmem::find(val, b"://").is_some()));
+    put(b(value::contains(val, b"://")));
     put(b(value::is_path(val)));
     put(b(value::is_number(val)));
     put(b(value::is_date(val)));
@@ -267,7 +479,11 @@ pub fn features(text: &[u8], c: &Candidate, file: &FileContext) -> [f32; COUNT] 
     put(b(value::is_public_by_design(val)));
     put(b(value::has_known_prefix(val)));
     put(b(val.first().is_some_and(|x| x.is_ascii_uppercase())));
-    put(if c.form == Form::Pem { value::pem_body_chars(val) as f32 } else { 0.0 });
+    put(if c.form == Form::Pem {
+        value::pem_body_chars(val) as f32
+    } else {
+        0.0
+    });
     // surroundings
     put(match c.quote {
         b'"' => 1.0,
@@ -278,27 +494,51 @@ pub fn features(text: &[u8], c: &Candidate, file: &FileContext) -> [f32; COUNT] 
     put(b(c.wrapper.is_some()));
     let wrapper_env = c.wrapper.as_ref().is_some_and(|w| {
         let w = text[w.clone()].to_ascii_lowercase();
-        has_any(&w, &["env", "get", "config", "param", "arg", "setting", "lookup", "read", "load", "secret", "translate", "gettext", "_t", "i18n", "lang"])
+        has_any(
+            &w,
+            &[
+                "env",
+                "get",
+                "config",
+                "param",
+                "arg",
+                "setting",
+                "lookup",
+                "read",
+                "load",
+                "secret",
+                "translate",
+                "gettext",
+                "_t",
+                "i18n",
+                "lang",
+            ],
+        )
     });
     put(b(wrapper_env));
     put(b(c.auth_scheme.is_some()));
     put(c.arg as f32);
-    put(b(value::is_comment_line(line)));
-    put(b(has_any(&lline, &["getenv", "environ", "process.env", "env(", "env[", "env.", "${", "config.get", "settings.", "vault", "secretkeyref", "valuefrom", "keyvault"])));
+    put(b(facts.comment));
+    put(b(facts.getenv));
     put(b(file.test));
     put(b(file.example));
     put(b(file.doc));
     put(b(file.code));
     put(b(file.config));
     put(b(file.data));
-    put(b(has_any(&lline, &["assert", "expect", "should", "verify", "mock"])));
-    let after = text.get(c.value.end + usize::from(c.quote != 0)..).unwrap_or(&[]);
+    put(b(facts.assert));
+    let after = text
+        .get(c.value.end + usize::from(c.quote != 0)..)
+        .unwrap_or(&[]);
     let after = &after[..after.len().min(8)];
-    let concat = after.iter().find(|&&x| x != b' ').is_some_and(|&x| x == b'+' || x == b'%' || x == b'.');
+    let concat = after
+        .iter()
+        .find(|&&x| x != b' ')
+        .is_some_and(|&x| x == b'+' || x == b'%' || x == b'.');
     put(b(concat));
-    put((line.len() as f32).min(512.0));
-    put(b(has_any(&lline, &["log.", "logger", "print", "console.", "echo ", "debug", "warn(", "error("])));
-    put(b(has_any(&lline, &["<input", "<label", "placeholder=", "type=\"password\"", "<form"])));
+    put((line_len as f32).min(512.0));
+    put(b(facts.log));
+    put(b(facts.html));
     for form in Form::ALL {
         put(b(c.form == form));
     }

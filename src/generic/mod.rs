@@ -121,7 +121,7 @@ impl Category {
             _ => {}
         }
         let l = name.to_ascii_lowercase();
-        let has = |w: &str| memchr::memmem::find(&l, w.as_bytes()).is_some();
+        let has = |w: &str| value::contains(&l, w.as_bytes());
         if has("pass") || has("pwd") || has("psw") {
             Category::Password
         } else if has("secret") {
@@ -231,13 +231,12 @@ pub fn detect(text: &[u8], path: Option<&Path>) -> Detection {
         test_code_start(text)
     };
     let quiet_file = file.test || file.example || file.doc;
+    let mut facts = LineCache::default();
     for c in cands {
-        let x = features::features(text, &c, &file);
+        let x = features::features(text, &c, &file, facts.get(text, &c.line));
         let score = score(&x);
         let category = Category::of(c.form, &text[c.name.clone()]);
-        let quiet = quiet_file
-            || c.value.start >= tests_from
-            || value::is_comment_line(&text[c.line.clone()]);
+        let quiet = quiet_file || c.value.start >= tests_from || facts.last.1.comment;
         found.push(Scored {
             candidate: c,
             category,
@@ -254,10 +253,34 @@ pub fn detect(text: &[u8], path: Option<&Path>) -> Detection {
     Detection { found, skipped }
 }
 
+/// The facts of the last line asked for: candidates come line by line.
+#[derive(Default)]
+struct LineCache {
+    last: (Option<usize>, features::LineFacts),
+}
+
+impl LineCache {
+    fn get(&mut self, text: &[u8], line: &Range<usize>) -> &features::LineFacts {
+        if self.last.0 != Some(line.start) {
+            self.last = (
+                Some(line.start),
+                features::LineFacts::of(&text[line.clone()]),
+            );
+        }
+        &self.last.1
+    }
+}
+
 /// Where unit tests start in a source file: the first `#[cfg(test)]`,
 /// `#[test]`, `func Test`, `def test_` or `@Test`; the end when none.
 fn test_code_start(text: &[u8]) -> usize {
-    const MARKERS: &[&[u8]] = &[b"#[cfg(test)]", b"#[test]", b"func Test", b"def test_", b"@Test"];
+    const MARKERS: &[&[u8]] = &[
+        b"#[cfg(test)]",
+        b"#[test]",
+        b"func Test",
+        b"def test_",
+        b"@Test",
+    ];
     MARKERS
         .iter()
         .filter_map(|m| memchr::memmem::find(text, m))
@@ -269,10 +292,11 @@ fn test_code_start(text: &[u8]) -> usize {
 pub fn feature_rows(text: &[u8], path: Option<&Path>) -> Vec<(Scored, [f32; features::COUNT])> {
     let file = FileContext::from_path(path);
     let (cands, _) = candidate::candidates(text);
+    let mut facts = LineCache::default();
     cands
         .into_iter()
         .map(|c| {
-            let x = features::features(text, &c, &file);
+            let x = features::features(text, &c, &file, facts.get(text, &c.line));
             let category = Category::of(c.form, &text[c.name.clone()]);
             let s = Scored {
                 score: score(&x),
@@ -302,7 +326,11 @@ pub fn score(x: &[f32; features::COUNT]) -> f32 {
                 sum += v;
                 break;
             }
-            i = if x[f as usize] <= t { l as usize } else { r as usize };
+            i = if x[f as usize] <= t {
+                l as usize
+            } else {
+                r as usize
+            };
         }
     }
     1.0 / (1.0 + (-sum).exp())

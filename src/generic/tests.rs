@@ -17,32 +17,116 @@ fn proposed(text: &str) -> Vec<(Form, String, String)> {
 
 /// Forms and the value each must propose; values built to look real.
 const POSITIVE: &[(Form, &str, &str)] = &[
-    (Form::Assign, r#"db_password = "Kq8wN4rT2yP6""#, "Kq8wN4rT2yP6"),
-    (Form::Assign, "spring.datasource.password=Vt8q2LmX9zKr", "Vt8q2LmX9zKr"),
-    (Form::Assign, "export API_TOKEN=Xk29fPq8Lm2Q", "Xk29fPq8Lm2Q"),
+    (
+        Form::Assign,
+        r#"db_password = "Kq8wN4rT2yP6""#,
+        "Kq8wN4rT2yP6",
+    ),
+    (
+        Form::Assign,
+        "spring.datasource.password=Vt8q2LmX9zKr",
+        "Vt8q2LmX9zKr",
+    ),
+    (
+        Form::Assign,
+        "export API_TOKEN=Xk29fPq8Lm2Q",
+        "Xk29fPq8Lm2Q",
+    ),
     (Form::Assign, r#"opts.Password := "g4mh9oWq""#, "g4mh9oWq"),
-    (Form::Assign, r#"client = Client(api_key="Zq7Lm2Wx9Rt4Yp")"#, "Zq7Lm2Wx9Rt4Yp"),
-    (Form::Assign, r#"'secret_key' => 'MXVjM8Ahghjs',"#, "MXVjM8Ahghjs"),
-    (Form::Assign, r#"val password: String = "sag5mmtpgqfl""#, "sag5mmtpgqfl"),
+    (
+        Form::Assign,
+        r#"client = Client(api_key="Zq7Lm2Wx9Rt4Yp")"#,
+        "Zq7Lm2Wx9Rt4Yp",
+    ),
+    (
+        Form::Assign,
+        r#"'secret_key' => 'MXVjM8Ahghjs',"#,
+        "MXVjM8Ahghjs",
+    ),
+    (
+        Form::Assign,
+        r#"val password: String = "sag5mmtpgqfl""#,
+        "sag5mmtpgqfl",
+    ),
     (Form::Assign, r#"password = Some("lysmwlqe"),"#, "lysmwlqe"),
-    (Form::Assign, r#"var oSeed = []byte("SODOJNLHRLOMANBD")"#, "SODOJNLHRLOMANBD"),
-    (Form::Assign, r#"conn = "Server=db;User Id=sa;Password=Gets0m3Pw;""#, "Gets0m3Pw"),
-    (Form::Assign, "<add name=\"x\" password=\"Wq8Lm2Xz\" />", "Wq8Lm2Xz"),
-    (Form::Colon, r#"  "client_secret": "8307ea3453320b22","#, "8307ea3453320b22"),
-    (Form::Colon, "MINIO_ACCESS_KEY: 'HR43u9Xq2LmP'", "HR43u9Xq2LmP"),
+    (
+        Form::Assign,
+        r#"var oSeed = []byte("SODOJNLHRLOMANBD")"#,
+        "SODOJNLHRLOMANBD",
+    ),
+    (
+        Form::Assign,
+        r#"conn = "Server=db;User Id=sa;Password=Gets0m3Pw;""#,
+        "Gets0m3Pw",
+    ),
+    (
+        Form::Assign,
+        "<add name=\"x\" password=\"Wq8Lm2Xz\" />",
+        "Wq8Lm2Xz",
+    ),
+    (
+        Form::Colon,
+        r#"  "client_secret": "8307ea3453320b22","#,
+        "8307ea3453320b22",
+    ),
+    (
+        Form::Colon,
+        "MINIO_ACCESS_KEY: 'HR43u9Xq2LmP'",
+        "HR43u9Xq2LmP",
+    ),
     (Form::Colon, "password: onqmkhcep", "onqmkhcep"),
-    (Form::Compare, r#"assert cfg['password'] == 'lgltgnqe'"#, "lgltgnqe"),
-    (Form::Call, r#"user.setPassword("Tq7mZ2vR9x");"#, "Tq7mZ2vR9x"),
-    (Form::Call, r#"session.login("admin", "Wq2Lm8Zx4R")"#, "Wq2Lm8Zx4R"),
-    (Form::Flag, "mysql -u root --password Xq2Lm8Wz9 db", "Xq2Lm8Wz9"),
+    (
+        Form::Compare,
+        r#"assert cfg['password'] == 'lgltgnqe'"#,
+        "lgltgnqe",
+    ),
+    (
+        Form::Call,
+        r#"user.setPassword("Tq7mZ2vR9x");"#,
+        "Tq7mZ2vR9x",
+    ),
+    (
+        Form::Call,
+        r#"session.login("admin", "Wq2Lm8Zx4R")"#,
+        "Wq2Lm8Zx4R",
+    ),
+    (
+        Form::Flag,
+        "mysql -u root --password Xq2Lm8Wz9 db",
+        "Xq2Lm8Wz9",
+    ),
     (Form::Flag, "redis-cli -h cache --pass Rk2Lm9Xq", "Rk2Lm9Xq"),
     (Form::Xml, "<password>Zq8Wn4Rt2Y</password>", "Zq8Wn4Rt2Y"),
-    (Form::Split, "- name: DB_PASSWORD\n  value: Qz8Wn4Rt2Y", "Qz8Wn4Rt2Y"),
-    (Form::Split, r#"{"key": "apiKey", "value": "Lm2Xq8Wz4Rt6"}"#, "Lm2Xq8Wz4Rt6"),
-    (Form::Url, "DATABASE_URL=mysql://myuser:eyzhxzq@myhost/db", "eyzhxzq"),
-    (Form::Header, r#"-H "Authorization: Bearer Zq8Wn4Rt2Yp6Lm0V""#, "Zq8Wn4Rt2Yp6Lm0V"),
-    (Form::Header, "  - Bearer d1fc83f09661bcaf3cb3591ec4b93fe9", "d1fc83f09661bcaf3cb3591ec4b93fe9"),
-    (Form::AwsKeyId, "X-Amz-Credential=AKIAQX4RT2YP6LM3VZ7K%2F20240101", "AKIAQX4RT2YP6LM3VZ7K"),
+    (
+        Form::Split,
+        "- name: DB_PASSWORD\n  value: Qz8Wn4Rt2Y",
+        "Qz8Wn4Rt2Y",
+    ),
+    (
+        Form::Split,
+        r#"{"key": "apiKey", "value": "Lm2Xq8Wz4Rt6"}"#,
+        "Lm2Xq8Wz4Rt6",
+    ),
+    (
+        Form::Url,
+        "DATABASE_URL=mysql://myuser:eyzhxzq@myhost/db",
+        "eyzhxzq",
+    ),
+    (
+        Form::Header,
+        r#"-H "Authorization: Bearer Zq8Wn4Rt2Yp6Lm0V""#,
+        "Zq8Wn4Rt2Yp6Lm0V",
+    ),
+    (
+        Form::Header,
+        "  - Bearer d1fc83f09661bcaf3cb3591ec4b93fe9",
+        "d1fc83f09661bcaf3cb3591ec4b93fe9",
+    ),
+    (
+        Form::AwsKeyId,
+        "X-Amz-Credential=AKIAQX4RT2YP6LM3VZ7K%2F20240101",
+        "AKIAQX4RT2YP6LM3VZ7K",
+    ),
 ];
 
 /// Lines that must not propose a value of the given form.
@@ -101,7 +185,11 @@ fn pem_fixture() -> String {
 fn pem_in_string_literals() {
     let text = pem_fixture();
     let got = proposed(&text);
-    assert!(got.iter().any(|(f, n, _)| *f == Form::Pem && n == "RSA PRIVATE KEY"), "{got:?}");
+    assert!(
+        got.iter()
+            .any(|(f, n, _)| *f == Form::Pem && n == "RSA PRIVATE KEY"),
+        "{got:?}"
+    );
 }
 
 fn score_of(text: &str, path: &str) -> Vec<(String, f32)> {
@@ -114,7 +202,11 @@ fn score_of(text: &str, path: &str) -> Vec<(String, f32)> {
 
 #[test]
 fn model_matches_features() {
-    assert_eq!(model::FEATURES, features::COUNT, "retrain: the features changed");
+    assert_eq!(
+        model::FEATURES,
+        features::COUNT,
+        "retrain: the features changed"
+    );
     assert!(!model::ROOTS.is_empty());
 }
 
@@ -133,8 +225,16 @@ fn scores_are_deterministic() {
 fn pinned_scores() {
     let cases: &[(&str, &str, &str)] = &[
         ("src/db.py", "password = \"hvopcspjq\"\n", "hvopcspjq"),
-        ("config/app.yml", "  client_secret: 8307ea3453320b22aae283d23dbf3cd7\n", "8307ea3453320b22aae283d23dbf3cd7"),
-        ("src/db.py", "password = os.getenv(\"DB_PASSWORD\")\n", "DB_PASSWORD"),
+        (
+            "config/app.yml",
+            "  client_secret: 8307ea3453320b22aae283d23dbf3cd7\n",
+            "8307ea3453320b22aae283d23dbf3cd7",
+        ),
+        (
+            "src/db.py",
+            "password = os.getenv(\"DB_PASSWORD\")\n",
+            "DB_PASSWORD",
+        ),
         ("src/form.js", "passwordField: 'password',\n", "password"),
     ];
     let mut got = Vec::new();
@@ -172,7 +272,8 @@ fn public_by_design_is_not_reported() {
 
 #[test]
 fn test_code_is_quiet() {
-    let text = "fn f() {}\n#[cfg(test)]\nmod tests {\n    const PASSWORD: &str = \"Kq8wN4rT2yP6\";\n}\n";
+    let text =
+        "fn f() {}\n#[cfg(test)]\nmod tests {\n    const PASSWORD: &str = \"Kq8wN4rT2yP6\";\n}\n";
     let d = detect(text.as_bytes(), Some(Path::new("src/lib.rs")));
     assert!(d.found.iter().all(|s| s.quiet));
 }
@@ -189,7 +290,9 @@ fn hostile_inputs_are_bounded() {
     let lines = "secret = x\n".repeat(100_000);
     let calls = "password(".repeat(100_000);
     let bearer = "Bearer ".repeat(100_000);
-    for text in [long_line, many_seps, quotes, colons, urls, pem, lines, calls, bearer] {
+    for text in [
+        long_line, many_seps, quotes, colons, urls, pem, lines, calls, bearer,
+    ] {
         let start = std::time::Instant::now();
         let d = detect(text.as_bytes(), None);
         assert!(d.found.len() <= candidate::MAX_PER_FILE);

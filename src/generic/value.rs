@@ -81,6 +81,19 @@ fn entropy_of(counts: &[u16; 256], n: usize) -> f32 {
         .sum()
 }
 
+/// Whether `needle` occurs in `hay`: a plain scan, cheaper than building a
+/// `memmem` searcher for the short names and values read here.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    match needle.first() {
+        None => true,
+        Some(&first) => {
+            hay.len() >= needle.len()
+                && (0..=hay.len() - needle.len())
+                    .any(|i| hay[i] == first && &hay[i..i + needle.len()] == needle)
+        }
+    }
+}
+
 /// Shannon entropy of `v`, bits per byte.
 pub fn entropy(v: &[u8]) -> f32 {
     Shape::of(v).entropy
@@ -92,8 +105,7 @@ pub fn is_hex(v: &[u8]) -> bool {
 
 pub fn is_base64ish(v: &[u8]) -> bool {
     v.len() >= 16
-        && v
-            .iter()
+        && v.iter()
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'-' | b'_'))
 }
 
@@ -123,9 +135,32 @@ pub fn is_path(v: &[u8]) -> bool {
 
 fn ends_with_ext(v: &[u8]) -> bool {
     const EXTS: &[&[u8]] = &[
-        b".json", b".pem", b".key", b".crt", b".p12", b".pfx", b".jks", b".txt", b".yml",
-        b".yaml", b".xml", b".html", b".js", b".py", b".cfg", b".conf", b".png", b".jpg",
-        b".keystore", b".der", b".pub", b".env", b".ini", b".properties", b".log", b".csv",
+        b".json",
+        b".pem",
+        b".key",
+        b".crt",
+        b".p12",
+        b".pfx",
+        b".jks",
+        b".txt",
+        b".yml",
+        b".yaml",
+        b".xml",
+        b".html",
+        b".js",
+        b".py",
+        b".cfg",
+        b".conf",
+        b".png",
+        b".jpg",
+        b".keystore",
+        b".der",
+        b".pub",
+        b".env",
+        b".ini",
+        b".properties",
+        b".log",
+        b".csv",
     ];
     let l = v.to_ascii_lowercase();
     EXTS.iter().any(|e| l.ends_with(e))
@@ -133,7 +168,8 @@ fn ends_with_ext(v: &[u8]) -> bool {
 
 pub fn is_number(v: &[u8]) -> bool {
     !v.is_empty()
-        && v.iter().all(|&c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'_' | b'e' | b'x'))
+        && v.iter()
+            .all(|&c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'_' | b'e' | b'x'))
         && v.iter().any(|c| c.is_ascii_digit())
         && v.iter().filter(|c| c.is_ascii_alphabetic()).count() <= 1
 }
@@ -144,7 +180,10 @@ pub fn is_date(v: &[u8]) -> bool {
         return false;
     }
     let digits = v.iter().filter(|c| c.is_ascii_digit()).count();
-    let seps = v.iter().filter(|&&c| matches!(c, b'-' | b'/' | b':' | b'.' | b'T' | b'Z' | b' ' | b'+')).count();
+    let seps = v
+        .iter()
+        .filter(|&&c| matches!(c, b'-' | b'/' | b':' | b'.' | b'T' | b'Z' | b' ' | b'+'))
+        .count();
     digits + seps == v.len()
         && digits >= 6
         && (v[4] == b'-' || v[2] == b'/' || v[2] == b'-' || v[4] == b'/')
@@ -157,7 +196,11 @@ pub fn is_version(v: &[u8]) -> bool {
     !v.is_empty()
         && v[0].is_ascii_digit()
         && dots >= 1
-        && v.iter().take_while(|&&c| c.is_ascii_digit() || c == b'.').count() * 2 >= v.len()
+        && v.iter()
+            .take_while(|&&c| c.is_ascii_digit() || c == b'.')
+            .count()
+            * 2
+            >= v.len()
 }
 
 /// A code identifier: `user_password`, `dbPassword`, `DB_PASSWORD`,
@@ -166,7 +209,10 @@ pub fn is_identifier(v: &[u8]) -> bool {
     if v.len() < 3 || !v[0].is_ascii_alphabetic() {
         return false;
     }
-    if !v.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')) {
+    if !v
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    {
         return false;
     }
     let digits = v.iter().filter(|c| c.is_ascii_digit()).count();
@@ -174,38 +220,257 @@ pub fn is_identifier(v: &[u8]) -> bool {
         return false;
     }
     let joins = v.iter().filter(|&&c| matches!(c, b'_' | b'.')).count();
-    let humps = v.windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count();
+    let humps = v
+        .windows(2)
+        .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+        .count();
     let all_upper = v.iter().all(|c| !c.is_ascii_lowercase());
     joins > 0 || (humps > 0 && humps * 4 <= v.len()) || (all_upper && v.len() >= 4)
 }
 
 /// Common English and code words; a value made of them is rarely random.
 const WORDS: &[&str] = &[
-    "the", "and", "for", "you", "your", "our", "not", "are", "all", "new", "get", "set", "use",
-    "user", "name", "pass", "word", "password", "secret", "token", "key", "api", "auth", "admin",
-    "root", "test", "demo", "example", "sample", "dummy", "fake", "mock", "default", "change",
-    "changeme", "here", "value", "string", "null", "none", "true", "false", "empty", "data",
-    "config", "app", "application", "server", "client", "service", "access", "private",
-    "public", "local", "host", "port", "mail", "email", "login", "guest", "welcome", "hello",
-    "world", "foo", "bar", "baz", "qux", "abc", "xyz", "qwerty", "letmein", "master", "super",
-    "my", "db", "database", "mysql", "postgres", "redis", "mongo", "dev", "prod", "staging",
-    "secure", "insecure", "random", "session", "cookie", "file", "path", "type", "field",
-    "input", "form", "text", "label", "enter", "please", "required", "invalid", "error",
-    "message", "must", "with", "from", "this", "that", "will", "should", "have", "has", "was",
-    "can", "one", "two", "three", "some", "any", "other", "info", "list", "item", "page",
-    "home", "web", "site", "account", "id", "code", "number", "date", "time", "old", "reset",
-    "confirm", "current", "repeat", "store", "storage", "manager", "create", "update",
-    "delete", "read", "write", "load", "save", "open", "close", "start", "stop", "run",
-    "default", "version", "build", "release", "main", "master", "branch", "project", "org",
-    "team", "group", "role", "policy", "rule", "bucket", "region", "cloud", "google", "amazon",
-    "aws", "azure", "github", "gitlab", "docker", "kube", "jenkins", "slack", "twitter",
-    "facebook", "stripe", "paypal", "oauth", "jwt", "bearer", "basic", "hash", "salt",
-    "encrypt", "decrypt", "cipher", "sign", "signature", "verify", "valid", "check", "hidden",
-    "show", "hide", "strong", "weak", "length", "min", "max", "size", "count", "index",
-    "replace", "insert", "placeholder", "redacted", "masked", "sensitive", "credential",
-    "credentials", "secrets", "tokens", "keys", "passwords", "ssh", "rsa", "pem", "cert",
-    "certificate", "ssl", "tls", "http", "https", "url", "uri", "endpoint", "callback",
-    "redirect", "response", "request", "header", "body", "query", "param", "params",
+    "the",
+    "and",
+    "for",
+    "you",
+    "your",
+    "our",
+    "not",
+    "are",
+    "all",
+    "new",
+    "get",
+    "set",
+    "use",
+    "user",
+    "name",
+    "pass",
+    "word",
+    "password",
+    "secret",
+    "token",
+    "key",
+    "api",
+    "auth",
+    "admin",
+    "root",
+    "test",
+    "demo",
+    "example",
+    "sample",
+    "dummy",
+    "fake",
+    "mock",
+    "default",
+    "change",
+    "changeme",
+    "here",
+    "value",
+    "string",
+    "null",
+    "none",
+    "true",
+    "false",
+    "empty",
+    "data",
+    "config",
+    "app",
+    "application",
+    "server",
+    "client",
+    "service",
+    "access",
+    "private",
+    "public",
+    "local",
+    "host",
+    "port",
+    "mail",
+    "email",
+    "login",
+    "guest",
+    "welcome",
+    "hello",
+    "world",
+    "foo",
+    "bar",
+    "baz",
+    "qux",
+    "abc",
+    "xyz",
+    "qwerty",
+    "letmein",
+    "master",
+    "super",
+    "my",
+    "db",
+    "database",
+    "mysql",
+    "postgres",
+    "redis",
+    "mongo",
+    "dev",
+    "prod",
+    "staging",
+    "secure",
+    "insecure",
+    "random",
+    "session",
+    "cookie",
+    "file",
+    "path",
+    "type",
+    "field",
+    "input",
+    "form",
+    "text",
+    "label",
+    "enter",
+    "please",
+    "required",
+    "invalid",
+    "error",
+    "message",
+    "must",
+    "with",
+    "from",
+    "this",
+    "that",
+    "will",
+    "should",
+    "have",
+    "has",
+    "was",
+    "can",
+    "one",
+    "two",
+    "three",
+    "some",
+    "any",
+    "other",
+    "info",
+    "list",
+    "item",
+    "page",
+    "home",
+    "web",
+    "site",
+    "account",
+    "id",
+    "code",
+    "number",
+    "date",
+    "time",
+    "old",
+    "reset",
+    "confirm",
+    "current",
+    "repeat",
+    "store",
+    "storage",
+    "manager",
+    "create",
+    "update",
+    "delete",
+    "read",
+    "write",
+    "load",
+    "save",
+    "open",
+    "close",
+    "start",
+    "stop",
+    "run",
+    "default",
+    "version",
+    "build",
+    "release",
+    "main",
+    "master",
+    "branch",
+    "project",
+    "org",
+    "team",
+    "group",
+    "role",
+    "policy",
+    "rule",
+    "bucket",
+    "region",
+    "cloud",
+    "google",
+    "amazon",
+    "aws",
+    "azure",
+    "github",
+    "gitlab",
+    "docker",
+    "kube",
+    "jenkins",
+    "slack",
+    "twitter",
+    "facebook",
+    "stripe",
+    "paypal",
+    "oauth",
+    "jwt",
+    "bearer",
+    "basic",
+    "hash",
+    "salt",
+    "encrypt",
+    "decrypt",
+    "cipher",
+    "sign",
+    "signature",
+    "verify",
+    "valid",
+    "check",
+    "hidden",
+    "show",
+    "hide",
+    "strong",
+    "weak",
+    "length",
+    "min",
+    "max",
+    "size",
+    "count",
+    "index",
+    "replace",
+    "insert",
+    "placeholder",
+    "redacted",
+    "masked",
+    "sensitive",
+    "credential",
+    "credentials",
+    "secrets",
+    "tokens",
+    "keys",
+    "passwords",
+    "ssh",
+    "rsa",
+    "pem",
+    "cert",
+    "certificate",
+    "ssl",
+    "tls",
+    "http",
+    "https",
+    "url",
+    "uri",
+    "endpoint",
+    "callback",
+    "redirect",
+    "response",
+    "request",
+    "header",
+    "body",
+    "query",
+    "param",
+    "params",
 ];
 
 fn word_set() -> &'static std::collections::HashSet<&'static [u8]> {
@@ -250,7 +515,9 @@ pub fn word_fraction(v: &[u8]) -> f32 {
         } else {
             // A run made of two words (`dbpassword`, `secretkey`).
             let l = &*lower;
-            if (2..l.len().saturating_sub(1)).any(|k| set.contains(&l[..k]) && set.contains(&l[k..])) {
+            if (2..l.len().saturating_sub(1))
+                .any(|k| set.contains(&l[..k]) && set.contains(&l[k..]))
+            {
                 covered += run.len();
             }
         }
@@ -332,29 +599,78 @@ pub fn max_sequence(v: &[u8]) -> usize {
     let mut best = usize::from(!v.is_empty());
     let (mut up, mut down) = (1, 1);
     for w in v.windows(2) {
-        up = if w[1] == w[0].wrapping_add(1) { up + 1 } else { 1 };
-        down = if w[1].wrapping_add(1) == w[0] { down + 1 } else { 1 };
+        up = if w[1] == w[0].wrapping_add(1) {
+            up + 1
+        } else {
+            1
+        };
+        down = if w[1].wrapping_add(1) == w[0] {
+            down + 1
+        } else {
+            1
+        };
         best = best.max(up).max(down);
     }
     best
 }
 
 const PLACEHOLDERS: &[&str] = &[
-    "example", "changeme", "change_me", "change-me", "placeholder", "your_", "your-", "yourkey",
-    "yourtoken", "yoursecret", "yourpass", "<your", "replace", "redacted", "dummy", "insert",
-    "xxxx", "****", "....", "\u{2026}", "todo", "fixme", "fake", "sample", "secret_here",
-    "_here", "-here", "not_set", "notset", "undefined", "null", "none", "empty", "default",
-    "password", "passw0rd", "p@ssw0rd", "secret", "foobar", "test", "1234", "abcd", "qwerty",
-    "letmein", "admin", "hunter2", "xyz", "mysecret", "mypass", "s3cr3t",
+    "example",
+    "changeme",
+    "change_me",
+    "change-me",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "yourpass",
+    "<your",
+    "replace",
+    "redacted",
+    "dummy",
+    "insert",
+    "xxxx",
+    "****",
+    "....",
+    "\u{2026}",
+    "todo",
+    "fixme",
+    "fake",
+    "sample",
+    "secret_here",
+    "_here",
+    "-here",
+    "not_set",
+    "notset",
+    "undefined",
+    "null",
+    "none",
+    "empty",
+    "default",
+    "password",
+    "passw0rd",
+    "p@ssw0rd",
+    "secret",
+    "foobar",
+    "test",
+    "1234",
+    "abcd",
+    "qwerty",
+    "letmein",
+    "admin",
+    "hunter2",
+    "xyz",
+    "mysecret",
+    "mypass",
+    "s3cr3t",
 ];
 
 /// Documentation and test filler: `changeme`, `your-key`, `xxxx`, `test`.
 pub fn is_placeholder(v: &[u8]) -> bool {
     let l = v.to_ascii_lowercase();
-    if PLACEHOLDERS
-        .iter()
-        .any(|w| memchr::memmem::find(&l, w.as_bytes()).is_some())
-    {
+    if PLACEHOLDERS.iter().any(|w| contains(&l, w.as_bytes())) {
         return true;
     }
     let mut seen = [false; 256];
@@ -368,7 +684,7 @@ pub fn is_placeholder(v: &[u8]) -> bool {
 /// A reference to a value held elsewhere: `${VAR}`, `$VAR`, `{{ x }}`,
 /// `%(x)s`, `%s`, `{0}`, `<value>`, `#{x}`, `@VAR@`.
 pub fn is_template(v: &[u8]) -> bool {
-    let has = |n: &[u8]| memchr::memmem::find(v, n).is_some();
+    let has = |n: &[u8]| contains(v, n);
     has(b"${")
         || has(b"{{")
         || has(b"%(")
@@ -388,7 +704,10 @@ pub fn is_template(v: &[u8]) -> bool {
 
 /// `********`, `●●●●`, `<redacted>`, `...`.
 pub fn is_masked(v: &[u8]) -> bool {
-    let stars = v.iter().filter(|&&c| c == b'*' || c == b'.' || c == b'x' || c == b'X' || c == b'#').count();
+    let stars = v
+        .iter()
+        .filter(|&&c| c == b'*' || c == b'.' || c == b'x' || c == b'X' || c == b'#')
+        .count();
     v.len() >= 3 && stars * 2 > v.len()
 }
 
@@ -424,7 +743,7 @@ trait ContainsSlice {
 
 impl ContainsSlice for Vec<u8> {
     fn contains_slice(&self, needle: &[u8]) -> bool {
-        memchr::memmem::find(self, needle).is_some()
+        contains(self, needle)
     }
 }
 
@@ -433,7 +752,7 @@ pub fn has_name_word(v: &[u8]) -> bool {
     let l = v.to_ascii_lowercase();
     ["pass", "secret", "token", "key", "auth", "cred", "pwd"]
         .iter()
-        .any(|w| memchr::memmem::find(&l, w.as_bytes()).is_some())
+        .any(|w| contains(&l, w.as_bytes()))
 }
 
 pub fn is_email(v: &[u8]) -> bool {
@@ -487,9 +806,30 @@ pub fn is_public_by_design(v: &[u8]) -> bool {
 /// the provider rules report those.
 pub fn has_known_prefix(v: &[u8]) -> bool {
     const PREFIXES: &[&[u8]] = &[
-        b"ghp_", b"gho_", b"ghs_", b"ghu_", b"github_pat_", b"glpat-", b"xoxb-", b"xoxp-", b"xoxa-",
-        b"sk_live_", b"sk_test_", b"rk_live_", b"sk-", b"AKIA", b"ASIA", b"AIza", b"SG.", b"npm_",
-        b"pypi-", b"hf_", b"shpat_", b"dop_v1_", b"glc_", b"eyJ",
+        b"ghp_",
+        b"gho_",
+        b"ghs_",
+        b"ghu_",
+        b"github_pat_",
+        b"glpat-",
+        b"xoxb-",
+        b"xoxp-",
+        b"xoxa-",
+        b"sk_live_",
+        b"sk_test_",
+        b"rk_live_",
+        b"sk-",
+        b"AKIA",
+        b"ASIA",
+        b"AIza",
+        b"SG.",
+        b"npm_",
+        b"pypi-",
+        b"hf_",
+        b"shpat_",
+        b"dop_v1_",
+        b"glc_",
+        b"eyJ",
     ];
     PREFIXES.iter().any(|p| v.starts_with(p))
 }

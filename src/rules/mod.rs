@@ -7,8 +7,8 @@
 //! rules whose keywords occur in it.
 
 mod check;
-pub mod scored;
 pub mod literals;
+pub mod scored;
 mod spec;
 mod validator_spec;
 

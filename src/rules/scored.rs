@@ -9,15 +9,51 @@ use super::{Confidence, RuleSpec, Severity};
 /// `(id, name, what the value is)` of each category's rule. The id is
 /// `generic-` and the detector's category name.
 pub const SCORED: &[(&str, &str, &str)] = &[
-    ("generic-password", "Password without a recognisable format", "a password"),
-    ("generic-secret", "Secret without a recognisable format", "a secret (client secret, secret key)"),
-    ("generic-token", "Token without a recognisable format", "an access, auth or API token"),
-    ("generic-key", "Key without a recognisable format", "an API, encryption or signing key"),
-    ("generic-auth", "Authorization header or auth value", "an `Authorization` header value or an auth code"),
-    ("generic-credential", "Credential without a recognisable format", "a credential (salt, nonce, session or login secret)"),
-    ("generic-url-password", "Password in a URL (user:password@host)", "the password of a URL's userinfo"),
-    ("generic-private-key", "Private key in string literals", "a PEM private key, possibly split over string literals"),
-    ("generic-aws-key-id", "AWS access key id on its own", "an AWS access key id (reported at low confidence)"),
+    (
+        "generic-password",
+        "Password without a recognisable format",
+        "a password",
+    ),
+    (
+        "generic-secret",
+        "Secret without a recognisable format",
+        "a secret (client secret, secret key)",
+    ),
+    (
+        "generic-token",
+        "Token without a recognisable format",
+        "an access, auth or API token",
+    ),
+    (
+        "generic-key",
+        "Key without a recognisable format",
+        "an API, encryption or signing key",
+    ),
+    (
+        "generic-auth",
+        "Authorization header or auth value",
+        "an `Authorization` header value or an auth code",
+    ),
+    (
+        "generic-credential",
+        "Credential without a recognisable format",
+        "a credential (salt, nonce, session or login secret)",
+    ),
+    (
+        "generic-url-password",
+        "Password in a URL (user:password@host)",
+        "the password of a URL's userinfo",
+    ),
+    (
+        "generic-private-key",
+        "Private key in string literals",
+        "a PEM private key, possibly split over string literals",
+    ),
+    (
+        "generic-aws-key-id",
+        "AWS access key id on its own",
+        "an AWS access key id (reported at low confidence)",
+    ),
 ];
 
 /// The rule specs, with provider `generic`.

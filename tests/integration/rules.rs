@@ -110,13 +110,20 @@ fn generic_detector_is_quiet_on_rule_negatives() {
         for ex in &rule.spec.negative_examples {
             for f in scanner.scan_bytes(ex.as_bytes(), &origin, &mut scratch) {
                 if f.score.is_some() {
-                    loud.push(format!("{}: {ex:?} ({}, {:?})", rule.spec.id, f.confidence, f.score));
+                    loud.push(format!(
+                        "{}: {ex:?} ({}, {:?})",
+                        rule.spec.id, f.confidence, f.score
+                    ));
                 }
             }
         }
     }
     eprintln!("{}", loud.join("\n"));
-    assert!(loud.len() <= ACCEPTED_LOUD_NEGATIVES, "{} rule negatives reported at medium or above", loud.len());
+    assert!(
+        loud.len() <= ACCEPTED_LOUD_NEGATIVES,
+        "{} rule negatives reported at medium or above",
+        loud.len()
+    );
 }
 
 /// How many rule negatives the generic detector reports at medium or above
