@@ -683,7 +683,7 @@ impl State<'_> {
                 && l[i + 4..i + 20]
                     .iter()
                     .all(|&c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c))
-                && l.get(i + 20).is_none_or(|c| !c.is_ascii_alphanumeric())
+                && l.get(i + 20).map_or(true, |c| !c.is_ascii_alphanumeric())
             {
                 let cand = Candidate {
                     form: Form::AwsKeyId,
@@ -713,9 +713,7 @@ impl State<'_> {
         let head = &t[at..head_end];
         let label_end = memmem_ci(&head[10..], b"-----")? + 10;
         let label = &head[10..label_end];
-        if memmem_ci(label, b"private key").is_none() {
-            return None;
-        }
+        memmem_ci(label, b"private key")?;
         let body_start = at + label_end + 5;
         let mut p = body_start;
         let mut b64 = 0usize;
