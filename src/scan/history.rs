@@ -411,6 +411,7 @@ impl Worker<'_> {
         let decoded = self
             .scanner
             .decoded_findings(content, origin, ranges, scratch);
+        let fresh = ranges.clone();
         let mut a = if ranges.is_empty() {
             Vec::new()
         } else {
@@ -438,6 +439,10 @@ impl Worker<'_> {
         };
         let mut found = self.scanner.findings(content, origin, short.combine(a, b));
         found.extend(decoded);
+        let generic = self
+            .scanner
+            .generic_findings(content, origin, &fresh, &found);
+        found.extend(generic);
         found
     }
 }
