@@ -150,6 +150,8 @@ const LINE_KEYWORDS: &[&str] = &[
     "asia",
     "-----begin",
     "private",
+    // `login(user, "…")`: the call names no credential word of its own.
+    "login",
 ];
 
 /// Words that make a name worth a candidate (lowercase, searched in the
