@@ -71,6 +71,10 @@ impl Setup {
                 .or(from_config)
                 .unwrap_or(DEFAULT_MAX_FILE_SIZE),
             threads,
+            archives: crate::source::archive::Limits {
+                depth: input.archive_depth,
+                ..Default::default()
+            },
         })
     }
 }

@@ -7,6 +7,7 @@
 //! into findings and marks what triage accepts. Drivers then sort, set
 //! suppressed findings aside and count. Printing is left to [`crate::report`].
 
+mod archive;
 pub mod dedupe;
 mod files;
 pub mod history;

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod archives;
 mod common;
 mod dependencies;
 mod exit_codes;

@@ -390,7 +390,16 @@ fn coloured_output_still_escapes_control_characters_from_the_tree() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\u{1b}["), "no colour at all: {text}");
-    assert!(text.contains("evil\\u{1b}[2K.env"), "file name not escaped: {text}");
-    assert!(!text.contains("\u{1b}]52"), "OSC sequence passed through: {text}");
-    assert!(!text.contains('\r'), "carriage return passed through: {text}");
+    assert!(
+        text.contains("evil\\u{1b}[2K.env"),
+        "file name not escaped: {text}"
+    );
+    assert!(
+        !text.contains("\u{1b}]52"),
+        "OSC sequence passed through: {text}"
+    );
+    assert!(
+        !text.contains('\r'),
+        "carriage return passed through: {text}"
+    );
 }
