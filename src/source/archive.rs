@@ -33,6 +33,9 @@ pub struct Limits {
     /// Expanded size over compressed size beyond which a member or stream is
     /// refused as a bomb (only past [`RATIO_FLOOR`] bytes).
     pub max_ratio: u64,
+    /// Members larger than this are skipped as too large, like files over
+    /// `--max-file-size`: at most one member this size is held in memory.
+    pub max_member: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             max_bytes: 256 << 20,
             max_members: 10_000,
             max_ratio: 100,
+            max_member: 25 << 20,
         }
     }
 }
@@ -252,9 +256,10 @@ impl Expander<'_> {
                 return Err(bomb(entry.size(), entry.compressed_size(), &self.limits));
             }
             let compressed = entry.compressed_size();
-            let data = self.read_capped(&mut entry, ratio_cap, compressed);
+            let data = self.read_capped(&mut entry, ratio_cap, compressed, &inner);
             match data {
-                Ok(data) => self.member(inner, data, depth),
+                Ok(Some(data)) => self.member(inner, data, depth),
+                Ok(None) => {}
                 Err(Stop::Corrupt(cause)) => self.skip(&inner, SkipReason::ArchiveCorrupt, cause),
                 Err(limit) => return Err(limit),
             }
@@ -291,8 +296,12 @@ impl Expander<'_> {
                     self.tar(path, chained, Some(&meter), depth)
                 } else {
                     self.count_member()?;
-                    let data = self.read_capped(chained, cap, bytes.len() as u64)?;
-                    self.member(format!("{path}!{}", stream_member_name(path)), data, depth);
+                    let inner = format!("{path}!{}", stream_member_name(path));
+                    if let Some(data) =
+                        self.read_capped(chained, cap, bytes.len() as u64, &inner)?
+                    {
+                        self.member(inner, data, depth);
+                    }
                     Ok(())
                 }
             });
@@ -331,6 +340,14 @@ impl Expander<'_> {
                     ),
                 ));
             }
+            if size > self.limits.max_member {
+                let detail = format!(
+                    "skipped: member larger than --max-file-size ({} bytes)",
+                    self.limits.max_member
+                );
+                self.skip(&format!("{path}!{name}"), SkipReason::TooLarge, detail);
+                continue;
+            }
             // The header's size was checked against the budget, and the
             // reader under a compressed tar is capped too.
             let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
@@ -347,13 +364,17 @@ impl Expander<'_> {
         Ok(())
     }
 
-    /// Reads a member through a cap: the budget left, and `ratio_cap`.
+    /// Reads a member through a cap: the budget left, and `ratio_cap`. A
+    /// member over [`Limits::max_member`] is skipped as too large (`None`),
+    /// after reading the rest of it into nothing, under the same cap, to
+    /// tell a bomb from a big file.
     fn read_capped(
         &mut self,
         reader: impl Read,
         ratio_cap: u64,
         compressed: u64,
-    ) -> Result<Vec<u8>, Stop> {
+        inner: &str,
+    ) -> Result<Option<Vec<u8>>, Stop> {
         let cap = ratio_cap.min(self.room());
         let meter = Rc::new(Cell::new(0u64));
         let mut capped = Capped {
@@ -362,13 +383,24 @@ impl Expander<'_> {
             cap,
         };
         let mut data = Vec::new();
-        let result = capped.read_to_end(&mut data);
+        let max = self.limits.max_member;
+        let mut result = (&mut capped).take(max + 1).read_to_end(&mut data);
+        let too_large = result.is_ok() && data.len() as u64 > max;
+        if too_large {
+            data = Vec::new();
+            result = io::copy(&mut capped, &mut io::sink()).map(|n| n as usize);
+        }
         self.expanded += meter.get().min(cap);
         if meter.get() > cap {
             return Err(self.limit_stop(cap, ratio_cap, meter.get(), compressed));
         }
         result?;
-        Ok(data)
+        if too_large {
+            let detail = format!("skipped: member larger than --max-file-size ({max} bytes)");
+            self.skip(inner, SkipReason::TooLarge, detail);
+            return Ok(None);
+        }
+        Ok(Some(data))
     }
 
     /// The limit that stopped a read past `cap` bytes.

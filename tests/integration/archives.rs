@@ -224,3 +224,36 @@ fn too_many_members_and_corrupt_archives_are_named_and_the_scan_goes_on() {
     assert!(stderr.contains("broken.zip: corrupt archive"), "{stderr}");
     assert!(stderr.contains("cut.log.gz: corrupt archive"), "{stderr}");
 }
+
+#[test]
+fn members_over_max_file_size_are_skipped_and_named() {
+    let env = Env::new();
+    let mut fake = Fake::new(174);
+    let big = format!("{}\n{}\n", "a = 1\n".repeat(400), fake.github_pat());
+    let small = format!("t = {}\n", fake.github_pat());
+    let members: &[(&str, &[u8])] = &[("big.txt", big.as_bytes()), ("small.txt", small.as_bytes())];
+    env.write("t.tar.gz", gz(&tar(members)));
+    env.write("z.zip", zip(members, zip::CompressionMethod::Deflated));
+    env.write("big.log.gz", gz(big.as_bytes()));
+    let out = env
+        .cmd()
+        .args(["scan", "--max-file-size", "1K", "-f", "json", "."])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(paths(&json), ["t.tar.gz!small.txt:1", "z.zip!small.txt:1"]);
+    assert_eq!(
+        json["summary"]["skipped"]["too-large"], 3,
+        "{:#}",
+        json["summary"]
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("t.tar.gz!big.txt: too large: skipped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("big.log.gz!big.log: too large: skipped"),
+        "{stderr}"
+    );
+}
