@@ -64,7 +64,10 @@ impl Scanner {
         if history.shallow {
             messages.warn(
                 &repo_path.display().to_string(),
-                "shallow clone: history before the shallow boundary is not available and was not scanned",
+                &format!(
+                    "shallow clone: history before the shallow boundary was not scanned. {}",
+                    crate::source::git::SHALLOW_FIX
+                ),
             );
         }
         messages.log(

@@ -35,6 +35,11 @@ pub enum SkipReason {
     ArchiveTooManyMembers,
     /// An archive nested deeper than `--archive-depth`.
     ArchiveTooDeep,
+    /// Left out by `.gitignore`, `.ignore` or git's exclude files (a
+    /// directory counts once); `--no-ignore` scans it.
+    Ignored,
+    /// Left out by `--exclude` (a directory counts once).
+    Excluded,
 }
 
 impl SkipReason {
@@ -50,6 +55,8 @@ impl SkipReason {
             SkipReason::ArchiveTooLarge => "archive too large",
             SkipReason::ArchiveTooManyMembers => "archive with too many members",
             SkipReason::ArchiveTooDeep => "archive nested too deep",
+            SkipReason::Ignored => "ignored",
+            SkipReason::Excluded => "excluded",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
+mod action;
 mod archives;
+mod ci;
 mod common;
 mod dependencies;
 mod exit_codes;
@@ -10,6 +12,8 @@ mod git;
 mod hostile;
 mod input;
 mod layering;
+
+mod offline;
 mod output;
 mod repo;
 mod reports;
