@@ -212,29 +212,10 @@ fn rule_descriptor(r: &crate::rules::Rule) -> Value {
 
 /// One finding as a SARIF result, with `ruleIndex` from `index`.
 fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>, ctx: &Context) -> Value {
-    let mut message = format!("{} found: {}", f.rule_name, f.secret);
-    if let Some(g) = &f.git {
-        let short = g.commit.get(..12).unwrap_or(&g.commit);
-        message.push_str(&format!(" (added in commit {short}: {})", g.message));
-    }
-    if let Some(server) = &f.mcp_server {
-        let client = f.mcp_client.map_or("MCP client", |c| c.name());
-        message.push_str(&format!(" (MCP server \"{server}\" in a {client} config)"));
-    }
-    if let (Some(cell), Some(line)) = (f.cell, f.cell_line) {
-        message.push_str(&format!(" (notebook cell {cell}, line {line})"));
-    }
-    if let Some(d) = &f.decoded {
-        message.push_str(&format!(" (decoded from {d})"));
-    }
-    if let Some(fix) = &f.fix {
-        message.push_str(". Fix: ");
-        message.push_str(fix);
-    }
     let mut result = json!({
         "ruleId": f.rule_id,
         "level": level(f.severity),
-        "message": {"text": message},
+        "message": {"text": message(f)},
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": ctx.location(&f.path, f.git.is_some()),
@@ -248,61 +229,12 @@ fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>, ctx: &Conte
             }
         }],
         "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
-        "properties": {
-            "confidence": f.confidence,
-            "severity": f.severity,
-            "entropy": f.entropy,
-            "provider": f.provider,
-        },
+        "properties": properties(f),
     });
-    if let Some(g) = &f.git {
-        let props = result["properties"].as_object_mut().expect("object");
-        for (k, v) in [
-            ("commit", &g.commit),
-            ("author", &g.author),
-            ("email", &g.email),
-            ("date", &g.date),
-            ("message", &g.message),
-            ("blob", &g.blob),
-        ] {
-            props.insert(k.to_string(), json!(v));
-        }
-        props.insert("status".into(), json!(g.status));
-        props.insert("occurrences".into(), json!(g.occurrences));
-    }
-    if let Some(repo) = &f.repo {
-        result["properties"]["repo"] = json!(repo);
-    }
     if let Some(&i) = index.get(f.rule_id.as_str()) {
         result["ruleIndex"] = json!(i);
     }
-    // Format facts go with the other properties, under the same
-    // names as in the JSON output.
-    let props = result["properties"].as_object_mut().expect("properties");
-    let extra = [
-        ("cell", json!(f.cell)),
-        ("cell_line", json!(f.cell_line)),
-        ("cell_part", json!(f.cell_part)),
-        ("decoded", json!(f.decoded)),
-        ("mcp_client", json!(f.mcp_client)),
-        ("mcp_server", json!(f.mcp_server)),
-        ("ci_system", json!(f.ci_system)),
-        ("variable", json!(f.variable)),
-        ("fix", json!(f.fix)),
-    ];
-    for (k, v) in extra {
-        if !v.is_null() {
-            props.insert(k.to_string(), v);
-        }
-    }
-    if let Some(c) = &f.offline_check {
-        result["properties"]["offline_check"] = json!(c);
-    }
-    if let Some(r) = &f.revocation {
-        result["properties"]["revocation"] = json!(r);
-    }
     if let Some(v) = &f.validation {
-        result["properties"]["validation"] = json!(v);
         result["message"]["text"] = json!(format!(
             "{} found ({}): {}",
             f.rule_name, v.status, f.secret
@@ -322,6 +254,75 @@ fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>, ctx: &Conte
         }]);
     }
     result
+}
+
+/// The result's message: rule, secret (as shown), and where it came from.
+fn message(f: &crate::finding::Finding) -> String {
+    let mut message = format!("{} found: {}", f.rule_name, f.secret);
+    if let Some(g) = &f.git {
+        let short = crate::blob::short_id(&g.commit);
+        message.push_str(&format!(" (added in commit {short}: {})", g.message));
+    }
+    if let Some(server) = &f.mcp_server {
+        let client = f.mcp_client.map_or("MCP client", |c| c.name());
+        message.push_str(&format!(" (MCP server \"{server}\" in a {client} config)"));
+    }
+    if let (Some(cell), Some(line)) = (f.cell, f.cell_line) {
+        message.push_str(&format!(" (notebook cell {cell}, line {line})"));
+    }
+    if let Some(d) = &f.decoded {
+        message.push_str(&format!(" (decoded from {d})"));
+    }
+    if let Some(fix) = &f.fix {
+        message.push_str(". Fix: ");
+        message.push_str(fix);
+    }
+    message
+}
+
+/// The result's properties: scores, git provenance, and the format facts
+/// and checks under the same names as in the JSON output.
+fn properties(f: &crate::finding::Finding) -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert("confidence".into(), json!(f.confidence));
+    props.insert("severity".into(), json!(f.severity));
+    props.insert("entropy".into(), json!(f.entropy));
+    props.insert("provider".into(), json!(f.provider));
+    if let Some(g) = &f.git {
+        for (k, v) in [
+            ("commit", &g.commit),
+            ("author", &g.author),
+            ("email", &g.email),
+            ("date", &g.date),
+            ("message", &g.message),
+            ("blob", &g.blob),
+        ] {
+            props.insert(k.to_string(), json!(v));
+        }
+        props.insert("status".into(), json!(g.status));
+        props.insert("occurrences".into(), json!(g.occurrences));
+    }
+    let extra = [
+        ("repo", json!(f.repo)),
+        ("cell", json!(f.cell)),
+        ("cell_line", json!(f.cell_line)),
+        ("cell_part", json!(f.cell_part)),
+        ("decoded", json!(f.decoded)),
+        ("mcp_client", json!(f.mcp_client)),
+        ("mcp_server", json!(f.mcp_server)),
+        ("ci_system", json!(f.ci_system)),
+        ("variable", json!(f.variable)),
+        ("fix", json!(f.fix)),
+        ("offline_check", json!(f.offline_check)),
+        ("revocation", json!(f.revocation)),
+        ("validation", json!(f.validation)),
+    ];
+    for (k, v) in extra {
+        if !v.is_null() {
+            props.insert(k.to_string(), v);
+        }
+    }
+    Value::Object(props)
 }
 
 impl Reporter for Sarif {

@@ -477,6 +477,7 @@ impl Worker<'_> {
         let decoded = self
             .scanner
             .decoded_findings(content, origin, ranges, scratch);
+        let fresh = ranges.clone();
         let mut a = if ranges.is_empty() {
             Vec::new()
         } else {
@@ -504,6 +505,10 @@ impl Worker<'_> {
         };
         let mut found = self.scanner.findings(content, origin, short.combine(a, b));
         found.extend(decoded);
+        let generic = self
+            .scanner
+            .generic_findings(content, origin, &fresh, &found);
+        found.extend(generic);
         found
     }
 }
