@@ -683,7 +683,7 @@ impl State<'_> {
                 && l[i + 4..i + 20]
                     .iter()
                     .all(|&c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c))
-                && l.get(i + 20).map_or(true, |c| !c.is_ascii_alphanumeric())
+                && l.get(i + 20).is_none_or(|c| !c.is_ascii_alphanumeric())
             {
                 let cand = Candidate {
                     form: Form::AwsKeyId,
