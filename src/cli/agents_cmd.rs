@@ -58,6 +58,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
             excludes: Vec::new(),
             max_file_size: crate::config::units::DEFAULT_MAX_FILE_SIZE,
             threads,
+            archives: Default::default(),
         },
         progress: false,
     };

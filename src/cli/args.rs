@@ -223,6 +223,11 @@ pub struct InputArgs {
     /// Number of scanning threads (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N", help_heading = "Input")]
     pub threads: Option<usize>,
+
+    /// Open archives (zip, jar, tar, gz, bz2, xz, zstd) to this many nesting
+    /// levels and scan their members; 0 skips archives as binary files.
+    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Input")]
+    pub archive_depth: u32,
 }
 
 /// Rule selection flags shared by the commands that load rules.

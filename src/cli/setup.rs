@@ -63,14 +63,20 @@ impl Setup {
         }
         super::check_parallelism("--threads", threads)?;
         let from_config = self.config.as_ref().and_then(|c| c.config.max_file_size);
+        let max_file_size = input
+            .max_file_size
+            .or(from_config)
+            .unwrap_or(DEFAULT_MAX_FILE_SIZE);
         Ok(WalkOptions {
             respect_ignore: !input.no_ignore,
             excludes: input.exclude.clone(),
-            max_file_size: input
-                .max_file_size
-                .or(from_config)
-                .unwrap_or(DEFAULT_MAX_FILE_SIZE),
+            max_file_size,
             threads,
+            archives: crate::source::archive::Limits {
+                depth: input.archive_depth,
+                max_member: max_file_size,
+                ..Default::default()
+            },
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Base64 and hex runs that decode to text, so that a token inside a
 //! Kubernetes `Secret`'s `data:`, a base64 environment variable or a hex dump
-//! is scanned as the text it encodes.
+//! is scanned as the text it encodes; and percent-encoded runs
+//! (`?token=ghp%5F…`, `password=p%40ss`), decoded with their keys.
 //!
 //! # Cost
 //!
@@ -28,6 +29,8 @@ pub const MAX_RUN: usize = 4 << 20;
 pub enum Encoding {
     Base64,
     Hex,
+    /// URL percent-encoding (`%5F`); `+` is kept, since tokens contain it.
+    Percent,
 }
 
 impl Encoding {
@@ -35,6 +38,7 @@ impl Encoding {
         match self {
             Encoding::Base64 => "base64",
             Encoding::Hex => "hex",
+            Encoding::Percent => "percent",
         }
     }
 }
@@ -79,7 +83,8 @@ fn in_run(b: u8) -> bool {
 }
 
 /// Calls `found(run, encoding, decoded)` for each base64 or hex run in
-/// `text` that decodes to mostly printable text. Runs are reported in order.
+/// `text` that decodes to mostly printable text, in order, then each
+/// percent-encoded run that does (see [`percent_runs`]).
 ///
 /// ```
 /// use keysweep::format::encoded::{decode_runs, Encoding};
@@ -108,6 +113,73 @@ pub fn decode_runs(text: &[u8], mut found: impl FnMut(Range<usize>, Encoding, Ve
             found(r.start..end, enc, decoded);
         }
     });
+    percent_runs(text, |r, decoded| found(r, Encoding::Percent, decoded));
+}
+
+/// Whether a byte can be in a percent-encoded run: printable ASCII but
+/// quotes, brackets and backslash, so that a run is a URL, query string or
+/// `key=value` and stops where the value does in source code.
+fn in_percent_run(b: u8) -> bool {
+    (b'!'..=b'~').contains(&b) && !b"\"'`<>()[]{}\\,".contains(&b)
+}
+
+/// Calls `found(run, decoded)` for each run of URL characters holding a
+/// `%XX` escape, with its escapes decoded, when the result is text. Keys stay
+/// in the run (`password=p%40ss` decodes to `password=p@ss`) so that rules
+/// needing a keyword still match.
+///
+/// ```
+/// let mut got = Vec::new();
+/// keysweep::format::encoded::percent_runs(b"GET /?q=1&pw=p%40ss HTTP", |r, d| got.push((r, d)));
+/// assert_eq!(got, [(4..19, b"/?q=1&pw=p@ss".to_vec())]);
+/// ```
+///
+/// # Time complexity
+///
+/// Linear: each byte is looked at by at most two passes (finding `%`, then
+/// the run around it), and runs never overlap.
+pub fn percent_runs(text: &[u8], mut found: impl FnMut(Range<usize>, Vec<u8>)) {
+    let mut done = 0;
+    for at in memchr::memchr_iter(b'%', text) {
+        if at < done || !is_escape(&text[at..]) {
+            continue;
+        }
+        let start = text[done..at]
+            .iter()
+            .rposition(|&b| !in_percent_run(b))
+            .map_or(done, |p| done + p + 1);
+        let end = text[at..]
+            .iter()
+            .position(|&b| !in_percent_run(b))
+            .map_or(text.len(), |p| at + p);
+        done = end;
+        if end - start > MAX_RUN {
+            continue;
+        }
+        let decoded = percent_decode(&text[start..end]);
+        if is_text(&decoded, true) {
+            found(start..end, decoded);
+        }
+    }
+}
+
+fn is_escape(s: &[u8]) -> bool {
+    s.len() >= 3 && s[0] == b'%' && s[1].is_ascii_hexdigit() && s[2].is_ascii_hexdigit()
+}
+
+fn percent_decode(run: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(run.len());
+    let mut i = 0;
+    while i < run.len() {
+        if is_escape(&run[i..]) {
+            out.push((hexval(run[i + 1]) << 4) | hexval(run[i + 2]));
+            i += 3;
+        } else {
+            out.push(run[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Calls `run` for each maximal run of at least [`MIN_BASE64`] base64
@@ -439,6 +511,28 @@ mod tests {
         let mut v = Vec::new();
         decode_runs(text, |r, e, d| v.push((r, e, d)));
         v
+    }
+
+    #[test]
+    fn percent_runs_decode_with_their_keys() {
+        let got = decoded(b"url = \"https://x.test/cb?token=ghp%5Fabc&next=%2Fhome\"\n");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1, Encoding::Percent);
+        assert_eq!(got[0].2, b"https://x.test/cb?token=ghp_abc&next=/home");
+        assert_eq!(
+            &b"url = \"https://x.test/cb?token=ghp%5Fabc&next=%2Fhome\"\n"[got[0].0.clone()][..5],
+            b"https"
+        );
+        // printf formats and lone percent signs are no escapes; a decoded
+        // run that is not text is dropped.
+        assert!(decoded(b"printf(\"%d%% done\", n)").is_empty());
+        assert!(decoded(b"x=%00%01%02%03%04").is_empty());
+        // Runs around several escapes are decoded once.
+        let got = decoded(b"a=p%40ss%21 b=%7Ex");
+        assert_eq!(
+            got.iter().map(|g| g.2.clone()).collect::<Vec<_>>(),
+            [b"a=p@ss!".to_vec(), b"b=~x".to_vec()]
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ struct Counters {
     unreadable: AtomicU64,
     binary: AtomicU64,
     baselines: AtomicU64,
+    archives: super::archive::ArchiveTally,
 }
 
 impl Counters {
@@ -39,6 +40,7 @@ impl Counters {
         skip(SkipReason::Binary, self.binary.into_inner());
         skip(SkipReason::Baseline, self.baselines.into_inner());
         summary.errors += unreadable;
+        self.archives.add_to(summary);
         summary.files_scanned += self.scanned.into_inner();
         summary.bytes_scanned += self.bytes.into_inner();
     }
@@ -147,6 +149,15 @@ impl Scanner {
                     };
                     if let Some(pb) = progress {
                         pb.inc(entry.size);
+                    }
+                    if let Some(found) = self.scan_archive(
+                        &blob,
+                        &opts.archives,
+                        &mut scratch,
+                        messages,
+                        &counters.archives,
+                    ) {
+                        return found;
                     }
                     if blob.looks_binary() {
                         counters.binary.fetch_add(1, Ordering::Relaxed);

@@ -22,7 +22,9 @@ use crate::diag::Messages;
 use crate::finding::Finding;
 use crate::format;
 use crate::matcher::{Matcher, Scratch};
-use crate::source::git::{enumerate_with, open, GitOptions, GitSummary, History, Site};
+use crate::source::git::{
+    enumerate_with, for_each_text, open, GitOptions, GitSummary, History, HistoryText, Site,
+};
 use crate::source::SkipReason;
 
 use super::{ScanResult, Scanner, Summary};
@@ -55,7 +57,10 @@ impl Scanner {
             pb.finish_and_clear();
         }
         messages.set_progress(None);
-        let (history, scanned) = result?;
+        let (history, mut scanned) = result?;
+        let texts = self.scan_texts(repo_path, &history, opts, messages, &errors)?;
+        scanned.findings.extend(texts.findings);
+        scanned.too_large += texts.too_large;
         if history.shallow {
             messages.warn(
                 &repo_path.display().to_string(),
@@ -98,6 +103,67 @@ impl Scanner {
         let mut findings = scanned.findings;
         self.rejudge(&mut findings);
         Ok(self.finish(findings, summary, started))
+    }
+}
+
+/// Findings in commit, tag and note messages, and the messages too large to
+/// scan.
+struct TextScan {
+    findings: Vec<Finding>,
+    too_large: u64,
+}
+
+impl Scanner {
+    /// Scans the messages of the walked commits and the tags and notes on
+    /// them; each finding names the commit it is attached to.
+    fn scan_texts(
+        &self,
+        repo_path: &Path,
+        history: &History,
+        opts: &GitOptions,
+        messages: &Messages,
+        errors: &AtomicU64,
+    ) -> anyhow::Result<TextScan> {
+        let repo = open(repo_path)?;
+        let too_large = AtomicU64::new(0);
+        let mut scratch = Scratch::default();
+        let mut meta: HashMap<Oid, (String, String, String, String)> = HashMap::new();
+        let mut findings = Vec::new();
+        let mut visit = |t: HistoryText| {
+            let origin = Origin::Git {
+                blob: t.object.to_string(),
+                path: t.location(),
+            };
+            let found = self.scan_bytes_with(&t.text, &origin, &mut scratch, messages);
+            if found.is_empty() {
+                return;
+            }
+            let m = meta
+                .entry(t.commit)
+                .or_insert_with(|| commit_meta(&repo, t.commit));
+            for mut f in found {
+                f.git = Some(GitProvenance {
+                    commit: t.commit.to_string(),
+                    author: m.0.clone(),
+                    email: m.1.clone(),
+                    date: m.2.clone(),
+                    message: m.3.clone(),
+                    blob: t.object.to_string(),
+                    // History holds the text for good: no tip "removes" it.
+                    status: GitStatus::HistoryOnly,
+                    occurrences: 0,
+                });
+                findings.push(f);
+            }
+        };
+        let max = opts.max_file_size;
+        for_each_text(
+            &repo, history, max, messages, errors, &too_large, &mut visit,
+        );
+        Ok(TextScan {
+            findings,
+            too_large: too_large.into_inner(),
+        })
     }
 }
 

@@ -7,6 +7,7 @@
 //! into findings and marks what triage accepts. Drivers then sort, set
 //! suppressed findings aside and count. Printing is left to [`crate::report`].
 
+mod archive;
 pub mod dedupe;
 mod files;
 pub mod history;
@@ -578,18 +579,27 @@ fn category_index(c: generic::Category) -> usize {
 
 /// Reports each place in a blob once across segments: where findings from
 /// different texts (a base64 run as written and as decoded) cover the same
-/// bytes, only the most confident are kept.
+/// bytes, only the most confident are kept. A value a rule matched both as
+/// written and percent-decoded is reported decoded: `p%40ss` is `p@ss`.
 fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
     if found.len() < 2 {
         return;
     }
     let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+    let unescapes = |g: &Finding, f: &Finding| {
+        f.decoded.is_none()
+            && g.rule_id == f.rule_id
+            && g.confidence >= f.confidence
+            && g.decoded
+                .as_deref()
+                .is_some_and(|d| d.ends_with(encoded::Encoding::Percent.name()))
+    };
     let keep: Vec<bool> = found
         .iter()
         .map(|(f, s)| {
             !found
                 .iter()
-                .any(|(g, t)| overlaps(s, t) && g.confidence > f.confidence)
+                .any(|(g, t)| overlaps(s, t) && (g.confidence > f.confidence || unescapes(g, f)))
         })
         .collect();
     let mut i = 0;

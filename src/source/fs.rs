@@ -25,6 +25,8 @@ pub struct WalkOptions {
     /// Files larger than this are skipped.
     pub max_file_size: u64,
     pub threads: usize,
+    /// How far archives found in the walk are opened.
+    pub archives: super::archive::Limits,
 }
 
 /// A file to scan.

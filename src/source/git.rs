@@ -166,6 +166,9 @@ pub fn enumerate_with(
     } else {
         if opts.branches.is_empty() {
             walk.push_glob("*")?;
+            // Notes are read as notes, on the commits they annotate
+            // ([`for_each_text`]), not as files named after commit ids.
+            walk.hide_glob("notes/*")?;
             if let Ok(head) = repo.head() {
                 if let Some(t) = head.target() {
                     let _ = walk.push(t);
@@ -378,4 +381,136 @@ fn join(prefix: &str, name: &[u8]) -> String {
     p.push_str(prefix);
     p.push_str(&String::from_utf8_lossy(name));
     p
+}
+
+/// Text that history carries besides trees, tied to the commit it describes:
+/// a token pasted into a commit message, a tag message or a note leaks as
+/// surely as one in a file, and rewriting trees does not remove it.
+pub struct HistoryText {
+    pub kind: TextKind,
+    /// The object holding the text: the commit, the tag, or the note's blob.
+    pub object: Oid,
+    pub commit: Oid,
+    pub text: Vec<u8>,
+}
+
+/// Where a [`HistoryText`] comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextKind {
+    CommitMessage,
+    /// An annotated tag, by name.
+    TagMessage(String),
+    /// A note, by notes ref.
+    Note(String),
+}
+
+impl HistoryText {
+    /// The path reports show: `<commit message>`, `<tag v1.0>`,
+    /// `<note refs/notes/commits>`.
+    pub fn location(&self) -> String {
+        match &self.kind {
+            TextKind::CommitMessage => "<commit message>".to_string(),
+            TextKind::TagMessage(name) => format!("<tag {name}>"),
+            TextKind::Note(r) => format!("<note {r}>"),
+        }
+    }
+}
+
+/// Visits the messages of the walked commits, then the annotated tags and the
+/// notes (under every `refs/notes/` ref) on them. Texts over `max_size` bytes
+/// are counted in `too_large` and not read further; unreadable objects are
+/// warned about and counted in `errors`.
+pub fn for_each_text(
+    repo: &Repository,
+    history: &History,
+    max_size: u64,
+    messages: &Messages,
+    errors: &AtomicU64,
+    too_large: &AtomicU64,
+    visit: &mut dyn FnMut(HistoryText),
+) {
+    let walked: IdSet = history.commits.iter().copied().collect();
+    let mut emit = |t: HistoryText| {
+        if t.text.len() as u64 > max_size {
+            too_large.fetch_add(1, Ordering::Relaxed);
+        } else {
+            visit(t);
+        }
+    };
+    for &id in &history.commits {
+        match repo.find_commit(id) {
+            Ok(c) => emit(HistoryText {
+                kind: TextKind::CommitMessage,
+                object: id,
+                commit: id,
+                text: c.message_raw_bytes().to_vec(),
+            }),
+            Err(e) => {
+                messages.warn(&format!("commit {id}"), e.message());
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let mut tags = Vec::new();
+    let _ = repo.tag_foreach(|oid, name| {
+        tags.push((oid, String::from_utf8_lossy(name).into_owned()));
+        true
+    });
+    for (oid, name) in tags {
+        // Lightweight tags point at commits and carry no text of their own.
+        let Ok(tag) = repo.find_tag(oid) else {
+            continue;
+        };
+        let Ok(target) = tag.target().and_then(|t| t.peel_to_commit()) else {
+            continue;
+        };
+        if walked.contains(&target.id()) {
+            let name = name.strip_prefix("refs/tags/").unwrap_or(&name).to_string();
+            emit(HistoryText {
+                kind: TextKind::TagMessage(name),
+                object: oid,
+                commit: target.id(),
+                text: tag.message_bytes().unwrap_or_default().to_vec(),
+            });
+        }
+    }
+    for_each_note(repo, &walked, messages, errors, &mut emit);
+}
+
+fn for_each_note(
+    repo: &Repository,
+    walked: &IdSet,
+    messages: &Messages,
+    errors: &AtomicU64,
+    emit: &mut dyn FnMut(HistoryText),
+) {
+    let Ok(refs) = repo.references_glob("refs/notes/*") else {
+        return;
+    };
+    let names: Vec<String> = refs
+        .flatten()
+        .filter_map(|r| r.name().ok().map(str::to_string))
+        .collect();
+    for notes_ref in names {
+        let Ok(notes) = repo.notes(Some(&notes_ref)) else {
+            continue;
+        };
+        for (blob, commit) in notes.flatten() {
+            if !walked.contains(&commit) {
+                continue;
+            }
+            match repo.find_blob(blob) {
+                Ok(b) => emit(HistoryText {
+                    kind: TextKind::Note(notes_ref.clone()),
+                    object: blob,
+                    commit,
+                    text: b.content().to_vec(),
+                }),
+                Err(e) => {
+                    messages.warn(&format!("note {blob} ({notes_ref})"), e.message());
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! standard input, and the MCP client config locations (`keysweep agents`).
 
 pub mod agents;
+pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod mirror;
@@ -24,6 +25,16 @@ pub enum SkipReason {
     NotAFile,
     /// A keysweep baseline: salted hashes, no secrets.
     Baseline,
+    /// An archive (or a member) that does not open.
+    ArchiveCorrupt,
+    /// An archive member or stream past the compression ratio limit.
+    ArchiveBomb,
+    /// The rest of an archive past the expanded-bytes limit.
+    ArchiveTooLarge,
+    /// The rest of an archive past the member limit.
+    ArchiveTooManyMembers,
+    /// An archive nested deeper than `--archive-depth`.
+    ArchiveTooDeep,
     /// Left out by `.gitignore`, `.ignore` or git's exclude files (a
     /// directory counts once); `--no-ignore` scans it.
     Ignored,
@@ -39,6 +50,11 @@ impl SkipReason {
             SkipReason::Unreadable => "unreadable",
             SkipReason::NotAFile => "not a regular file",
             SkipReason::Baseline => "keysweep baseline",
+            SkipReason::ArchiveCorrupt => "corrupt archive",
+            SkipReason::ArchiveBomb => "archive bomb",
+            SkipReason::ArchiveTooLarge => "archive too large",
+            SkipReason::ArchiveTooManyMembers => "archive with too many members",
+            SkipReason::ArchiveTooDeep => "archive nested too deep",
             SkipReason::Ignored => "ignored",
             SkipReason::Excluded => "excluded",
         }

@@ -887,3 +887,39 @@ fn formats_apply_to_git_history() {
     assert_eq!(dec["decoded"], "base64");
     assert_eq!(dec["path"], "deploy.env");
 }
+
+#[test]
+fn percent_encoded_values_are_decoded_with_their_keys() {
+    let env = Env::new();
+    let mut fake = Fake::new(176);
+    let tok = fake.github_pat();
+    let pw = format!("{}@{}", fake.alnum(8), fake.alnum(8));
+    env.write(
+        "calls.sh",
+        format!(
+            "curl \"https://api.example.test/v1?token={}&x=1\"\npassword={}\n",
+            tok.replace('_', "%5F"),
+            pw.replace('@', "%40")
+        ),
+    );
+    let (code, json) = env.scan_json(&["--show-secrets", "."]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, u64, String)> = findings(&json)
+        .iter()
+        .map(|f| {
+            (
+                f["secret"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["decoded"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (tok, 1, "percent".to_string()),
+            (pw, 2, "percent".to_string())
+        ],
+        "{json:#}"
+    );
+}

@@ -585,3 +585,71 @@ fn zero_padded_tree_modes_are_directories() {
     assert_eq!(json["summary"]["errors"], 0);
     assert_eq!(findings(&json)[0]["path"], "old/file.txt");
 }
+
+#[test]
+fn commit_tag_and_note_messages_are_scanned_with_their_commit() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(175);
+    let (in_msg, in_tag, in_note) = (fake.github_pat(), fake.github_pat(), fake.github_pat());
+    r.write("README.md", "hello\n");
+    let first = r.commit(
+        &format!("deploy\n\nused GITHUB_TOKEN={in_msg}\n"),
+        1_700_000_000,
+    );
+    r.write("README.md", "hello again\n");
+    let second = r.commit("docs", 1_700_000_100);
+    let repo = git2::Repository::open(env.path()).unwrap();
+    let sig = Signature::new(
+        "Ada Lovelace",
+        "ada@example.org",
+        &Time::new(1_700_000_200, 60),
+    )
+    .unwrap();
+    let target = repo.find_object(second, None).unwrap();
+    repo.tag(
+        "v1.0",
+        &target,
+        &sig,
+        &format!("release\ntoken {in_tag}\n"),
+        false,
+    )
+    .unwrap();
+    repo.note(&sig, &sig, None, first, &format!("ci: {in_note}"), false)
+        .unwrap();
+
+    let (code, json) = git_json(&env, &["--show-secrets", "."]);
+    assert_eq!(code, 1);
+    let mut got: Vec<(String, String, String, u64)> = findings(&json)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["secret"].as_str().unwrap().to_string(),
+                f["commit"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        ("<commit message>".to_string(), in_msg, first.to_string(), 3),
+        (
+            "<note refs/notes/commits>".to_string(),
+            in_note,
+            first.to_string(),
+            1,
+        ),
+        ("<tag v1.0>".to_string(), in_tag, second.to_string(), 2),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{json:#}");
+
+    // A range that leaves the first commit out leaves its message and note out.
+    let (_, json) = git_json(&env, &["--since-commit", &first.to_string(), "."]);
+    let paths: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["<tag v1.0>"]);
+}
