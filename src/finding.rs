@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::blob::Origin;
 use crate::format::{CellPart, CiSystem, Client, Context, Literal, Segment};
 use crate::matcher::Match;
+use crate::rules::checksum::{self, CheckOutcome, CheckStatus};
 use crate::rules::entropy;
 use crate::rules::{Confidence, Rule, Severity};
 
@@ -79,6 +80,10 @@ pub struct Finding {
     /// `date`, `message`, `blob`, `status`, `occurrences`.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub git: Option<crate::blob::GitProvenance>,
+    /// What the secret's own structure says (checksum, JWT expiry), for
+    /// rules with an `offline_check`. A failed check lowers `confidence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_check: Option<CheckOutcome>,
     /// What the provider said about the secret; absent unless `--validate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<Validation>,
@@ -497,12 +502,20 @@ fn located(
     let (line, column) = lines.locate(hay, start);
     let last = last_char_start(hay, start..span.end.min(hay.len()));
     let (end_line, end_column) = lines.locate(hay, last);
+    let offline_check = rule
+        .spec
+        .offline_check
+        .map(|c| checksum::run(c, &secret, checksum::unix_now()));
+    let confidence = match &offline_check {
+        Some(o) if o.status == CheckStatus::Failed => Confidence::Low,
+        _ => rule.spec.confidence,
+    };
     Finding {
         rule_id: rule.spec.id.clone(),
         rule_name: rule.spec.name.clone(),
         provider: rule.provider.clone(),
         severity: rule.spec.severity,
-        confidence: rule.spec.confidence,
+        confidence,
         fingerprint: fingerprint(&rule.spec.id, path, secret.as_bytes()),
         path: path.to_string(),
         line,
@@ -511,6 +524,7 @@ fn located(
         end_column,
         snippet,
         secret,
+        offline_check,
         ..Finding::default()
     }
 }

@@ -218,56 +218,10 @@ pub fn sweep(
     let queue = Mutex::new(todo.into_iter());
     let stop = AtomicBool::new(false);
     let fatal: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    let swept = AtomicUsize::new(0);
-    let unchanged = AtomicUsize::new(0);
-    let commits = AtomicU64::new(0);
-    let blobs = AtomicU64::new(0);
-    let skipped = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
-    let findings = AtomicU64::new(0);
-    let suppressed = AtomicU64::new(0);
+    let totals = Totals::default();
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Some(url) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else {
-                    break;
-                };
-                match sweep_repo(&ctx, &url) {
-                    Ok(Some(r)) => {
-                        if r.error.is_none() {
-                            swept.fetch_add(1, Ordering::Relaxed);
-                        }
-                        unchanged.fetch_add(r.unchanged as usize, Ordering::Relaxed);
-                        commits.fetch_add(r.commits, Ordering::Relaxed);
-                        blobs.fetch_add(r.blobs as u64, Ordering::Relaxed);
-                        skipped.fetch_add(r.skipped, Ordering::Relaxed);
-                        bytes.fetch_add(r.bytes, Ordering::Relaxed);
-                        findings.fetch_add(r.findings as u64, Ordering::Relaxed);
-                        suppressed.fetch_add(r.suppressed, Ordering::Relaxed);
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        stop.store(true, Ordering::Relaxed);
-                        fatal
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get_or_insert(e);
-                        break;
-                    }
-                }
-                if let Some(pb) = &pb {
-                    pb.inc(1);
-                    pb.set_message(format!(
-                        "{} scanned, {} findings, {} failed",
-                        indicatif::HumanBytes(bytes.load(Ordering::Relaxed)),
-                        findings.load(Ordering::Relaxed),
-                        ctx.failed.load(Ordering::Relaxed),
-                    ));
-                }
-            });
+            s.spawn(|| work(&ctx, &queue, &stop, &fatal, &totals, pb.as_ref()));
         }
     });
     if let Some(pb) = pb {
@@ -283,16 +237,88 @@ pub fn sweep(
     }
     summary.failures = store.failures(run.id)?;
     store.finish_run(run.id)?;
-    summary.swept = swept.into_inner();
-    summary.unchanged = unchanged.into_inner();
-    summary.commits = commits.into_inner();
-    summary.blobs_scanned = blobs.into_inner();
-    summary.blobs_skipped = skipped.into_inner();
-    summary.bytes_scanned = bytes.into_inner();
-    summary.findings = findings.into_inner();
-    summary.suppressed = suppressed.into_inner();
+    totals.add_to(&mut summary);
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// What the sweeping threads count.
+#[derive(Default)]
+struct Totals {
+    swept: AtomicUsize,
+    unchanged: AtomicUsize,
+    commits: AtomicU64,
+    blobs: AtomicU64,
+    skipped: AtomicU64,
+    bytes: AtomicU64,
+    findings: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl Totals {
+    fn record(&self, r: &Recorded) {
+        if r.error.is_none() {
+            self.swept.fetch_add(1, Ordering::Relaxed);
+        }
+        self.unchanged
+            .fetch_add(r.unchanged as usize, Ordering::Relaxed);
+        self.commits.fetch_add(r.commits, Ordering::Relaxed);
+        self.blobs.fetch_add(r.blobs as u64, Ordering::Relaxed);
+        self.skipped.fetch_add(r.skipped, Ordering::Relaxed);
+        self.bytes.fetch_add(r.bytes, Ordering::Relaxed);
+        self.findings
+            .fetch_add(r.findings as u64, Ordering::Relaxed);
+        self.suppressed.fetch_add(r.suppressed, Ordering::Relaxed);
+    }
+
+    fn add_to(self, summary: &mut SweepSummary) {
+        summary.swept = self.swept.into_inner();
+        summary.unchanged = self.unchanged.into_inner();
+        summary.commits = self.commits.into_inner();
+        summary.blobs_scanned = self.blobs.into_inner();
+        summary.blobs_skipped = self.skipped.into_inner();
+        summary.bytes_scanned = self.bytes.into_inner();
+        summary.findings = self.findings.into_inner();
+        summary.suppressed = self.suppressed.into_inner();
+    }
+}
+
+/// One sweeping thread: takes repositories off the queue until it is empty
+/// or a datastore failure stops every thread.
+fn work(
+    ctx: &Ctx<'_>,
+    queue: &Mutex<std::vec::IntoIter<String>>,
+    stop: &AtomicBool,
+    fatal: &Mutex<Option<anyhow::Error>>,
+    totals: &Totals,
+    pb: Option<&ProgressBar>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let Some(url) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else {
+            break;
+        };
+        match sweep_repo(ctx, &url) {
+            Ok(Some(r)) => totals.record(&r),
+            Ok(None) => {}
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                fatal
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+                break;
+            }
+        }
+        if let Some(pb) = pb {
+            pb.inc(1);
+            pb.set_message(format!(
+                "{} scanned, {} findings, {} failed",
+                indicatif::HumanBytes(totals.bytes.load(Ordering::Relaxed)),
+                totals.findings.load(Ordering::Relaxed),
+                ctx.failed.load(Ordering::Relaxed),
+            ));
+        }
+    }
 }
 
 /// Counts written for one repository.
@@ -408,54 +434,16 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
     let mut history = git::enumerate(&repo, &gopts, ctx.messages, &errors).map_err(Failed::Repo)?;
     // Findings whose blob is no longer reachable (history rewritten) are not
     // seen again in this run.
-    let gone: Vec<String> = if known.is_empty() {
-        Vec::new()
-    } else {
-        let reachable: HashSet<[u8; 20]> = history.blob_ids().map(raw).collect();
-        known
-            .into_iter()
-            .filter(|(_, b)| {
-                <[u8; 20]>::try_from(b.as_slice()).is_ok_and(|b| !reachable.contains(&b))
-            })
-            .map(|(fp, _)| fp)
-            .collect()
-    };
+    let gone = unreachable(known, &history);
     let skipped = history.skip_blobs(|id| scanned_before.contains(&raw(id))) as u64;
     drop(scanned_before);
     let mut blobs: Vec<[u8; 20]> = history.blob_ids().map(raw).collect();
-    let (mut findings, bytes) = if history.blob_count() == 0 {
-        (Vec::new(), 0)
-    } else {
-        let scan = crate::scan::history::scan_history(
-            repo.path(),
-            &history,
-            ctx.scanner,
-            &gopts,
-            ctx.messages,
-            &errors,
-            None,
-        )
-        .map_err(Failed::Repo)?;
-        (scan.findings, scan.bytes)
-    };
-    let before = findings.len();
-    findings.retain(|f| f.suppressed.is_none());
-    let suppressed = (before - findings.len()) as u64;
-    for f in &mut findings {
-        f.repo = Some(mirror::without_credentials(url));
-    }
+    let (findings, bytes, suppressed) = scan_blobs(ctx, url, &repo, &history, &gopts, &errors)?;
     let n_errors = errors.into_inner();
     let (refs_digest, error) = if n_errors > 0 {
         // Keep what was found, but scan the repository again next time.
         blobs.clear();
-        (
-            None,
-            Some(format!(
-                "{n_errors} object{} could not be read (corrupt or missing); findings so far \
-                 were kept and the repository will be scanned again",
-                if n_errors == 1 { "" } else { "s" }
-            )),
-        )
+        (None, Some(unreadable_objects(n_errors)))
     } else {
         (Some(digest), None)
     };
@@ -472,6 +460,61 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
         suppressed,
         error,
     })
+}
+
+/// The fingerprints of known findings whose blob is no longer reachable
+/// (history rewritten): they are not seen again in this run.
+fn unreachable(known: Vec<(String, Vec<u8>)>, history: &git::History) -> Vec<String> {
+    if known.is_empty() {
+        return Vec::new();
+    }
+    let reachable: HashSet<[u8; 20]> = history.blob_ids().map(raw).collect();
+    known
+        .into_iter()
+        .filter(|(_, b)| <[u8; 20]>::try_from(b.as_slice()).is_ok_and(|b| !reachable.contains(&b)))
+        .map(|(fp, _)| fp)
+        .collect()
+}
+
+/// Scans the blobs left in `history`: the findings to store (suppressed
+/// ones left out and counted), and the bytes scanned.
+fn scan_blobs(
+    ctx: &Ctx<'_>,
+    url: &str,
+    repo: &git2::Repository,
+    history: &git::History,
+    gopts: &GitOptions,
+    errors: &AtomicU64,
+) -> Result<(Vec<Finding>, u64, u64), Failed> {
+    if history.blob_count() == 0 {
+        return Ok((Vec::new(), 0, 0));
+    }
+    let scan = crate::scan::history::scan_history(
+        repo.path(),
+        history,
+        ctx.scanner,
+        gopts,
+        ctx.messages,
+        errors,
+        None,
+    )
+    .map_err(Failed::Repo)?;
+    let mut findings = scan.findings;
+    let before = findings.len();
+    findings.retain(|f| f.suppressed.is_none());
+    let suppressed = (before - findings.len()) as u64;
+    for f in &mut findings {
+        f.repo = Some(mirror::without_credentials(url));
+    }
+    Ok((findings, scan.bytes, suppressed))
+}
+
+fn unreadable_objects(n: u64) -> String {
+    format!(
+        "{n} object{} could not be read (corrupt or missing); findings so far were kept and \
+         the repository will be scanned again",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 fn raw(id: git2::Oid) -> [u8; 20] {

@@ -62,6 +62,14 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
 fn list(set: &RuleSet, format: ListFormat, out: &mut dyn Write) -> io::Result<()> {
     match format {
         ListFormat::Json => {
+            let all = set.rules();
+            let counts = json!({
+                "rules": all.len(),
+                "providers": all.iter().map(|r| r.provider.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
+                "with_validator": all.iter().filter(|r| r.spec.validate.is_some()).count(),
+                "with_revoker": all.iter().filter(|r| crate::revoke::has_revoker(r)).count(),
+                "with_offline_check": all.iter().filter(|r| r.spec.offline_check.is_some()).count(),
+            });
             let rules: Vec<_> = set
                 .rules()
                 .iter()
@@ -77,10 +85,13 @@ fn list(set: &RuleSet, format: ListFormat, out: &mut dyn Write) -> io::Result<()
                         "references": r.spec.references,
                         "origin": r.origin,
                         "validator": r.spec.validate.as_ref().map(|v| v.kind),
+                        "revoker": crate::revoke::has_revoker(r),
+                        "offline_check": r.spec.offline_check,
                     })
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut *out, &rules)?;
+            let doc = json!({"counts": counts, "rules": rules});
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)
         }
         ListFormat::Table => {
@@ -114,7 +125,17 @@ fn list(set: &RuleSet, format: ListFormat, out: &mut dyn Write) -> io::Result<()
                     r.spec.name
                 )?;
             }
-            writeln!(out, "{} rules", set.len())
+            let with = |f: &dyn Fn(&crate::rules::Rule) -> bool| {
+                set.rules().iter().filter(|r| f(r)).count()
+            };
+            writeln!(
+                out,
+                "{} rules: {} with a validator, {} with a revoker, {} with an offline check",
+                set.len(),
+                with(&|r| r.spec.validate.is_some()),
+                with(&|r| crate::revoke::has_revoker(r)),
+                with(&|r| r.spec.offline_check.is_some()),
+            )
         }
     }
 }

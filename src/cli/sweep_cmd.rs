@@ -18,22 +18,8 @@ use crate::sweep::{self, SweepOptions};
 pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args.rules)?;
     let min_confidence = Confidence::from(args.min_confidence);
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    if jobs == 0 || args.threads == 0 {
-        anyhow::bail!("--jobs and --threads must be at least 1");
-    }
-    super::check_parallelism("--jobs", jobs)?;
-    super::check_parallelism("--threads", args.threads)?;
-    super::check_parallelism("--jobs times --threads", jobs.saturating_mul(args.threads))?;
-    let mut repos = Vec::new();
-    if let Some(list) = &args.repos {
-        repos.extend(mirror::read_list(list)?);
-    }
-    for dir in &args.dir {
-        repos.extend(mirror::find_repos(dir)?);
-    }
+    let jobs = parallelism(&args)?;
+    let repos = repositories(&args)?;
     let mut out = open_output(args.out.output.as_deref())?;
     let mut store = datastore::open(&args.datastore)?;
 
@@ -72,24 +58,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .filter(|f| !args.new_only || f.first_seen_run == s.run)
         .map(|f| f.finding)
         .collect();
-    let scan = Summary {
-        files_scanned: s.blobs_scanned,
-        bytes_scanned: s.bytes_scanned,
-        findings: findings.len(),
-        errors: s.failures.len() as u64,
-        rules: rules.len(),
-        git: Some(GitSummary {
-            commits: s.commits,
-            blobs: s.blobs_scanned + s.blobs_skipped,
-            shallow: false,
-        }),
-        elapsed: s.elapsed,
-        ..Summary::default()
-    };
-    let summary = RunSummary {
-        sweep: Some(s.clone()),
-        ..RunSummary::from(scan)
-    };
+    let summary = run_summary(&s, findings.len(), rules.len());
     let report = Report {
         findings: &findings,
         summary: &summary,
@@ -97,31 +66,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         show,
     };
     write_report(args.out.format, &report, &mut out)?;
-
     if !args.out.quiet {
-        eprintln!(
-            "keysweep: run {}{}: swept {} of {} repositories{} ({} unchanged); scanned {} blobs ({}), \
-             skipped {} scanned before; {} findings ({} new); {} failed",
-            s.run,
-            if s.resumed { " (resumed)" } else { "" },
-            s.swept,
-            s.repos,
-            if s.already_done > 0 {
-                format!(", {} done before the interruption", s.already_done)
-            } else {
-                String::new()
-            },
-            s.unchanged,
-            s.blobs_scanned,
-            indicatif::HumanBytes(s.bytes_scanned),
-            s.blobs_skipped,
-            seen,
-            new,
-            s.failures.len(),
-        );
-        for f in &s.failures {
-            eprintln!("  failed: {}: {}", f.repo, f.error);
-        }
+        print_summary(&s, seen, new);
     }
     let code = if !s.failures.is_empty() {
         EXIT_ERROR
@@ -131,4 +77,79 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         EXIT_CLEAN
     };
     Ok(ExitCode::from(code))
+}
+
+/// `--jobs` (default: the number of CPUs), checked with `--threads`.
+fn parallelism(args: &SweepArgs) -> anyhow::Result<usize> {
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    if jobs == 0 || args.threads == 0 {
+        anyhow::bail!("--jobs and --threads must be at least 1");
+    }
+    super::check_parallelism("--jobs", jobs)?;
+    super::check_parallelism("--threads", args.threads)?;
+    super::check_parallelism("--jobs times --threads", jobs.saturating_mul(args.threads))?;
+    Ok(jobs)
+}
+
+/// The repositories of `--repos` and `--dir`.
+fn repositories(args: &SweepArgs) -> anyhow::Result<Vec<String>> {
+    let mut repos = Vec::new();
+    if let Some(list) = &args.repos {
+        repos.extend(mirror::read_list(list)?);
+    }
+    for dir in &args.dir {
+        repos.extend(mirror::find_repos(dir)?);
+    }
+    Ok(repos)
+}
+
+/// The report's summary of a sweep: blobs as files, the sweep's own counts.
+fn run_summary(s: &sweep::SweepSummary, findings: usize, rules: usize) -> RunSummary {
+    let scan = Summary {
+        files_scanned: s.blobs_scanned,
+        bytes_scanned: s.bytes_scanned,
+        findings,
+        errors: s.failures.len() as u64,
+        rules,
+        git: Some(GitSummary {
+            commits: s.commits,
+            blobs: s.blobs_scanned + s.blobs_skipped,
+            shallow: false,
+        }),
+        elapsed: s.elapsed,
+        ..Summary::default()
+    };
+    RunSummary {
+        sweep: Some(s.clone()),
+        ..RunSummary::from(scan)
+    }
+}
+
+/// The sweep's one-line summary and its failures, on standard error.
+fn print_summary(s: &sweep::SweepSummary, seen: usize, new: usize) {
+    eprintln!(
+        "keysweep: run {}{}: swept {} of {} repositories{} ({} unchanged); scanned {} blobs ({}), \
+         skipped {} scanned before; {} findings ({} new); {} failed",
+        s.run,
+        if s.resumed { " (resumed)" } else { "" },
+        s.swept,
+        s.repos,
+        if s.already_done > 0 {
+            format!(", {} done before the interruption", s.already_done)
+        } else {
+            String::new()
+        },
+        s.unchanged,
+        s.blobs_scanned,
+        indicatif::HumanBytes(s.bytes_scanned),
+        s.blobs_skipped,
+        seen,
+        new,
+        s.failures.len(),
+    );
+    for f in &s.failures {
+        eprintln!("  failed: {}: {}", f.repo, f.error);
+    }
 }

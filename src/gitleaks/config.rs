@@ -576,6 +576,7 @@ fn convert_rule(
         reject_if_contains: Vec::new(),
         validate: None,
         revoke: None,
+        offline_check: None,
     };
     Rule::imported(
         spec,

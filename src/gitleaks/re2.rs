@@ -44,92 +44,11 @@ pub fn translate(re: &str) -> Result<String, String> {
     while i < n {
         let c = chars[i];
         if c == '\\' {
-            let Some(&d) = chars.get(i + 1) else {
-                return Err("trailing backslash".into());
-            };
-            match d {
-                'Q' if !in_class => {
-                    i += 2;
-                    let mut lit = String::new();
-                    while i < n && !(chars[i] == '\\' && chars.get(i + 1) == Some(&'E')) {
-                        lit.push(chars[i]);
-                        i += 1;
-                    }
-                    i = (i + 2).min(n);
-                    out.push_str(&regex_syntax::escape(&lit));
-                    continue;
-                }
-                'C' => return Err("`\\C` (any single byte) has no equivalent".into()),
-                'p' | 'P' => {
-                    return Err(
-                        "Unicode classes (`\\p…`) are not supported: keysweep regexes match \
-                         ASCII classes over bytes; use an explicit class such as `[A-Za-z]`"
-                            .into(),
-                    )
-                }
-                '<' | '>' => {
-                    out.push(d);
-                    i += 2;
-                    continue;
-                }
-                '0'..='7' => {
-                    let start = i + 1;
-                    let mut j = start;
-                    while j < n && j < start + 3 && ('0'..='7').contains(&chars[j]) {
-                        j += 1;
-                    }
-                    if d != '0' && j - start < 2 {
-                        return Err(format!("backreference `\\{d}` is not supported"));
-                    }
-                    let digits: String = chars[start..j].iter().collect();
-                    let value = u32::from_str_radix(&digits, 8).expect("octal digits");
-                    if value > 0xFF {
-                        return Err(format!("octal escape `\\{digits}` is out of range"));
-                    }
-                    out.push_str(&format!("\\x{{{value:02X}}}"));
-                    i = j;
-                    continue;
-                }
-                '8' | '9' => return Err(format!("backreference `\\{d}` is not supported")),
-                _ => {
-                    out.push('\\');
-                    out.push(d);
-                    i += 2;
-                    continue;
-                }
-            }
+            i = escape(&chars, i, in_class, &mut out)?;
+            continue;
         }
         if in_class {
-            match c {
-                ']' if i > class_first => {
-                    in_class = false;
-                    out.push(']');
-                }
-                ']' => out.push_str("\\]"),
-                '[' => {
-                    // POSIX classes such as `[:alpha:]` are the same in both.
-                    let rest: String = chars[i..].iter().take(12).collect();
-                    match rest.find(":]") {
-                        Some(end) if rest.starts_with("[:") => {
-                            out.push_str(&rest[..end + 2]);
-                            i += rest[..end + 2].chars().count();
-                            continue;
-                        }
-                        _ => out.push_str("\\["),
-                    }
-                }
-                '&' | '~' => {
-                    out.push('\\');
-                    out.push(c);
-                }
-                '-' if chars.get(i + 1) == Some(&'-') => {
-                    out.push_str("-\\-");
-                    i += 2;
-                    continue;
-                }
-                _ => out.push(c),
-            }
-            i += 1;
+            (i, in_class) = class_item(&chars, i, class_first, &mut out);
             continue;
         }
         match c {
@@ -158,6 +77,94 @@ pub fn translate(re: &str) -> Result<String, String> {
         i += 1;
     }
     Ok(out)
+}
+
+/// Translates the escape at `chars[i]` (a backslash); returns the index after
+/// it.
+fn escape(chars: &[char], i: usize, in_class: bool, out: &mut String) -> Result<usize, String> {
+    let n = chars.len();
+    let Some(&d) = chars.get(i + 1) else {
+        return Err("trailing backslash".into());
+    };
+    match d {
+        'Q' if !in_class => {
+            let mut j = i + 2;
+            let mut lit = String::new();
+            while j < n && !(chars[j] == '\\' && chars.get(j + 1) == Some(&'E')) {
+                lit.push(chars[j]);
+                j += 1;
+            }
+            out.push_str(&regex_syntax::escape(&lit));
+            Ok((j + 2).min(n))
+        }
+        'C' => Err("`\\C` (any single byte) has no equivalent".into()),
+        'p' | 'P' => Err(
+            "Unicode classes (`\\p…`) are not supported: keysweep regexes match \
+             ASCII classes over bytes; use an explicit class such as `[A-Za-z]`"
+                .into(),
+        ),
+        '<' | '>' => {
+            out.push(d);
+            Ok(i + 2)
+        }
+        '0'..='7' => {
+            let start = i + 1;
+            let mut j = start;
+            while j < n && j < start + 3 && ('0'..='7').contains(&chars[j]) {
+                j += 1;
+            }
+            if d != '0' && j - start < 2 {
+                return Err(format!("backreference `\\{d}` is not supported"));
+            }
+            let digits: String = chars[start..j].iter().collect();
+            let value = u32::from_str_radix(&digits, 8).expect("octal digits");
+            if value > 0xFF {
+                return Err(format!("octal escape `\\{digits}` is out of range"));
+            }
+            out.push_str(&format!("\\x{{{value:02X}}}"));
+            Ok(j)
+        }
+        '8' | '9' => Err(format!("backreference `\\{d}` is not supported")),
+        _ => {
+            out.push('\\');
+            out.push(d);
+            Ok(i + 2)
+        }
+    }
+}
+
+/// Translates the character at `chars[i]` inside a class; returns the index
+/// after it and whether the class goes on.
+fn class_item(chars: &[char], i: usize, class_first: usize, out: &mut String) -> (usize, bool) {
+    let c = chars[i];
+    match c {
+        ']' if i > class_first => {
+            out.push(']');
+            return (i + 1, false);
+        }
+        ']' => out.push_str("\\]"),
+        '[' => {
+            // POSIX classes such as `[:alpha:]` are the same in both.
+            let rest: String = chars[i..].iter().take(12).collect();
+            match rest.find(":]") {
+                Some(end) if rest.starts_with("[:") => {
+                    out.push_str(&rest[..end + 2]);
+                    return (i + rest[..end + 2].chars().count(), true);
+                }
+                _ => out.push_str("\\["),
+            }
+        }
+        '&' | '~' => {
+            out.push('\\');
+            out.push(c);
+        }
+        '-' if chars.get(i + 1) == Some(&'-') => {
+            out.push_str("-\\-");
+            return (i + 2, true);
+        }
+        _ => out.push(c),
+    }
+    (i + 1, true)
 }
 
 /// The length of a counted repetition (`{n}`, `{n,}`, `{n,m}`) at the start of

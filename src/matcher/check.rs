@@ -62,7 +62,19 @@ pub fn check_rules(set: &RuleSet) -> CheckReport {
         let mut scratch = Scratch::default();
         for (i, ex) in spec.examples.iter().enumerate() {
             report.examples += 1;
-            if matcher.scan(ex.as_bytes(), &mut scratch).is_empty() {
+            let found = matcher.scan(ex.as_bytes(), &mut scratch);
+            if let (Some(check), Some(m)) = (spec.offline_check, found.first()) {
+                let secret = String::from_utf8_lossy(&ex.as_bytes()[m.secret.clone()]);
+                let outcome = crate::rules::checksum::run(check, &secret, 0);
+                if outcome.status == crate::rules::checksum::CheckStatus::Failed {
+                    report.errors.push(format!(
+                        "{loc}: example {} fails its {check} check: {}",
+                        i + 1,
+                        outcome.detail
+                    ));
+                }
+            }
+            if found.is_empty() {
                 let why = if !has_keyword(rule, ex) {
                     " (it contains none of the rule's keywords)"
                 } else {

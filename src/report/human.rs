@@ -210,6 +210,14 @@ fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<(
         f.confidence, f.severity, f.entropy
     );
     detail(out, pal, "confidence", &scores)?;
+    if let Some(c) = &f.offline_check {
+        detail(
+            out,
+            pal,
+            "offline",
+            &format!("{} {}: {}", c.check, c.status, c.detail),
+        )?;
+    }
     if let Some(v) = &f.validation {
         detail(
             out,

@@ -177,6 +177,9 @@ fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>) -> Value {
             props.insert(k.to_string(), v);
         }
     }
+    if let Some(c) = &f.offline_check {
+        result["properties"]["offline_check"] = json!(c);
+    }
     if let Some(r) = &f.revocation {
         result["properties"]["revocation"] = json!(r);
     }

@@ -25,6 +25,8 @@ pub mod policy;
 mod provider;
 mod vault;
 
+pub use provider::has_revoker;
+
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -234,27 +236,8 @@ impl<'a> Revoker<'a> {
     }
 
     fn revoke_one(&mut self, f: &Finding) -> Result<Revocation, RevokeError> {
-        let cfg = &self.opts.config;
-        if !self.rules.is_match(&f.rule_id) {
-            return Ok(Self::skipped(format!(
-                "rule {} is not in [revoke] rules",
-                f.rule_id
-            )));
-        }
-        if cfg.require == RevokeRequire::Live {
-            let status = f.validation.as_ref().map(|v| v.status);
-            if status != Some(ValidationStatus::Live) {
-                let was =
-                    status.map_or("not validated".to_string(), |s| format!("validation: {s}"));
-                return Ok(Self::skipped(format!(
-                    "not validated live ({was}); require = \"any\" revokes without proof"
-                )));
-            }
-        }
-        if self.already.contains(&f.fingerprint) {
-            return Ok(Self::skipped(
-                "already revoked: the audit log records a successful revocation",
-            ));
+        if let Some(why) = self.policy_refuses(f) {
+            return Ok(Self::skipped(why));
         }
         let rule = self.ruleset.get(&f.rule_id);
         let job = Job {
@@ -263,6 +246,7 @@ impl<'a> Revoker<'a> {
             validator: self.validator,
             base_dir: &self.opts.base_dir,
         };
+        let cfg = &self.opts.config;
         let Some((i, broker)) = cfg
             .broker
             .iter()
@@ -274,33 +258,15 @@ impl<'a> Revoker<'a> {
                 f.rule_id
             )));
         };
-        let name = format!("{} #{}", kind(broker), i + 1);
-
+        let broker = broker.clone();
+        let name = format!("{} #{}", kind(&broker), i + 1);
         if self.dry_run() {
-            let call = match describe(broker, &job) {
-                Ok(c) => c,
-                Err(e) => {
-                    return Ok(Revocation {
-                        status: RevocationStatus::Failed,
-                        broker: name,
-                        detail: scrub(&e, &f.secret),
-                    })
-                }
-            };
-            let call = scrub(&call, &f.secret);
-            self.plan.push(format!(
-                "would call {call} (broker {name}) for {} at {}",
-                f.rule_id,
-                location(f)
-            ));
-            return Ok(Revocation {
-                status: RevocationStatus::WouldRevoke,
-                broker: name,
-                detail: call,
-            });
+            let (revocation, plan) = Self::plan_call(&broker, &job, name);
+            self.plan.extend(plan);
+            return Ok(revocation);
         }
 
-        let mut out = run(broker, &job);
+        let mut out = run(&broker, &job);
         out.detail = scrub(&out.detail, &f.secret);
         if let Some(r) = &mut out.reference {
             *r = scrub(r, &f.secret);
@@ -321,39 +287,13 @@ impl<'a> Revoker<'a> {
             reference: out.reference.clone(),
             detail: out.detail.clone(),
         };
-        if let Some(log) = &mut self.audit {
-            log.append(&entry).map_err(|source| RevokeError::Audit {
-                path: log.path().to_path_buf(),
-                source,
-            })?;
-        }
+        self.audit_append(&entry)?;
         let with_ref = |d: &str| match &out.reference {
             Some(r) => format!("{d} (reference {r})"),
             None => d.to_string(),
         };
         let (status, detail) = match out.answer {
-            Answer::Revoked => {
-                let (status, detail) = self.confirm(rule, f, with_ref(&out.detail));
-                if status == RevocationStatus::RevokeUnconfirmed {
-                    // The broker said revoked but the key still answers: the
-                    // next run must try again, so the log says so after the
-                    // broker's "revoked".
-                    if let Some(log) = &mut self.audit {
-                        let again = AuditEntry {
-                            outcome: audit::UNCONFIRMED.into(),
-                            detail: detail.clone(),
-                            ..entry
-                        };
-                        log.append(&again).map_err(|source| RevokeError::Audit {
-                            path: log.path().to_path_buf(),
-                            source,
-                        })?;
-                    }
-                } else {
-                    self.already.insert(f.fingerprint.clone());
-                }
-                (status, detail)
-            }
+            Answer::Revoked => self.confirm_revoked(rule, f, with_ref(&out.detail), entry)?,
             Answer::NotFound => (
                 RevocationStatus::Failed,
                 with_ref(&format!("broker does not know this secret: {}", out.detail)),
@@ -365,6 +305,89 @@ impl<'a> Revoker<'a> {
             broker: name,
             detail,
         })
+    }
+
+    /// Why the policy leaves `f` alone: its rule is not allowed, it is not
+    /// proved live when that is required, or it was revoked before.
+    fn policy_refuses(&self, f: &Finding) -> Option<String> {
+        if !self.rules.is_match(&f.rule_id) {
+            return Some(format!("rule {} is not in [revoke] rules", f.rule_id));
+        }
+        if self.opts.config.require == RevokeRequire::Live {
+            let status = f.validation.as_ref().map(|v| v.status);
+            if status != Some(ValidationStatus::Live) {
+                let was =
+                    status.map_or("not validated".to_string(), |s| format!("validation: {s}"));
+                return Some(format!(
+                    "not validated live ({was}); require = \"any\" revokes without proof"
+                ));
+            }
+        }
+        if self.already.contains(&f.fingerprint) {
+            return Some("already revoked: the audit log records a successful revocation".into());
+        }
+        None
+    }
+
+    /// Dry run: the call that would be made, and the plan line saying so;
+    /// nothing is sent.
+    fn plan_call(broker: &Broker, job: &Job<'_>, name: String) -> (Revocation, Option<String>) {
+        let f = job.finding;
+        let call = match describe(broker, job) {
+            Ok(c) => scrub(&c, &f.secret),
+            Err(e) => {
+                let failed = Revocation {
+                    status: RevocationStatus::Failed,
+                    broker: name,
+                    detail: scrub(&e, &f.secret),
+                };
+                return (failed, None);
+            }
+        };
+        let plan = format!(
+            "would call {call} (broker {name}) for {} at {}",
+            f.rule_id,
+            location(f)
+        );
+        let planned = Revocation {
+            status: RevocationStatus::WouldRevoke,
+            broker: name,
+            detail: call,
+        };
+        (planned, Some(plan))
+    }
+
+    fn audit_append(&mut self, entry: &AuditEntry) -> Result<(), RevokeError> {
+        if let Some(log) = &mut self.audit {
+            log.append(entry).map_err(|source| RevokeError::Audit {
+                path: log.path().to_path_buf(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// After a broker's "revoked": validates again where possible. A key
+    /// that still answers is logged unconfirmed so the next run tries again.
+    fn confirm_revoked(
+        &mut self,
+        rule: Option<&Rule>,
+        f: &Finding,
+        detail: String,
+        entry: AuditEntry,
+    ) -> Result<(RevocationStatus, String), RevokeError> {
+        let (status, detail) = self.confirm(rule, f, detail);
+        if status == RevocationStatus::RevokeUnconfirmed {
+            let again = AuditEntry {
+                outcome: audit::UNCONFIRMED.into(),
+                detail: detail.clone(),
+                ..entry
+            };
+            self.audit_append(&again)?;
+        } else {
+            self.already.insert(f.fingerprint.clone());
+        }
+        Ok((status, detail))
     }
 
     /// Validates a revoked secret again where its rule has a validator.

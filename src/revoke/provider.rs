@@ -66,6 +66,12 @@ fn bundled() -> &'static HashMap<String, RevokeSpec> {
     })
 }
 
+/// Whether `rule` can revoke its secrets with the `provider` broker: it has a
+/// `revoke:` section, or it is bundled and a bundled revoker names it.
+pub fn has_revoker(rule: &crate::rules::Rule) -> bool {
+    rule.spec.revoke.is_some() || (rule.builtin && bundled().contains_key(rule.id()))
+}
+
 /// The revoke section for a finding's rule: the rule's own, else a bundled
 /// one for a bundled rule. Rules from elsewhere need their own section.
 pub(crate) fn spec<'a>(job: &Job<'a>) -> Option<&'a RevokeSpec> {

@@ -6,6 +6,7 @@
 //! Regexes are compiled on first use, so scanning one small file pays only for the
 //! rules whose keywords occur in it.
 
+pub mod checksum;
 pub mod filter;
 pub mod literals;
 mod spec;

@@ -149,6 +149,10 @@ pub struct RuleSpec {
     /// `provider` broker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke: Option<super::RevokeSpec>,
+    /// A check of the secret's own structure (checksum, JWT expiry) run on
+    /// every finding; a failure lowers the finding's confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_check: Option<super::checksum::OfflineCheck>,
 }
 
 impl RuleSpec {

@@ -331,6 +331,8 @@ impl Scanner {
             return Vec::new();
         }
         let mut found = finding::from_segment(hay, origin, seg, &matches, rules);
+        // An offline check (checksum) may have lowered a finding's confidence.
+        found.retain(|(f, _)| f.confidence >= self.min_confidence);
         if let Some(triage) = &self.triage {
             // Triage reads the file around each match (inline allows): give
             // it the matches where they are in the file.

@@ -96,9 +96,17 @@ impl Fake {
         )
     }
 
-    /// A GitHub classic personal access token shape.
+    /// A GitHub classic personal access token with a valid CRC32 checksum.
     pub fn github_pat(&mut self) -> String {
-        format!("ghp_{}", self.alnum(36))
+        self.crc32_token("ghp")
+    }
+
+    /// `<prefix>_<30 random><6 base62 CRC32>`: the format of GitHub's and
+    /// npm's tokens, with a checksum that passes the offline check.
+    pub fn crc32_token(&mut self, prefix: &str) -> String {
+        use keysweep::rules::checksum::{base62, crc32};
+        let random = self.alnum(30);
+        format!("{prefix}_{random}{}", base62(crc32(random.as_bytes()), 6))
     }
 }
 

@@ -9,6 +9,8 @@ mod git;
 mod hostile;
 mod input;
 mod layering;
+
+mod offline;
 mod output;
 mod repo;
 mod reports;

@@ -206,6 +206,7 @@ fn human_output_golden_with_and_without_colour() {
         "k.txt:1:9: GitHub personal access token (classic) (github-pat-classic) [critical]\n\
          \x20 secret       {red}\n\
          \x20 confidence   high   severity critical   entropy ENTROPY\n\
+         \x20 offline      github-crc32 passed: CRC32 checksum matches\n\
          \x20 line         token = {red}\n\
          \x20 what to do   {advice}\n\
          \x20 fingerprint  {fp}\n\n\
@@ -229,6 +230,7 @@ fn human_output_golden_with_and_without_colour() {
         "\x1b[1mk.txt:1:9:\x1b[0m \x1b[36mGitHub personal access token (classic)\x1b[0m (github-pat-classic) \x1b[1m\x1b[31m[critical]\x1b[0m\n\
          \x20 \x1b[2msecret      \x1b[0m \x1b[35m{red}\x1b[0m\n\
          \x20 \x1b[2mconfidence  \x1b[0m high   severity critical   entropy {entropy}\n\
+         \x20 \x1b[2moffline     \x1b[0m github-crc32 passed: CRC32 checksum matches\n\
          \x20 \x1b[2mline        \x1b[0m token = {red}\n\
          \x20 \x1b[2mwhat to do  \x1b[0m \x1b[32m{advice}\x1b[0m\n\
          \x20 \x1b[2mfingerprint \x1b[0m {fp}\n\n\
@@ -390,7 +392,16 @@ fn coloured_output_still_escapes_control_characters_from_the_tree() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\u{1b}["), "no colour at all: {text}");
-    assert!(text.contains("evil\\u{1b}[2K.env"), "file name not escaped: {text}");
-    assert!(!text.contains("\u{1b}]52"), "OSC sequence passed through: {text}");
-    assert!(!text.contains('\r'), "carriage return passed through: {text}");
+    assert!(
+        text.contains("evil\\u{1b}[2K.env"),
+        "file name not escaped: {text}"
+    );
+    assert!(
+        !text.contains("\u{1b}]52"),
+        "OSC sequence passed through: {text}"
+    );
+    assert!(
+        !text.contains('\r'),
+        "carriage return passed through: {text}"
+    );
 }

@@ -689,7 +689,7 @@ fn human_report_shows_revocation() {
 #[test]
 fn dry_run_redacts_a_secret_in_the_url() {
     let mut fake = Fake::new(611);
-    let token = format!("npm_{}", fake.alnum(36));
+    let token = fake.crc32_token("npm");
     let env = Env::new();
     env.write(
         ".npmrc",

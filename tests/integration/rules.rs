@@ -28,8 +28,20 @@ fn list_table_and_json() {
         .args(["rules", "list", "-f", "json"])
         .output()
         .unwrap();
-    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(list.len() >= 150, "{} rules", list.len());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = doc["rules"].as_array().unwrap();
+    assert!(list.len() >= 650, "{} rules", list.len());
+    let counts = &doc["counts"];
+    assert_eq!(counts["rules"], list.len());
+    let with = |key: &str| {
+        list.iter()
+            .filter(|r| !r[key].is_null() && r[key] != false)
+            .count()
+    };
+    assert_eq!(counts["with_validator"], with("validator"));
+    assert_eq!(counts["with_revoker"], with("revoker"));
+    assert_eq!(counts["with_offline_check"], with("offline_check"));
+    assert!(counts["with_revoker"].as_u64().unwrap() >= 6);
     let ids: std::collections::HashSet<&str> =
         list.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), list.len(), "rule ids are unique");
@@ -87,4 +99,35 @@ fn check_strict_fails_on_warnings() {
         .args(["rules", "check", "--strict", "bare.yml"])
         .assert()
         .code(1);
+}
+
+#[test]
+fn check_requires_examples_to_pass_their_offline_check() {
+    let env = Env::new();
+    env.write(
+        "mine.yml",
+        r#"
+rules:
+  - id: acme-gh
+    name: ACME GitHub-style token
+    description: d
+    references: [https://acme.test/docs]
+    keywords: [ghp_]
+    pattern: '\b(ghp_[A-Za-z0-9]{36})\b'
+    offline_check: github-crc32
+    examples: ['ghp_R8fK2mQ9xLz4Tb7Wc1Vn5Hj3Ds6Ga0Py2Ue8']
+    negative_examples: ['ghp_short']
+"#,
+    );
+    let out = env
+        .cmd()
+        .args(["rules", "check", "mine.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rule acme-gh: example 1 fails its github-crc32 check"),
+        "{stderr}"
+    );
 }

@@ -798,7 +798,7 @@ fn gitleaks_toml_at_the_root_is_used_without_a_keysweep_config() {
         .output()
         .unwrap();
     let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let acme = rules
+    let acme = rules["rules"]
         .as_array()
         .unwrap()
         .iter()
