@@ -526,10 +526,7 @@ fn attach_provenance(
 /// Where each distinct secret first occurs in `hay`: one pass over it for
 /// all of them, not one per finding.
 fn first_occurrences(secrets: &[&str], hay: &[u8]) -> Vec<Option<usize>> {
-    let mut first: Vec<Option<usize>> = secrets
-        .iter()
-        .map(|s| s.is_empty().then_some(0))
-        .collect();
+    let mut first: Vec<Option<usize>> = secrets.iter().map(|s| s.is_empty().then_some(0)).collect();
     let Ok(ac) = aho_corasick::AhoCorasick::new(secrets.iter().filter(|s| !s.is_empty())) else {
         // Too many patterns for the automaton: one search each instead.
         for (i, s) in secrets.iter().enumerate() {
@@ -537,7 +534,9 @@ fn first_occurrences(secrets: &[&str], hay: &[u8]) -> Vec<Option<usize>> {
         }
         return first;
     };
-    let ids: Vec<usize> = (0..secrets.len()).filter(|&i| !secrets[i].is_empty()).collect();
+    let ids: Vec<usize> = (0..secrets.len())
+        .filter(|&i| !secrets[i].is_empty())
+        .collect();
     for m in ac.find_overlapping_iter(hay) {
         let slot = &mut first[ids[m.pattern().as_usize()]];
         if slot.is_none_or(|s| m.start() < s) {
@@ -561,7 +560,11 @@ fn first_sites(
         by_path.entry(f.path.clone()).or_default().push(i);
     }
     for (path, mut waiting) in by_path {
-        for &v in versions.get(path.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+        for &v in versions
+            .get(path.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             if waiting.is_empty() {
                 break;
             }

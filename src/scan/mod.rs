@@ -430,7 +430,9 @@ impl Scanner {
                 .collect();
             let new = added.overlapping(&lit.span);
             if old.iter().any(|&i| found[i].0.confidence >= confidence)
-                || new.iter().any(|&j| added.found[j].0.confidence >= confidence)
+                || new
+                    .iter()
+                    .any(|&j| added.found[j].0.confidence >= confidence)
             {
                 continue;
             }
@@ -475,7 +477,10 @@ struct AddedSpans {
 impl AddedSpans {
     fn push(&mut self, f: Finding, span: Range<usize>) {
         self.longest = self.longest.max(span.len());
-        self.by_start.entry(span.start).or_default().push(self.found.len());
+        self.by_start
+            .entry(span.start)
+            .or_default()
+            .push(self.found.len());
         self.found.push((f, span));
         self.alive.push(true);
     }
@@ -505,7 +510,12 @@ fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
     // One index per confidence level of the spans more confident than it:
     // a finding gives way when one of those overlaps it.
     let above = |c: Confidence| {
-        spans::SpanIndex::new(found.iter().filter(|(g, _)| g.confidence > c).map(|(_, t)| t))
+        spans::SpanIndex::new(
+            found
+                .iter()
+                .filter(|(g, _)| g.confidence > c)
+                .map(|(_, t)| t),
+        )
     };
     let indices: HashMap<Confidence, spans::SpanIndex> = found
         .iter()

@@ -16,11 +16,8 @@ pub(super) struct SpanIndex {
 
 impl SpanIndex {
     pub fn new<'a>(spans: impl IntoIterator<Item = &'a Range<usize>>) -> SpanIndex {
-        let mut items: Vec<(usize, Range<usize>)> = spans
-            .into_iter()
-            .cloned()
-            .enumerate()
-            .collect::<Vec<_>>();
+        let mut items: Vec<(usize, Range<usize>)> =
+            spans.into_iter().cloned().enumerate().collect::<Vec<_>>();
         items.sort_by_key(|(i, s)| (s.start, *i));
         let mut max_end = Vec::with_capacity(items.len());
         let mut running = 0;

@@ -145,7 +145,9 @@ impl Triage {
                 hay,
                 whole: m.whole.clone(),
             };
-            let inline = memo.as_mut().and_then(|memo| memo.allowed(hay, m.whole.clone()));
+            let inline = memo
+                .as_mut()
+                .and_then(|memo| memo.allowed(hay, m.whole.clone()));
             f.suppressed = self.decide(f, Some(&ctx), inline);
         }
     }

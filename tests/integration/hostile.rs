@@ -79,7 +79,12 @@ fn outside_secret(outside: &Path, secret: &str) -> String {
 fn many_keys(n: usize, sep: &str) -> String {
     let mut fake = Fake::new(n as u64);
     (0..n)
-        .map(|_| format!("AKIA{}", fake.string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)))
+        .map(|_| {
+            format!(
+                "AKIA{}",
+                fake.string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+            )
+        })
         .collect::<Vec<_>>()
         .join(sep)
         + sep
@@ -263,7 +268,11 @@ const CASES: &[Case] = &[
             let first = repo.commit_files(&[("a.txt", "a\n")], "one");
             repo.commit_files(&[("b.txt", &format!("t={secret}\n"))], "two");
             let hex = first.to_string();
-            let obj = env.path().join(".git/objects").join(&hex[..2]).join(&hex[2..]);
+            let obj = env
+                .path()
+                .join(".git/objects")
+                .join(&hex[..2])
+                .join(&hex[2..]);
             std::fs::remove_file(&obj).unwrap();
             std::fs::write(&obj, b"garbage").unwrap();
             args(&["git", "."])
