@@ -44,6 +44,10 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub secret_id: String,
     pub entropy: f64,
+    /// The generic detector's score, 0 to 1, for findings of its rules
+    /// (`generic-password`, ...); their `confidence` is derived from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     /// Named parts found with the secret (e.g. `key_id` beside an AWS secret).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parts: BTreeMap<String, String>,

@@ -13,6 +13,8 @@
 //!   decoded values) and structural facts (MCP servers, CI variables).
 //! - [`matcher`]: finds rule matches in text, blind to provenance; also
 //!   `rules check`.
+//! - [`generic`]: the detector for credentials without a recognisable
+//!   format — candidate name/value pairs scored by a small trained model.
 //! - [`finding`]: matches located, fingerprinted, with their validation,
 //!   revocation and suppression.
 //! - [`triage`]: what a user has accepted (allowlists, inline allows,
@@ -34,6 +36,7 @@ pub mod datastore;
 pub mod diag;
 pub mod finding;
 pub mod format;
+pub mod generic;
 pub mod gitleaks;
 pub mod matcher;
 pub mod net;

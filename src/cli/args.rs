@@ -24,10 +24,10 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories for secrets.
     Scan(ScanArgs),
-    /// Scan the full history of a git repository (same as `scan --git`).
-    Git(ScanArgs),
+    /// Scan the full history of git repositories (same as `scan --git`).
+    Git(GitArgs),
     /// Scan staged changes before a commit (same as `scan --staged`).
-    Staged(ScanArgs),
+    Staged(StagedArgs),
     /// Sweep many repositories into a datastore: incremental, resumable,
     /// shardable across machines.
     ///
@@ -62,6 +62,19 @@ pub enum Command {
     /// Exit codes: 0 nothing failed, 2 error, 3 some revocation failed or
     /// could not be confirmed.
     Revoke(RevokeArgs),
+    /// Print a shell completion script, e.g. `keysweep completions bash >
+    /// ~/.local/share/bash-completion/completions/keysweep`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `keysweep man > ~/.local/share/man/man1/keysweep.1`.
+    Man,
+}
+
+/// `keysweep completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `keysweep revoke --from REPORT.json`.
@@ -245,6 +258,8 @@ impl From<MinConfidence> for crate::rules::Confidence {
     }
 }
 
+/// `keysweep scan`: files and directories, or (with `--git`, `--staged`, or
+/// a history flag) what `keysweep git` / `keysweep staged` read.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Files or directories to scan; `-` reads standard input.
@@ -253,11 +268,6 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub out: OutputArgs,
-
-    /// Also list suppressed findings (allowlisted, allowed inline, in the
-    /// baseline), each marked with the reason. They never change the exit code.
-    #[arg(long, help_heading = "Output")]
-    pub show_suppressed: bool,
 
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -272,24 +282,137 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
 
-    /// Report only findings not recorded in this baseline (default: baseline
-    /// in the config). See `keysweep baseline create`.
-    #[arg(long, value_name = "FILE", help_heading = "Triage")]
-    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub triage: TriageArgs,
 
-    /// Ignore the config's baseline and report known findings too.
-    #[arg(long, conflicts_with = "baseline", help_heading = "Triage")]
-    pub no_baseline: bool,
-
-    /// Treat each PATH as a git repository and scan its whole history.
+    /// Treat each PATH as a git repository and scan its whole history (as
+    /// `keysweep git`).
     #[arg(long, conflicts_with = "staged", help_heading = "Git")]
     pub git: bool,
 
     /// Scan the staged content of the repository at PATH; report only lines the
-    /// staged change adds or modifies.
-    #[arg(long, help_heading = "Git")]
+    /// staged change adds or modifies (as `keysweep staged`).
+    #[arg(long, conflicts_with_all = ["branch", "since_commit", "range"], help_heading = "Git")]
     pub staged: bool,
 
+    /// History flags: any of them makes this a history scan, as `--git`.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+/// `keysweep git`: the history of one or more repositories.
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// Git repositories to scan (a work tree, a directory inside one, or a
+    /// bare repository).
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repos: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Report only findings of rules with at least this confidence.
+    #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
+    pub min_confidence: MinConfidence,
+
+    /// Skip blobs larger than this (e.g. 500K, 25MiB, 1G) [default: 25MiB,
+    /// or max_file_size in the config].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
+    pub max_file_size: Option<u64>,
+
+    /// Number of scanning threads (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N", help_heading = "Input")]
+    pub threads: Option<usize>,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(flatten)]
+    pub triage: TriageArgs,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+/// `keysweep staged`: what the next commit would add.
+#[derive(Debug, Args)]
+pub struct StagedArgs {
+    /// The repository (default: the one containing the current directory).
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Report only findings of rules with at least this confidence.
+    #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
+    pub min_confidence: MinConfidence,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(flatten)]
+    pub triage: TriageArgs,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+impl From<GitArgs> for ScanArgs {
+    fn from(a: GitArgs) -> ScanArgs {
+        ScanArgs {
+            paths: a.repos,
+            out: a.out,
+            rules: a.rules,
+            min_confidence: a.min_confidence,
+            input: InputArgs {
+                max_file_size: a.max_file_size,
+                threads: a.threads,
+                ..InputArgs::default()
+            },
+            config: a.config,
+            triage: a.triage,
+            git: true,
+            staged: false,
+            history: a.history,
+            checks: a.checks,
+        }
+    }
+}
+
+impl From<StagedArgs> for ScanArgs {
+    fn from(a: StagedArgs) -> ScanArgs {
+        ScanArgs {
+            paths: vec![a.repo],
+            out: a.out,
+            rules: a.rules,
+            min_confidence: a.min_confidence,
+            input: InputArgs::default(),
+            config: a.config,
+            triage: a.triage,
+            git: false,
+            staged: true,
+            history: HistoryArgs::default(),
+            checks: a.checks,
+        }
+    }
+}
+
+/// Which part of a repository's history to scan.
+#[derive(Debug, Args, Clone, Default)]
+pub struct HistoryArgs {
     /// Scan history reachable from this ref or revision only (default: every
     /// branch, tag, remote ref, stash and HEAD). Repeatable.
     #[arg(long, value_name = "REF", help_heading = "Git")]
@@ -312,7 +435,47 @@ pub struct ScanArgs {
     /// same path. Same findings, slower; for comparisons.
     #[arg(long, hide = true)]
     pub no_dedupe: bool,
+}
 
+impl HistoryArgs {
+    /// The history flags given, for messages; empty when none was.
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if !self.branch.is_empty() {
+            v.push("--branch");
+        }
+        if self.since_commit.is_some() {
+            v.push("--since-commit");
+        }
+        if self.range.is_some() {
+            v.push("--range");
+        }
+        v
+    }
+}
+
+/// What a user has accepted: suppressed findings and the baseline.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TriageArgs {
+    /// Also list suppressed findings (allowlisted, allowed inline, in the
+    /// baseline), each marked with the reason. They never change the exit code.
+    #[arg(long, help_heading = "Output")]
+    pub show_suppressed: bool,
+
+    /// Report only findings not recorded in this baseline (default: baseline
+    /// in the config). See `keysweep baseline create`.
+    #[arg(long, value_name = "FILE", help_heading = "Triage")]
+    pub baseline: Option<PathBuf>,
+
+    /// Ignore the config's baseline and report known findings too.
+    #[arg(long, conflicts_with = "baseline", help_heading = "Triage")]
+    pub no_baseline: bool,
+}
+
+/// What happens to findings after the scan: validation, revocation, and what
+/// makes the exit code 1.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
     /// Ask each secret's provider whether it is live (sends secrets over the
     /// network to the host named in their rule; off by default).
     #[arg(long, help_heading = "Validation")]
@@ -494,14 +657,19 @@ pub struct ReportArgs {
     pub out: OutputArgs,
 }
 
+/// `keysweep install-hook [--uninstall]`.
 #[derive(Debug, Args)]
 pub struct InstallHookArgs {
     /// The repository (default: the one containing the current directory).
     #[arg(value_name = "REPO", default_value = ".")]
     pub repo: PathBuf,
-    /// Replace an existing pre-commit hook.
-    #[arg(long)]
+    /// Replace an existing pre-commit hook instead of chaining it (by
+    /// default a hook already there keeps running, before keysweep).
+    #[arg(long, conflicts_with = "uninstall")]
     pub force: bool,
+    /// Remove keysweep's hook and restore the hook it chained, if any.
+    #[arg(long)]
+    pub uninstall: bool,
 }
 
 /// What makes `scan` exit 1.

@@ -4,6 +4,7 @@
 mod agents_cmd;
 pub mod args;
 mod baseline_cmd;
+mod completions_cmd;
 mod hook_cmd;
 mod init_cmd;
 mod report_cmd;
@@ -41,17 +42,28 @@ pub const EXIT_REVOKE_FAILED: u8 = 3;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => {
-            let mode = if args.git {
-                scan_cmd::Mode::Git
-            } else if args.staged {
+            let history = args.history.given();
+            let mode = if args.staged {
                 scan_cmd::Mode::Staged
+            } else if args.git {
+                scan_cmd::Mode::Git
+            } else if !history.is_empty() {
+                // The user asked for part of the history: scanning the work
+                // tree instead would miss what that part added.
+                if !args.out.quiet {
+                    eprintln!(
+                        "keysweep: {} reads git history: scanning it as `keysweep git` does",
+                        history.join(" and ")
+                    );
+                }
+                scan_cmd::Mode::Git
             } else {
                 scan_cmd::Mode::Files
             };
             scan_cmd::run(args, mode)
         }
-        Command::Git(args) => scan_cmd::run(args, scan_cmd::Mode::Git),
-        Command::Staged(args) => scan_cmd::run(args, scan_cmd::Mode::Staged),
+        Command::Git(args) => scan_cmd::run(args.into(), scan_cmd::Mode::Git),
+        Command::Staged(args) => scan_cmd::run(args.into(), scan_cmd::Mode::Staged),
         Command::Sweep(args) => sweep_cmd::run(args),
         Command::Report(args) => report_cmd::run(args),
         Command::InstallHook(args) => hook_cmd::run(args),
@@ -61,6 +73,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Baseline(cmd) => baseline_cmd::run(cmd),
         Command::Init(args) => init_cmd::run(args),
         Command::Revoke(args) => revoke_cmd::run(args),
+        Command::Completions(args) => completions_cmd::completions(args.shell),
+        Command::Man => completions_cmd::man(),
     }
 }
 

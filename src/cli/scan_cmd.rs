@@ -35,7 +35,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let messages = Messages::new(args.out.quiet);
     let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
     use_baseline(&args, &mut setup)?;
-    if args.fail_on == FailOn::Live && !args.validate {
+    if args.checks.fail_on == FailOn::Live && !args.checks.validate {
         anyhow::bail!("--fail-on live needs --validate");
     }
     // Resolve validation and revocation options before scanning so a bad
@@ -56,7 +56,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let (result, summary) = plan.apply(&args, &rules, result)?;
 
     let combined: Vec<Finding>;
-    let findings: &[Finding] = if args.show_suppressed && !result.suppressed.is_empty() {
+    let findings: &[Finding] = if args.triage.show_suppressed && !result.suppressed.is_empty() {
         let mut all = result.findings.clone();
         all.extend(result.suppressed.iter().cloned());
         finding::sort(&mut all);
@@ -85,7 +85,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
 
 /// `--baseline`, else the configured baseline unless `--no-baseline`.
 fn use_baseline(args: &ScanArgs, setup: &mut Setup) -> anyhow::Result<()> {
-    let baseline = match (&args.baseline, args.no_baseline) {
+    let baseline = match (&args.triage.baseline, args.triage.no_baseline) {
         (Some(b), _) => Some(b.clone()),
         (None, false) => setup.config_baseline()?,
         (None, true) => None,
@@ -108,12 +108,12 @@ fn scan(
         Mode::Files => scanner.scan_paths(&args.paths, opts, messages)?,
         Mode::Git => {
             let git_opts = GitOptions {
-                branches: args.branch.clone(),
-                since_commit: args.since_commit.clone(),
-                range: args.range.clone(),
+                branches: args.history.branch.clone(),
+                since_commit: args.history.since_commit.clone(),
+                range: args.history.range.clone(),
                 max_file_size: opts.walk.max_file_size,
                 threads: opts.walk.threads,
-                dedupe: !args.no_dedupe,
+                dedupe: !args.history.no_dedupe,
             };
             let mut all = ScanResult::default();
             for repo in &args.paths {
@@ -138,18 +138,22 @@ struct ChecksPlan {
 
 impl ChecksPlan {
     fn new(args: &ScanArgs, setup: &Setup) -> anyhow::Result<ChecksPlan> {
-        let revoke = if args.revoke {
+        let revoke = if args.checks.revoke {
             Some(revoke_options(setup.config.as_ref())?)
         } else {
             None
         };
         // Revoking only live secrets needs to know which are live.
-        let validate = args.validate
+        let validate = args.checks.validate
             || revoke
                 .as_ref()
                 .is_some_and(|r| r.config.require == RevokeRequire::Live);
-        let validator = if validate || args.revoke {
-            let mut opts = validate_options(&args.net, &setup.rules, args.validate_concurrency)?;
+        let validator = if validate || args.checks.revoke {
+            let mut opts = validate_options(
+                &args.checks.net,
+                &setup.rules,
+                args.checks.validate_concurrency,
+            )?;
             add_config_endpoints(&mut opts, setup.config.as_ref())?;
             Some(Validator::new(opts)?)
         } else {
@@ -172,7 +176,7 @@ impl ChecksPlan {
         let mut summary = RunSummary::from(result.summary.clone());
         if let Some(validator) = self.validator.as_ref().filter(|_| self.validate) {
             let counts = validator.validate_findings(rules, &mut result.findings);
-            if args.only_live {
+            if args.checks.only_live {
                 result.findings.retain(|f| {
                     f.validation
                         .as_ref()
@@ -247,7 +251,7 @@ fn print_commit_blocked(n: usize) {
 /// 2 on errors, 3 on a failed revocation, 1 on findings (as `--fail-on`
 /// defines them) unless `--exit-zero`, else 0.
 fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 {
-    let failing = match args.fail_on {
+    let failing = match args.checks.fail_on {
         FailOn::Any => !findings.is_empty(),
         FailOn::Live => findings.iter().any(|f| {
             f.validation

@@ -90,15 +90,42 @@ pub(crate) fn scan_root(paths: &[PathBuf]) -> PathBuf {
     }
 }
 
+/// Finds `name` in `root` or a directory above it, up to the repository
+/// root (the first directory with a `.git`), as git and ripgrep users expect
+/// of `keysweep scan src`. Outside a repository only `root` is looked at, so
+/// a stray file in a parent directory is never picked up. The path returned
+/// is relative to the current directory when it lies below it.
+pub(crate) fn discover(root: &Path, cwd: &Path, name: &str) -> Option<PathBuf> {
+    let start = absolute(cwd, root);
+    let in_repo = start.ancestors().any(|d| d.join(".git").exists());
+    let mut found = None;
+    for dir in start.ancestors() {
+        let p = dir.join(name);
+        if p.is_file() {
+            found = Some(p);
+            break;
+        }
+        // The walk up ends at the repository root, after looking in it.
+        if !in_repo || dir.join(".git").exists() {
+            break;
+        }
+    }
+    let found = found?;
+    Some(match found.strip_prefix(cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+        _ => found,
+    })
+}
+
 /// Finds and reads the config files, builds the rule set and the triage.
 ///
 /// Order of precedence: `--config`, `$KEYSWEEP_CONFIG`, `keysweep.toml` at
-/// the scan root. A gitleaks config comes from `--gitleaks-config`, the
-/// config's `gitleaks_config`, or (only when no keysweep config is in use)
-/// `.gitleaks.toml` at the scan root. Rules: bundled (unless a gitleaks
-/// config replaces them), gitleaks rules, the config's `rules.paths`,
-/// `--rules`; then the selection: `--rule` if given, else the config's
-/// `include` and `exclude`, less `--exclude-rule`.
+/// the scan root or above it in the repository ([`discover`]). A gitleaks
+/// config comes from `--gitleaks-config`, the config's `gitleaks_config`, or
+/// (only when no keysweep config is in use) a discovered `.gitleaks.toml`.
+/// Rules: bundled (unless a gitleaks config replaces them), gitleaks rules,
+/// the config's `rules.paths`, `--rules`; then the selection: `--rule` if
+/// given, else the config's `include` and `exclude`, less `--exclude-rule`.
 pub(crate) fn setup(
     cfg: &ConfigArgs,
     rule_args: &RuleArgs,
@@ -107,65 +134,11 @@ pub(crate) fn setup(
 ) -> anyhow::Result<Setup> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let root = scan_root(paths);
-    // `keysweep.toml`, not `./keysweep.toml`, in messages.
-    let in_root = |name: &str| {
-        if root == Path::new(".") {
-            PathBuf::from(name)
-        } else {
-            root.join(name)
-        }
-    };
-
-    let env_config = std::env::var_os("KEYSWEEP_CONFIG").filter(|v| !v.is_empty());
-    let from_env = cfg.config.is_none() && !cfg.no_config && env_config.is_some();
-    let config_path = match (&cfg.config, cfg.no_config, env_config) {
-        (Some(p), _, _) => Some(p.clone()),
-        (None, true, _) => None,
-        (None, false, Some(env)) => Some(PathBuf::from(env)),
-        (None, false, None) => Some(in_root(config::FILE_NAME)).filter(|p| p.is_file()),
-    };
-    let chosen = cfg.config.is_some() || from_env;
-    let config = match config_path.map(|p| Config::load(&p, &cwd)).transpose() {
-        Ok(c) => c.map(|mut c| {
-            c.chosen = chosen;
-            c
-        }),
-        Err(e) if from_env => {
-            return Err(anyhow::Error::new(e).context("the config named by KEYSWEEP_CONFIG"))
-        }
-        Err(e) => return Err(e.into()),
-    };
-
+    let config = load_config(cfg, &root, &cwd)?;
     // Where a gitleaks config found in (or named from) the scanned tree must
     // stay, with what it extends; `None` when the user chose it.
-    let mut gitleaks_root: Option<PathBuf> = None;
-    let gitleaks_path = if let Some(p) = &cfg.gitleaks_config {
-        Some(p.clone())
-    } else if let Some(c) = config
-        .as_ref()
-        .filter(|c| c.config.gitleaks_config.is_some())
-    {
-        let g = c.config.gitleaks_config.as_ref().expect("filtered");
-        let g = c.resolve_checked(g, "gitleaks_config")?;
-        if !c.chosen {
-            gitleaks_root = Some(c.dir.clone());
-        }
-        Some(g)
-    } else if config.is_none() && !cfg.no_config {
-        let p = in_root(GITLEAKS_CONFIG);
-        if p.is_file() {
-            messages.warn(
-                &p.display().to_string(),
-                "using this gitleaks config (there is no keysweep.toml; --no-config ignores it)",
-            );
-            gitleaks_root = Some(absolute(&cwd, &root));
-            Some(p)
-        } else {
-            None
-        }
-    } else {
-        None
-    };
+    let (gitleaks_path, gitleaks_root) =
+        gitleaks_config_path(cfg, config.as_ref(), &root, &cwd, messages)?;
 
     let mut set = RuleSet::builtin();
     let mut triage = Triage::new();
@@ -200,7 +173,109 @@ pub(crate) fn setup(
             path_root = dir.to_path_buf();
         }
     }
+    load_rule_files(&mut set, config.as_ref(), rule_args)?;
+    select_rules(&mut set, config.as_ref(), rule_args)?;
+
     if let Some(c) = &config {
+        let mut lists = c.allowlists()?;
+        lists.append(&mut triage.allowlists);
+        triage.allowlists = lists;
+    }
+    if !cfg.no_config {
+        if let Some(ignore_path) = discover(&root, &cwd, GITLEAKS_IGNORE) {
+            // Its fingerprints name paths from where gitleaks ran: its directory.
+            let base = absolute(&cwd, &ignore_path)
+                .parent()
+                .map_or_else(|| absolute(&cwd, &root), Path::to_path_buf);
+            let (ignore, warnings) = GitleaksIgnore::load(&ignore_path, &base)
+                .with_context(|| format!("{}: cannot read", ignore_path.display()))?;
+            for w in &warnings {
+                messages.warn_line(w);
+            }
+            triage.ignore = Some(ignore);
+        }
+    }
+
+    Ok(Setup {
+        rules: Arc::new(set),
+        triage,
+        config,
+        path_root,
+        cwd,
+    })
+}
+
+/// Step 1: the keysweep config, from `--config`, `$KEYSWEEP_CONFIG` or
+/// discovery.
+fn load_config(cfg: &ConfigArgs, root: &Path, cwd: &Path) -> anyhow::Result<Option<LoadedConfig>> {
+    let env_config = std::env::var_os("KEYSWEEP_CONFIG").filter(|v| !v.is_empty());
+    let from_env = cfg.config.is_none() && !cfg.no_config && env_config.is_some();
+    let config_path = match (&cfg.config, cfg.no_config, env_config) {
+        (Some(p), _, _) => Some(p.clone()),
+        (None, true, _) => None,
+        (None, false, Some(env)) => Some(PathBuf::from(env)),
+        (None, false, None) => discover(root, cwd, config::FILE_NAME),
+    };
+    let chosen = cfg.config.is_some() || from_env;
+    match config_path.map(|p| Config::load(&p, cwd)).transpose() {
+        Ok(c) => Ok(c.map(|mut c| {
+            c.chosen = chosen;
+            c
+        })),
+        Err(e) if from_env => {
+            Err(anyhow::Error::new(e).context("the config named by KEYSWEEP_CONFIG"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Step 2: the gitleaks config, if any: the flag, the keysweep config's
+/// `gitleaks_config`, else (without a keysweep config) a discovered one.
+/// Also returns the directory a config from the scanned tree must stay in
+/// (`None` when the user chose it).
+fn gitleaks_config_path(
+    cfg: &ConfigArgs,
+    config: Option<&LoadedConfig>,
+    root: &Path,
+    cwd: &Path,
+    messages: &Messages,
+) -> anyhow::Result<(Option<PathBuf>, Option<PathBuf>)> {
+    if let Some(p) = &cfg.gitleaks_config {
+        return Ok((Some(p.clone()), None));
+    }
+    if let Some(c) = config {
+        let Some(g) = &c.config.gitleaks_config else {
+            return Ok((None, None));
+        };
+        let g = c.resolve_checked(g, "gitleaks_config")?;
+        return Ok((Some(g), (!c.chosen).then(|| c.dir.clone())));
+    }
+    if cfg.no_config {
+        return Ok((None, None));
+    }
+    let Some(p) = discover(root, cwd, GITLEAKS_CONFIG) else {
+        return Ok((None, None));
+    };
+    messages.warn(
+        &p.display().to_string(),
+        "using this gitleaks config (there is no keysweep.toml; --no-config ignores it)",
+    );
+    // Found in the tree (at the scan root or above it in the repository):
+    // confined to the directory it was found in.
+    let dir = absolute(cwd, &p)
+        .parent()
+        .map_or_else(|| absolute(cwd, root), Path::to_path_buf);
+    Ok((Some(p), Some(dir)))
+}
+
+/// Step 3: rule files from the config's `rules.paths` and `--rules`; then
+/// every `[endpoints]` name must be a loaded provider.
+fn load_rule_files(
+    set: &mut RuleSet,
+    config: Option<&LoadedConfig>,
+    rule_args: &RuleArgs,
+) -> anyhow::Result<()> {
+    if let Some(c) = config {
         for p in &c.config.rules.paths {
             let p = c.resolve_checked(p, "rules.paths")?;
             let loaded = if c.chosen {
@@ -214,17 +289,24 @@ pub(crate) fn setup(
     for p in &rule_args.rules {
         set.load_path(p)?;
     }
-
-    if let Some(c) = &config {
+    if let Some(c) = config {
         for name in c.config.endpoints.keys() {
             if let Err(why) = set.check_provider(name) {
                 anyhow::bail!("{}: endpoints.{name}: {why}", c.path.display());
             }
         }
     }
+    Ok(())
+}
 
+/// Step 4: the selection. `--rule` names exactly the rules wanted, so the
+/// config's selection yields to it; `--exclude-rule` always applies.
+fn select_rules(
+    set: &mut RuleSet,
+    config: Option<&LoadedConfig>,
+    rule_args: &RuleArgs,
+) -> anyhow::Result<()> {
     let (cfg_include, cfg_exclude) = config
-        .as_ref()
         .map(|c| {
             (
                 c.config.rules.include.clone(),
@@ -232,7 +314,6 @@ pub(crate) fn setup(
             )
         })
         .unwrap_or_default();
-    // `--rule` names exactly the rules wanted: the config's selection yields.
     let (include, mut exclude) = if rule_args.rule.is_empty() {
         (cfg_include.clone(), cfg_exclude.clone())
     } else {
@@ -240,7 +321,7 @@ pub(crate) fn setup(
     };
     exclude.extend(rule_args.exclude_rule.iter().cloned());
     if let Err(e) = set.select(&include, &exclude) {
-        if let (RuleError::UnknownId(id), Some(c)) = (&e, &config) {
+        if let (RuleError::UnknownId(id), Some(c)) = (&e, config) {
             let from_flags = rule_args.rule.contains(id) || rule_args.exclude_rule.contains(id);
             if !from_flags && (cfg_include.contains(id) || cfg_exclude.contains(id)) {
                 return Err(anyhow::Error::new(e).context(format!("{}: [rules]", c.path.display())));
@@ -251,30 +332,7 @@ pub(crate) fn setup(
     if set.is_empty() {
         anyhow::bail!("no rules selected: check --rule, --exclude-rule and the config's [rules]");
     }
-
-    if let Some(c) = &config {
-        let mut lists = c.allowlists()?;
-        lists.append(&mut triage.allowlists);
-        triage.allowlists = lists;
-    }
-    let ignore_path = in_root(GITLEAKS_IGNORE);
-    if !cfg.no_config && ignore_path.is_file() {
-        let base = absolute(&cwd, &root);
-        let (ignore, warnings) = GitleaksIgnore::load(&ignore_path, &base)
-            .with_context(|| format!("{}: cannot read", ignore_path.display()))?;
-        for w in &warnings {
-            messages.warn_line(w);
-        }
-        triage.ignore = Some(ignore);
-    }
-
-    Ok(Setup {
-        rules: Arc::new(set),
-        triage,
-        config,
-        path_root,
-        cwd,
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! committed, in the same transaction, so a sweep killed at any point resumes
 //! without losing or double-counting work.
 
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use crate::finding::Finding;
 
+#[cfg(feature = "postgres")]
 pub use self::postgres::Postgres;
 pub use self::sqlite::Sqlite;
 
@@ -140,7 +142,14 @@ pub trait Datastore: Send {
 /// than this keysweep understands.
 pub fn open(location: &str) -> anyhow::Result<Box<dyn Datastore>> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        Ok(Box::new(Postgres::connect(location)?))
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(Postgres::connect(location)?));
+        #[cfg(not(feature = "postgres"))]
+        anyhow::bail!(
+            "{}: this keysweep was built without PostgreSQL support (cargo feature \
+             `postgres`, on by default); rebuild with it, or use an SQLite file",
+            display_location(location)
+        );
     } else {
         Ok(Box::new(Sqlite::open(Path::new(location))?))
     }
@@ -148,7 +157,20 @@ pub fn open(location: &str) -> anyhow::Result<Box<dyn Datastore>> {
 
 /// `location` fit for messages: a URL's password left out.
 pub fn display_location(location: &str) -> String {
-    postgres::without_password(location)
+    without_password(location)
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(x) => x,
+        None => return url.to_string(),
+    };
+    let user = auth.split(':').next().unwrap_or("");
+    format!("{scheme}://{user}@{host}")
 }
 
 /// The error for a store whose schema is ahead of this build.

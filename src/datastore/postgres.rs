@@ -83,7 +83,7 @@ impl Postgres {
     /// Fails when the server cannot be reached or refuses the login, or the
     /// schema is newer than this keysweep supports.
     pub fn connect(url: &str) -> anyhow::Result<Postgres> {
-        let name = without_password(url);
+        let name = super::without_password(url);
         let client =
             Client::connect(url, NoTls).with_context(|| format!("{name}: cannot connect"))?;
         let mut store = Postgres { client, name };
@@ -125,19 +125,6 @@ impl Postgres {
         tx.commit()?;
         Ok(())
     }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user@host/db`.
-pub(super) fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, host) = match rest.rsplit_once('@') {
-        Some(x) => x,
-        None => return url.to_string(),
-    };
-    let user = auth.split(':').next().unwrap_or("");
-    format!("{scheme}://{user}@{host}")
 }
 
 impl Datastore for Postgres {
@@ -364,11 +351,11 @@ mod tests {
     #[test]
     fn passwords_stay_out_of_messages() {
         assert_eq!(
-            super::without_password("postgres://u:hunter2@db:5432/x"),
+            super::super::without_password("postgres://u:hunter2@db:5432/x"),
             "postgres://u@db:5432/x"
         );
         assert_eq!(
-            super::without_password("postgres://db/x"),
+            super::super::without_password("postgres://db/x"),
             "postgres://db/x"
         );
     }

@@ -274,8 +274,40 @@ fn parse_layer(
         .map_err(|e| file_err(path, crate::diag::without_quoted_values(&e.to_string())))?;
     let _ = (&raw.title, &raw.description, &raw.minversion);
 
+    let rules = parse_rules(raw.rules, path)?;
+
+    if raw.allowlist.is_some() && !raw.allowlists.is_empty() {
+        return Err(file_err(
+            path,
+            "[allowlist] cannot be used alongside [[allowlists]]",
+        ));
+    }
+    let mut allowlists = Vec::new();
+    if let Some(a) = raw.allowlist {
+        allowlists.push((format!("{} [allowlist]", path.display()), a));
+    }
+    for (i, a) in raw.allowlists.into_iter().enumerate() {
+        allowlists.push((format!("{} [[allowlists]] #{}", path.display(), i + 1), a));
+    }
+
+    let layer = Layer {
+        path: path.to_path_buf(),
+        rules,
+        allowlists,
+        ..Layer::default()
+    };
+
+    match raw.extend {
+        Some(ext) => extend(layer, ext, path, cwd, depth, root),
+        None => Ok(layer),
+    }
+}
+
+/// The `[[rules]]` of a config, each checked on its own (id, duplicates,
+/// allowlist forms).
+fn parse_rules(values: Vec<toml::Value>, path: &Path) -> Result<Vec<RawRule>, GitleaksError> {
     let mut rules = Vec::new();
-    for (i, v) in raw.rules.into_iter().enumerate() {
+    for (i, v) in values.into_iter().enumerate() {
         let id = v
             .get("id")
             .and_then(|x| x.as_str())
@@ -306,31 +338,20 @@ fn parse_layer(
         }
         rules.push(rule);
     }
+    Ok(rules)
+}
 
-    if raw.allowlist.is_some() && !raw.allowlists.is_empty() {
-        return Err(file_err(
-            path,
-            "[allowlist] cannot be used alongside [[allowlists]]",
-        ));
-    }
-    let mut allowlists = Vec::new();
-    if let Some(a) = raw.allowlist {
-        allowlists.push((format!("{} [allowlist]", path.display()), a));
-    }
-    for (i, a) in raw.allowlists.into_iter().enumerate() {
-        allowlists.push((format!("{} [[allowlists]] #{}", path.display(), i + 1), a));
-    }
-
-    let mut layer = Layer {
-        path: path.to_path_buf(),
-        rules,
-        allowlists,
-        ..Layer::default()
-    };
-
-    let Some(ext) = raw.extend else {
-        return Ok(layer);
-    };
+/// Applies `[extend]`: gitleaks' own rules (`useDefault`) or a base config
+/// (`path`, confined to the scanned tree when the config was found there),
+/// loaded and merged under `layer`.
+fn extend(
+    mut layer: Layer,
+    ext: RawExtend,
+    path: &Path,
+    cwd: &Path,
+    depth: usize,
+    root: Option<&Path>,
+) -> Result<Layer, GitleaksError> {
     if ext.url.is_some() {
         return Err(file_err(
             path,

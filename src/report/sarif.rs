@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -11,7 +12,120 @@ use crate::rules::{Confidence, Severity};
 /// `tool.driver.rules`, one result per finding with one physical location, and
 /// the finding's fingerprint as `primaryLocationLineHash` so alerts survive
 /// line moves.
+///
+/// Locations are relative to the repository root (`%SRCROOT%`), wherever the
+/// scan was started and however its paths were written: GitHub resolves
+/// them against the root, and `scan $PWD`, `cd src && scan` or `scan ../x`
+/// must all name `src/app.py`.
 pub struct Sarif;
+
+/// Where the scan ran and the repository it ran in: the base of every
+/// location, and the run's provenance.
+struct Context {
+    cwd: PathBuf,
+    /// The repository's work tree, else the current directory.
+    root: PathBuf,
+    vcs: Option<Value>,
+}
+
+impl Context {
+    /// Finds the repository containing `near` (the first scanned file) or
+    /// else the current directory.
+    fn new(near: Option<&Path>) -> Context {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let start = near.map_or_else(|| cwd.clone(), |p| normalize(&cwd.join(p)));
+        let dir = start.ancestors().find(|d| d.is_dir()).unwrap_or(&cwd);
+        let repo = git2::Repository::discover(dir).ok();
+        let root = repo
+            .as_ref()
+            .and_then(|r| r.workdir().map(normalize))
+            .unwrap_or_else(|| cwd.clone());
+        let vcs = repo.as_ref().and_then(provenance);
+        Context { cwd, root, vcs }
+    }
+
+    /// The location of `path`: relative to the root with `%SRCROOT%`, or
+    /// an absolute `file://` URI when it lies outside.
+    fn location(&self, path: &str, from_history: bool) -> Value {
+        // History paths are already relative to their repository's root.
+        if from_history {
+            return json!({"uri": uri(path), "uriBaseId": "%SRCROOT%"});
+        }
+        let abs = normalize(&self.cwd.join(path));
+        match abs.strip_prefix(&self.root) {
+            Ok(rel) => json!({
+                "uri": uri(&rel.to_string_lossy()),
+                "uriBaseId": "%SRCROOT%",
+            }),
+            Err(_) => json!({"uri": uri(&abs.to_string_lossy())}),
+        }
+    }
+}
+
+/// `versionControlProvenance`: repository URL (credentials removed),
+/// commit and branch.
+fn provenance(repo: &git2::Repository) -> Option<Value> {
+    let head = repo.head().ok()?;
+    let commit = head.peel_to_commit().ok()?.id().to_string();
+    let url = repo
+        .find_remote("origin")
+        .ok()
+        .and_then(|r| r.url().ok().map(strip_credentials))
+        .or_else(|| {
+            // Actions checkouts may have no origin URL worth using.
+            let server = std::env::var("GITHUB_SERVER_URL").ok()?;
+            let name = std::env::var("GITHUB_REPOSITORY").ok()?;
+            Some(format!("{server}/{name}"))
+        });
+    let mut v = json!({"revisionId": commit});
+    if let Some(u) = url {
+        v["repositoryUri"] = json!(u);
+    }
+    if head.is_branch() {
+        if let Ok(b) = head.name() {
+            v["branch"] = json!(b);
+        }
+    }
+    // SARIF requires repositoryUri.
+    v.get("repositoryUri").is_some().then_some(v)
+}
+
+/// `https://user:token@host/x` → `https://host/x`.
+fn strip_credentials(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Removes `.` and resolves `..` lexically (paths need not exist).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A directory as a `file://` URI with a trailing slash, as
+/// `originalUriBaseIds` requires.
+fn dir_uri(p: &Path) -> String {
+    let mut u = uri(&p.to_string_lossy());
+    if !u.ends_with('/') {
+        u.push('/');
+    }
+    u
+}
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -97,29 +211,14 @@ fn rule_descriptor(r: &crate::rules::Rule) -> Value {
 }
 
 /// One finding as a SARIF result, with `ruleIndex` from `index`.
-fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>) -> Value {
-    let mut message = format!("{} found: {}", f.rule_name, f.secret);
-    if let Some(server) = &f.mcp_server {
-        let client = f.mcp_client.map_or("MCP client", |c| c.name());
-        message.push_str(&format!(" (MCP server \"{server}\" in a {client} config)"));
-    }
-    if let (Some(cell), Some(line)) = (f.cell, f.cell_line) {
-        message.push_str(&format!(" (notebook cell {cell}, line {line})"));
-    }
-    if let Some(d) = &f.decoded {
-        message.push_str(&format!(" (decoded from {d})"));
-    }
-    if let Some(fix) = &f.fix {
-        message.push_str(". Fix: ");
-        message.push_str(fix);
-    }
+fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>, ctx: &Context) -> Value {
     let mut result = json!({
         "ruleId": f.rule_id,
         "level": level(f.severity),
-        "message": {"text": message},
+        "message": {"text": message(f)},
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": {"uri": uri(&f.path)},
+                "artifactLocation": ctx.location(&f.path, f.git.is_some()),
                 "region": {
                     "startLine": f.line,
                     "startColumn": f.column,
@@ -130,61 +229,12 @@ fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>) -> Value {
             }
         }],
         "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
-        "properties": {
-            "confidence": f.confidence,
-            "severity": f.severity,
-            "entropy": f.entropy,
-            "provider": f.provider,
-        },
+        "properties": properties(f),
     });
-    if let Some(g) = &f.git {
-        let props = result["properties"].as_object_mut().expect("object");
-        for (k, v) in [
-            ("commit", &g.commit),
-            ("author", &g.author),
-            ("email", &g.email),
-            ("date", &g.date),
-            ("message", &g.message),
-            ("blob", &g.blob),
-        ] {
-            props.insert(k.to_string(), json!(v));
-        }
-        props.insert("status".into(), json!(g.status));
-        props.insert("occurrences".into(), json!(g.occurrences));
-    }
-    if let Some(repo) = &f.repo {
-        result["properties"]["repo"] = json!(repo);
-    }
     if let Some(&i) = index.get(f.rule_id.as_str()) {
         result["ruleIndex"] = json!(i);
     }
-    // Format facts go with the other properties, under the same
-    // names as in the JSON output.
-    let props = result["properties"].as_object_mut().expect("properties");
-    let extra = [
-        ("cell", json!(f.cell)),
-        ("cell_line", json!(f.cell_line)),
-        ("cell_part", json!(f.cell_part)),
-        ("decoded", json!(f.decoded)),
-        ("mcp_client", json!(f.mcp_client)),
-        ("mcp_server", json!(f.mcp_server)),
-        ("ci_system", json!(f.ci_system)),
-        ("variable", json!(f.variable)),
-        ("fix", json!(f.fix)),
-    ];
-    for (k, v) in extra {
-        if !v.is_null() {
-            props.insert(k.to_string(), v);
-        }
-    }
-    if let Some(c) = &f.offline_check {
-        result["properties"]["offline_check"] = json!(c);
-    }
-    if let Some(r) = &f.revocation {
-        result["properties"]["revocation"] = json!(r);
-    }
     if let Some(v) = &f.validation {
-        result["properties"]["validation"] = json!(v);
         result["message"]["text"] = json!(format!(
             "{} found ({}): {}",
             f.rule_name, v.status, f.secret
@@ -206,6 +256,75 @@ fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>) -> Value {
     result
 }
 
+/// The result's message: rule, secret (as shown), and where it came from.
+fn message(f: &crate::finding::Finding) -> String {
+    let mut message = format!("{} found: {}", f.rule_name, f.secret);
+    if let Some(g) = &f.git {
+        let short = crate::blob::short_id(&g.commit);
+        message.push_str(&format!(" (added in commit {short}: {})", g.message));
+    }
+    if let Some(server) = &f.mcp_server {
+        let client = f.mcp_client.map_or("MCP client", |c| c.name());
+        message.push_str(&format!(" (MCP server \"{server}\" in a {client} config)"));
+    }
+    if let (Some(cell), Some(line)) = (f.cell, f.cell_line) {
+        message.push_str(&format!(" (notebook cell {cell}, line {line})"));
+    }
+    if let Some(d) = &f.decoded {
+        message.push_str(&format!(" (decoded from {d})"));
+    }
+    if let Some(fix) = &f.fix {
+        message.push_str(". Fix: ");
+        message.push_str(fix);
+    }
+    message
+}
+
+/// The result's properties: scores, git provenance, and the format facts
+/// and checks under the same names as in the JSON output.
+fn properties(f: &crate::finding::Finding) -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert("confidence".into(), json!(f.confidence));
+    props.insert("severity".into(), json!(f.severity));
+    props.insert("entropy".into(), json!(f.entropy));
+    props.insert("provider".into(), json!(f.provider));
+    if let Some(g) = &f.git {
+        for (k, v) in [
+            ("commit", &g.commit),
+            ("author", &g.author),
+            ("email", &g.email),
+            ("date", &g.date),
+            ("message", &g.message),
+            ("blob", &g.blob),
+        ] {
+            props.insert(k.to_string(), json!(v));
+        }
+        props.insert("status".into(), json!(g.status));
+        props.insert("occurrences".into(), json!(g.occurrences));
+    }
+    let extra = [
+        ("repo", json!(f.repo)),
+        ("cell", json!(f.cell)),
+        ("cell_line", json!(f.cell_line)),
+        ("cell_part", json!(f.cell_part)),
+        ("decoded", json!(f.decoded)),
+        ("mcp_client", json!(f.mcp_client)),
+        ("mcp_server", json!(f.mcp_server)),
+        ("ci_system", json!(f.ci_system)),
+        ("variable", json!(f.variable)),
+        ("fix", json!(f.fix)),
+        ("offline_check", json!(f.offline_check)),
+        ("revocation", json!(f.revocation)),
+        ("validation", json!(f.validation)),
+    ];
+    for (k, v) in extra {
+        if !v.is_null() {
+            props.insert(k.to_string(), v);
+        }
+    }
+    Value::Object(props)
+}
+
 impl Reporter for Sarif {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut index = HashMap::new();
@@ -219,23 +338,51 @@ impl Reporter for Sarif {
                 rule_descriptor(r)
             })
             .collect();
-        let results: Vec<Value> = report.shown().iter().map(|f| result(f, &index)).collect();
+        let first_file = report
+            .findings
+            .iter()
+            .find(|f| f.git.is_none())
+            .map(|f| Path::new(&f.path));
+        let ctx = Context::new(first_file);
+        let results: Vec<Value> = report
+            .shown()
+            .iter()
+            .map(|f| result(f, &index, &ctx))
+            .collect();
 
+        // Code scanning keeps one set of alerts per category: history and
+        // file scans of the same repository must not close each other's.
+        let kind = if report.summary.scan.git.is_some() {
+            "history"
+        } else {
+            "files"
+        };
+        let mut run = json!({
+            "tool": {"driver": {
+                "name": "keysweep",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/keysweep/keysweep",
+                "rules": rules,
+            }},
+            "automationDetails": {"id": format!("keysweep/{kind}/")},
+            "invocations": [{
+                "executionSuccessful": report.summary.scan.errors == 0,
+                "workingDirectory": {"uri": dir_uri(&ctx.cwd)},
+            }],
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": dir_uri(&ctx.root)}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        });
+        if let Some(v) = ctx.vcs {
+            run["versionControlProvenance"] = json!([v]);
+        }
         let doc = json!({
             "$schema": SCHEMA,
             "version": "2.1.0",
-            "runs": [{
-                "tool": {"driver": {
-                    "name": "keysweep",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://github.com/keysweep/keysweep",
-                    "rules": rules,
-                }},
-                "columnKind": "unicodeCodePoints",
-                "results": results,
-            }],
+            "runs": [run],
         });
+
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)
     }
@@ -248,5 +395,28 @@ mod tests {
         assert_eq!(super::uri("src/a b.rs"), "src/a%20b.rs");
         assert_eq!(super::uri("dir\\file#1"), "dir/file%231");
         assert_eq!(super::uri("/tmp/x"), "file:///tmp/x");
+    }
+
+    #[test]
+    fn locations_are_relative_to_the_root_wherever_the_scan_started() {
+        use std::path::PathBuf;
+        let ctx = super::Context {
+            cwd: PathBuf::from("/r/src"),
+            root: PathBuf::from("/r"),
+            vcs: None,
+        };
+        for p in ["app.py", "/r/src/app.py", "../src/app.py", "./app.py"] {
+            assert_eq!(ctx.location(p, false)["uri"], "src/app.py", "{p}");
+            assert_eq!(ctx.location(p, false)["uriBaseId"], "%SRCROOT%");
+        }
+        assert_eq!(
+            ctx.location("/elsewhere/x", false)["uri"],
+            "file:///elsewhere/x"
+        );
+        assert_eq!(ctx.location("lib/a.rs", true)["uri"], "lib/a.rs");
+        assert_eq!(
+            super::strip_credentials("https://u:t@github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
     }
 }

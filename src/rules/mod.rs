@@ -9,6 +9,7 @@
 pub mod checksum;
 pub mod filter;
 pub mod literals;
+pub mod scored;
 mod spec;
 mod validator_spec;
 
@@ -117,8 +118,9 @@ pub enum Engine {
     /// The matcher, with the rule's keywords and pattern.
     #[default]
     Pattern,
-    /// A format stage, by the value's position in a structured file
-    /// (`mcp-literal-credential`, `ci-literal-credential`). The matcher never
+    /// A stage other than the matcher: a format, by the value's position in
+    /// a structured file (`mcp-literal-credential`, `ci-literal-credential`),
+    /// or the generic detector's model ([`scored`]). The matcher never
     /// runs these rules; their keywords only describe what the format looks
     /// for. They are data in `rules/format/*.yml`.
     Format,
@@ -518,6 +520,11 @@ impl RuleSet {
                 rule.engine = Engine::Format;
                 set.rules.push(rule);
             }
+        }
+        for (spec, provider) in scored::rules() {
+            let mut rule = Rule::new(spec, provider, "builtin:generic-detector", true);
+            rule.engine = Engine::Format;
+            set.rules.push(rule);
         }
         set
     }

@@ -1,7 +1,7 @@
 //! The file driver: standard input and the walked files, scanned in parallel.
 
 use crate::diag::Level;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -218,6 +218,23 @@ fn walk(
             ),
             _ => {}
         }
+    }
+    // Said once, not per path: a build directory would flood the terminal.
+    let ignored: Vec<&Path> = walk
+        .skipped
+        .iter()
+        .filter(|s| s.reason == SkipReason::Ignored)
+        .map(|s| s.path.as_path())
+        .collect();
+    if let Some(first) = ignored.first() {
+        let n = ignored.len();
+        messages.warn_line(&format!(
+            "note: {n} path{} ignored by .gitignore, .ignore or git's excludes {} not scanned \
+             (e.g. {}); --no-ignore scans them",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "was" } else { "were" },
+            first.display()
+        ));
     }
     Ok(walk)
 }

@@ -59,7 +59,10 @@ impl Scanner {
         if history.shallow {
             messages.warn(
                 &repo_path.display().to_string(),
-                "shallow clone: history before the shallow boundary is not available and was not scanned",
+                &format!(
+                    "shallow clone: history before the shallow boundary was not scanned. {}",
+                    crate::source::git::SHALLOW_FIX
+                ),
             );
         }
         messages.log(
@@ -408,6 +411,7 @@ impl Worker<'_> {
         let decoded = self
             .scanner
             .decoded_findings(content, origin, ranges, scratch);
+        let fresh = ranges.clone();
         let mut a = if ranges.is_empty() {
             Vec::new()
         } else {
@@ -435,6 +439,10 @@ impl Worker<'_> {
         };
         let mut found = self.scanner.findings(content, origin, short.combine(a, b));
         found.extend(decoded);
+        let generic = self
+            .scanner
+            .generic_findings(content, origin, &fresh, &found);
+        found.extend(generic);
         found
     }
 }

@@ -24,6 +24,7 @@ use crate::blob::{Blob, Origin};
 use crate::diag::Messages;
 use crate::finding::{self, Finding, SuppressReason};
 use crate::format::{self, encoded, Kind, Literal, OffsetMap, Place, Segment};
+use crate::generic;
 use crate::matcher::{Matcher, Scratch};
 use crate::rules::{Confidence, RuleSet};
 use crate::source::fs::WalkOptions;
@@ -117,6 +118,10 @@ pub struct ScanOptions {
 /// Scans blobs with one rule set. Cheap to share across threads.
 pub struct Scanner {
     matcher: Matcher,
+    /// Rule-set index of each generic category's rule, found on first use.
+    generic_rules: std::sync::OnceLock<Option<Vec<Option<usize>>>>,
+    /// Provider keywords that start tokens, lowercase, built on first use.
+    provider_prefixes: std::sync::OnceLock<Vec<Vec<u8>>>,
     history: std::sync::OnceLock<history::HistoryPlan>,
     min_confidence: Confidence,
     triage: Option<Arc<Triage>>,
@@ -130,6 +135,8 @@ impl Scanner {
         let cwd = std::env::current_dir().unwrap_or_default();
         Scanner {
             matcher: Matcher::new(rules),
+            generic_rules: std::sync::OnceLock::new(),
+            provider_prefixes: std::sync::OnceLock::new(),
             history: std::sync::OnceLock::new(),
             min_confidence,
             triage: None,
@@ -193,6 +200,7 @@ impl Scanner {
             // The hot path: the blob is borrowed as it is.
             self.scan_segment(hay, origin, &Segment::plain(hay), 0, scratch, &mut found);
             keep_most_confident(&mut found);
+            self.add_generic(hay, origin, None, &mut found);
             return found.into_iter().map(|(f, _)| f).collect();
         }
         let prepared = format::prepare(kind, hay);
@@ -215,6 +223,7 @@ impl Scanner {
         }
         keep_most_confident(&mut found);
         self.add_literals(hay, origin, &prepared.literals, &mut found);
+        self.add_generic(hay, origin, None, &mut found);
         found.into_iter().map(|(f, _)| f).collect()
     }
 
@@ -498,6 +507,148 @@ impl AddedSpans {
             })
             .collect()
     }
+}
+
+impl Scanner {
+    /// Adds the generic detector's findings (see [`crate::generic`]) that
+    /// reach `min_confidence`, lie within `within` (all of `hay` when
+    /// `None`) and overlap no finding already in `found`: provider and
+    /// format rules keep priority, so a prefixed token is never reported
+    /// again, or downgraded, by the scorer.
+    fn add_generic(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        within: Option<&[Range<usize>]>,
+        found: &mut Vec<(Finding, Range<usize>)>,
+    ) {
+        let Some(rules) = self.generic_rules.get_or_init(|| self.find_generic_rules()) else {
+            return;
+        };
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        let detection = generic::detect(hay, origin.path());
+        for s in &detection.found {
+            let Some(level) = s.level(hay) else {
+                continue;
+            };
+            let confidence = match level {
+                generic::Level::Low => Confidence::Low,
+                generic::Level::Medium => Confidence::Medium,
+                generic::Level::High => Confidence::High,
+            };
+            let span = s.value();
+            // A token with a provider's prefix is the provider rule's to
+            // judge: one it did not report (wrong length, checksum) is not
+            // raised above low by the generic detector.
+            let confidence =
+                if confidence > Confidence::Low && self.provider_prefixed(&hay[span.clone()]) {
+                    Confidence::Low
+                } else {
+                    confidence
+                };
+            if confidence < self.min_confidence {
+                continue;
+            }
+            if within.is_some_and(|w| !w.iter().any(|r| overlaps(r, &span))) {
+                continue;
+            }
+            if found.iter().any(|(_, t)| overlaps(t, &span)) {
+                continue;
+            }
+            let Some(rule) = rules[category_index(s.category)] else {
+                continue; // deselected with --rule / --exclude-rule
+            };
+            let rule = &self.rules().rules()[rule];
+            let lit = Literal {
+                rule_id: "",
+                secret: String::from_utf8_lossy(&hay[span.clone()]).into_owned(),
+                span: span.clone(),
+                context: Default::default(),
+                report: true,
+            };
+            let mut f = finding::from_literal(hay, origin, &lit, rule);
+            f.confidence = confidence;
+            f.score = Some((f64::from(s.score) * 1000.0).round() / 1000.0);
+            if let Some(triage) = &self.triage {
+                let ctx = crate::triage::Context {
+                    hay,
+                    whole: s.candidate.line.clone(),
+                };
+                f.suppressed = triage.judge(&f, Some(&ctx));
+            }
+            found.push((f, span));
+        }
+    }
+
+    /// The generic detector's findings in the `within` ranges of `hay` (the
+    /// chunks of a blob not seen before in history) that overlap none of
+    /// `existing` (same line, overlapping text).
+    pub fn generic_findings(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        within: &[Range<usize>],
+        existing: &[Finding],
+    ) -> Vec<Finding> {
+        if within.is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        self.add_generic(hay, origin, Some(within), &mut found);
+        found
+            .into_iter()
+            .map(|(f, _)| f)
+            .filter(|f| {
+                !existing.iter().any(|e| {
+                    e.line == f.line
+                        && (e.secret.contains(&f.secret) || f.secret.contains(&e.secret))
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `value` starts with a provider rule's keyword (`ghp_`,
+    /// `xoxb-`, `sk-`): the prefixes of provider-shaped tokens. Only
+    /// keywords of 3+ characters that are not credential words count.
+    fn provider_prefixed(&self, value: &[u8]) -> bool {
+        let prefixes = self.provider_prefixes.get_or_init(|| {
+            let mut v: Vec<Vec<u8>> = self
+                .rules()
+                .rules()
+                .iter()
+                .filter(|r| r.provider != "generic" && r.engine == crate::rules::Engine::Pattern)
+                .flat_map(|r| r.spec.keywords.iter())
+                .map(|k| k.as_bytes().to_ascii_lowercase())
+                .filter(|k| k.len() >= 3 && !generic::candidate::is_credential_name(k))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        });
+        let head = value[..value.len().min(32)].to_ascii_lowercase();
+        prefixes.iter().any(|p| head.starts_with(p))
+    }
+
+    /// Where each generic category's rule is in the rule set, `None` for
+    /// rules not selected; `None` overall when none is.
+    fn find_generic_rules(&self) -> Option<Vec<Option<usize>>> {
+        let rules = self.rules().rules();
+        let idx: Vec<Option<usize>> = generic::Category::ALL
+            .iter()
+            .map(|c| {
+                let id = format!("generic-{}", c.name());
+                rules.iter().position(|r| r.spec.id == id)
+            })
+            .collect();
+        idx.iter().any(Option::is_some).then_some(idx)
+    }
+}
+
+fn category_index(c: generic::Category) -> usize {
+    generic::Category::ALL
+        .iter()
+        .position(|&x| x == c)
+        .unwrap_or(0)
 }
 
 /// Reports each place in a blob once across segments: where findings from

@@ -1,7 +1,8 @@
 //! Walking directories and reading files.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
@@ -18,7 +19,8 @@ const MMAP_THRESHOLD: u64 = 64 << 10;
 pub struct WalkOptions {
     /// Honour `.gitignore`, `.ignore` and git's exclude files.
     pub respect_ignore: bool,
-    /// Globs (gitignore syntax) of paths to leave out.
+    /// Globs (gitignore syntax; a leading `./` anchors at the walk's root, as
+    /// in allowlist paths) of paths to leave out.
     pub excludes: Vec<String>,
     /// Files larger than this are skipped.
     pub max_file_size: u64,
@@ -45,6 +47,17 @@ pub struct Skipped {
 pub struct Walk {
     pub files: Vec<FileEntry>,
     pub skipped: Vec<Skipped>,
+    /// Directories entered, so what was left out can be found afterwards.
+    dirs: Vec<PathBuf>,
+}
+
+/// `--exclude` in the syntax allowlist paths use: `./config` means `config`
+/// at the root (gitignore writes that `/config`; `./` would match nothing).
+fn exclude_glob(glob: &str) -> String {
+    match glob.strip_prefix("./") {
+        Some(rest) => format!("!/{}", rest.trim_start_matches('/')),
+        None => format!("!{glob}"),
+    }
 }
 
 /// Walks `roots` in parallel. Hidden files are included (secrets live in `.env`
@@ -59,7 +72,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
     for root in roots {
         let mut overrides = OverrideBuilder::new(root);
         for glob in &opts.excludes {
-            overrides.add(&format!("!{glob}"))?;
+            overrides.add(&exclude_glob(glob))?;
         }
         let overrides = overrides.build()?;
         let mut builder = WalkBuilder::new(root);
@@ -71,7 +84,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
             .git_global(opts.respect_ignore)
             .git_exclude(opts.respect_ignore)
             .require_git(false)
-            .overrides(overrides)
+            .overrides(overrides.clone())
             .threads(opts.threads)
             .filter_entry(|e| e.file_name() != ".git");
         let found = Mutex::new(Walk::default());
@@ -83,6 +96,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
                     Ok(e) => {
                         let ft = e.file_type();
                         if ft.is_some_and(|t| t.is_dir()) {
+                            found.lock().unwrap().dirs.push(e.into_path());
                             return WalkState::Continue;
                         }
                         match e.metadata() {
@@ -134,13 +148,60 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
             })
         });
         let mut found = found.into_inner().unwrap();
+        if opts.respect_ignore || !opts.excludes.is_empty() {
+            found.skipped.extend(left_out(root, &found, &overrides));
+        }
         walk.files.append(&mut found.files);
         walk.skipped.append(&mut found.skipped);
     }
     walk.files.sort_by(|a, b| a.path.cmp(&b.path));
     walk.files.dedup_by(|a, b| a.path == b.path);
     walk.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    walk.dirs.clear();
     Ok(walk)
+}
+
+/// What the walk of `root` left out by ignore files or `--exclude`: every
+/// entry it never reached, found by walking again without them and stopping
+/// at each such entry, so an ignored directory counts once and costs one
+/// directory read.
+fn left_out(root: &Path, found: &Walk, overrides: &ignore::overrides::Override) -> Vec<Skipped> {
+    let reached: HashSet<PathBuf> = found
+        .files
+        .iter()
+        .map(|f| f.path.clone())
+        .chain(found.skipped.iter().map(|s| s.path.clone()))
+        .chain(found.dirs.iter().cloned())
+        .collect();
+    let overrides = overrides.clone();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let sink = out.clone();
+    WalkBuilder::new(root)
+        .standard_filters(false)
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            if reached.contains(e.path()) {
+                return true;
+            }
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            let reason = if overrides.matched(e.path(), is_dir).is_ignore() {
+                SkipReason::Excluded
+            } else {
+                SkipReason::Ignored
+            };
+            sink.lock().unwrap().push(Skipped {
+                path: e.path().to_path_buf(),
+                reason,
+                detail: String::new(),
+            });
+            false
+        })
+        .build()
+        .for_each(drop);
+    let mut v = out.lock().unwrap();
+    std::mem::take(&mut *v)
 }
 
 /// The innermost cause of a walk error, without the path ignore prefixes.

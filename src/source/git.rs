@@ -16,6 +16,12 @@ use serde::Serialize;
 
 use crate::diag::Messages;
 
+/// What to do about a shallow clone, said wherever its missing history
+/// matters.
+pub const SHALLOW_FIX: &str = "This repository is a shallow clone, so older commits are not \
+    there: fetch them with `git fetch --unshallow` (in GitHub Actions: `actions/checkout` with \
+    `fetch-depth: 0`; in GitLab CI: `GIT_DEPTH: 0`)";
+
 type IdSet = HashSet<Oid, BuildHasherDefault<crate::blob::FoldHasher>>;
 
 /// Which history to scan.
@@ -131,9 +137,15 @@ pub fn enumerate_with(
     let mut starts = Vec::new();
     let mut hidden = Vec::new();
     let resolve = |spec: &str| -> anyhow::Result<Oid> {
-        let obj = repo
-            .revparse_single(spec)
-            .map_err(|e| anyhow::anyhow!("{spec}: unknown revision: {}", e.message()))?;
+        let obj = repo.revparse_single(spec).map_err(|e| {
+            if repo.is_shallow() {
+                // libgit2 says "parent 0 does not exist": the cause is the
+                // missing history, and the fix is to fetch it.
+                anyhow::anyhow!("{spec}: unknown revision: {}. {SHALLOW_FIX}", e.message())
+            } else {
+                anyhow::anyhow!("{spec}: unknown revision: {}", e.message())
+            }
+        })?;
         let commit = obj
             .peel_to_commit()
             .map_err(|e| anyhow::anyhow!("{spec}: not a commit: {}", e.message()))?;

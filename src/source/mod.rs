@@ -24,6 +24,11 @@ pub enum SkipReason {
     NotAFile,
     /// A keysweep baseline: salted hashes, no secrets.
     Baseline,
+    /// Left out by `.gitignore`, `.ignore` or git's exclude files (a
+    /// directory counts once); `--no-ignore` scans it.
+    Ignored,
+    /// Left out by `--exclude` (a directory counts once).
+    Excluded,
 }
 
 impl SkipReason {
@@ -34,6 +39,8 @@ impl SkipReason {
             SkipReason::Unreadable => "unreadable",
             SkipReason::NotAFile => "not a regular file",
             SkipReason::Baseline => "keysweep baseline",
+            SkipReason::Ignored => "ignored",
+            SkipReason::Excluded => "excluded",
         }
     }
 }

@@ -47,7 +47,9 @@ pub fn staged_files(repo: &Repository) -> Result<Vec<StagedFile>, git2::Error> {
     opts.context_lines(0)
         .ignore_submodules(true)
         .include_typechange(true);
-    let diff = repo.diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts))?;
+    let mut diff = repo.diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts))?;
+    // As `git diff --find-renames`: a moved file's hunks are only its edits.
+    diff.find_similar(None)?;
 
     let files: RefCell<Vec<StagedFile>> = RefCell::new(Vec::new());
     diff.foreach(
@@ -114,7 +116,10 @@ pub fn staged_files_with_git_cli(workdir: &std::path::Path) -> Result<Vec<Staged
             "--no-ext-diff",
             "--no-textconv",
             "--full-index",
-            "--no-renames",
+            // A renamed file's diff holds only the lines its move changed: a
+            // pure `git mv` adds nothing (with --no-renames it would be a
+            // new file, every line "added", and block the commit).
+            "--find-renames",
             "--diff-filter=ACMRT",
             "--src-prefix=a/",
             "--dst-prefix=b/",

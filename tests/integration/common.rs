@@ -117,6 +117,35 @@ pub fn findings(json: &serde_json::Value) -> &Vec<serde_json::Value> {
 /// Whether the tests run in CI (`CI=true`, as GitHub Actions, GitLab and
 /// `.ci/run` set it): a test that needs a service must fail there rather than
 /// skip.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Runs git in `dir` with a fixed identity and branch name, whatever the
+/// machine's config says; panics with git's message on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=Ada",
+            "-c",
+            "user.email=ada@example.org",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -344,25 +344,30 @@ fn staged_reports_only_added_lines() {
 }
 
 #[test]
-fn install_hook_refuses_to_overwrite_unless_forced() {
+fn install_hook_chains_an_existing_hook_unless_forced() {
     let env = Env::new();
     Repo::init(env.path());
     env.cmd().args(["install-hook"]).assert().code(0);
     let hook = env.path().join(".git/hooks/pre-commit");
     let text = std::fs::read_to_string(&hook).unwrap();
-    assert!(text.contains("keysweep staged"));
+    assert!(text.contains("staged"));
     std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
     let out = env.cmd().args(["install-hook"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kept the existing hook"));
+    let chained = env.path().join(".git/hooks/pre-commit.keysweep-chained");
     assert_eq!(
-        std::fs::read_to_string(&hook).unwrap(),
+        std::fs::read_to_string(&chained).unwrap(),
         "#!/bin/sh\necho mine\n"
     );
-    env.cmd().args(["install-hook", "--force"]).assert().code(0);
     assert!(std::fs::read_to_string(&hook)
         .unwrap()
-        .contains("keysweep staged"));
+        .contains("pre-commit.keysweep-chained"));
+    std::fs::write(&hook, "#!/bin/sh\necho other\n").unwrap();
+    // The chained slot is taken: refuse rather than lose a hook.
+    env.cmd().args(["install-hook"]).assert().code(2);
+    env.cmd().args(["install-hook", "--force"]).assert().code(0);
+    assert!(std::fs::read_to_string(&hook).unwrap().contains("staged"));
 }
 
 /// Secrets in several shapes: single-line tokens, a keyword-context pair, and a

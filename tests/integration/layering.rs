@@ -14,6 +14,7 @@ const LAYERS: &[&str] = &[
     "rules",
     "format",
     "matcher",
+    "generic",
     "finding",
     "triage",
     "source",

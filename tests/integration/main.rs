@@ -1,5 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
+mod action;
+mod ci;
 mod common;
 mod dependencies;
 mod exit_codes;

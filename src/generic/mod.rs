@@ -1,0 +1,337 @@
+//! The generic detector: credentials without a recognisable prefix.
+//!
+//! Passwords, keys and tokens of no particular shape are found by where they
+//! sit, not by what they look like. Two stages:
+//!
+//! 1. [`candidate`] proposes name/value pairs (assignments, keyword
+//!    arguments, dict/map literals, calls, CLI flags, config keys, split
+//!    name/value keys, connection strings, URLs with a password,
+//!    `Authorization` headers, PEM keys in string literals, AWS key ids);
+//! 2. a small boosted-tree model ([`model`], trained offline by
+//!    `tools/generic-model/train.py` from [`features`]) scores each one
+//!    between 0 and 1.
+//!
+//! [`detect`] returns the scored candidates; [`Level::of`] maps a score to a
+//! confidence with the documented thresholds [`LOW`], [`MEDIUM`], [`HIGH`].
+//! The module reads bytes and an optional path, and knows nothing of
+//! findings, rules or reports.
+//!
+//! # Cost
+//!
+//! Linear in the input: one keyword-automaton pass, then bounded work per
+//! selected line (see [`candidate`]), and per candidate a feature vector
+//! (linear in the value) and one walk down each tree.
+
+pub mod candidate;
+pub mod features;
+#[rustfmt::skip]
+mod model;
+pub mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::ops::Range;
+use std::path::Path;
+
+pub use candidate::{Candidate, Form, Skipped};
+pub use features::FileContext;
+
+/// Scores at or above this are reported at low confidence. Chosen on
+/// repository-grouped cross-validation of the train half of CredData for a
+/// line-level precision of at least 0.90 (see `BENCHMARKS.md`).
+pub const LOW: f32 = 0.6;
+/// Scores at or above this are reported at medium confidence.
+pub const MEDIUM: f32 = 0.8;
+/// Scores at or above this are reported at high confidence.
+pub const HIGH: f32 = 0.95;
+
+/// A confidence level from a score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Low,
+    Medium,
+    High,
+}
+
+impl Level {
+    /// The level of `score`, or `None` below [`LOW`].
+    pub fn of(score: f32) -> Option<Level> {
+        if score >= HIGH {
+            Some(Level::High)
+        } else if score >= MEDIUM {
+            Some(Level::Medium)
+        } else if score >= LOW {
+            Some(Level::Low)
+        } else {
+            None
+        }
+    }
+}
+
+/// What kind of credential a candidate would be, from its name and form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    Password,
+    Secret,
+    Token,
+    Key,
+    Auth,
+    Credential,
+    UrlCredentials,
+    PrivateKey,
+    AwsKeyId,
+}
+
+impl Category {
+    /// All categories.
+    pub const ALL: [Category; 9] = [
+        Category::Password,
+        Category::Secret,
+        Category::Token,
+        Category::Key,
+        Category::Auth,
+        Category::Credential,
+        Category::UrlCredentials,
+        Category::PrivateKey,
+        Category::AwsKeyId,
+    ];
+
+    /// Kebab-case name, used in rule ids (`generic-password`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Password => "password",
+            Category::Secret => "secret",
+            Category::Token => "token",
+            Category::Key => "key",
+            Category::Auth => "auth",
+            Category::Credential => "credential",
+            Category::UrlCredentials => "url-password",
+            Category::PrivateKey => "private-key",
+            Category::AwsKeyId => "aws-key-id",
+        }
+    }
+
+    fn of(form: Form, name: &[u8]) -> Category {
+        match form {
+            Form::Url => return Category::UrlCredentials,
+            Form::Pem => return Category::PrivateKey,
+            Form::AwsKeyId => return Category::AwsKeyId,
+            Form::Header => return Category::Auth,
+            _ => {}
+        }
+        let l = name.to_ascii_lowercase();
+        let has = |w: &str| value::contains(&l, w.as_bytes());
+        if has("pass") || has("pwd") || has("psw") {
+            Category::Password
+        } else if has("secret") {
+            Category::Secret
+        } else if has("token") || has("tkn") || has("bearer") {
+            Category::Token
+        } else if has("key") {
+            Category::Key
+        } else if has("auth") {
+            Category::Auth
+        } else {
+            Category::Credential
+        }
+    }
+}
+
+/// A candidate with its category and score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub candidate: Candidate,
+    pub category: Category,
+    /// The model's probability that the value is a credential, 0 to 1.
+    pub score: f32,
+    /// Whether the value sits where fake credentials are the rule rather
+    /// than the exception: a test, example or documentation path, a
+    /// comment, or code after a unit-test marker (`#[cfg(test)]`,
+    /// `func Test`, `def test_`, `@Test`). Such values are reported at low
+    /// confidence at most, so `--min-confidence medium` stays quiet on
+    /// ordinary code.
+    pub quiet: bool,
+}
+
+impl Scored {
+    /// The value's bytes in the input.
+    pub fn value(&self) -> Range<usize> {
+        self.candidate.value.clone()
+    }
+
+    /// The confidence to report this candidate at, or `None` when it is not
+    /// to be reported: [`Level::of`] its score, except that an AWS access key
+    /// id on its own is at most [`Level::Low`] (evidence of a key pair in
+    /// use, not the secret), and a value public by design (Stripe `pk_`,
+    /// Mapbox `pk.`, OAuth client ids, Supabase `anon` and jwt.io sample
+    /// JWTs) is never reported.
+    ///
+    /// Documentation shapes are not reported either: a value cut short with
+    /// `...`, and `Basic` credentials that decode to a placeholder
+    /// (`user:password`, `admin:admin`). A comparison (`token == "…"`) is
+    /// test code, so low at most.
+    pub fn level(&self, text: &[u8]) -> Option<Level> {
+        let v = &text[self.value()];
+        if value::is_public_by_design(v) || memchr::memmem::find(v, b"...").is_some() {
+            return None;
+        }
+        if let Some(scheme) = &self.candidate.auth_scheme {
+            if text[scheme.clone()].eq_ignore_ascii_case(b"basic") && basic_is_placeholder(v) {
+                return None;
+            }
+        }
+        let level = Level::of(self.score)?;
+        Some(match self.candidate.form {
+            Form::AwsKeyId | Form::Compare => Level::Low,
+            _ if self.quiet => Level::Low,
+            _ => level,
+        })
+    }
+}
+
+/// Whether `Basic` credentials decode to `user:password` with a password
+/// from the documentation (`password`, `admin`, `open sesame`) or too short
+/// to be one.
+fn basic_is_placeholder(v: &[u8]) -> bool {
+    use base64::Engine as _;
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(v) else {
+        return false;
+    };
+    let Some(colon) = memchr::memchr(b':', &decoded) else {
+        return false;
+    };
+    let (user, pass) = (&decoded[..colon], &decoded[colon + 1..]);
+    pass.len() < 6
+        || value::is_placeholder(pass)
+        || pass.eq_ignore_ascii_case(user)
+        || pass.eq_ignore_ascii_case(b"open sesame")
+}
+
+/// The scored candidates of one input, and what was skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Detection {
+    /// One per value span, the best-scored reading of it, in input order.
+    pub found: Vec<Scored>,
+    pub skipped: Skipped,
+}
+
+/// Finds and scores the candidates in `text`, read as a file at `path`.
+///
+/// # Time complexity
+///
+/// Linear in `text.len()` (see the module's "Cost").
+pub fn detect(text: &[u8], path: Option<&Path>) -> Detection {
+    let file = FileContext::from_path(path);
+    let (cands, skipped) = candidate::candidates(text);
+    let mut found: Vec<Scored> = Vec::with_capacity(cands.len());
+    let tests_from = if cands.is_empty() {
+        text.len()
+    } else {
+        test_code_start(text)
+    };
+    let quiet_file = file.test || file.example || file.doc;
+    let mut facts = LineCache::default();
+    for c in cands {
+        let x = features::features(text, &c, &file, facts.get(text, &c.line));
+        let score = score(&x);
+        let category = Category::of(c.form, &text[c.name.clone()]);
+        let quiet = quiet_file || c.value.start >= tests_from || facts.last.1.comment;
+        found.push(Scored {
+            candidate: c,
+            category,
+            score,
+            quiet,
+        });
+    }
+    found.sort_by(|a, b| {
+        (a.candidate.value.start, a.candidate.value.end)
+            .cmp(&(b.candidate.value.start, b.candidate.value.end))
+            .then(b.score.total_cmp(&a.score))
+    });
+    found.dedup_by(|b, a| a.candidate.value == b.candidate.value);
+    Detection { found, skipped }
+}
+
+/// The facts of the last line asked for: candidates come line by line.
+#[derive(Default)]
+struct LineCache {
+    last: (Option<usize>, features::LineFacts),
+}
+
+impl LineCache {
+    fn get(&mut self, text: &[u8], line: &Range<usize>) -> &features::LineFacts {
+        if self.last.0 != Some(line.start) {
+            self.last = (
+                Some(line.start),
+                features::LineFacts::of(&text[line.clone()]),
+            );
+        }
+        &self.last.1
+    }
+}
+
+/// Where unit tests start in a source file: the first `#[cfg(test)]`,
+/// `#[test]`, `func Test`, `def test_` or `@Test`; the end when none.
+fn test_code_start(text: &[u8]) -> usize {
+    const MARKERS: &[&[u8]] = &[
+        b"#[cfg(test)]",
+        b"#[test]",
+        b"func Test",
+        b"def test_",
+        b"@Test",
+    ];
+    MARKERS
+        .iter()
+        .filter_map(|m| memchr::memmem::find(text, m))
+        .min()
+        .unwrap_or(text.len())
+}
+
+/// Each candidate of `text` with its feature vector, for training.
+pub fn feature_rows(text: &[u8], path: Option<&Path>) -> Vec<(Scored, [f32; features::COUNT])> {
+    let file = FileContext::from_path(path);
+    let (cands, _) = candidate::candidates(text);
+    let mut facts = LineCache::default();
+    cands
+        .into_iter()
+        .map(|c| {
+            let x = features::features(text, &c, &file, facts.get(text, &c.line));
+            let category = Category::of(c.form, &text[c.name.clone()]);
+            let s = Scored {
+                score: score(&x),
+                candidate: c,
+                category,
+                quiet: false,
+            };
+            (s, x)
+        })
+        .collect()
+}
+
+/// The model's score for a feature vector: the logistic of the trees' sum.
+/// Deterministic: the same vector gives the same score on every platform
+/// (f32 sums in a fixed order).
+pub fn score(x: &[f32; features::COUNT]) -> f32 {
+    if model::FEATURES != features::COUNT {
+        // A model trained on other features would read the wrong columns.
+        return 0.0;
+    }
+    let mut sum = model::BASE;
+    for &root in model::ROOTS.iter() {
+        let mut i = root as usize;
+        loop {
+            let (f, t, l, r, v) = model::NODES[i];
+            if f < 0 {
+                sum += v;
+                break;
+            }
+            i = if x[f as usize] <= t {
+                l as usize
+            } else {
+                r as usize
+            };
+        }
+    }
+    1.0 / (1.0 + (-sum).exp())
+}

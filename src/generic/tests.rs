@@ -1,0 +1,308 @@
+//! Candidate forms (a positive and a negative fixture each), model
+//! determinism and pinned scores, and hostile inputs.
+
+use super::*;
+
+/// The values proposed for `text` (as a file at `path`), with their forms.
+fn proposed(text: &str) -> Vec<(Form, String, String)> {
+    let (cands, _) = candidate::candidates(text.as_bytes());
+    cands
+        .into_iter()
+        .map(|c| {
+            let name = text[c.name.clone()].to_string();
+            (c.form, name, text[c.value.clone()].to_string())
+        })
+        .collect()
+}
+
+/// Forms and the value each must propose; values built to look real.
+const POSITIVE: &[(Form, &str, &str)] = &[
+    (
+        Form::Assign,
+        r#"db_password = "Kq8wN4rT2yP6""#,
+        "Kq8wN4rT2yP6",
+    ),
+    (
+        Form::Assign,
+        "spring.datasource.password=Vt8q2LmX9zKr",
+        "Vt8q2LmX9zKr",
+    ),
+    (
+        Form::Assign,
+        "export API_TOKEN=Xk29fPq8Lm2Q",
+        "Xk29fPq8Lm2Q",
+    ),
+    (Form::Assign, r#"opts.Password := "g4mh9oWq""#, "g4mh9oWq"),
+    (
+        Form::Assign,
+        r#"client = Client(api_key="Zq7Lm2Wx9Rt4Yp")"#,
+        "Zq7Lm2Wx9Rt4Yp",
+    ),
+    (
+        Form::Assign,
+        r#"'secret_key' => 'MXVjM8Ahghjs',"#,
+        "MXVjM8Ahghjs",
+    ),
+    (
+        Form::Assign,
+        r#"val password: String = "sag5mmtpgqfl""#,
+        "sag5mmtpgqfl",
+    ),
+    (Form::Assign, r#"password = Some("lysmwlqe"),"#, "lysmwlqe"),
+    (
+        Form::Assign,
+        r#"var oSeed = []byte("SODOJNLHRLOMANBD")"#,
+        "SODOJNLHRLOMANBD",
+    ),
+    (
+        Form::Assign,
+        r#"conn = "Server=db;User Id=sa;Password=Gets0m3Pw;""#,
+        "Gets0m3Pw",
+    ),
+    (
+        Form::Assign,
+        "<add name=\"x\" password=\"Wq8Lm2Xz\" />",
+        "Wq8Lm2Xz",
+    ),
+    (
+        Form::Colon,
+        r#"  "client_secret": "8307ea3453320b22","#,
+        "8307ea3453320b22",
+    ),
+    (
+        Form::Colon,
+        "MINIO_ACCESS_KEY: 'HR43u9Xq2LmP'",
+        "HR43u9Xq2LmP",
+    ),
+    (Form::Colon, "password: onqmkhcep", "onqmkhcep"),
+    (
+        Form::Compare,
+        r#"assert cfg['password'] == 'lgltgnqe'"#,
+        "lgltgnqe",
+    ),
+    (
+        Form::Call,
+        r#"user.setPassword("Tq7mZ2vR9x");"#,
+        "Tq7mZ2vR9x",
+    ),
+    (
+        Form::Call,
+        r#"session.login("admin", "Wq2Lm8Zx4R")"#,
+        "Wq2Lm8Zx4R",
+    ),
+    (
+        Form::Flag,
+        "mysql -u root --password Xq2Lm8Wz9 db",
+        "Xq2Lm8Wz9",
+    ),
+    (Form::Flag, "redis-cli -h cache --pass Rk2Lm9Xq", "Rk2Lm9Xq"),
+    (Form::Xml, "<password>Zq8Wn4Rt2Y</password>", "Zq8Wn4Rt2Y"),
+    (
+        Form::Split,
+        "- name: DB_PASSWORD\n  value: Qz8Wn4Rt2Y",
+        "Qz8Wn4Rt2Y",
+    ),
+    (
+        Form::Split,
+        r#"{"key": "apiKey", "value": "Lm2Xq8Wz4Rt6"}"#,
+        "Lm2Xq8Wz4Rt6",
+    ),
+    (
+        Form::Url,
+        "DATABASE_URL=mysql://myuser:eyzhxzq@myhost/db",
+        "eyzhxzq",
+    ),
+    (
+        Form::Header,
+        r#"-H "Authorization: Bearer Zq8Wn4Rt2Yp6Lm0V""#,
+        "Zq8Wn4Rt2Yp6Lm0V",
+    ),
+    (
+        Form::Header,
+        "  - Bearer d1fc83f09661bcaf3cb3591ec4b93fe9",
+        "d1fc83f09661bcaf3cb3591ec4b93fe9",
+    ),
+    (
+        Form::AwsKeyId,
+        "X-Amz-Credential=AKIAQX4RT2YP6LM3VZ7K%2F20240101",
+        "AKIAQX4RT2YP6LM3VZ7K",
+    ),
+];
+
+/// Lines that must not propose a value of the given form.
+const NEGATIVE: &[(Form, &str)] = &[
+    (Form::Assign, "password == null"),
+    (Form::Assign, "token = []"),
+    (Form::Assign, "max_tokens = "),
+    (Form::Assign, "count = 12345678"),
+    (Form::Colon, "host: db.internal"),
+    (Form::Colon, "std::string key;"),
+    (Form::Compare, "if (a == b) {}"),
+    (Form::Call, r#"print("password please")"#),
+    (Form::Flag, "mkdir -p build/out"),
+    (Form::Flag, "cmd --password --verbose"),
+    (Form::Xml, "<password/>"),
+    (Form::Split, "- name: LOG_LEVEL\n  value: debug"),
+    (Form::Url, "https://user@bitbucket.org/team/repo.git"),
+    (Form::Url, "http://localhost:8080/path"),
+    (Form::Header, "Bearer"),
+    (Form::AwsKeyId, "AKIAQX4RT2YP6LM3VZ7KQQ"),
+    (Form::Pem, "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----"),
+];
+
+#[test]
+fn each_form_proposes_its_value() {
+    for (form, text, value) in POSITIVE {
+        let got = proposed(text);
+        assert!(
+            got.iter().any(|(f, _, v)| f == form && v == value),
+            "{text:?}: expected {form:?} {value:?}, got {got:?}"
+        );
+    }
+}
+
+#[test]
+fn negatives_propose_nothing_of_their_form() {
+    for (form, text) in NEGATIVE {
+        let got = proposed(text);
+        assert!(
+            !got.iter().any(|(f, _, _)| f == form),
+            "{text:?}: unexpected {form:?} in {got:?}"
+        );
+    }
+}
+
+fn pem_fixture() -> String {
+    let body: String = (0..12)
+        .map(|i| format!("    \"MIIEow{i}BAAKCAQEAv8Lm2Xq4Wz9Rt6Yp0Kd3Hf5Jg7Nc1Vb8Qs2Ue4\\n\" +\n"))
+        .collect();
+    format!(
+        "String key = \"-----BEGIN RSA PRIVATE KEY-----\\n\" +\n{body}    \"-----END RSA PRIVATE KEY-----\";\n"
+    )
+}
+
+#[test]
+fn pem_in_string_literals() {
+    let text = pem_fixture();
+    let got = proposed(&text);
+    assert!(
+        got.iter()
+            .any(|(f, n, _)| *f == Form::Pem && n == "RSA PRIVATE KEY"),
+        "{got:?}"
+    );
+}
+
+fn score_of(text: &str, path: &str) -> Vec<(String, f32)> {
+    detect(text.as_bytes(), Some(Path::new(path)))
+        .found
+        .iter()
+        .map(|s| (text[s.value()].to_string(), s.score))
+        .collect()
+}
+
+#[test]
+fn model_matches_features() {
+    assert_eq!(
+        model::FEATURES,
+        features::COUNT,
+        "retrain: the features changed"
+    );
+    assert!(!model::ROOTS.is_empty());
+}
+
+#[test]
+fn scores_are_deterministic() {
+    let text = "DB_PASSWORD=Kq8wN4rT2yP6\napi_key = \"Zq7Lm2Wx9Rt4YpVn\"\n";
+    let a = score_of(text, "config/app.env");
+    let b = score_of(text, "config/app.env");
+    assert_eq!(a, b);
+    assert!(a.iter().all(|(_, s)| (0.0..=1.0).contains(s)));
+}
+
+/// A retrain shows up here as a diff: update the pins with the new scores
+/// when the change is intended (and the benchmarks with them).
+#[test]
+fn pinned_scores() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("src/db.py", "password = \"hvopcspjq\"\n", "hvopcspjq"),
+        (
+            "config/app.yml",
+            "  client_secret: 8307ea3453320b22aae283d23dbf3cd7\n",
+            "8307ea3453320b22aae283d23dbf3cd7",
+        ),
+        (
+            "src/db.py",
+            "password = os.getenv(\"DB_PASSWORD\")\n",
+            "DB_PASSWORD",
+        ),
+        ("src/form.js", "passwordField: 'password',\n", "password"),
+    ];
+    let mut got = Vec::new();
+    for (path, text, value) in cases {
+        let s = score_of(text, path);
+        let score = s.iter().find(|(v, _)| v == value).map(|(_, s)| *s);
+        got.push((*value, score.map(|s| (s * 1000.0).round() / 1000.0)));
+    }
+    assert_eq!(got, PINNED, "scores changed (retrained?)");
+}
+
+const PINNED: &[(&str, Option<f32>)] = &[
+    ("hvopcspjq", Some(0.964)),
+    ("8307ea3453320b22aae283d23dbf3cd7", Some(0.986)),
+    ("DB_PASSWORD", Some(0.005)),
+    ("password", Some(0.001)),
+];
+
+#[test]
+fn real_looking_values_outscore_references_and_words() {
+    let good = score_of("password = \"hvopcspjq\"\n", "src/db.py");
+    let env = score_of("password = os.getenv(\"DB_PASSWORD\")\n", "src/db.py");
+    let word = score_of("passwordField: 'password',\n", "src/form.js");
+    assert!(good[0].1 >= LOW, "{good:?}");
+    assert!(env.iter().all(|(_, s)| *s < LOW), "{env:?}");
+    assert!(word.iter().all(|(_, s)| *s < LOW), "{word:?}");
+}
+
+#[test]
+fn public_by_design_is_not_reported() {
+    let text = "stripe_publishable_key = \"pk_live_51Hq8Wn4Rt2Yp6Lm0VzX3c\"\n";
+    let d = detect(text.as_bytes(), Some(Path::new("src/pay.js")));
+    assert!(d.found.iter().all(|s| s.level(text.as_bytes()).is_none()));
+}
+
+#[test]
+fn test_code_is_quiet() {
+    let text =
+        "fn f() {}\n#[cfg(test)]\nmod tests {\n    const PASSWORD: &str = \"Kq8wN4rT2yP6\";\n}\n";
+    let d = detect(text.as_bytes(), Some(Path::new("src/lib.rs")));
+    assert!(d.found.iter().all(|s| s.quiet));
+}
+
+/// Crafted inputs: each must finish fast and within the bounds.
+#[test]
+fn hostile_inputs_are_bounded() {
+    let long_line = format!("password = \"{}\"", "a".repeat(1 << 20));
+    let many_seps = "key=".repeat(200_000);
+    let quotes = "password = \"".repeat(50_000);
+    let colons = "token:".repeat(200_000);
+    let urls = "://a:b@".repeat(100_000);
+    let pem = format!("-----BEGIN RSA PRIVATE KEY-----{}", "A".repeat(1 << 20));
+    let lines = "secret = x\n".repeat(100_000);
+    let calls = "password(".repeat(100_000);
+    let bearer = "Bearer ".repeat(100_000);
+    for text in [
+        long_line, many_seps, quotes, colons, urls, pem, lines, calls, bearer,
+    ] {
+        let start = std::time::Instant::now();
+        let d = detect(text.as_bytes(), None);
+        assert!(d.found.len() <= candidate::MAX_PER_FILE);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?} on {}",
+            start.elapsed(),
+            &text[..40]
+        );
+    }
+    let (_, skipped) = candidate::candidates(format!("token = {}", "b".repeat(10_000)).as_bytes());
+    assert_eq!(skipped.long_lines, 1);
+}
