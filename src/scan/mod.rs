@@ -527,6 +527,7 @@ impl Scanner {
         };
         let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
         let detection = generic::detect(hay, origin.path());
+        let mut lines = finding::LineCounter::default();
         for s in &detection.found {
             let Some(level) = s.level(hay) else {
                 continue;
@@ -566,7 +567,7 @@ impl Scanner {
                 context: Default::default(),
                 report: true,
             };
-            let mut f = finding::from_literal(hay, origin, &lit, rule);
+            let mut f = finding::from_literal(hay, origin, &lit, rule, &mut lines);
             f.confidence = confidence;
             f.score = Some((f64::from(s.score) * 1000.0).round() / 1000.0);
             if let Some(triage) = &self.triage {
