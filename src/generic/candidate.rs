@@ -150,6 +150,8 @@ const LINE_KEYWORDS: &[&str] = &[
     "asia",
     "-----begin",
     "private",
+    // `login(user, "…")`: the call names no credential word of its own.
+    "login",
 ];
 
 /// Words that make a name worth a candidate (lowercase, searched in the
@@ -683,7 +685,7 @@ impl State<'_> {
                 && l[i + 4..i + 20]
                     .iter()
                     .all(|&c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c))
-                && l.get(i + 20).map_or(true, |c| !c.is_ascii_alphanumeric())
+                && l.get(i + 20).is_none_or(|c| !c.is_ascii_alphanumeric())
             {
                 let cand = Candidate {
                     form: Form::AwsKeyId,

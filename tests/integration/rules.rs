@@ -45,8 +45,12 @@ fn list_table_and_json() {
     let ids: std::collections::HashSet<&str> =
         list.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), list.len(), "rule ids are unique");
+    // Pattern rules need keywords for the prefilter; the generic detector's
+    // scored rules have none (its candidate stage finds their values).
     assert!(list
         .iter()
+        .filter(|r| !r["id"].as_str().unwrap().starts_with("generic-")
+            || !r["keywords"].as_array().unwrap().is_empty())
         .all(|r| !r["keywords"].as_array().unwrap().is_empty()));
 }
 
@@ -175,9 +179,12 @@ fn generic_detector_is_quiet_on_rule_negatives() {
 }
 
 /// How many rule negatives the generic detector reports at medium or above
-/// (see the test above); raising it is a visible decision. All 116 are
+/// (see the test above); raising it is a visible decision. 116 with the
+/// 372 rules; 431 once the 313 rules of issue 16 came, whose negatives are
+/// mostly right-shaped values under a generic name (`TOKEN=…`) that the
+/// provider rule rejects for lacking the provider's name. All are
 /// fake credentials built to look real under credential names
 /// (`CLIENT_SECRET=…`, `api_token = "…"`) that a provider rule rejects for
 /// a missing prefix or context; none is a placeholder, template or
 /// reference (those are what the detector must and does stay quiet on).
-const ACCEPTED_LOUD_NEGATIVES: usize = 116;
+const ACCEPTED_LOUD_NEGATIVES: usize = 431;

@@ -703,6 +703,10 @@ fn gitleaks_config_with_allowlists_and_extended_defaults() {
         (".github/workflows/ci.yml", "github-pat-classic"),
         ("deploy/app.env", "acme-db-password"),
         ("src/config.py", "acme-api-token"),
+        // The acme rule's `path` keeps it to env files, but with useDefault
+        // keysweep's own rules run too, and its generic detector reports a
+        // password in a URL wherever it is.
+        ("src/db.py", "generic-url-password"),
         ("src/session.go", "acme-session-key"),
     ]
     .iter()
@@ -774,7 +778,8 @@ fn gitleaks_toml_at_the_root_is_used_without_a_keysweep_config() {
         String::from_utf8_lossy(&out.stderr).contains(".gitleaks.toml: using this gitleaks config")
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(findings(&json).len(), 4);
+    // The four of the test above plus the generic detector's URL password.
+    assert_eq!(findings(&json).len(), 5);
     // A keysweep.toml takes over: the gitleaks rules are not loaded...
     env.write("keysweep.toml", "");
     let (_, json) = env.scan_json(&["."]);
@@ -790,7 +795,7 @@ fn gitleaks_toml_at_the_root_is_used_without_a_keysweep_config() {
     // ...unless it names the gitleaks config.
     env.write("keysweep.toml", "gitleaks_config = \".gitleaks.toml\"\n");
     let (_, json) = env.scan_json(&["."]);
-    assert_eq!(findings(&json).len(), 4);
+    assert_eq!(findings(&json).len(), 5);
     // `rules list` shows the imported rules with their origin.
     let out = env
         .cmd()
