@@ -280,6 +280,21 @@ const CASES: &[Case] = &[
         expect: &["cannot be read, skipped"],
         found: true,
     },
+    // Item 17: a UTF-8 byte order mark does not break MCP JSON parsing.
+    Case {
+        name: "MCP config with a UTF-8 BOM",
+        build: |env, _, secret| {
+            let url = format!("https://x.example/mcp?token={secret}");
+            let json = format!("{{\"mcpServers\": {{\"s\": {{\"url\": \"{url}\"}}}}}}\n");
+            env.write(
+                ".mcp.json",
+                [b"\xEF\xBB\xBF".as_slice(), json.as_bytes()].concat(),
+            );
+            args(&["scan", "."])
+        },
+        expect: &["\"mcp_server\": \"s\""],
+        found: true,
+    },
     // Item 13: thread counts are validated.
     Case {
         name: "-j 100000",
