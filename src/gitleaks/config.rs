@@ -562,42 +562,12 @@ fn convert_rule(
         .map(|p| re2::translate(p).map_err(|m| rule_err(path, id, format!("path: {m}"))))
         .transpose()?;
     let (keywords, max_len) = keywords_and_reach(raw, &pattern, &origin, warnings);
-    let min_entropy = match raw.entropy {
-        Some(e) if e > 8.0 => {
-            return Err(rule_err(
-                path,
-                id,
-                format!("entropy {e} is above the maximum of 8 bits per byte"),
-            ));
-        }
-        // gitleaks drops a secret whose entropy is <= the threshold;
-        // keysweep drops one below its minimum.
-        Some(e) if e > 0.0 => Some(e + 1e-9),
-        _ => None,
-    };
+    let min_entropy = min_entropy(raw).map_err(|m| rule_err(path, id, m))?;
     let spec = RuleSpec {
-        id: raw.id.clone(),
-        name: if raw.description.trim().is_empty() {
-            raw.id.clone()
-        } else {
-            raw.description.trim().to_string()
-        },
-        description: raw.description.clone(),
         keywords,
-        pattern,
-        min_entropy,
-        must_contain: Vec::new(),
-        confidence: Confidence::Medium,
-        severity: Severity::High,
         max_len,
-        companions: Vec::new(),
-        references: Vec::new(),
-        examples: Vec::new(),
-        negative_examples: Vec::new(),
-        reject_if_contains: Vec::new(),
-        validate: None,
-        revoke: None,
-        offline_check: None,
+        min_entropy,
+        ..spec_of(raw, pattern)
     };
     Rule::imported(
         spec,
@@ -608,6 +578,47 @@ fn convert_rule(
     )
     .map(Some)
     .map_err(|m| rule_err(path, id, m))
+}
+
+/// gitleaks' `entropy` as keysweep's minimum: gitleaks drops a secret whose
+/// entropy is <= the threshold, keysweep one below its minimum.
+fn min_entropy(raw: &RawRule) -> Result<Option<f64>, String> {
+    match raw.entropy {
+        Some(e) if e > 8.0 => Err(format!(
+            "entropy {e} is above the maximum of 8 bits per byte"
+        )),
+        Some(e) if e > 0.0 => Ok(Some(e + 1e-9)),
+        _ => Ok(None),
+    }
+}
+
+/// The spec of an imported rule: its id, description and pattern, medium
+/// confidence and high severity (gitleaks has neither).
+fn spec_of(raw: &RawRule, pattern: String) -> RuleSpec {
+    RuleSpec {
+        id: raw.id.clone(),
+        name: if raw.description.trim().is_empty() {
+            raw.id.clone()
+        } else {
+            raw.description.trim().to_string()
+        },
+        description: raw.description.clone(),
+        keywords: Vec::new(),
+        pattern,
+        min_entropy: None,
+        must_contain: Vec::new(),
+        confidence: Confidence::Medium,
+        severity: Severity::High,
+        max_len: WHOLE_FILE_REACH,
+        companions: Vec::new(),
+        references: Vec::new(),
+        examples: Vec::new(),
+        negative_examples: Vec::new(),
+        reject_if_contains: Vec::new(),
+        validate: None,
+        revoke: None,
+        offline_check: None,
+    }
 }
 
 /// The group holding the secret: gitleaks' `secretGroup`, else the first
