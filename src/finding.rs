@@ -448,13 +448,19 @@ pub fn from_segment(
 }
 
 /// The finding for a literal credential reported by a format's own rule.
-pub fn from_literal(hay: &[u8], origin: &Origin, lit: &Literal, rule: &Rule) -> Finding {
+pub fn from_literal(
+    hay: &[u8],
+    origin: &Origin,
+    lit: &Literal,
+    rule: &Rule,
+    lines: &mut LineCounter,
+) -> Finding {
     let path = origin.display_path();
     let snippet = snippet_with(hay, lit.span.clone(), &lit.secret);
     let mut f = located(
         hay,
         &path,
-        &mut LineCounter::default(),
+        lines,
         lit.span.clone(),
         lit.secret.clone(),
         snippet,
@@ -551,12 +557,18 @@ impl Finding {
         let Some(start) = memchr::memmem::find(hay, self.secret.as_bytes()) else {
             return false;
         };
-        let end = start + self.secret.len();
-        let mut lines = LineCounter::default();
+        self.relocate_at(hay, start, &mut LineCounter::default());
+        true
+    }
+
+    /// Points the finding at its secret found at byte `start` of `hay`;
+    /// `lines` is shared by the findings relocated in one version, in
+    /// ascending order, so that each costs no pass over the file.
+    pub fn relocate_at(&mut self, hay: &[u8], start: usize, lines: &mut LineCounter) {
+        let end = (start + self.secret.len()).min(hay.len());
         (self.line, self.column) = lines.locate(hay, start);
         (self.end_line, self.end_column) = lines.locate(hay, last_char_start(hay, start..end));
         self.snippet = snippet(hay, start..end);
-        true
     }
 }
 
@@ -581,11 +593,15 @@ const SNIPPET_CONTEXT: usize = 80;
 /// that redaction would then not recognise.
 fn snippet(hay: &[u8], span: Range<usize>) -> String {
     let at = span.start.min(hay.len());
-    let line_start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
-    let line_end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
-    let end = span.end.clamp(at, line_end);
     // Four bytes per character at most, and a few for a character cut in two.
     let budget = SNIPPET_CONTEXT * 4 + 4;
+    // The line's ends are looked for within the budget only: thousands of
+    // findings on one long line must not each walk the whole line.
+    let low = at.saturating_sub(budget);
+    let line_start = memchr::memrchr(b'\n', &hay[low..at]).map_or(low, |p| low + p + 1);
+    let high = span.end.max(at).saturating_add(budget).min(hay.len());
+    let line_end = memchr::memchr(b'\n', &hay[at..high]).map_or(high, |p| at + p);
+    let end = span.end.clamp(at, line_end);
     let before = String::from_utf8_lossy(&hay[line_start.max(at.saturating_sub(budget))..at]);
     let after = String::from_utf8_lossy(&hay[end..line_end.min(end + budget)]);
     let middle = String::from_utf8_lossy(&hay[at..end]);
@@ -632,28 +648,34 @@ fn is_word(c: char) -> bool {
 /// Turns byte offsets into line and column, walking forward from the last
 /// offset asked for, so that locating sorted offsets is linear overall.
 #[derive(Default)]
-struct LineCounter {
+pub struct LineCounter {
     offset: usize,
     line: usize,
     line_start: usize,
+    /// Characters from `line_start` to `offset`, so that many findings on
+    /// one long line cost one pass over it, not one each.
+    column: usize,
 }
 
 impl LineCounter {
-    fn locate(&mut self, hay: &[u8], at: usize) -> (usize, usize) {
+    /// The 1-based line and column (in characters) of byte `at`. Cheapest
+    /// when called with ascending offsets; going back starts over.
+    pub fn locate(&mut self, hay: &[u8], at: usize) -> (usize, usize) {
         if at < self.offset {
             *self = LineCounter::default();
         }
-        let newlines = memchr::memchr_iter(b'\n', &hay[self.offset..at]);
-        for p in newlines {
-            self.line += 1;
-            self.line_start = self.offset + p + 1;
+        let chars = |b: &[u8]| b.iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        let seen = &hay[self.offset..at];
+        match memchr::memrchr(b'\n', seen) {
+            Some(last) => {
+                self.line += memchr::memchr_iter(b'\n', seen).count();
+                self.line_start = self.offset + last + 1;
+                self.column = chars(&hay[self.line_start..at]);
+            }
+            None => self.column += chars(seen),
         }
         self.offset = at;
-        let col = hay[self.line_start..at]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count();
-        (self.line + 1, col + 1)
+        (self.line + 1, self.column + 1)
     }
 }
 

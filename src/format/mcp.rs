@@ -122,6 +122,16 @@ pub(crate) fn detect_path(name: &str, parent: &str, grandparent: &str) -> Option
 /// Fails when the file does not parse (JSON with comments, YAML or TOML,
 /// by its content), with the line and column.
 pub fn literals(client: Client, bytes: &[u8]) -> Result<Vec<Literal>, String> {
+    // Windows editors write a UTF-8 byte order mark; as three spaces it
+    // leaves the JSON valid and every offset where it was.
+    let unmarked;
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) if first_significant(rest) == Some(b'{') => {
+            unmarked = [b"   ".as_slice(), rest].concat();
+            unmarked.as_slice()
+        }
+        _ => bytes,
+    };
     let text = super::utf8(bytes)?;
     let first = first_significant(bytes);
     let root = if first == Some(b'{') || first.is_none() {

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::blob::{GitProvenance, GitStatus, Origin};
 use crate::diag::Messages;
-use crate::finding::Finding;
+use crate::finding::{self, Finding};
 use crate::format;
 use crate::matcher::{Matcher, Scratch};
 use crate::source::git::{
@@ -563,36 +563,17 @@ fn attach_provenance(
             }
         }
     };
+    let mut found: Vec<Finding> = unique.into_values().collect();
+    let sites = first_sites(history, &versions, &mut found, &read);
+    let present = tip_presence(history, &spread, &found, &read);
     let mut meta: HashMap<Oid, (String, String, String, String)> = HashMap::new();
-    let mut out = Vec::with_capacity(unique.len());
-    for (_, mut f) in unique {
-        let mut site = None;
-        for &i in versions
-            .get(f.path.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-        {
-            let s = &history.sites[i];
-            if let Some(content) = read(s.blob) {
-                if f.relocate(&content) {
-                    site = Some(s);
-                    break;
-                }
-            }
-        }
-        let Some(site) = site else {
+    let mut out = Vec::with_capacity(found.len());
+    for ((mut f, site), present) in found.into_iter().zip(sites).zip(present) {
+        let Some(site) = site.map(|i| &history.sites[i]) else {
             out.push(f);
             continue;
         };
         let paths = &spread[&(f.rule_id.clone(), f.secret.clone())];
-        let present = paths.iter().any(|p| {
-            history.tip_paths.get(p.as_str()).is_some_and(|oids| {
-                oids.iter().any(|&oid| {
-                    read(oid)
-                        .is_some_and(|c| memchr::memmem::find(&c, f.secret.as_bytes()).is_some())
-                })
-            })
-        });
         let commit = history.commits[site.commit as usize];
         let m = meta
             .entry(commit)
@@ -614,6 +595,110 @@ fn attach_provenance(
         out.push(f);
     }
     out
+}
+
+/// Where each distinct secret first occurs in `hay`: one pass over it for
+/// all of them, not one per finding.
+fn first_occurrences(secrets: &[&str], hay: &[u8]) -> Vec<Option<usize>> {
+    let mut first: Vec<Option<usize>> = secrets.iter().map(|s| s.is_empty().then_some(0)).collect();
+    let Ok(ac) = aho_corasick::AhoCorasick::new(secrets.iter().filter(|s| !s.is_empty())) else {
+        // Too many patterns for the automaton: one search each instead.
+        for (i, s) in secrets.iter().enumerate() {
+            first[i] = memchr::memmem::find(hay, s.as_bytes());
+        }
+        return first;
+    };
+    let ids: Vec<usize> = (0..secrets.len())
+        .filter(|&i| !secrets[i].is_empty())
+        .collect();
+    for m in ac.find_overlapping_iter(hay) {
+        let slot = &mut first[ids[m.pattern().as_usize()]];
+        if slot.is_none_or(|s| m.start() < s) {
+            *slot = Some(m.start());
+        }
+    }
+    first
+}
+
+/// The site of the earliest version of each finding's file that holds its
+/// secret, relocating the finding there. Each version is read once.
+fn first_sites(
+    history: &History,
+    versions: &HashMap<&str, Vec<usize>>,
+    found: &mut [Finding],
+    read: &dyn Fn(Oid) -> Option<Vec<u8>>,
+) -> Vec<Option<usize>> {
+    let mut sites = vec![None; found.len()];
+    let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, f) in found.iter().enumerate() {
+        by_path.entry(f.path.clone()).or_default().push(i);
+    }
+    for (path, mut waiting) in by_path {
+        for &v in versions
+            .get(path.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            if waiting.is_empty() {
+                break;
+            }
+            let Some(content) = read(history.sites[v].blob) else {
+                continue;
+            };
+            let secrets: Vec<&str> = waiting.iter().map(|&i| found[i].secret.as_str()).collect();
+            let first = first_occurrences(&secrets, &content);
+            let mut here: Vec<(usize, usize)> = waiting
+                .iter()
+                .zip(&first)
+                .filter_map(|(&i, at)| at.map(|at| (at, i)))
+                .collect();
+            here.sort_unstable();
+            let mut lines = finding::LineCounter::default();
+            for &(at, i) in &here {
+                found[i].relocate_at(&content, at, &mut lines);
+                sites[i] = Some(v);
+            }
+            waiting.retain(|&i| sites[i].is_none());
+        }
+    }
+    sites
+}
+
+/// Whether a branch tip still holds each finding's secret at any of the
+/// paths that ever held it. Each tip blob is read and searched once.
+fn tip_presence(
+    history: &History,
+    spread: &HashMap<(String, String), HashSet<String>>,
+    found: &[Finding],
+    read: &dyn Fn(Oid) -> Option<Vec<u8>>,
+) -> Vec<bool> {
+    let mut secrets: Vec<&str> = found.iter().map(|f| f.secret.as_str()).collect();
+    secrets.sort_unstable();
+    secrets.dedup();
+    let tips: HashSet<Oid> = spread
+        .values()
+        .flatten()
+        .filter_map(|p| history.tip_paths.get(p.as_str()))
+        .flatten()
+        .copied()
+        .collect();
+    let held: HashMap<Oid, Vec<Option<usize>>> = tips
+        .into_iter()
+        .filter_map(|oid| Some((oid, first_occurrences(&secrets, &read(oid)?))))
+        .collect();
+    found
+        .iter()
+        .map(|f| {
+            let Ok(k) = secrets.binary_search(&f.secret.as_str()) else {
+                return false;
+            };
+            spread[&(f.rule_id.clone(), f.secret.clone())]
+                .iter()
+                .filter_map(|p| history.tip_paths.get(p.as_str()))
+                .flatten()
+                .any(|oid| held.get(oid).is_some_and(|h| h[k].is_some()))
+        })
+        .collect()
 }
 
 fn commit_meta(repo: &Repository, id: Oid) -> (String, String, String, String) {

@@ -11,6 +11,7 @@ mod archive;
 pub mod dedupe;
 mod files;
 pub mod history;
+mod spans;
 mod staged;
 
 use std::borrow::Cow;
@@ -388,17 +389,36 @@ impl Scanner {
         if literals.is_empty() {
             return;
         }
-        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        let index = spans::SpanIndex::new(literals.iter().map(|l| &l.span));
         for (f, span) in found.iter_mut() {
-            let best = literals
-                .iter()
-                .filter(|l| overlaps(&l.span, span) || l.span.start == span.start)
-                .min_by_key(|l| l.span.len());
-            if let Some(l) = best {
-                f.apply(&l.context);
+            // The shortest, then the first listed, as a linear scan would pick.
+            let best = index
+                .touching(span)
+                .min_by_key(|&i| (literals[i].span.len(), i));
+            if let Some(i) = best {
+                f.apply(&literals[i].context);
             }
         }
-        let mut reported: Vec<Range<usize>> = Vec::new();
+        self.report_literals(hay, origin, literals, found);
+    }
+
+    /// Adds a finding for each reported literal that no at least as
+    /// confident finding covers, replacing the less confident ones it
+    /// overlaps. Literals are taken in order, each seeing the ones added
+    /// before it.
+    fn report_literals(
+        &self,
+        hay: &[u8],
+        origin: &Origin,
+        literals: &[Literal],
+        found: &mut Vec<(Finding, Range<usize>)>,
+    ) {
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        let first = spans::SpanIndex::new(found.iter().map(|(_, s)| s));
+        let mut alive = vec![true; found.len()];
+        let mut added = AddedSpans::default();
+        let mut reported = std::collections::HashSet::new();
+        let mut lines = finding::LineCounter::default();
         for lit in literals.iter().filter(|l| l.report) {
             if reported.contains(&lit.span) {
                 continue;
@@ -414,15 +434,22 @@ impl Scanner {
             // a generic `key = value` rule gives way to the literal rule,
             // which knows the structure.
             let confidence = rule.spec.confidence;
-            if found
-                .iter()
-                .any(|(f, s)| overlaps(s, &lit.span) && f.confidence >= confidence)
+            let old: Vec<usize> = first
+                .touching(&lit.span)
+                .filter(|&i| alive[i] && overlaps(&found[i].1, &lit.span))
+                .collect();
+            let new = added.overlapping(&lit.span);
+            if old.iter().any(|&i| found[i].0.confidence >= confidence)
+                || new
+                    .iter()
+                    .any(|&j| added.found[j].0.confidence >= confidence)
             {
                 continue;
             }
-            found.retain(|(_, s)| !overlaps(s, &lit.span));
-            reported.push(lit.span.clone());
-            let mut f = finding::from_literal(hay, origin, lit, rule);
+            old.iter().for_each(|&i| alive[i] = false);
+            new.iter().for_each(|&j| added.alive[j] = false);
+            reported.insert(lit.span.clone());
+            let mut f = finding::from_literal(hay, origin, lit, rule, &mut lines);
             if let Some(triage) = &self.triage {
                 let ctx = crate::triage::Context {
                     hay,
@@ -430,8 +457,56 @@ impl Scanner {
                 };
                 f.suppressed = triage.judge(&f, Some(&ctx));
             }
-            found.push((f, lit.span.clone()));
+            added.push(f, lit.span.clone());
         }
+        let mut i = 0;
+        found.retain(|_| {
+            i += 1;
+            alive[i - 1]
+        });
+        found.extend(
+            added
+                .found
+                .into_iter()
+                .zip(added.alive)
+                .filter_map(|(f, alive)| alive.then_some(f)),
+        );
+    }
+}
+
+/// Literal findings added while reporting literals, by start, for overlap
+/// queries as they are added.
+#[derive(Default)]
+struct AddedSpans {
+    found: Vec<(Finding, Range<usize>)>,
+    alive: Vec<bool>,
+    by_start: BTreeMap<usize, Vec<usize>>,
+    longest: usize,
+}
+
+impl AddedSpans {
+    fn push(&mut self, f: Finding, span: Range<usize>) {
+        self.longest = self.longest.max(span.len());
+        self.by_start
+            .entry(span.start)
+            .or_default()
+            .push(self.found.len());
+        self.found.push((f, span));
+        self.alive.push(true);
+    }
+
+    /// The live added spans that overlap `r`: only those starting less than
+    /// the longest span before it can reach it.
+    fn overlapping(&self, r: &Range<usize>) -> Vec<usize> {
+        let from = r.start.saturating_sub(self.longest);
+        self.by_start
+            .range(from..r.end.max(from))
+            .flat_map(|(_, v)| v.iter().copied())
+            .filter(|&j| {
+                let s = &self.found[j].1;
+                self.alive[j] && s.start < r.end && r.start < s.end
+            })
+            .collect()
     }
 }
 
@@ -453,6 +528,7 @@ impl Scanner {
         };
         let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
         let detection = generic::detect(hay, origin.path());
+        let mut lines = finding::LineCounter::default();
         for s in &detection.found {
             let Some(level) = s.level(hay) else {
                 continue;
@@ -492,7 +568,7 @@ impl Scanner {
                 context: Default::default(),
                 report: true,
             };
-            let mut f = finding::from_literal(hay, origin, &lit, rule);
+            let mut f = finding::from_literal(hay, origin, &lit, rule, &mut lines);
             f.confidence = confidence;
             f.score = Some((f64::from(s.score) * 1000.0).round() / 1000.0);
             if let Some(triage) = &self.triage {
@@ -585,21 +661,54 @@ fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
     if found.len() < 2 {
         return;
     }
-    let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
-    let unescapes = |g: &Finding, f: &Finding| {
-        f.decoded.is_none()
-            && g.rule_id == f.rule_id
-            && g.confidence >= f.confidence
-            && g.decoded
-                .as_deref()
-                .is_some_and(|d| d.ends_with(encoded::Encoding::Percent.name()))
+    // One index per confidence level of the spans more confident than it:
+    // a finding gives way when one of those overlaps it.
+    let above = |c: Confidence| {
+        spans::SpanIndex::new(
+            found
+                .iter()
+                .filter(|(g, _)| g.confidence > c)
+                .map(|(_, t)| t),
+        )
     };
+    let indices: HashMap<Confidence, spans::SpanIndex> = found
+        .iter()
+        .map(|(f, _)| f.confidence)
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .map(|c| (c, above(c)))
+        .collect();
+    // A value as written gives way to its percent-decoded reading by the
+    // same rule at least as confident: one index per (rule, confidence) of
+    // the undecoded findings, over the decoded spans.
+    let is_percent = |g: &Finding| {
+        g.decoded
+            .as_deref()
+            .is_some_and(|d| d.ends_with(encoded::Encoding::Percent.name()))
+    };
+    let mut unescaped: HashMap<(&str, Confidence), spans::SpanIndex> = HashMap::new();
+    if found.iter().any(|(g, _)| is_percent(g)) {
+        for (f, _) in found.iter().filter(|(f, _)| f.decoded.is_none()) {
+            let key = (f.rule_id.as_str(), f.confidence);
+            unescaped.entry(key).or_insert_with(|| {
+                spans::SpanIndex::new(
+                    found
+                        .iter()
+                        .filter(|(g, _)| {
+                            is_percent(g) && g.rule_id == key.0 && g.confidence >= key.1
+                        })
+                        .map(|(_, t)| t),
+                )
+            });
+        }
+    }
     let keep: Vec<bool> = found
         .iter()
         .map(|(f, s)| {
-            !found
-                .iter()
-                .any(|(g, t)| overlaps(s, t) && (g.confidence > f.confidence || unescapes(g, f)))
+            !indices[&f.confidence].any_overlap(s)
+                && unescaped
+                    .get(&(f.rule_id.as_str(), f.confidence))
+                    .is_none_or(|ix| f.decoded.is_some() || !ix.any_overlap(s))
         })
         .collect();
     let mut i = 0;

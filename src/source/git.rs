@@ -134,8 +134,7 @@ pub fn enumerate_with(
 ) -> anyhow::Result<History> {
     const BATCH: usize = 64;
     let mut batch: Vec<Site> = Vec::with_capacity(BATCH);
-    let mut walk = repo.revwalk()?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    let mut starts = Vec::new();
     let mut hidden = Vec::new();
     let resolve = |spec: &str| -> anyhow::Result<Oid> {
         let obj = repo.revparse_single(spec).map_err(|e| {
@@ -159,22 +158,23 @@ pub fn enumerate_with(
             .ok_or_else(|| anyhow::anyhow!("--range {range:?}: expected A..B"))?;
         let a = resolve(a)?;
         let b = resolve(if b.is_empty() { "HEAD" } else { b })?;
-        walk.push(b)?;
-        walk.hide(a)?;
+        starts.push(b);
         hidden.push(a);
         tips.push(b);
     } else {
         if opts.branches.is_empty() {
-            walk.push_glob("*")?;
-            // Notes are read as notes, on the commits they annotate
-            // ([`for_each_text`]), not as files named after commit ids.
-            walk.hide_glob("notes/*")?;
             if let Ok(head) = repo.head() {
-                if let Some(t) = head.target() {
-                    let _ = walk.push(t);
-                }
+                starts.extend(head.target());
             }
             for r in repo.references()?.flatten() {
+                // Notes are read as notes, on the commits they annotate
+                // ([`for_each_text`]), not as files named after commit ids.
+                if r.name().is_ok_and(|n| n.starts_with("refs/notes/")) {
+                    continue;
+                }
+                if let Ok(c) = r.peel_to_commit() {
+                    starts.push(c.id());
+                }
                 let is_branch = r.is_branch() || r.is_remote();
                 if let (true, Ok(c)) = (is_branch, r.peel_to_commit()) {
                     tips.push(c.id());
@@ -186,13 +186,12 @@ pub fn enumerate_with(
         } else {
             for b in &opts.branches {
                 let id = resolve(b)?;
-                walk.push(id)?;
+                starts.push(id);
                 tips.push(id);
             }
         }
         if let Some(since) = &opts.since_commit {
             let id = resolve(since)?;
-            walk.hide(id)?;
             hidden.push(id);
         }
     }
@@ -218,15 +217,7 @@ pub fn enumerate_with(
 
     let mut commits = Vec::new();
     let mut sites = Vec::new();
-    for id in walk {
-        let id = match id {
-            Ok(id) => id,
-            Err(e) => {
-                messages.warn("history", &format!("cannot walk commits: {}", e.message()));
-                errors.fetch_add(1, Ordering::Relaxed);
-                break;
-            }
-        };
+    for id in commits_to_scan(repo, &starts, &hidden, messages, errors) {
         let tree = match repo.find_commit(id) {
             Ok(c) => c.tree_id(),
             Err(e) => {
@@ -300,6 +291,75 @@ pub fn enumerate_with(
         tip_paths,
         shallow: repo.is_shallow(),
     })
+}
+
+/// The commits reachable from `starts` and not from `hidden`, parents
+/// first. libgit2's sorted walk gives up on the first object it cannot read
+/// (and names none): then the commits are walked here, naming and skipping
+/// each unreadable one, so one corrupt commit does not hide the rest.
+fn commits_to_scan(
+    repo: &Repository,
+    starts: &[Oid],
+    hidden: &[Oid],
+    messages: &Messages,
+    errors: &AtomicU64,
+) -> Vec<Oid> {
+    let sorted = (|| -> Result<Vec<Oid>, git2::Error> {
+        let mut walk = repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        for &s in starts {
+            walk.push(s)?;
+        }
+        for &h in hidden {
+            walk.hide(h)?;
+        }
+        walk.collect()
+    })();
+    match sorted {
+        Ok(ids) => ids,
+        Err(_) => {
+            let mut excluded = IdSet::default();
+            parents_first(repo, hidden, &mut excluded, messages, errors);
+            let mut seen = excluded;
+            parents_first(repo, starts, &mut seen, messages, errors)
+        }
+    }
+}
+
+/// The commits reachable from `starts` not in `seen` (which gains them),
+/// each after its parents; unreadable ones are named, counted and skipped.
+fn parents_first(
+    repo: &Repository,
+    starts: &[Oid],
+    seen: &mut IdSet,
+    messages: &Messages,
+    errors: &AtomicU64,
+) -> Vec<Oid> {
+    let mut order = Vec::new();
+    let mut stack: Vec<(Oid, bool)> = starts.iter().rev().map(|&s| (s, false)).collect();
+    while let Some((id, parents_done)) = stack.pop() {
+        if parents_done {
+            order.push(id);
+            continue;
+        }
+        if !seen.insert(id) {
+            continue;
+        }
+        match repo.find_commit(id) {
+            Ok(c) => {
+                stack.push((id, true));
+                stack.extend(c.parent_ids().map(|p| (p, false)));
+            }
+            Err(e) => {
+                messages.warn(
+                    &format!("commit {id}"),
+                    &format!("cannot be read, skipped: {}", e.message()),
+                );
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    order
 }
 
 /// Visits the blobs of a tree not below an already-seen tree.

@@ -63,7 +63,54 @@ pub fn line_span(hay: &[u8], span: Range<usize>) -> Range<usize> {
 /// assert_eq!(allowed(hay, 0..1), None);
 /// ```
 pub fn allowed(hay: &[u8], whole: Range<usize>) -> Option<&'static str> {
-    let lines = line_span(hay, whole);
+    allowed_on(hay, line_span(hay, whole))
+}
+
+/// [`allowed`] for many matches of one blob: each line's ends are found by
+/// binary search and each line is searched for markers once, so thousands
+/// of matches on one long line do not each read it whole.
+#[derive(Default)]
+pub struct Memo {
+    newlines: Vec<usize>,
+    seen: std::collections::HashMap<Range<usize>, Option<&'static str>>,
+}
+
+impl Memo {
+    pub fn new(hay: &[u8]) -> Memo {
+        Memo {
+            newlines: memchr::memchr_iter(b'\n', hay).collect(),
+            seen: Default::default(),
+        }
+    }
+
+    pub fn allowed(&mut self, hay: &[u8], whole: Range<usize>) -> Option<&'static str> {
+        let lines = self.line_span(hay, whole);
+        *self
+            .seen
+            .entry(lines.clone())
+            .or_insert_with(|| allowed_on(hay, lines))
+    }
+
+    /// [`line_span`], by the newline index.
+    fn line_span(&self, hay: &[u8], span: Range<usize>) -> Range<usize> {
+        let nl = &self.newlines;
+        let i = nl.partition_point(|&p| p < span.start);
+        let start = if i == 0 { 0 } else { nl[i - 1] + 1 };
+        let last = span.end.max(span.start + 1).min(hay.len());
+        let from = last.saturating_sub(1);
+        let mut end = nl
+            .get(nl.partition_point(|&p| p < from))
+            .copied()
+            .unwrap_or(hay.len());
+        if end > start && hay[end - 1] == b'\r' {
+            end -= 1;
+        }
+        start..end.max(start)
+    }
+}
+
+/// Which inline marker allows a match on `lines` of `hay`, if any.
+fn allowed_on(hay: &[u8], lines: Range<usize>) -> Option<&'static str> {
     let text = &hay[lines.clone()];
     // `keysweep:allow-next-line` contains `keysweep:allow`; only the bare
     // marker allows its own line.

@@ -89,15 +89,24 @@ impl Triage {
     /// finding; without it, inline allows and allowlist regexes that target
     /// the match are not checked (those on the line use the finding's snippet).
     pub fn judge(&self, f: &Finding, ctx: Option<&Context<'_>>) -> Option<Suppression> {
-        if self.inline {
-            if let Some(ctx) = ctx {
-                if let Some(marker) = inline::allowed(ctx.hay, ctx.whole.clone()) {
-                    return Some(Suppression {
-                        reason: SuppressReason::Inline,
-                        detail: marker.to_string(),
-                    });
-                }
-            }
+        let inline = ctx
+            .filter(|_| self.inline)
+            .and_then(|c| inline::allowed(c.hay, c.whole.clone()));
+        self.decide(f, ctx, inline)
+    }
+
+    /// [`Triage::judge`] once the inline marker (if any) is known.
+    fn decide(
+        &self,
+        f: &Finding,
+        ctx: Option<&Context<'_>>,
+        inline: Option<&'static str>,
+    ) -> Option<Suppression> {
+        if let Some(marker) = inline {
+            return Some(Suppression {
+                reason: SuppressReason::Inline,
+                detail: marker.to_string(),
+            });
         }
         if self.is_trivial() {
             return None;
@@ -130,12 +139,16 @@ impl Triage {
     /// Marks the findings of one blob. `findings[i]` must come from `matches[i]`
     /// (as [`crate::finding::from_segment`] returns them).
     pub fn review(&self, hay: &[u8], matches: &[Match], findings: &mut [Finding]) {
+        let mut memo = self.inline.then(|| inline::Memo::new(hay));
         for (m, f) in matches.iter().zip(findings.iter_mut()) {
             let ctx = Context {
                 hay,
                 whole: m.whole.clone(),
             };
-            f.suppressed = self.judge(f, Some(&ctx));
+            let inline = memo
+                .as_mut()
+                .and_then(|memo| memo.allowed(hay, m.whole.clone()));
+            f.suppressed = self.decide(f, Some(&ctx), inline);
         }
     }
 }

@@ -74,6 +74,22 @@ fn outside_secret(outside: &Path, secret: &str) -> String {
     p.display().to_string()
 }
 
+/// `n` distinct AWS access key ids (public identifiers, shown in full, so
+/// fake enough) joined by `sep`, built at run time.
+fn many_keys(n: usize, sep: &str) -> String {
+    let mut fake = Fake::new(n as u64);
+    (0..n)
+        .map(|_| {
+            format!(
+                "AKIA{}",
+                fake.string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+        + sep
+}
+
 const CASES: &[Case] = &[
     // Item 1: paths named by configs found in the tree stay inside it.
     Case {
@@ -211,6 +227,72 @@ const CASES: &[Case] = &[
             args(&["scan", "."])
         },
         expect: &[],
+        found: true,
+    },
+    // Item 10: time is O(n log n) in the findings of one file (80,000 on
+    // lines, 20,000 on one line took 30 s and 22 s, release build).
+    Case {
+        name: "40,000 findings in one file",
+        build: |env, _, secret| {
+            env.write("keys.txt", many_keys(40_000, "\n") + secret + "\n");
+            args(&["scan", "."])
+        },
+        expect: &[],
+        found: true,
+    },
+    Case {
+        name: "20,000 findings on one line",
+        build: |env, _, secret| {
+            env.write("keys.txt", many_keys(20_000, " ") + secret + "\n");
+            args(&["scan", "."])
+        },
+        expect: &[],
+        found: true,
+    },
+    Case {
+        name: "10,000 findings in two versions of a file in history",
+        build: |env, _, secret| {
+            let repo = crate::repo::Repo::init(env.path());
+            repo.commit_files(&[("keys.txt", &many_keys(10_000, "\n"))], "one");
+            repo.commit_files(&[("keys.txt", &format!("{secret}\n"))], "two");
+            args(&["git", "."])
+        },
+        expect: &[],
+        found: true,
+    },
+    // Item 11: a corrupt commit is named and skipped; the rest is scanned.
+    Case {
+        name: "a corrupt commit object in history",
+        build: |env, _, secret| {
+            let repo = crate::repo::Repo::init(env.path());
+            let first = repo.commit_files(&[("a.txt", "a\n")], "one");
+            repo.commit_files(&[("b.txt", &format!("t={secret}\n"))], "two");
+            let hex = first.to_string();
+            let obj = env
+                .path()
+                .join(".git/objects")
+                .join(&hex[..2])
+                .join(&hex[2..]);
+            std::fs::remove_file(&obj).unwrap();
+            std::fs::write(&obj, b"garbage").unwrap();
+            args(&["git", "."])
+        },
+        expect: &["cannot be read, skipped"],
+        found: true,
+    },
+    // Item 17: a UTF-8 byte order mark does not break MCP JSON parsing.
+    Case {
+        name: "MCP config with a UTF-8 BOM",
+        build: |env, _, secret| {
+            let url = format!("https://x.example/mcp?token={secret}");
+            let json = format!("{{\"mcpServers\": {{\"s\": {{\"url\": \"{url}\"}}}}}}\n");
+            env.write(
+                ".mcp.json",
+                [b"\xEF\xBB\xBF".as_slice(), json.as_bytes()].concat(),
+            );
+            args(&["scan", "."])
+        },
+        expect: &["\"mcp_server\": \"s\""],
         found: true,
     },
     // Item 13: thread counts are validated.
