@@ -134,67 +134,7 @@ pub fn enumerate_with(
 ) -> anyhow::Result<History> {
     const BATCH: usize = 64;
     let mut batch: Vec<Site> = Vec::with_capacity(BATCH);
-    let mut starts = Vec::new();
-    let mut hidden = Vec::new();
-    let resolve = |spec: &str| -> anyhow::Result<Oid> {
-        let obj = repo.revparse_single(spec).map_err(|e| {
-            if repo.is_shallow() {
-                // libgit2 says "parent 0 does not exist": the cause is the
-                // missing history, and the fix is to fetch it.
-                anyhow::anyhow!("{spec}: unknown revision: {}. {SHALLOW_FIX}", e.message())
-            } else {
-                anyhow::anyhow!("{spec}: unknown revision: {}", e.message())
-            }
-        })?;
-        let commit = obj
-            .peel_to_commit()
-            .map_err(|e| anyhow::anyhow!("{spec}: not a commit: {}", e.message()))?;
-        Ok(commit.id())
-    };
-    let mut tips: Vec<Oid> = Vec::new();
-    if let Some(range) = &opts.range {
-        let (a, b) = range
-            .split_once("..")
-            .ok_or_else(|| anyhow::anyhow!("--range {range:?}: expected A..B"))?;
-        let a = resolve(a)?;
-        let b = resolve(if b.is_empty() { "HEAD" } else { b })?;
-        starts.push(b);
-        hidden.push(a);
-        tips.push(b);
-    } else {
-        if opts.branches.is_empty() {
-            if let Ok(head) = repo.head() {
-                starts.extend(head.target());
-            }
-            for r in repo.references()?.flatten() {
-                // Notes are read as notes, on the commits they annotate
-                // ([`for_each_text`]), not as files named after commit ids.
-                if r.name().is_ok_and(|n| n.starts_with("refs/notes/")) {
-                    continue;
-                }
-                if let Ok(c) = r.peel_to_commit() {
-                    starts.push(c.id());
-                }
-                let is_branch = r.is_branch() || r.is_remote();
-                if let (true, Ok(c)) = (is_branch, r.peel_to_commit()) {
-                    tips.push(c.id());
-                }
-            }
-            if let Ok(c) = repo.head().and_then(|h| h.peel_to_commit()) {
-                tips.push(c.id());
-            }
-        } else {
-            for b in &opts.branches {
-                let id = resolve(b)?;
-                starts.push(id);
-                tips.push(id);
-            }
-        }
-        if let Some(since) = &opts.since_commit {
-            let id = resolve(since)?;
-            hidden.push(id);
-        }
-    }
+    let (starts, hidden, tips) = starting_points(repo, opts)?;
 
     let mut seen_trees = IdSet::default();
     let mut seen_blobs = IdSet::default();
@@ -262,6 +202,98 @@ pub fn enumerate_with(
         }
     }
 
+    let tip_paths = tip_paths(repo, tips, messages, errors);
+    Ok(History {
+        commits,
+        sites,
+        tip_paths,
+        shallow: repo.is_shallow(),
+    })
+}
+
+/// Where the walk starts (`starts`), what it leaves out with everything
+/// reachable from it (`hidden`), and the branch tips whose trees tell
+/// whether a secret is still present.
+fn starting_points(
+    repo: &Repository,
+    opts: &GitOptions,
+) -> anyhow::Result<(Vec<Oid>, Vec<Oid>, Vec<Oid>)> {
+    let mut starts = Vec::new();
+    let mut hidden = Vec::new();
+    let resolve = |spec: &str| resolve(repo, spec);
+    let mut tips: Vec<Oid> = Vec::new();
+    if let Some(range) = &opts.range {
+        let (a, b) = range
+            .split_once("..")
+            .ok_or_else(|| anyhow::anyhow!("--range {range:?}: expected A..B"))?;
+        let a = resolve(a)?;
+        let b = resolve(if b.is_empty() { "HEAD" } else { b })?;
+        starts.push(b);
+        hidden.push(a);
+        tips.push(b);
+    } else {
+        if opts.branches.is_empty() {
+            if let Ok(head) = repo.head() {
+                starts.extend(head.target());
+            }
+            for r in repo.references()?.flatten() {
+                // Notes are read as notes, on the commits they annotate
+                // ([`for_each_text`]), not as files named after commit ids.
+                if r.name().is_ok_and(|n| n.starts_with("refs/notes/")) {
+                    continue;
+                }
+                if let Ok(c) = r.peel_to_commit() {
+                    starts.push(c.id());
+                }
+                let is_branch = r.is_branch() || r.is_remote();
+                if let (true, Ok(c)) = (is_branch, r.peel_to_commit()) {
+                    tips.push(c.id());
+                }
+            }
+            if let Ok(c) = repo.head().and_then(|h| h.peel_to_commit()) {
+                tips.push(c.id());
+            }
+        } else {
+            for b in &opts.branches {
+                let id = resolve(b)?;
+                starts.push(id);
+                tips.push(id);
+            }
+        }
+        if let Some(since) = &opts.since_commit {
+            let id = resolve(since)?;
+            hidden.push(id);
+        }
+    }
+    Ok((starts, hidden, tips))
+}
+
+/// The commit a revision names. In a shallow clone an unknown revision is
+/// usually missing history, and the message says how to fetch it.
+fn resolve(repo: &Repository, spec: &str) -> anyhow::Result<Oid> {
+    let obj = repo.revparse_single(spec).map_err(|e| {
+        if repo.is_shallow() {
+            // libgit2 says "parent 0 does not exist": the cause is the
+            // missing history, and the fix is to fetch it.
+            anyhow::anyhow!("{spec}: unknown revision: {}. {SHALLOW_FIX}", e.message())
+        } else {
+            anyhow::anyhow!("{spec}: unknown revision: {}", e.message())
+        }
+    })?;
+    let commit = obj
+        .peel_to_commit()
+        .map_err(|e| anyhow::anyhow!("{spec}: not a commit: {}", e.message()))?;
+    Ok(commit.id())
+}
+
+/// The blobs at each path in the trees of the branch tips, for telling
+/// whether a secret is still present.
+fn tip_paths(
+    repo: &Repository,
+    mut tips: Vec<Oid>,
+    messages: &Messages,
+    errors: &AtomicU64,
+) -> HashMap<String, Vec<Oid>> {
     let mut tip_paths: HashMap<String, Vec<Oid>> = HashMap::new();
     tips.sort();
     tips.dedup();
@@ -285,12 +317,7 @@ pub fn enumerate_with(
             );
         }
     }
-    Ok(History {
-        commits,
-        sites,
-        tip_paths,
-        shallow: repo.is_shallow(),
-    })
+    tip_paths
 }
 
 /// The commits reachable from `starts` and not from `hidden`, parents
