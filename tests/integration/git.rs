@@ -5,7 +5,7 @@ use std::path::Path;
 
 use git2::{Signature, Time};
 
-use crate::common::{findings, Env, Fake};
+use crate::common::{findings, git, Env, Fake};
 use crate::repo::Repo;
 
 fn git_json(env: &Env, args: &[&str]) -> (i32, serde_json::Value) {
@@ -196,19 +196,6 @@ fn merges_and_ranges() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope: unknown revision"));
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
 }
 
 #[test]

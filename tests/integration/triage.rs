@@ -2,9 +2,8 @@
 //! migration.
 
 use std::path::Path;
-use std::process::Command as StdCommand;
 
-use crate::common::{findings, Env, Fake};
+use crate::common::{findings, git, Env, Fake};
 
 const BASELINE: &str = ".keysweep-baseline.jsonl";
 
@@ -225,35 +224,6 @@ fn baseline_files_are_not_scanned() {
     assert_eq!(code, 0, "{json}");
     assert_eq!(suppressed(&json, "baseline"), 2);
     assert_eq!(json["summary"]["skipped"]["baseline"], 1);
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = StdCommand::new("git")
-        .args([
-            "-c",
-            "user.name=keysweep-test",
-            "-c",
-            "user.email=test@example.invalid",
-        ])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "git {args:?} failed:\n{text}");
-    text
 }
 
 /// Two branches each accept a different new secret with `baseline update`;
