@@ -20,14 +20,7 @@ pub struct UnitError(String);
 /// assert!(parse_size("lots").is_err());
 /// ```
 pub fn parse_size(s: &str) -> Result<u64, UnitError> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| UnitError(format!("{s:?} is not a size (try 500K, 25MiB or 1G)")))?;
+    let (n, unit) = number_and_unit(s, "a size (try 500K, 25MiB or 1G)")?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -54,14 +47,7 @@ pub fn parse_size(s: &str) -> Result<u64, UnitError> {
 /// assert!(parse_duration("soon").is_err());
 /// ```
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, UnitError> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| UnitError(format!("{s:?} is not a duration (try 10s or 500ms)")))?;
+    let (n, unit) = number_and_unit(s, "a duration (try 10s or 500ms)")?;
     let secs = match unit.trim() {
         "" | "s" => n,
         "ms" => n / 1000.0,
@@ -78,4 +64,18 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, UnitError> {
         )));
     }
     Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// Splits `s` into its leading number and the unit after it; `what` names
+/// the kind of value for the error.
+fn number_and_unit<'a>(s: &'a str, what: &str) -> Result<(f64, &'a str), UnitError> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n = num
+        .parse()
+        .map_err(|_| UnitError(format!("{s:?} is not {what}")))?;
+    Ok((n, unit))
 }
