@@ -226,6 +226,9 @@ fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<(
             &format!("{}: {}", v.status, v.detail),
         )?;
     }
+    if let Some(a) = &f.analysis {
+        detail(out, pal, "analysis", &a.summary())?;
+    }
     if let Some(r) = &f.revocation {
         let via = if r.broker.is_empty() {
             String::new()
@@ -400,6 +403,9 @@ fn write_counts(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(v) = &report.summary.validation {
         write!(out, "; validation: {v}")?;
+    }
+    if let Some(a) = &report.summary.analysis {
+        write!(out, "; analysis: {a}")?;
     }
     if let Some(r) = &report.summary.revocation {
         write!(out, "; revocation: {}", crate::revoke::summary_line(r))?;

@@ -316,6 +316,7 @@ fn properties(f: &crate::finding::Finding) -> Value {
         ("offline_check", json!(f.offline_check)),
         ("revocation", json!(f.revocation)),
         ("validation", json!(f.validation)),
+        ("analysis", json!(f.analysis)),
     ];
     for (k, v) in extra {
         if !v.is_null() {
