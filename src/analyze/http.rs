@@ -53,7 +53,10 @@ pub fn read_answer(
     let identity: Vec<String> = spec
         .identity
         .iter()
-        .filter_map(|p| json.and_then(|j| json_path(j, p)).and_then(text))
+        .filter_map(|p| match p.strip_prefix("header:") {
+            Some(h) => header(h).map(str::to_string),
+            None => json.and_then(|j| json_path(j, p)).and_then(text),
+        })
         .collect();
     let mut scopes = Vec::new();
     for src in &spec.scopes {

@@ -64,7 +64,8 @@ pub struct AnalyzeSpec {
     /// Answers that count as success; any 2xx when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ok: Option<ResponseMatch>,
-    /// JSON paths naming the owner; the values found are joined with ` / `.
+    /// JSON paths (or `header:NAME`) naming the owner; the values found are
+    /// joined with ` / `.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identity: Vec<String>,
     /// Where scopes come from; all sources add up.
