@@ -461,6 +461,13 @@ fn scan_analyze_reports_live_secrets_in_json_human_and_sarif() {
     assert_eq!(json["summary"]["analysis"]["by_severity"]["critical"], 1);
     // Validation once and analysis once per secret: three requests.
     assert_eq!(server.requests().len(), 3);
+    let schema: Value = serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&json)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 
     let human = env.cmd().args([&["scan", "."][..], &base[..]].concat()).output().unwrap();
     let text = String::from_utf8_lossy(&human.stdout);
