@@ -331,7 +331,11 @@ impl Analysis {
         if !self.scopes.is_empty() {
             let shown: Vec<&str> = self.scopes.iter().take(12).map(String::as_str).collect();
             let more = self.scopes.len().saturating_sub(shown.len());
-            let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+            let tail = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
             parts.push(format!("scopes {}{tail}", shown.join(", ")));
         }
         if let Some(e) = &self.expires {

@@ -38,7 +38,6 @@ pub(crate) struct Response {
     pub headers: Vec<(String, String)>,
 }
 
-
 /// Why a request was refused before anything was sent.
 #[derive(Debug)]
 struct Refused(String);

@@ -34,7 +34,11 @@ pub(super) fn run(
         let r = v.aws_call(provider, url, service, body, key_id, secret, session)?;
         Ok(r)
     };
-    let who = call(STS_URL, "sts", "Action=GetCallerIdentity&Version=2011-06-15")?;
+    let who = call(
+        STS_URL,
+        "sts",
+        "Action=GetCallerIdentity&Version=2011-06-15",
+    )?;
     if who.status != 200 {
         return Err(status_error(&who));
     }
@@ -53,7 +57,11 @@ pub(super) fn run(
                 encode_url_value(name)
             )
         };
-        match policies(&call, &q("ListAttachedUserPolicies"), &q("ListUserPolicies")) {
+        match policies(
+            &call,
+            &q("ListAttachedUserPolicies"),
+            &q("ListUserPolicies"),
+        ) {
             Ok(found) => scopes.extend(found),
             Err(why) => error = Some(why),
         }
@@ -91,7 +99,11 @@ fn policies(
             let code = xml_text(&r.body, "Code").unwrap_or_else(|| format!("HTTP {}", r.status));
             return Err(format!("policies not readable ({code})"));
         }
-        out.extend(xml_all(&r.body, tag).into_iter().map(|n| format!("{prefix}{n}")));
+        out.extend(
+            xml_all(&r.body, tag)
+                .into_iter()
+                .map(|n| format!("{prefix}{n}")),
+        );
     }
     Ok(out)
 }
@@ -127,10 +139,20 @@ mod tests {
 
     #[test]
     fn xml_all_reads_flat_members_only() {
-        let body = "<AttachedPolicies><member><PolicyName>AdministratorAccess</PolicyName></member>\
+        let body =
+            "<AttachedPolicies><member><PolicyName>AdministratorAccess</PolicyName></member>\
                     <member><PolicyName>ReadOnlyAccess</PolicyName></member></AttachedPolicies>";
-        assert_eq!(xml_all(body, "PolicyName"), ["AdministratorAccess", "ReadOnlyAccess"]);
+        assert_eq!(
+            xml_all(body, "PolicyName"),
+            ["AdministratorAccess", "ReadOnlyAccess"]
+        );
         assert!(xml_all(body, "member").is_empty());
-        assert_eq!(xml_all("<PolicyNames><member>deploy</member></PolicyNames>", "member"), ["deploy"]);
+        assert_eq!(
+            xml_all(
+                "<PolicyNames><member>deploy</member></PolicyNames>",
+                "member"
+            ),
+            ["deploy"]
+        );
     }
 }

@@ -78,7 +78,9 @@ pub(super) fn run(
     };
     let named = BTreeMap::from([("project".to_string(), project)]);
     let hide = |e: String| AnalyzeError::Request(scrub(&scrub(&e, &token), secret));
-    let req = v.build_request(provider, &req_spec, &token, &named).map_err(hide)?;
+    let req = v
+        .build_request(provider, &req_spec, &token, &named)
+        .map_err(hide)?;
     let resp = v.send(&req, &token).map_err(hide)?;
     let body: Option<Value> = serde_json::from_str(&resp.body).ok();
     if resp.status != 200 {
@@ -86,7 +88,10 @@ pub(super) fn run(
         return Ok(Analysis {
             identity: Some(identity),
             severity: Some(spec.severity_for(&[], None)),
-            error: Some(format!("permissions not readable (HTTP {}: {said})", resp.status)),
+            error: Some(format!(
+                "permissions not readable (HTTP {}: {said})",
+                resp.status
+            )),
             ..Analysis::default()
         });
     }

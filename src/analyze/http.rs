@@ -62,11 +62,14 @@ pub fn read_answer(
     for src in &spec.scopes {
         scopes.extend(scopes_from(src, status, header, json));
     }
-    let expires = spec.expires.as_ref().and_then(|e| match (&e.json, &e.header) {
-        (Some(p), _) => json.and_then(|j| json_path(j, p)).and_then(expiry),
-        (None, Some(h)) => header(h).map(|v| v.trim().to_string()),
-        (None, None) => None,
-    });
+    let expires = spec
+        .expires
+        .as_ref()
+        .and_then(|e| match (&e.json, &e.header) {
+            (Some(p), _) => json.and_then(|j| json_path(j, p)).and_then(expiry),
+            (None, Some(h)) => header(h).map(|v| v.trim().to_string()),
+            (None, None) => None,
+        });
     let severity = spec.severity_for(&scopes, json);
     Analysis {
         identity: (!identity.is_empty()).then(|| identity.join(" / ")),
@@ -188,11 +191,21 @@ mod tests {
         assert_eq!(a.identity.as_deref(), Some("octo / acme"));
         assert_eq!(
             a.scopes,
-            ["repo", "gist", "contents:write", "issues", "role:dev", "live-mode"]
+            [
+                "repo",
+                "gist",
+                "contents:write",
+                "issues",
+                "role:dev",
+                "live-mode"
+            ]
         );
         assert_eq!(a.expires.as_deref(), Some("2023-11-14T22:13:20Z"));
         assert_eq!(a.severity, Some(Severity::Medium));
         let owner = json!({"roles": [{"name": "owner"}]});
-        assert_eq!(read_answer(&spec, 200, &[], Some(&owner)).severity, Some(Severity::Critical));
+        assert_eq!(
+            read_answer(&spec, 200, &[], Some(&owner)).severity,
+            Some(Severity::Critical)
+        );
     }
 }

@@ -138,7 +138,6 @@ impl<'a> Analyzer<'a> {
     /// up to the validator's concurrency of threads.
     pub fn analyze_findings(&self, rules: &RuleSet, findings: &mut [Finding]) -> AnalysisSummary {
         let mut summary = AnalysisSummary::default();
-        type Key<'k> = (&'k str, &'k str, &'k BTreeMap<String, String>);
         let mut index: HashMap<Key<'_>, usize> = HashMap::new();
         let mut jobs: Vec<(&Rule, Key<'_>)> = Vec::new();
         let mut job_of: Vec<Option<usize>> = Vec::with_capacity(findings.len());
@@ -185,7 +184,7 @@ impl<'a> Analyzer<'a> {
         summary
     }
 
-    fn run_jobs(&self, jobs: &[(&Rule, (&str, &str, &BTreeMap<String, String>))]) -> Vec<Analysis> {
+    fn run_jobs(&self, jobs: &[(&Rule, Key<'_>)]) -> Vec<Analysis> {
         let results: Vec<Mutex<Option<Analysis>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let workers = self.validator.concurrency().min(jobs.len());
@@ -209,6 +208,9 @@ impl<'a> Analyzer<'a> {
             .collect()
     }
 }
+
+/// One distinct secret: rule id, secret, parts.
+type Key<'k> = (&'k str, &'k str, &'k BTreeMap<String, String>);
 
 /// Longest identity, scope and expiry kept, and most scopes.
 const MAX_TEXT: usize = 200;
@@ -267,7 +269,12 @@ mod tests {
         let set = RuleSet::builtin();
         for e in all {
             for id in e.rules.iter().filter(|r| !r.contains('*')) {
-                assert!(set.get(id).is_some(), "{} entry {}: no rule {id}", e.file, e.name);
+                assert!(
+                    set.get(id).is_some(),
+                    "{} entry {}: no rule {id}",
+                    e.file,
+                    e.name
+                );
             }
             assert!(
                 set.rules().iter().any(|r| e.selects(r.id())),

@@ -60,8 +60,8 @@ fn one(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let live = validation.status == ValidationStatus::Live
-        || analysis.as_ref().is_some_and(|a| a.is_ok());
+    let live =
+        validation.status == ValidationStatus::Live || analysis.as_ref().is_some_and(|a| a.is_ok());
     let mut out = io::stdout().lock();
     let written = match args.format {
         ValidateFormat::Human => {
@@ -111,8 +111,7 @@ fn from_report(args: &AnalyzeArgs, path: PathBuf) -> anyhow::Result<ExitCode> {
         ..Summary::default()
     });
     summary.validation = Some(validator.validate_findings(&rules, &mut findings));
-    summary.analysis =
-        Some(Analyzer::new(&validator).analyze_findings(&rules, &mut findings));
+    summary.analysis = Some(Analyzer::new(&validator).analyze_findings(&rules, &mut findings));
     let live = findings.iter().any(|f| {
         f.validation
             .as_ref()
@@ -129,7 +128,11 @@ fn from_report(args: &AnalyzeArgs, path: PathBuf) -> anyhow::Result<ExitCode> {
         ValidateFormat::Json => Format::Json,
     };
     write_report(format, &report, &mut io::stdout().lock())?;
-    Ok(ExitCode::from(if live { EXIT_FINDINGS } else { EXIT_CLEAN }))
+    Ok(ExitCode::from(if live {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }))
 }
 
 /// The secret as given, or standard input for `-` (line ending removed).

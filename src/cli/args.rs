@@ -774,7 +774,11 @@ pub struct ValidateArgs {
 pub struct AnalyzeArgs {
     /// The secret to analyze; `-` reads it from standard input (safer than
     /// the command line, which other users may see).
-    #[arg(value_name = "SECRET", required_unless_present = "from", conflicts_with = "from")]
+    #[arg(
+        value_name = "SECRET",
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
     pub secret: Option<String>,
 
     /// The rule the secret belongs to (see `keysweep rules list`).

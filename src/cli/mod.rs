@@ -2,6 +2,7 @@
 //! `main.rs` parses and calls [`run`].
 
 mod agents_cmd;
+mod analyze_cmd;
 pub mod args;
 mod baseline_cmd;
 mod completions_cmd;
@@ -13,7 +14,6 @@ mod rules_cmd;
 mod scan_cmd;
 mod setup;
 mod sweep_cmd;
-mod analyze_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;

@@ -71,8 +71,15 @@ pub fn parse_revoker_file(
         // `docs` is for readers and the tests: where the provider documents
         // the call.
         let docs = entry.remove("docs");
-        if !docs.as_ref().and_then(Value::as_str).is_some_and(|d| d.starts_with("https://")) {
-            return Err(err(name, "needs `docs`: the https:// address of the provider's documentation".into()));
+        if !docs
+            .as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|d| d.starts_with("https://"))
+        {
+            return Err(err(
+                name,
+                "needs `docs`: the https:// address of the provider's documentation".into(),
+            ));
         }
         let spec: RevokeSpec =
             serde_json::from_value(Value::Object(entry)).map_err(|e| err(name, e.to_string()))?;
@@ -270,6 +277,9 @@ mod tests {
         assert_eq!((e.file.as_str(), e.entry.as_str()), ("f.yml", "x"));
         assert!(e.message.contains("docs"), "{e}");
         let doc = serde_json::json!({"x": {"docs": "https://d.test/", "url": "https://a.test/", "revoked": {"status": [200]}}});
-        assert!(parse_revoker_file("f.yml", &doc).unwrap_err().message.contains("rules"));
+        assert!(parse_revoker_file("f.yml", &doc)
+            .unwrap_err()
+            .message
+            .contains("rules"));
     }
 }

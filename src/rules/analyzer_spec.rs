@@ -190,7 +190,9 @@ impl AnalyzeSpec {
     /// The first problem, in words.
     pub fn check(&self) -> Result<(), String> {
         if !self.docs.starts_with("https://") {
-            return Err("`docs` must be the https:// address of the provider's documentation".into());
+            return Err(
+                "`docs` must be the https:// address of the provider's documentation".into(),
+            );
         }
         match self.severity.last() {
             Some(r) if r.is_unconditional() => {}
@@ -227,9 +229,16 @@ impl AnalyzeSpec {
             return Err("analyze: give at most one of form and json".into());
         }
         for s in &self.scopes {
-            let n = [s.json.is_some(), s.header.is_some(), s.map.is_some(), !s.fixed.is_empty()];
+            let n = [
+                s.json.is_some(),
+                s.header.is_some(),
+                s.map.is_some(),
+                !s.fixed.is_empty(),
+            ];
             if n.iter().filter(|b| **b).count() != 1 {
-                return Err("analyze: each scope source has exactly one of json, header, map, fixed".into());
+                return Err(
+                    "analyze: each scope source has exactly one of json, header, map, fixed".into(),
+                );
             }
         }
         if let Some(e) = &self.expires {
@@ -269,7 +278,10 @@ impl AnalyzerEntry {
 /// # Errors
 ///
 /// Names the file and entry of the first malformed entry.
-pub fn parse_analyzer_file(file: &str, doc: &Value) -> Result<Vec<AnalyzerEntry>, AnalyzerSpecError> {
+pub fn parse_analyzer_file(
+    file: &str,
+    doc: &Value,
+) -> Result<Vec<AnalyzerEntry>, AnalyzerSpecError> {
     let err = |entry: &str, message: String| AnalyzerSpecError {
         file: file.to_string(),
         entry: entry.to_string(),
@@ -380,8 +392,14 @@ mod tests {
                          {"level": "low"}]}))
         .unwrap();
         let sc = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(s.severity_for(&sc(&["Admin:Org"]), None), Severity::Critical);
-        assert_eq!(s.severity_for(&sc(&["read:user"]), Some(&json!({"livemode": true}))), Severity::High);
+        assert_eq!(
+            s.severity_for(&sc(&["Admin:Org"]), None),
+            Severity::Critical
+        );
+        assert_eq!(
+            s.severity_for(&sc(&["read:user"]), Some(&json!({"livemode": true}))),
+            Severity::High
+        );
         assert_eq!(s.severity_for(&sc(&["read:user"]), None), Severity::Low);
     }
 }

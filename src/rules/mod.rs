@@ -6,11 +6,11 @@
 //! Regexes are compiled on first use, so scanning one small file pays only for the
 //! rules whose keywords occur in it.
 
+mod analyzer_spec;
 pub mod checksum;
 pub mod filter;
 pub mod literals;
 pub mod scored;
-mod analyzer_spec;
 mod spec;
 mod validator_spec;
 
@@ -21,8 +21,8 @@ pub use analyzer_spec::{
 pub use filter::{entropy, has_classes, is_placeholder};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
 pub use validator_spec::{
-    json_path, parse_validator_file, BasicAuth, LookupSpec, Matchers, ResponseMatch, RevokeSpec, Template,
-    ValidateSpec, ValidatorEntry, ValidatorKind,
+    json_path, parse_validator_file, BasicAuth, LookupSpec, Matchers, ResponseMatch, RevokeSpec,
+    Template, ValidateSpec, ValidatorEntry, ValidatorKind,
 };
 
 use std::path::{Path, PathBuf};

@@ -38,7 +38,14 @@ pub(crate) fn check(
         Ok(u) => u,
         Err(e) => return Validation::unknown(e),
     };
-    let req = signed_request(url, "sts", BODY, key_id, secret, session.map(String::as_str));
+    let req = signed_request(
+        url,
+        "sts",
+        BODY,
+        key_id,
+        secret,
+        session.map(String::as_str),
+    );
     match ctx.send(&req) {
         Ok(resp) => interpret(&resp),
         Err(e) => Validation::unknown(e),

@@ -60,25 +60,53 @@ struct Expected<'a> {
     basic: Option<(&'a str, &'a str)>,
 }
 
-fn check_request(what: &str, seen: &Seen, e: &Expected<'_>, secret: &str, parts: &BTreeMap<String, String>) {
+fn check_request(
+    what: &str,
+    seen: &Seen,
+    e: &Expected<'_>,
+    secret: &str,
+    parts: &BTreeMap<String, String>,
+) {
     let url = render(e.url, secret, parts);
     assert_eq!(seen.method, e.method, "{what}: method\n{}", seen.raw());
-    assert_eq!(target_path(seen), path_of(&url), "{what}: path\n{}", seen.raw());
+    assert_eq!(
+        target_path(seen),
+        path_of(&url),
+        "{what}: path\n{}",
+        seen.raw()
+    );
     if let Some(q) = url::Url::parse(&url).unwrap().query() {
         assert!(seen.target.contains(q), "{what}: query {q}\n{}", seen.raw());
     }
     for (k, t) in e.headers {
         let want = render(t, secret, parts);
-        assert_eq!(seen.header(k), Some(want.as_str()), "{what}: header {k}\n{}", seen.raw());
+        assert_eq!(
+            seen.header(k),
+            Some(want.as_str()),
+            "{what}: header {k}\n{}",
+            seen.raw()
+        );
     }
     for (k, t) in e.query {
-        let v: String = url::form_urlencoded::byte_serialize(render(t, secret, parts).as_bytes()).collect();
-        assert!(seen.target.contains(&format!("{k}={v}")), "{what}: query {k}\n{}", seen.raw());
+        let v: String =
+            url::form_urlencoded::byte_serialize(render(t, secret, parts).as_bytes()).collect();
+        assert!(
+            seen.target.contains(&format!("{k}={v}")),
+            "{what}: query {k}\n{}",
+            seen.raw()
+        );
     }
     if let Some((u, p)) = e.basic {
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", render(u, secret, parts), render(p, secret, parts)));
-        assert_eq!(seen.header("authorization"), Some(format!("Basic {token}").as_str()), "{what}: basic auth");
+        let token = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            render(u, secret, parts),
+            render(p, secret, parts)
+        ));
+        assert_eq!(
+            seen.header("authorization"),
+            Some(format!("Basic {token}").as_str()),
+            "{what}: basic auth"
+        );
     }
 }
 
@@ -91,14 +119,18 @@ fn reply(a: &Value) -> Reply {
     };
     let mut r = Reply::new(a["status"].as_u64().unwrap_or(200) as u16, body);
     if let Some(h) = a["headers"].as_object() {
-        r.headers = h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+        r.headers = h
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
     }
     r
 }
 
 fn gcp_key() -> String {
     std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/validate/gcp-test-service-account.pem"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/validate/gcp-test-service-account.pem"),
     )
     .unwrap()
 }
@@ -117,7 +149,11 @@ fn every_analyzer_reads_its_documented_answer_from_a_stand_in() {
     let rules = RuleSet::builtin();
     let all = bundled_analyzers().unwrap();
     let files: BTreeSet<&str> = all.iter().map(|e| e.file.as_str()).collect();
-    assert!(files.len() >= 30, "analyzers for only {} providers", files.len());
+    assert!(
+        files.len() >= 30,
+        "analyzers for only {} providers",
+        files.len()
+    );
     let mut tried = 0;
     for entry in all {
         let rule = rules
@@ -126,12 +162,16 @@ fn every_analyzer_reads_its_documented_answer_from_a_stand_in() {
             .find(|r| entry.selects(r.id()))
             .unwrap_or_else(|| panic!("{}: no rule", entry.name));
         let spec = &entry.spec;
-        let ex = spec.example.clone().unwrap_or_else(|| panic!("{} entry {}: no example", entry.file, entry.name));
+        let ex = spec
+            .example
+            .clone()
+            .unwrap_or_else(|| panic!("{} entry {}: no example", entry.file, entry.name));
         let answers: Vec<Value> = match ex["answers"].as_array() {
             Some(a) => a.clone(),
             None => vec![ex.clone()],
         };
-        let parts: BTreeMap<String, String> = serde_json::from_value(ex["parts"].clone()).unwrap_or_default();
+        let parts: BTreeMap<String, String> =
+            serde_json::from_value(ex["parts"].clone()).unwrap_or_default();
         let secret = secret_for(spec.kind, &entry.name);
         let server = Server::start(move |req, _| {
             let seen = format!("{} {}\n{}", req.method, req.target, req.body);
@@ -148,14 +188,30 @@ fn every_analyzer_reads_its_documented_answer_from_a_stand_in() {
             .unwrap_or_else(|e| panic!("{} entry {}: {e}", entry.file, entry.name));
         let want = &ex["expect"];
         let ctx = format!("{} entry {}", entry.file, entry.name);
-        assert_eq!(got.identity.as_deref(), want["identity"].as_str(), "{ctx}: identity");
-        let scopes: Vec<String> = serde_json::from_value(want["scopes"].clone()).unwrap_or_default();
+        assert_eq!(
+            got.identity.as_deref(),
+            want["identity"].as_str(),
+            "{ctx}: identity"
+        );
+        let scopes: Vec<String> =
+            serde_json::from_value(want["scopes"].clone()).unwrap_or_default();
         assert_eq!(got.scopes, scopes, "{ctx}: scopes");
-        assert_eq!(got.expires.as_deref(), want["expires"].as_str(), "{ctx}: expires");
-        assert_eq!(got.severity.map(|s| s.to_string()).as_deref(), want["severity"].as_str(), "{ctx}: severity");
+        assert_eq!(
+            got.expires.as_deref(),
+            want["expires"].as_str(),
+            "{ctx}: expires"
+        );
+        assert_eq!(
+            got.severity.map(|s| s.to_string()).as_deref(),
+            want["severity"].as_str(),
+            "{ctx}: severity"
+        );
         assert!(got.error.is_none(), "{ctx}: {:?}", got.error);
         let text = serde_json::to_string(&got).unwrap();
-        assert!(!text.contains(&secret), "{ctx}: the secret leaked into the analysis");
+        assert!(
+            !text.contains(&secret),
+            "{ctx}: the secret leaked into the analysis"
+        );
         check_sent(&ctx, spec, &server.requests(), &secret, &parts);
         tried += 1;
     }
@@ -164,11 +220,20 @@ fn every_analyzer_reads_its_documented_answer_from_a_stand_in() {
 }
 
 /// What each kind of analyzer must have sent.
-fn check_sent(ctx: &str, spec: &keysweep::rules::AnalyzeSpec, seen: &[Seen], secret: &str, parts: &BTreeMap<String, String>) {
+fn check_sent(
+    ctx: &str,
+    spec: &keysweep::rules::AnalyzeSpec,
+    seen: &[Seen],
+    secret: &str,
+    parts: &BTreeMap<String, String>,
+) {
     match spec.kind {
         AnalyzerKind::Http => {
             assert_eq!(seen.len(), 1, "{ctx}: one read-only request");
-            let basic = spec.basic_auth.as_ref().map(|b| (b.username.as_str(), b.password.as_str()));
+            let basic = spec
+                .basic_auth
+                .as_ref()
+                .map(|b| (b.username.as_str(), b.password.as_str()));
             let e = Expected {
                 method: spec.method.as_deref().unwrap_or("GET"),
                 url: spec.url.as_deref().unwrap(),
@@ -179,16 +244,30 @@ fn check_sent(ctx: &str, spec: &keysweep::rules::AnalyzeSpec, seen: &[Seen], sec
             check_request(ctx, &seen[0], &e, secret, parts);
         }
         AnalyzerKind::Aws => {
-            let actions: Vec<&str> = seen.iter().map(|s| s.body.split('&').next().unwrap_or("")).collect();
+            let actions: Vec<&str> = seen
+                .iter()
+                .map(|s| s.body.split('&').next().unwrap_or(""))
+                .collect();
             assert_eq!(
                 actions,
-                ["Action=GetCallerIdentity", "Action=ListAttachedUserPolicies", "Action=ListUserPolicies"],
+                [
+                    "Action=GetCallerIdentity",
+                    "Action=ListAttachedUserPolicies",
+                    "Action=ListUserPolicies"
+                ],
                 "{ctx}"
             );
             for s in seen {
                 let auth = s.header("authorization").unwrap_or("");
-                assert!(auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={}/", parts["key_id"])), "{ctx}: {auth}");
-                assert!(s.body.contains("UserName=deployer") || s.body.contains("GetCallerIdentity"), "{ctx}: {}", s.body);
+                assert!(
+                    auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={}/", parts["key_id"])),
+                    "{ctx}: {auth}"
+                );
+                assert!(
+                    s.body.contains("UserName=deployer") || s.body.contains("GetCallerIdentity"),
+                    "{ctx}: {}",
+                    s.body
+                );
             }
         }
         AnalyzerKind::Gcp => {
@@ -196,10 +275,19 @@ fn check_sent(ctx: &str, spec: &keysweep::rules::AnalyzeSpec, seen: &[Seen], sec
             assert_eq!(seen[0].target, "/token");
             assert!(seen[0].body.contains("grant_type=urn"), "{ctx}");
             assert_eq!(seen[1].method, "POST");
-            assert_eq!(seen[1].target, "/v1/projects/ledger-4821:testIamPermissions");
-            assert_eq!(seen[1].header("authorization"), Some("Bearer ya29.analysis-test"));
+            assert_eq!(
+                seen[1].target,
+                "/v1/projects/ledger-4821:testIamPermissions"
+            );
+            assert_eq!(
+                seen[1].header("authorization"),
+                Some("Bearer ya29.analysis-test")
+            );
             let body: Value = serde_json::from_str(&seen[1].body).unwrap();
-            assert!(body["permissions"].as_array().is_some_and(|p| p.len() > 5), "{ctx}");
+            assert!(
+                body["permissions"].as_array().is_some_and(|p| p.len() > 5),
+                "{ctx}"
+            );
         }
     }
 }
@@ -213,11 +301,20 @@ fn an_analyzer_refused_by_the_provider_reports_the_status() {
     let e = Analyzer::new(&v)
         .analyze(rule, "ghp_notlive", &BTreeMap::new())
         .unwrap_err();
-    assert_eq!(e, AnalyzeError::Status { status: 401, said: "Bad credentials".into() });
+    assert_eq!(
+        e,
+        AnalyzeError::Status {
+            status: 401,
+            said: "Bad credentials".into()
+        }
+    );
     // An AWS user whose policies may not be listed: identity, the refusal, high.
     let aws = Server::start(|req, _| {
         if req.body.contains("GetCallerIdentity") {
-            Reply::new(200, "<Arn>arn:aws:iam::123456789012:user/ci</Arn><Account>123456789012</Account>")
+            Reply::new(
+                200,
+                "<Arn>arn:aws:iam::123456789012:user/ci</Arn><Account>123456789012</Account>",
+            )
         } else {
             Reply::new(403, "<Error><Code>AccessDenied</Code></Error>")
         }
@@ -225,10 +322,20 @@ fn an_analyzer_refused_by_the_provider_reports_the_status() {
     let v = validator("aws", &aws.url);
     let parts = BTreeMap::from([("key_id".to_string(), "AKIAIOSFODNN7EXAMPLE".to_string())]);
     let a = Analyzer::new(&v)
-        .analyze(rules.get("aws-secret-access-key").unwrap(), "kstest_aws_secret", &parts)
+        .analyze(
+            rules.get("aws-secret-access-key").unwrap(),
+            "kstest_aws_secret",
+            &parts,
+        )
         .unwrap();
-    assert_eq!(a.identity.as_deref(), Some("arn:aws:iam::123456789012:user/ci (account 123456789012)"));
-    assert_eq!(a.error.as_deref(), Some("policies not readable (AccessDenied)"));
+    assert_eq!(
+        a.identity.as_deref(),
+        Some("arn:aws:iam::123456789012:user/ci (account 123456789012)")
+    );
+    assert_eq!(
+        a.error.as_deref(),
+        Some("policies not readable (AccessDenied)")
+    );
     assert_eq!(a.severity.map(|s| s.to_string()).as_deref(), Some("high"));
 }
 
@@ -257,7 +364,11 @@ fn set_path(root: &mut Value, path: &str, v: Value) {
     let mut cur = root;
     let keys: Vec<&str> = path.split('.').collect();
     for k in &keys[..keys.len() - 1] {
-        cur = cur.as_object_mut().unwrap().entry(k.to_string()).or_insert(json!({}));
+        cur = cur
+            .as_object_mut()
+            .unwrap()
+            .entry(k.to_string())
+            .or_insert(json!({}));
     }
     cur[keys[keys.len() - 1]] = v;
 }
@@ -267,7 +378,10 @@ fn revoke_secret(name: &str, fake: &mut Fake) -> String {
     match name {
         "tailscale" => format!("tskey-api-k{}CNTRL-{}", fake.alnum(6), fake.alnum(32)),
         "sendgrid" => format!("SG.{}.{}", fake.alnum(22), fake.alnum(43)),
-        "discord-webhook" => format!("https://discord.com/api/webhooks/123456789012345678/{}", fake.alnum(68)),
+        "discord-webhook" => format!(
+            "https://discord.com/api/webhooks/123456789012345678/{}",
+            fake.alnum(68)
+        ),
         _ => format!("kstest_{}_{}", name.replace('-', "_"), fake.alnum(16)),
     }
 }
@@ -278,10 +392,16 @@ fn extracted(name: &str, secret: &str) -> BTreeMap<String, String> {
     let mut p = BTreeMap::new();
     match name {
         "tailscale" => {
-            p.insert("key_id".into(), secret.split('-').nth(2).unwrap().to_string());
+            p.insert(
+                "key_id".into(),
+                secret.split('-').nth(2).unwrap().to_string(),
+            );
         }
         "sendgrid" => {
-            p.insert("api_key_id".into(), secret.split('.').nth(1).unwrap().to_string());
+            p.insert(
+                "api_key_id".into(),
+                secret.split('.').nth(1).unwrap().to_string(),
+            );
         }
         "discord-webhook" => {
             let mut it = secret.rsplit('/');
@@ -305,7 +425,11 @@ fn every_revoker_sends_its_documented_request_and_maps_the_answers() {
     let rules = RuleSet::builtin();
     let entries = keysweep::revoke::bundled_entries();
     let providers: BTreeSet<&str> = entries.iter().map(|(f, _, _)| f.as_str()).collect();
-    assert!(providers.len() >= 20, "revokers for only {} providers", providers.len());
+    assert!(
+        providers.len() >= 20,
+        "revokers for only {} providers",
+        providers.len()
+    );
     let mut fake = Fake::new(1601);
     let mut runs = 0;
     for (file, ids, spec) in entries {
@@ -350,9 +474,23 @@ fn every_revoker_sends_its_documented_request_and_maps_the_answers() {
             let revoke_req = seen
                 .iter()
                 .find(|s| s.method == method && target_path(s) == revoke_path)
-                .unwrap_or_else(|| panic!("{ctx}: no revoke request among {:?}", seen.iter().map(|s| s.raw()).collect::<Vec<_>>()));
-            let basic = spec.basic_auth.as_ref().map(|b| (b.username.as_str(), b.password.as_str()));
-            let e = Expected { method: &method, url: &spec.url, headers: &spec.headers, query: &spec.query, basic };
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{ctx}: no revoke request among {:?}",
+                        seen.iter().map(|s| s.raw()).collect::<Vec<_>>()
+                    )
+                });
+            let basic = spec
+                .basic_auth
+                .as_ref()
+                .map(|b| (b.username.as_str(), b.password.as_str()));
+            let e = Expected {
+                method: &method,
+                url: &spec.url,
+                headers: &spec.headers,
+                query: &spec.query,
+                basic,
+            };
             check_request(&ctx, revoke_req, &e, &secret, &parts);
             let raw = revoke_req.raw();
             let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
@@ -360,7 +498,11 @@ fn every_revoker_sends_its_documented_request_and_maps_the_answers() {
                 raw.contains(&secret) || raw.contains(&encoded) || !parts.is_empty(),
                 "{ctx}: the request does not carry the secret\n{raw}"
             );
-            assert!(!got.1.contains(&secret), "{ctx}: detail shows the secret: {}", got.1);
+            assert!(
+                !got.1.contains(&secret),
+                "{ctx}: detail shows the secret: {}",
+                got.1
+            );
             runs += 1;
         }
     }
@@ -376,7 +518,12 @@ fn ids_entry_name(file: &str, first_rule: &str) -> String {
     }
 }
 
-fn revoke_one(v: &Validator, rules: &RuleSet, rule: &keysweep::rules::Rule, secret: &str) -> (RevocationStatus, String) {
+fn revoke_one(
+    v: &Validator,
+    rules: &RuleSet,
+    rule: &keysweep::rules::Rule,
+    secret: &str,
+) -> (RevocationStatus, String) {
     let config = RevokeConfig {
         mode: RevokeMode::Enforce,
         require: RevokeRequire::Any,
@@ -409,15 +556,24 @@ fn check_outcome(ctx: &str, case: Case, status: &RevocationStatus, detail: &str)
     match case {
         Case::Revoked => {
             assert_ne!(*status, RevocationStatus::Failed, "{ctx}: {detail}");
-            assert!(detail.starts_with("provider answered HTTP"), "{ctx}: {detail}");
+            assert!(
+                detail.starts_with("provider answered HTTP"),
+                "{ctx}: {detail}"
+            );
         }
         Case::NotFound => {
             assert_eq!(*status, RevocationStatus::Failed, "{ctx}: {detail}");
-            assert!(detail.starts_with("broker does not know this secret"), "{ctx}: {detail}");
+            assert!(
+                detail.starts_with("broker does not know this secret"),
+                "{ctx}: {detail}"
+            );
         }
         Case::Refused => {
             assert_eq!(*status, RevocationStatus::Failed, "{ctx}: {detail}");
-            assert!(detail.starts_with("provider answered HTTP 403"), "{ctx}: {detail}");
+            assert!(
+                detail.starts_with("provider answered HTTP 403"),
+                "{ctx}: {detail}"
+            );
         }
     }
 }
@@ -432,7 +588,10 @@ fn github(live: &str) -> Server {
         let mut r = Reply::new(200, r#"{"login":"octocat","id":1}"#);
         r.headers = vec![
             ("X-OAuth-Scopes".into(), "repo, read:org".into()),
-            ("GitHub-Authentication-Token-Expiration".into(), "2031-04-01 00:00:00 UTC".into()),
+            (
+                "GitHub-Authentication-Token-Expiration".into(),
+                "2031-04-01 00:00:00 UTC".into(),
+            ),
         ];
         r
     })
@@ -451,7 +610,11 @@ fn scan_analyze_reports_live_secrets_in_json_human_and_sarif() {
     assert_eq!(code, 1);
     let fs = findings(&json);
     let analysis: Vec<&Value> = fs.iter().filter_map(|f| f.get("analysis")).collect();
-    assert_eq!(analysis.len(), 1, "only the live secret is analyzed: {json:#}");
+    assert_eq!(
+        analysis.len(),
+        1,
+        "only the live secret is analyzed: {json:#}"
+    );
     assert_eq!(
         analysis[0],
         &json!({"identity": "octocat", "scopes": ["repo", "read:org"],
@@ -461,7 +624,8 @@ fn scan_analyze_reports_live_secrets_in_json_human_and_sarif() {
     assert_eq!(json["summary"]["analysis"]["by_severity"]["critical"], 1);
     // Validation once and analysis once per secret: three requests.
     assert_eq!(server.requests().len(), 3);
-    let schema: Value = serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
     let errors: Vec<String> = jsonschema::validator_for(&schema)
         .unwrap()
         .iter_errors(&json)
@@ -469,11 +633,19 @@ fn scan_analyze_reports_live_secrets_in_json_human_and_sarif() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 
-    let human = env.cmd().args([&["scan", "."][..], &base[..]].concat()).output().unwrap();
+    let human = env
+        .cmd()
+        .args([&["scan", "."][..], &base[..]].concat())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("identity octocat; scopes repo, read:org; expires 2031-04-01 00:00:00 UTC; severity critical"), "{text}");
     assert!(!text.contains(&live));
-    let sarif = env.cmd().args([&["scan", ".", "-f", "sarif"][..], &base[..]].concat()).output().unwrap();
+    let sarif = env
+        .cmd()
+        .args([&["scan", ".", "-f", "sarif"][..], &base[..]].concat())
+        .output()
+        .unwrap();
     let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
     let props: Vec<&Value> = sarif["runs"][0]["results"]
         .as_array()
@@ -495,14 +667,30 @@ fn fail_on_severity_needs_analysis_and_counts_only_that_severity() {
     let endpoint = format!("github={}", server.url);
     let run = |extra: &[&str]| {
         env.cmd()
-            .args([&["scan", ".", "-q", "--allow-internal", "--endpoint", &endpoint][..], extra].concat())
+            .args(
+                [
+                    &[
+                        "scan",
+                        ".",
+                        "-q",
+                        "--allow-internal",
+                        "--endpoint",
+                        &endpoint,
+                    ][..],
+                    extra,
+                ]
+                .concat(),
+            )
             .output()
             .unwrap()
     };
     let out = run(&["--fail-on", "critical"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --analyze"));
-    assert_eq!(run(&["--analyze", "--fail-on", "critical"]).status.code(), Some(1));
+    assert_eq!(
+        run(&["--analyze", "--fail-on", "critical"]).status.code(),
+        Some(1)
+    );
     // Only a critical one fails the run; scopes without `repo` rate lower.
     let weak = Server::start(|_, _| {
         let mut r = Reply::new(200, r#"{"login":"reader"}"#);
@@ -512,10 +700,25 @@ fn fail_on_severity_needs_analysis_and_counts_only_that_severity() {
     let endpoint = format!("github={}", weak.url);
     let out = env
         .cmd()
-        .args(["scan", ".", "-q", "--allow-internal", "--endpoint", &endpoint, "--analyze", "--fail-on", "critical"])
+        .args([
+            "scan",
+            ".",
+            "-q",
+            "--allow-internal",
+            "--endpoint",
+            &endpoint,
+            "--analyze",
+            "--fail-on",
+            "critical",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -527,7 +730,17 @@ fn analyze_command_reads_the_secret_from_stdin() {
     let endpoint = format!("github={}", server.url);
     let out = env
         .cmd()
-        .args(["analyze", "-", "--rule", "github-pat-classic", "-f", "json", "--allow-internal", "--endpoint", &endpoint])
+        .args([
+            "analyze",
+            "-",
+            "--rule",
+            "github-pat-classic",
+            "-f",
+            "json",
+            "--allow-internal",
+            "--endpoint",
+            &endpoint,
+        ])
         .write_stdin(format!("{live}\n"))
         .output()
         .unwrap();
@@ -540,7 +753,15 @@ fn analyze_command_reads_the_secret_from_stdin() {
     // A dead secret is not analyzed and exits 0.
     let out = env
         .cmd()
-        .args(["analyze", "ghp_000000000000000000000000000000000000", "--rule", "github-pat-classic", "--allow-internal", "--endpoint", &endpoint])
+        .args([
+            "analyze",
+            "ghp_000000000000000000000000000000000000",
+            "--rule",
+            "github-pat-classic",
+            "--allow-internal",
+            "--endpoint",
+            &endpoint,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
