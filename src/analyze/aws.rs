@@ -63,7 +63,10 @@ pub(super) fn run(
             &q("ListUserPolicies"),
         ) {
             Ok(found) => scopes.extend(found),
-            Err(why) => error = Some(why),
+            Err(AnalyzeError::Status { said, .. }) if !said.is_empty() => {
+                error = Some(format!("policies not readable ({said})"));
+            }
+            Err(e) => error = Some(format!("policies not readable ({e})")),
         }
     } else {
         error = Some("an assumed role or federated user: its policies are not listed".into());
@@ -83,21 +86,24 @@ pub(super) fn run(
 }
 
 /// `policy:NAME` for each managed policy attached to the user and
-/// `inline:NAME` for each inline one; `Err` says why they are not readable.
+/// `inline:NAME` for each inline one.
+///
+/// # Errors
+///
+/// Why they are not readable: no answer, or IAM's refusal (its error code).
 fn policies(
     call: &dyn Fn(&str, &str, &str) -> Result<Response, AnalyzeError>,
     attached: &str,
     inline: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, AnalyzeError> {
     let mut out = Vec::new();
     for (body, tag, prefix) in [
         (attached, "PolicyName", "policy:"),
         (inline, "member", "inline:"),
     ] {
-        let r = call(IAM_URL, "iam", body).map_err(|e| e.to_string())?;
+        let r = call(IAM_URL, "iam", body)?;
         if r.status != 200 {
-            let code = xml_text(&r.body, "Code").unwrap_or_else(|| format!("HTTP {}", r.status));
-            return Err(format!("policies not readable ({code})"));
+            return Err(status_error(&r));
         }
         out.extend(
             xml_all(&r.body, tag)

@@ -187,67 +187,95 @@ impl AnalyzeSpec {
     ///
     /// # Errors
     ///
-    /// The first problem, in words.
-    pub fn check(&self) -> Result<(), String> {
+    /// The first problem, saying how to fix it.
+    pub fn check(&self) -> Result<(), AnalyzeCheckError> {
+        use AnalyzeCheckError as E;
         if !self.docs.starts_with("https://") {
-            return Err(
-                "`docs` must be the https:// address of the provider's documentation".into(),
-            );
+            return Err(E::Docs);
         }
-        match self.severity.last() {
-            Some(r) if r.is_unconditional() => {}
-            _ => return Err("`severity` must end with a rule without conditions".into()),
+        if !self
+            .severity
+            .last()
+            .is_some_and(SeverityRule::is_unconditional)
+        {
+            return Err(E::Severity);
         }
-        let req = self.request();
-        for (loc, t) in req.templates() {
-            Template::parse(t).map_err(|e| format!("analyze {loc}: {e}"))?;
+        for (loc, t) in self.request().templates() {
+            Template::parse(t).map_err(|message| E::Template { loc, message })?;
         }
         for (name, value) in &self.headers {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-                return Err(format!("analyze: invalid header name {name:?}"));
+                return Err(E::HeaderName(name.clone()));
             }
             if value.contains(['\r', '\n']) {
-                return Err(format!("analyze: header {name} contains a line break"));
+                return Err(E::HeaderBreak(name.clone()));
             }
         }
         if self.kind != AnalyzerKind::Http {
-            return if self.url.is_some() || !self.headers.is_empty() || self.method.is_some() {
-                Err("analyze: a code analyzer (aws, gcp) takes no request fields".into())
-            } else {
-                Ok(())
-            };
+            let extra = self.url.is_some() || !self.headers.is_empty() || self.method.is_some();
+            return if extra { Err(E::CodeFields) } else { Ok(()) };
         }
-        let url = self.url.as_deref().ok_or("analyze: needs a url")?;
-        check_url(url).map_err(|e| e.replacen("validate", "analyze", 1))?;
+        let url = self.url.as_deref().ok_or(E::NoUrl)?;
+        check_url(url).map_err(|e| E::Url(e.replacen("validate: ", "", 1)))?;
         let method = self.method.as_deref().unwrap_or("GET");
         if !["GET", "HEAD", "POST"].contains(&method) {
-            return Err(format!(
-                "analyze: method {method:?} is not allowed (GET, HEAD or POST: analysis only reads)"
-            ));
+            return Err(E::Method(method.to_string()));
         }
         if self.form.is_some() && self.json.is_some() {
-            return Err("analyze: give at most one of form and json".into());
+            return Err(E::Bodies);
         }
+        self.check_sources()
+    }
+
+    /// Each scope source and the expiry name exactly one place to read.
+    fn check_sources(&self) -> Result<(), AnalyzeCheckError> {
         for s in &self.scopes {
-            let n = [
+            let given = [
                 s.json.is_some(),
                 s.header.is_some(),
                 s.map.is_some(),
                 !s.fixed.is_empty(),
             ];
-            if n.iter().filter(|b| **b).count() != 1 {
-                return Err(
-                    "analyze: each scope source has exactly one of json, header, map, fixed".into(),
-                );
+            if given.iter().filter(|b| **b).count() != 1 {
+                return Err(AnalyzeCheckError::ScopeSource);
             }
         }
         if let Some(e) = &self.expires {
             if e.json.is_some() == e.header.is_some() {
-                return Err("analyze: `expires` has exactly one of json and header".into());
+                return Err(AnalyzeCheckError::Expires);
             }
         }
         Ok(())
     }
+}
+
+/// What is wrong with an analyzer section.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalyzeCheckError {
+    #[error("`docs` must be the https:// address of the provider's documentation")]
+    Docs,
+    #[error("`severity` must end with a rule without conditions")]
+    Severity,
+    #[error("analyze {loc}: {message}")]
+    Template { loc: String, message: String },
+    #[error("analyze: invalid header name {0:?}")]
+    HeaderName(String),
+    #[error("analyze: header {0} contains a line break")]
+    HeaderBreak(String),
+    #[error("analyze: a code analyzer (aws, gcp) takes no request fields")]
+    CodeFields,
+    #[error("analyze: needs a url")]
+    NoUrl,
+    #[error("analyze: {0}")]
+    Url(String),
+    #[error("analyze: method {0:?} is not allowed (GET, HEAD or POST: analysis only reads)")]
+    Method(String),
+    #[error("analyze: give at most one of form and json")]
+    Bodies,
+    #[error("analyze: each scope source has exactly one of json, header, map, fixed")]
+    ScopeSource,
+    #[error("analyze: `expires` has exactly one of json and header")]
+    Expires,
 }
 
 /// One entry of an analyzer file.
@@ -311,7 +339,7 @@ pub fn parse_analyzer_file(
         }
         let spec: AnalyzeSpec =
             serde_json::from_value(Value::Object(obj)).map_err(|e| err(name, e.to_string()))?;
-        spec.check().map_err(|e| err(name, e))?;
+        spec.check().map_err(|e| err(name, e.to_string()))?;
         out.push(AnalyzerEntry {
             file: file.to_string(),
             name: name.clone(),
@@ -358,7 +386,7 @@ mod tests {
 
     fn entry(v: Value) -> Result<AnalyzeSpec, String> {
         let s: AnalyzeSpec = serde_json::from_value(v).map_err(|e| e.to_string())?;
-        s.check()?;
+        s.check().map_err(|e| e.to_string())?;
         Ok(s)
     }
 

@@ -15,8 +15,8 @@ mod spec;
 mod validator_spec;
 
 pub use analyzer_spec::{
-    json_path_all, parse_analyzer_file, AnalyzeSpec, AnalyzerEntry, AnalyzerKind,
-    AnalyzerSpecError, ScopeSource, SeverityRule, ValueSource,
+    json_path_all, parse_analyzer_file, AnalyzeCheckError, AnalyzeSpec, AnalyzerEntry,
+    AnalyzerKind, AnalyzerSpecError, ScopeSource, SeverityRule, ValueSource,
 };
 pub use filter::{entropy, has_classes, is_placeholder};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
