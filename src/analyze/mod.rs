@@ -143,13 +143,18 @@ impl<'a> Analyzer<'a> {
         let mut job_of: Vec<Option<usize>> = Vec::with_capacity(findings.len());
         for f in findings.iter() {
             let live = f
+                .annotations
                 .validation
                 .as_ref()
                 .is_some_and(|v| v.status == ValidationStatus::Live);
-            let rule = rules.get(&f.rule_id).filter(|_| live);
+            let rule = rules.get(&f.rule.id).filter(|_| live);
             match rule {
                 Some(rule) if has_analyzer(rule) => {
-                    let key = (f.rule_id.as_str(), f.secret.as_str(), &f.parts);
+                    let key = (
+                        f.rule.id.as_str(),
+                        f.matched.secret.as_str(),
+                        &f.matched.parts,
+                    );
                     let next = jobs.len();
                     let j = *index.entry(key).or_insert(next);
                     if j == next {
@@ -178,7 +183,7 @@ impl<'a> Analyzer<'a> {
                 if let Some(s) = a.severity {
                     *summary.by_severity.entry(s.to_string()).or_default() += 1;
                 }
-                f.analysis = Some(a);
+                f.annotations.analysis = Some(a);
             }
         }
         summary

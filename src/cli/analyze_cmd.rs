@@ -113,7 +113,8 @@ fn from_report(args: &AnalyzeArgs, path: PathBuf) -> anyhow::Result<ExitCode> {
     summary.validation = Some(validator.validate_findings(&rules, &mut findings));
     summary.analysis = Some(Analyzer::new(&validator).analyze_findings(&rules, &mut findings));
     let live = findings.iter().any(|f| {
-        f.validation
+        f.annotations
+            .validation
             .as_ref()
             .is_some_and(|v| v.status == ValidationStatus::Live)
     });

@@ -205,7 +205,8 @@ impl ChecksPlan {
             let counts = validator.validate_findings(rules, &mut result.findings);
             if args.checks.only_live {
                 result.findings.retain(|f| {
-                    f.validation
+                    f.annotations
+                        .validation
                         .as_ref()
                         .is_some_and(|v| v.status == ValidationStatus::Live)
                 });
@@ -292,14 +293,16 @@ fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 
     let failing = match args.checks.fail_on {
         FailOn::Any => !findings.is_empty(),
         FailOn::Live => findings.iter().any(|f| {
-            f.validation
+            f.annotations
+                .validation
                 .as_ref()
                 .is_some_and(|v| v.status == ValidationStatus::Live)
         }),
         other => {
             let least = fail_severity(other).unwrap_or(Severity::Low);
             findings.iter().any(|f| {
-                f.analysis
+                f.annotations
+                    .analysis
                     .as_ref()
                     .and_then(|a| a.severity)
                     .is_some_and(|s| s >= least)

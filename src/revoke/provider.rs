@@ -150,7 +150,7 @@ fn build(job: &Job<'_>, send_lookup: bool) -> Result<crate::net::Request, CallEr
     let f = job.finding;
     let parts = parts(job, spec, send_lookup)?;
     job.validator
-        .build_request(&f.provider, &spec.request(), &f.secret, &parts)
+        .build_request(&f.rule.provider, &spec.request(), &f.matched.secret, &parts)
         .map_err(CallError::Request)
 }
 
@@ -162,11 +162,11 @@ fn parts(
     send_lookup: bool,
 ) -> Result<BTreeMap<String, String>, CallError> {
     let f = job.finding;
-    let mut parts = f.parts.clone();
+    let mut parts = f.matched.parts.clone();
     if let Some(re) = &spec.extract {
         // Checked when the section was loaded.
         let re = regex::Regex::new(re).map_err(|_| CallError::Extract)?;
-        let caps = re.captures(&f.secret).ok_or(CallError::Extract)?;
+        let caps = re.captures(&f.matched.secret).ok_or(CallError::Extract)?;
         for name in re.capture_names().flatten() {
             if let Some(m) = caps.name(name) {
                 parts.insert(name.to_string(), m.as_str().to_string());
@@ -184,11 +184,16 @@ fn parts(
     }
     let req = job
         .validator
-        .build_request(&f.provider, &lookup.request(), &f.secret, &parts)
+        .build_request(
+            &f.rule.provider,
+            &lookup.request(),
+            &f.matched.secret,
+            &parts,
+        )
         .map_err(CallError::Lookup)?;
     let resp = job
         .validator
-        .send(&req, &f.secret)
+        .send(&req, &f.matched.secret)
         .map_err(CallError::Lookup)?;
     let json: Option<Value> = serde_json::from_str(&resp.body).ok();
     if !(200..300).contains(&resp.status) {
@@ -223,7 +228,7 @@ pub(crate) fn revoke(job: &Job<'_>) -> Outcome {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e.to_string(), None),
     };
-    let resp = match job.validator.send(&req, &job.finding.secret) {
+    let resp = match job.validator.send(&req, &job.finding.matched.secret) {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e, None),
     };

@@ -537,18 +537,17 @@ fn revoke_one(
         base_dir: std::env::temp_dir(),
     };
     let mut revoker = Revoker::new(opts, v, rules).unwrap();
-    let mut findings = vec![Finding {
-        rule_id: rule.id().to_string(),
-        provider: rule.provider.clone(),
-        secret: secret.to_string(),
-        fingerprint: format!("fp-{}", rule.id()),
-        path: "leak.env".into(),
-        line: 1,
-        validation: Some(Validation::live("test")),
-        ..Finding::default()
-    }];
+    let mut f = Finding::default();
+    f.rule.id = rule.id().to_string();
+    f.rule.provider = rule.provider.clone();
+    f.matched.secret = secret.to_string();
+    f.matched.fingerprint = format!("fp-{}", rule.id());
+    f.location.path = "leak.env".into();
+    f.location.line = 1;
+    f.annotations.validation = Some(Validation::live("test"));
+    let mut findings = vec![f];
     revoker.revoke_findings(&mut findings).unwrap();
-    let r = findings[0].revocation.clone().unwrap();
+    let r = findings[0].annotations.revocation.clone().unwrap();
     (r.status, r.detail)
 }
 
