@@ -28,7 +28,7 @@ use crate::validate::Validator;
 /// Names the file when it cannot be read or parsed, and refuses redacted
 /// secrets: revoking needs the secret itself.
 pub(crate) fn read_report(path: &Path) -> anyhow::Result<Vec<Finding>> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::blob::read_text_file(path)
         .with_context(|| format!("{}: cannot read the report", path.display()))?;
     let trimmed = text.trim_start();
     let findings: Vec<Finding> = if trimmed.starts_with('{') && !trimmed.contains("\n{") {

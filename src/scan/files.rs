@@ -206,10 +206,17 @@ fn walk(
     started: Instant,
 ) -> anyhow::Result<Walk> {
     for root in roots {
-        if std::fs::symlink_metadata(root).is_err() {
-            messages.warn(&root.display().to_string(), "no such file or directory");
-            summary.errors += 1;
-        }
+        let why = match (std::fs::symlink_metadata(root), std::fs::metadata(root)) {
+            (Err(_), _) => "no such file or directory".to_string(),
+            (Ok(_), Err(e)) => match std::fs::read_link(root) {
+                Ok(to) => format!("symbolic link to {} that does not resolve ({e})", to.display()),
+                Err(_) => e.to_string(),
+            },
+            _ => continue,
+        };
+        // A path the user named is scanned or reported, never dropped.
+        messages.warn(&root.display().to_string(), &why);
+        summary.errors += 1;
     }
     let roots: Vec<PathBuf> = roots.iter().filter(|r| r.exists()).cloned().collect();
     let walk = fs::walk(&roots, opts)?;
