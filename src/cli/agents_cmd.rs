@@ -79,7 +79,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show,
     };
-    write_report(args.out.format, &report, &mut out)?;
+    write_report(&*super::reporter_for(&args.out)?, &report, &mut out)?;
     if args.out.format != Format::Human && !args.out.quiet {
         let s = &result.summary;
         eprintln!(

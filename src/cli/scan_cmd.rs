@@ -45,7 +45,9 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         walk: setup.walk_options(&args.input)?,
         progress: !args.out.quiet && io::stderr().is_terminal(),
     };
-    // Open the output before scanning so a bad path fails fast.
+    // Open the output and load a template before scanning so a bad path
+    // fails fast.
+    let reporter = super::reporter_for(&args.out)?;
     let mut out = open_output(args.out.output.as_deref())?;
 
     let rules = setup.rules.clone();
@@ -71,11 +73,11 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show,
     };
-    write_report(args.out.format, &report, &mut out)?;
+    write_report(&*reporter, &report, &mut out)?;
     // The human report carries its own summary; machine formats keep stdout
     // parseable and put a one-line summary on standard error.
     if args.out.format != Format::Human && !args.out.quiet {
-        print_summary_line(&summary);
+        print_summary_line(&summary, findings);
     }
     if mode == Mode::Staged && !result.findings.is_empty() && !args.out.quiet {
         print_commit_blocked(result.findings.len());
@@ -202,7 +204,7 @@ impl ChecksPlan {
 }
 
 /// The one-line summary machine formats put on standard error.
-fn print_summary_line(summary: &RunSummary) {
+fn print_summary_line(summary: &RunSummary, findings: &[Finding]) {
     let s = &summary.scan;
     let validated = summary
         .validation
@@ -220,10 +222,8 @@ fn print_summary_line(summary: &RunSummary) {
         .map(|r| format!("; revocation: {}", crate::revoke::summary_line(r)))
         .unwrap_or_default();
     eprintln!(
-        "keysweep: {} findings{suppressed}; scanned {} files ({} bytes); skipped {}; {} errors{validated}{revoked}",
-        s.findings,
-        s.files_scanned,
-        s.bytes_scanned,
+        "keysweep: {}{suppressed}; skipped {}; {} errors{validated}{revoked}",
+        crate::report::headline(summary, findings),
         s.skipped_total(),
         s.errors
     );

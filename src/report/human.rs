@@ -322,25 +322,10 @@ fn write_group(g: &Group, rules: &RuleSet, pal: &Palette, out: &mut dyn Write) -
 /// other counts.
 fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary.scan;
-    let unit = if s.git.is_some() { "blob" } else { "file" };
-    let files_with: std::collections::BTreeSet<&str> = report
-        .findings
-        .iter()
-        .filter(|f| f.suppressed.is_none())
-        .map(|f| f.path.as_str())
-        .collect();
-    let distinct = super::distinct_secrets(report.findings);
     write!(
         out,
-        "{} finding{} ({distinct} distinct secret{}) in {} file{}; scanned {} {unit}{} ({}) in {:.2}s",
-        s.findings,
-        plural(s.findings as u64),
-        plural(distinct as u64),
-        files_with.len(),
-        plural(files_with.len() as u64),
-        s.files_scanned,
-        plural(s.files_scanned),
-        human_bytes(s.bytes_scanned),
+        "{} in {:.2}s",
+        super::summary::headline(report.summary, report.findings),
         s.elapsed.as_secs_f64()
     )?;
     write_counts(report, out)?;
@@ -407,7 +392,7 @@ fn write_counts(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn plural(n: u64) -> &'static str {
+pub(crate) fn plural(n: u64) -> &'static str {
     if n == 1 {
         ""
     } else {

@@ -11,6 +11,7 @@ mod archive;
 pub mod dedupe;
 mod files;
 pub mod history;
+pub mod meter;
 mod spans;
 mod staged;
 
