@@ -61,6 +61,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
             archives: Default::default(),
         },
         progress: false,
+        stream: None,
     };
     // First, so the diagnostic level holds for the whole run.
     let show = super::show_options(&args.out);

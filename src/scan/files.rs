@@ -71,9 +71,11 @@ impl Scanner {
         let (stdin_wanted, roots): (Vec<_>, Vec<_>) =
             paths.iter().cloned().partition(|p| p.as_os_str() == "-");
         if !stdin_wanted.is_empty() {
-            result
-                .findings
-                .extend(self.scan_stdin(&mut summary, messages));
+            let found = self.scan_stdin(&mut summary, messages);
+            if let Some(stream) = opts.stream.as_ref().filter(|_| !found.is_empty()) {
+                (stream.0)(&found);
+            }
+            result.findings.extend(found);
         }
         let walk = walk(&roots, &opts.walk, &mut summary, messages, started)?;
         let progress = opts.progress.then(|| {
@@ -84,7 +86,7 @@ impl Scanner {
         });
         messages.set_progress(progress.as_ref().map(|m| m.bar().clone()));
         let counters = Counters::default();
-        let found = self.scan_walked(&walk, &opts.walk, &counters, progress.as_ref(), messages)?;
+        let found = self.scan_walked(&walk, opts, &counters, progress.as_ref(), messages)?;
         if let Some(m) = progress {
             m.finish();
         }
@@ -120,11 +122,12 @@ impl Scanner {
     fn scan_walked(
         &self,
         walk: &Walk,
-        opts: &WalkOptions,
+        scan_opts: &ScanOptions,
         counters: &Counters,
         progress: Option<&Meter>,
         messages: &Messages,
     ) -> anyhow::Result<Vec<Finding>> {
+        let opts = &scan_opts.walk;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
             .build()?;
@@ -143,6 +146,12 @@ impl Scanner {
                     if let Some(m) = progress {
                         m.read(entry.size);
                         m.scanned(found.len(), None);
+                    }
+                    if let Some(stream) = scan_opts.stream.as_ref().filter(|_| !found.is_empty()) {
+                        match progress {
+                            Some(m) => m.bar().suspend(|| (stream.0)(&found)),
+                            None => (stream.0)(&found),
+                        }
                     }
                     found
                 })
