@@ -36,7 +36,7 @@ pub enum TemplateError {
     TooLarge { path: PathBuf },
     #[error("{}: the template is not UTF-8", path.display())]
     NotUtf8 { path: PathBuf },
-    #[error("{}: {source:#}", path.display())]
+    #[error("{}: {source}", path.display())]
     Syntax {
         path: PathBuf,
         source: minijinja::Error,
@@ -175,7 +175,7 @@ pub(super) fn render(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let env = environment(findings);
-    let fail = |e: minijinja::Error| io::Error::other(format!("{label}: {e:#}"));
+    let fail = |e: minijinja::Error| io::Error::other(format!("{label}: {e}"));
     let tmpl = env.template_from_named_str(name, source).map_err(fail)?;
     let mut limited = Limited {
         out,
@@ -238,5 +238,38 @@ impl Write for Limited<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_stops_at_the_limit_and_keeps_the_writers_error_kind() {
+        let mut sink = Vec::new();
+        let mut w = Limited {
+            out: &mut sink,
+            left: 10,
+            failed: None,
+        };
+        assert!(w.write_all(b"0123456789").is_ok());
+        assert!(w.write_all(b"x").is_err());
+        assert_eq!(w.failed.as_ref().unwrap().0, io::ErrorKind::Other);
+        assert_eq!(sink, b"0123456789");
+
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let ctx = minijinja::context! { x => 1 };
+        let err = render("t", "t.txt", "{{ x }}", ctx, 0, &mut Closed).unwrap_err();
+        // A closed pipe stays one, so `keysweep … | head` exits cleanly.
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 }

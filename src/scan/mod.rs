@@ -125,7 +125,10 @@ pub struct ScanOptions {
 /// threads, with the progress bar cleared, one call at a time per thread:
 /// the receiver serializes its own output.
 #[derive(Clone)]
-pub struct Stream(pub Arc<dyn Fn(&[Finding]) + Send + Sync>);
+pub struct Stream(pub Arc<StreamFn>);
+
+/// What a [`Stream`] calls.
+pub type StreamFn = dyn Fn(&[Finding]) + Send + Sync;
 
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
