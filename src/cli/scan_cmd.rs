@@ -124,7 +124,7 @@ fn stream_to_stdout(
     crate::scan::Stream(Arc::new(move |found: &[Finding]| {
         let active: Vec<Finding> = found
             .iter()
-            .filter(|f| f.suppressed.is_none())
+            .filter(|f| f.annotations.suppressed.is_none())
             .cloned()
             .collect();
         if active.is_empty() {
@@ -239,7 +239,8 @@ impl ChecksPlan {
             let counts = validator.validate_findings(rules, &mut result.findings);
             if args.checks.only_live {
                 result.findings.retain(|f| {
-                    f.validation
+                    f.annotations
+                        .validation
                         .as_ref()
                         .is_some_and(|v| v.status == ValidationStatus::Live)
                 });
@@ -313,7 +314,8 @@ fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 
     let failing = match args.checks.fail_on {
         FailOn::Any => !findings.is_empty(),
         FailOn::Live => findings.iter().any(|f| {
-            f.validation
+            f.annotations
+                .validation
                 .as_ref()
                 .is_some_and(|v| v.status == ValidationStatus::Live)
         }),

@@ -86,8 +86,8 @@ pub fn headline(summary: &RunSummary, findings: &[crate::finding::Finding]) -> S
     let unit = if s.git.is_some() { "blob" } else { "file" };
     let files_with: std::collections::BTreeSet<&str> = findings
         .iter()
-        .filter(|f| f.suppressed.is_none())
-        .map(|f| f.path.as_str())
+        .filter(|f| f.annotations.suppressed.is_none())
+        .map(|f| f.location.path.as_str())
         .collect();
     let distinct = super::distinct_secrets(findings);
     format!(

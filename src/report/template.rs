@@ -135,7 +135,7 @@ impl Context<'_> {
         let findings = report.shown();
         let advice = findings
             .iter()
-            .map(|f| (f.rule_id.clone(), super::human::advice(f, report.rules)))
+            .map(|f| (f.rule.id.clone(), super::human::advice(f, report.rules)))
             .collect();
         Context {
             schema_version: super::SCHEMA_VERSION,
