@@ -11,6 +11,7 @@ mod archive;
 pub mod dedupe;
 mod files;
 pub mod history;
+pub mod meter;
 mod spans;
 mod staged;
 
@@ -114,6 +115,25 @@ pub struct ScanOptions {
     pub walk: WalkOptions,
     /// Show a progress bar (the caller decides: a terminal, not quiet).
     pub progress: bool,
+    /// Where each file's findings go as soon as it is scanned, besides the
+    /// result (which is still sorted at the end).
+    pub stream: Option<Stream>,
+}
+
+/// Receives each input's findings as soon as it is scanned, in no set
+/// order, suppressed ones included (marked). Called on the scanning
+/// threads, with the progress bar cleared, one call at a time per thread:
+/// the receiver serializes its own output.
+#[derive(Clone)]
+pub struct Stream(pub Arc<StreamFn>);
+
+/// What a [`Stream`] calls.
+pub type StreamFn = dyn Fn(&[Finding]) + Send + Sync;
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stream")
+    }
 }
 
 /// Scans blobs with one rule set. Cheap to share across threads.
