@@ -75,6 +75,18 @@ const POSITIVE: &[(Form, &str, &str)] = &[
         "HR43u9Xq2LmP",
     ),
     (Form::Colon, "password: onqmkhcep", "onqmkhcep"),
+    // A UUID under a secret's name is proposed like any value (the model
+    // scores it); only the name says what it is.
+    (
+        Form::Assign,
+        r#"client_secret = "8f3a2c1e-5b7d-4e9a-a1c3-6d2f8b0e4a71""#,
+        "8f3a2c1e-5b7d-4e9a-a1c3-6d2f8b0e4a71",
+    ),
+    (
+        Form::Colon,
+        "api_key: 8f3a2c1e-5b7d-4e9a-a1c3-6d2f8b0e4a72",
+        "8f3a2c1e-5b7d-4e9a-a1c3-6d2f8b0e4a72",
+    ),
     (
         Form::Compare,
         r#"assert cfg['password'] == 'lgltgnqe'"#,
