@@ -1,7 +1,8 @@
 //! The candidate stage: name/value pairs where a credential can sit.
 //!
-//! A keyword automaton (`pass`, `secret`, `token`, `key`, `://`, ...) picks
-//! the lines worth reading; each such line is then read once, left to right,
+//! Keywords (`pass`, `secret`, `token`, `key`, `://`, ...) pick the lines
+//! worth reading — found by this module's automaton ([`candidates`]) or,
+//! in a scan, by the matcher's keyword pass ([`candidates_marked`]); each such line is then read once, left to right,
 //! by hand-written byte scanners (no regex), and every separator (`=`, `:`,
 //! `:=`, `=>`, `==`, a call's `(`, an XML `>`, a CLI flag's space) yields the
 //! name to its left and the value to its right. Separate passes read URLs

@@ -18,9 +18,10 @@
 //!
 //! # Cost
 //!
-//! Linear in the input: one keyword-automaton pass, then bounded work per
-//! selected line (see [`candidate`]), and per candidate a feature vector
-//! (linear in the value) and one walk down each tree.
+//! Linear in the input: one keyword-automaton pass (none in a scan, where
+//! the matcher's keyword pass marks the lines: [`detect_marked`]), then
+//! bounded work per selected line (see [`candidate`]), and per candidate a
+//! feature vector (linear in the value) and one walk down each tree.
 
 pub mod candidate;
 pub mod features;
