@@ -129,7 +129,7 @@ pub struct Skipped {
 }
 
 /// Keywords that select a line, matched case-insensitively. A name must
-/// also contain one of [`NAME_WORDS`] for a separator to yield a candidate.
+/// also contain one of the name words (`NAME_WORDS`) for a separator to yield a candidate.
 /// Short words that occur in ordinary identifiers (`pin` in `mapping`,
 /// `otp`, `session`) are left out: they cost a line read for little.
 pub const LINE_KEYWORDS: &[&str] = &[
