@@ -359,6 +359,14 @@ pub fn enumerate_then_scan_packs(
         .filter(|(_, d)| !d.load(Ordering::Relaxed))
         .map(|(s, _)| s.clone())
         .collect();
+    messages.log(
+        crate::diag::Level::Info,
+        format_args!(
+            "{} blobs read from pack files in delta order, {} by id",
+            history.sites.len() - rest.len(),
+            rest.len()
+        ),
+    );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()?;
