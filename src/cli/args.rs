@@ -796,24 +796,32 @@ pub enum ListFormat {
     Json,
 }
 
+/// A `KEY=VALUE` argument that is not one. The value is never echoed: for
+/// `--part` it may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PairError {
+    #[error("expected PROVIDER=URL, e.g. github=https://ghe.example.com/api/v3")]
+    Endpoint,
+    #[error("expected NAME=VALUE, e.g. key_id=AKIA…")]
+    Part,
+    #[error("the part needs a name")]
+    UnnamedPart,
+}
+
 /// Parses `PROVIDER=URL`.
-pub fn parse_endpoint(s: &str) -> Result<(String, String), String> {
-    let (p, u) = s.split_once('=').ok_or_else(|| {
-        format!("{s:?}: expected PROVIDER=URL, e.g. github=https://ghe.example.com/api/v3")
-    })?;
+pub fn parse_endpoint(s: &str) -> Result<(String, String), PairError> {
+    let (p, u) = s.split_once('=').ok_or(PairError::Endpoint)?;
     if p.is_empty() || u.is_empty() {
-        return Err(format!("{s:?}: expected PROVIDER=URL"));
+        return Err(PairError::Endpoint);
     }
     Ok((p.to_string(), u.to_string()))
 }
 
 /// Parses `NAME=VALUE`.
-pub fn parse_part(s: &str) -> Result<(String, String), String> {
-    let (n, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("{s:?}: expected NAME=VALUE, e.g. key_id=AKIA…"))?;
+pub fn parse_part(s: &str) -> Result<(String, String), PairError> {
+    let (n, v) = s.split_once('=').ok_or(PairError::Part)?;
     if n.is_empty() {
-        return Err(format!("{s:?}: the part needs a name"));
+        return Err(PairError::UnnamedPart);
     }
     Ok((n.to_string(), v.to_string()))
 }

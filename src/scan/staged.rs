@@ -59,7 +59,8 @@ impl Scanner {
             let b = Blob::new(
                 Bytes::Owned(blob.content().to_vec()),
                 Origin::File(PathBuf::from(&f.path)),
-            );
+            )
+            .utf16_decoded();
             if b.looks_binary() {
                 *summary.skipped.entry(SkipReason::Binary).or_default() += 1;
                 continue;
@@ -69,7 +70,7 @@ impl Scanner {
             findings.extend(
                 self.scan_blob_with(&b, &mut scratch, messages)
                     .into_iter()
-                    .filter(|x| f.touches(x.line, x.end_line)),
+                    .filter(|x| f.touches(x.location.line, x.location.end_line)),
             );
         }
         summary.format_fallbacks = messages.format_fallbacks();

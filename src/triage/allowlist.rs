@@ -74,22 +74,42 @@ pub enum PathPattern {
     Regex { pattern: String, regex: meta::Regex },
 }
 
+/// A malformed allowlist entry; the caller names the file and table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PatternError {
+    #[error("path glob {0:?} is empty")]
+    EmptyGlob(String),
+    #[error("path glob {pattern:?}: {reason}")]
+    Glob { pattern: String, reason: String },
+    #[error("{what} {pattern:?}: {problem}")]
+    Regex {
+        what: &'static str,
+        pattern: String,
+        problem: crate::rules::RuleProblem,
+    },
+    #[error("commit {0:?} is not a commit id (7 to 64 hex digits)")]
+    Commit(String),
+}
+
 impl PathPattern {
     /// # Errors
     ///
     /// Fails when the glob is malformed.
-    pub fn glob(pattern: &str) -> Result<PathPattern, String> {
+    pub fn glob(pattern: &str) -> Result<PathPattern, PatternError> {
         let trimmed = pattern.trim_start_matches("./");
         let trimmed = trimmed.strip_prefix('/').unwrap_or(trimmed);
         let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
         if trimmed.is_empty() {
-            return Err(format!("path glob {pattern:?} is empty"));
+            return Err(PatternError::EmptyGlob(pattern.to_string()));
         }
         let matcher = GlobBuilder::new(trimmed)
             .literal_separator(true)
             .backslash_escape(true)
             .build()
-            .map_err(|e| format!("path glob {pattern:?}: {}", e.kind()))?
+            .map_err(|e| PatternError::Glob {
+                pattern: pattern.to_string(),
+                reason: e.kind().to_string(),
+            })?
             .compile_matcher();
         Ok(PathPattern::Glob {
             pattern: pattern.to_string(),
@@ -101,8 +121,12 @@ impl PathPattern {
     /// # Errors
     ///
     /// Fails when the regex does not compile.
-    pub fn regex(pattern: &str) -> Result<PathPattern, String> {
-        let regex = build_regex(pattern).map_err(|e| format!("path regex {pattern:?}: {e}"))?;
+    pub fn regex(pattern: &str) -> Result<PathPattern, PatternError> {
+        let regex = build_regex(pattern).map_err(|problem| PatternError::Regex {
+            what: "path regex",
+            pattern: pattern.to_string(),
+            problem,
+        })?;
         Ok(PathPattern::Regex {
             pattern: pattern.to_string(),
             regex,
@@ -181,8 +205,12 @@ impl Allowlist {
     /// # Errors
     ///
     /// Fails when the regex does not compile.
-    pub fn add_regex(&mut self, pattern: &str) -> Result<(), String> {
-        let re = build_regex(pattern).map_err(|e| format!("regex {pattern:?}: {e}"))?;
+    pub fn add_regex(&mut self, pattern: &str) -> Result<(), PatternError> {
+        let re = build_regex(pattern).map_err(|problem| PatternError::Regex {
+            what: "regex",
+            pattern: pattern.to_string(),
+            problem,
+        })?;
         self.regexes.push((pattern.to_string(), re));
         Ok(())
     }
@@ -201,13 +229,11 @@ impl Allowlist {
     pub fn add_commits<'a>(
         &mut self,
         ids: impl IntoIterator<Item = &'a String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PatternError> {
         for id in ids {
             let c = id.trim().to_ascii_lowercase();
             if !(7..=64).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "commit {id:?} is not a commit id (7 to 64 hex digits)"
-                ));
+                return Err(PatternError::Commit(id.clone()));
             }
             self.commits.push(c);
         }
@@ -239,7 +265,7 @@ impl Allowlist {
     }
 
     fn stopword_hit(&self, f: &Finding) -> Option<String> {
-        let secret = f.secret.to_lowercase();
+        let secret = f.matched.secret.to_lowercase();
         self.stopwords
             .iter()
             .find(|w| secret.contains(w.as_str()))
@@ -248,11 +274,11 @@ impl Allowlist {
 
     fn regex_hit(&self, f: &Finding, ctx: Option<&Context<'_>>) -> Option<String> {
         let text: &[u8] = match (self.target, ctx) {
-            (RegexTarget::Secret, _) => f.secret.as_bytes(),
+            (RegexTarget::Secret, _) => f.matched.secret.as_bytes(),
             (RegexTarget::Match, Some(c)) => c.matched(),
             (RegexTarget::Match, None) => return None,
             (RegexTarget::Line, Some(c)) => c.lines(),
-            (RegexTarget::Line, None) => f.snippet.as_bytes(),
+            (RegexTarget::Line, None) => f.matched.snippet.as_bytes(),
         };
         let on = match self.target {
             RegexTarget::Secret => "secret",
@@ -273,7 +299,7 @@ impl Allowlist {
         forms: &PathForms<'_>,
         ctx: Option<&Context<'_>>,
     ) -> Option<(SuppressReason, String)> {
-        if !self.scope.includes(&f.rule_id) || self.is_empty() {
+        if !self.scope.includes(&f.rule.id) || self.is_empty() {
             return None;
         }
         type Check<'s> = (bool, SuppressReason, Box<dyn Fn() -> Option<String> + 's>);
@@ -331,16 +357,25 @@ mod tests {
 
     fn finding(path: &str, secret: &str) -> Finding {
         Finding {
-            rule_id: "acme-token".into(),
-            path: path.into(),
-            secret: secret.into(),
-            snippet: format!("token = {secret}"),
+            rule: crate::finding::RuleRef {
+                id: "acme-token".into(),
+                ..Default::default()
+            },
+            location: crate::finding::Location {
+                path: path.into(),
+                ..Default::default()
+            },
+            matched: crate::finding::Matched {
+                secret: secret.into(),
+                snippet: format!("token = {secret}"),
+                ..Default::default()
+            },
             ..Finding::default()
         }
     }
 
     fn forms<'a>(f: &'a Finding) -> PathForms<'a> {
-        PathForms::new(&f.path, f.commit().is_some(), Path::new("/repo"))
+        PathForms::new(&f.location.path, f.commit().is_some(), Path::new("/repo"))
     }
 
     #[test]
