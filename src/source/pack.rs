@@ -21,6 +21,11 @@ use gix_pack::cache::delta::{traverse, Tree};
 use gix_pack::data::entry::Header;
 use gix_utils::progress::Discard;
 
+/// No single object or delta buffer may grow past this: a hostile pack that
+/// claims a huge object fails (and its blobs are read by id, where
+/// `--max-file-size` applies) instead of exhausting memory.
+const ALLOC_LIMIT: usize = 1 << 30;
+
 /// A pack that could not be read or resolved.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", path.display())]
@@ -100,7 +105,7 @@ where
             thread_limit: Some(threads.max(1)),
             should_interrupt: &stop,
             object_hash: kind,
-            alloc_limit_bytes: None,
+            alloc_limit_bytes: Some(ALLOC_LIMIT),
         },
     )
     .map_err(|e| PackError::new(&pack_path, e))?;
