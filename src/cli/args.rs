@@ -41,6 +41,12 @@ pub enum Command {
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// For a live secret, who it belongs to and what it can do: identity,
+    /// scopes, expiry and severity, from the provider's read-only endpoints.
+    ///
+    /// Exit codes: 0 the secret is not live, 1 it is live (analyzed or
+    /// not), 2 nothing could be proved or an error.
+    Analyze(AnalyzeArgs),
     /// Check one known secret with its provider.
     ///
     /// Exit codes: 0 the provider rejected the secret (invalid), 1 the secret
@@ -121,6 +127,17 @@ pub struct OutputArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+
+    /// The template for `--format template` (Jinja syntax; README,
+    /// "Templates", lists its variables). Only this file is read: a
+    /// template in the scanned tree is never used unless named here.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub template: Option<PathBuf>,
+
+    /// On a terminal, print findings sorted when the scan ends instead of
+    /// as they are found (files and pipes always get sorted output).
+    #[arg(long, help_heading = "Output")]
+    pub sort: bool,
 
     /// Print secrets in full. By default a secret shows its known prefix and
     /// a few characters at each end of the rest, never more than a quarter
@@ -496,8 +513,14 @@ pub struct CheckArgs {
     #[arg(long, help_heading = "Validation")]
     pub validate: bool,
 
+    /// For each live secret, ask its provider's read-only endpoints who it
+    /// belongs to and what it can do: identity, scopes, expiry and a
+    /// blast-radius severity (README, "Analysis"). Implies --validate.
+    #[arg(long, help_heading = "Validation")]
+    pub analyze: bool,
+
     /// Report only findings whose secret is live.
-    #[arg(long, requires = "validate", help_heading = "Validation")]
+    #[arg(long, help_heading = "Validation")]
     pub only_live: bool,
 
     /// What makes the exit code 1: any finding, or only a live one.
@@ -694,6 +717,16 @@ pub enum FailOn {
     Any,
     /// A finding whose secret is live (needs --validate).
     Live,
+    /// A live finding whose analyzed severity is critical (needs --analyze).
+    Critical,
+    /// A live finding whose analyzed severity is high or critical (needs
+    /// --analyze).
+    High,
+    /// A live finding whose analyzed severity is medium or above (needs
+    /// --analyze).
+    Medium,
+    /// A live finding with any analyzed severity (needs --analyze).
+    Low,
 }
 
 /// How validation requests are sent; shared by `scan --validate` and
@@ -748,6 +781,48 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "human")]
     pub format: ValidateFormat,
+
+    /// Load extra rules from a YAML file or a directory of them. Repeatable.
+    #[arg(long = "rules", value_name = "FILE_OR_DIR", help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// `keysweep analyze SECRET --rule ID` or `keysweep analyze --from REPORT.json`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The secret to analyze; `-` reads it from standard input (safer than
+    /// the command line, which other users may see).
+    #[arg(
+        value_name = "SECRET",
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
+    pub secret: Option<String>,
+
+    /// The rule the secret belongs to (see `keysweep rules list`).
+    #[arg(long, value_name = "ID", required_unless_present = "from")]
+    pub rule: Option<String>,
+
+    /// A part found with the secret, e.g. `key_id=AKIA…` for an AWS secret
+    /// key or `client_email=…` for a GCP key. Repeatable.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_part)]
+    pub part: Vec<(String, String)>,
+
+    /// Analyze the live secrets of a JSON report written with
+    /// `--show-secrets` (each is validated again first).
+    #[arg(long, value_name = "REPORT.json")]
+    pub from: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: ValidateFormat,
+
+    /// Analyses in flight at once (with --from).
+    #[arg(long, value_name = "N", default_value = "8")]
+    pub concurrency: usize,
 
     /// Load extra rules from a YAML file or a directory of them. Repeatable.
     #[arg(long = "rules", value_name = "FILE_OR_DIR", help_heading = "Rules")]

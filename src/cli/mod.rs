@@ -2,6 +2,7 @@
 //! `main.rs` parses and calls [`run`].
 
 mod agents_cmd;
+mod analyze_cmd;
 pub mod args;
 mod baseline_cmd;
 mod completions_cmd;
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Agents(args) => agents_cmd::run(args),
         Command::Validate(args) => validate_cmd::run(args),
+        Command::Analyze(args) => analyze_cmd::run(args),
         Command::Baseline(cmd) => baseline_cmd::run(cmd),
         Command::Init(args) => init_cmd::run(args),
         Command::Revoke(args) => revoke_cmd::run(args),
@@ -197,20 +199,35 @@ pub(crate) fn ignore_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> 
     }
 }
 
-/// Writes `report` in `format` to `out` and flushes it; a closed pipe is not
-/// an error (see [`ignore_broken_pipe`]).
+/// The reporter the output flags ask for; a `--template` is read and
+/// compiled here, so a bad one fails before any work.
+pub(crate) fn reporter_for(
+    out: &args::OutputArgs,
+) -> anyhow::Result<Box<dyn crate::report::Reporter>> {
+    use crate::report::Format;
+    match (out.format, &out.template) {
+        (Format::Template, Some(path)) => Ok(Box::new(crate::report::Template::load(path)?)),
+        (Format::Template, None) => {
+            anyhow::bail!("--format template needs --template FILE (README, \"Templates\")")
+        }
+        (_, Some(path)) => anyhow::bail!(
+            "--template {}: only used with --format template",
+            path.display()
+        ),
+        (format, None) => Ok(crate::report::reporter(format)),
+    }
+}
+
+/// Writes `report` with `reporter` to `out` and flushes it; a closed pipe is
+/// not an error (see [`ignore_broken_pipe`]).
 pub(crate) fn write_report(
-    format: crate::report::Format,
+    reporter: &dyn crate::report::Reporter,
     report: &crate::report::Report<'_>,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    ignore_broken_pipe(
-        crate::report::reporter(format)
-            .write(report, out)
-            .and_then(|_| out.flush()),
-    )
-    .context("cannot write the report")
+    ignore_broken_pipe(reporter.write(report, out).and_then(|_| out.flush()))
+        .context("cannot write the report")
 }
 
 /// How a report shows findings, from the output flags. Sets the process's

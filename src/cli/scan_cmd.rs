@@ -16,7 +16,7 @@ use crate::diag::Messages;
 use crate::finding::{self, Finding, ValidationStatus};
 use crate::report::{Format, Report, RunSummary};
 use crate::revoke::{RevokeOptions, RevokeRequire, Revoker};
-use crate::rules::Confidence;
+use crate::rules::{Confidence, Severity};
 use crate::scan::{ScanOptions, ScanResult, Scanner};
 use crate::source::git::GitOptions;
 use crate::validate::Validator;
@@ -35,20 +35,27 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let messages = Messages::new(args.out.quiet);
     let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
     use_baseline(&args, &mut setup)?;
-    if args.checks.fail_on == FailOn::Live && !args.checks.validate {
-        anyhow::bail!("--fail-on live needs --validate");
-    }
+    check_flags(&args)?;
     // Resolve validation and revocation options before scanning so a bad
     // --endpoint or broker fails fast.
     let plan = ChecksPlan::new(&args, &setup)?;
+    let rules = setup.rules.clone();
+    let streamed = streams(&args, mode);
     let opts = ScanOptions {
         walk: setup.walk_options(&args.input)?,
         progress: !args.out.quiet && io::stderr().is_terminal(),
+        stream: streamed.then(|| stream_to_stdout(rules.clone(), show)),
     };
-    // Open the output before scanning so a bad path fails fast.
-    let mut out = open_output(args.out.output.as_deref())?;
+    // Open the output and load a template before scanning so a bad path
+    // fails fast. A streamed scan writes to standard output from the
+    // scanning threads: nothing may hold it locked meanwhile.
+    let reporter = super::reporter_for(&args.out)?;
+    let mut out: Box<dyn io::Write> = if streamed {
+        Box::new(io::stdout())
+    } else {
+        open_output(args.out.output.as_deref())?
+    };
 
-    let rules = setup.rules.clone();
     let scanner = Scanner::new(rules.clone(), Confidence::from(args.min_confidence))
         .with_triage(Arc::new(setup.triage))
         .with_path_root(setup.path_root);
@@ -71,16 +78,68 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show,
     };
-    write_report(args.out.format, &report, &mut out)?;
+    if streamed {
+        super::ignore_broken_pipe(
+            crate::report::Human::write_summary(&report, &mut out).and_then(|_| out.flush()),
+        )?;
+    } else {
+        write_report(&*reporter, &report, &mut out)?;
+    }
     // The human report carries its own summary; machine formats keep stdout
     // parseable and put a one-line summary on standard error.
     if args.out.format != Format::Human && !args.out.quiet {
-        print_summary_line(&summary);
+        print_summary_line(&summary, findings);
     }
     if mode == Mode::Staged && !result.findings.is_empty() && !args.out.quiet {
         print_commit_blocked(result.findings.len());
     }
     Ok(ExitCode::from(exit_code(&args, &result.findings, &summary)))
+}
+
+/// Whether findings are printed as they are found: the human report on a
+/// terminal, when their order does not matter and nothing must see them all
+/// first (grouping, validation, revocation, listing suppressed ones);
+/// `--sort` turns it off. Files and pipes always get sorted output.
+fn streams(args: &ScanArgs, mode: Mode) -> bool {
+    mode == Mode::Files
+        && args.out.format == Format::Human
+        && args.out.output.is_none()
+        && !args.out.sort
+        && !args.out.group
+        && !args.triage.show_suppressed
+        && !args.checks.validate
+        && !args.checks.revoke
+        && io::stdout().is_terminal()
+}
+
+/// Prints each file's findings (not the suppressed ones) to standard output
+/// as the human report does, one file at a time.
+fn stream_to_stdout(
+    rules: Arc<crate::rules::RuleSet>,
+    show: crate::report::Show,
+) -> crate::scan::Stream {
+    let summary = RunSummary::default();
+    crate::scan::Stream(Arc::new(move |found: &[Finding]| {
+        let active: Vec<Finding> = found
+            .iter()
+            .filter(|f| f.annotations.suppressed.is_none())
+            .cloned()
+            .collect();
+        if active.is_empty() {
+            return;
+        }
+        let report = Report {
+            findings: &active,
+            summary: &summary,
+            rules: &rules,
+            show,
+        };
+        // The lock keeps one file's findings together; a closed terminal
+        // is noticed when the summary is written.
+        let mut out = io::stdout().lock();
+        let _ = crate::report::Human::write_findings(&report, &mut out)
+            .and_then(|_| io::Write::flush(&mut out));
+    }))
 }
 
 /// `--baseline`, else the configured baseline unless `--no-baseline`.
@@ -94,6 +153,34 @@ fn use_baseline(args: &ScanArgs, setup: &mut Setup) -> anyhow::Result<()> {
         setup.use_baseline(&b)?;
     }
     Ok(())
+}
+
+/// Flag combinations clap cannot express: `--fail-on live` and
+/// `--only-live` need validation, `--fail-on SEVERITY` needs analysis.
+fn check_flags(args: &ScanArgs) -> anyhow::Result<()> {
+    let c = &args.checks;
+    let validating = c.validate || c.analyze;
+    if c.fail_on == FailOn::Live && !validating {
+        anyhow::bail!("--fail-on live needs --validate");
+    }
+    if c.only_live && !validating {
+        anyhow::bail!("--only-live needs --validate");
+    }
+    if fail_severity(c.fail_on).is_some() && !c.analyze {
+        anyhow::bail!("--fail-on {:?} needs --analyze", c.fail_on);
+    }
+    Ok(())
+}
+
+/// The least analyzed severity `--fail-on` asks for, if it names one.
+fn fail_severity(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Any | FailOn::Live => None,
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::High => Some(Severity::High),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::Low => Some(Severity::Low),
+    }
 }
 
 /// Runs the scan `mode` asks for over `args.paths`.
@@ -146,6 +233,7 @@ impl ChecksPlan {
         };
         // Revoking only live secrets needs to know which are live.
         let validate = args.checks.validate
+            || args.checks.analyze
             || revoke
                 .as_ref()
                 .is_some_and(|r| r.config.require == RevokeRequire::Live);
@@ -187,6 +275,12 @@ impl ChecksPlan {
                 summary.scan.findings = result.findings.len();
             }
             summary.validation = Some(counts);
+            // Before revocation: a revoked secret can no longer say what it
+            // could do.
+            if args.checks.analyze {
+                let analyzer = crate::analyze::Analyzer::new(validator);
+                summary.analysis = Some(analyzer.analyze_findings(rules, &mut result.findings));
+            }
         }
         if let (Some(ropts), Some(validator)) = (self.revoke, &self.validator) {
             let mut revoker = Revoker::new(ropts, validator, rules)?;
@@ -204,13 +298,18 @@ impl ChecksPlan {
 }
 
 /// The one-line summary machine formats put on standard error.
-fn print_summary_line(summary: &RunSummary) {
+fn print_summary_line(summary: &RunSummary, findings: &[Finding]) {
     let s = &summary.scan;
     let validated = summary
         .validation
         .as_ref()
         .map(|v| format!("; validation: {v}"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &summary
+            .analysis
+            .as_ref()
+            .map(|a| format!("; analysis: {a}"))
+            .unwrap_or_default();
     let suppressed = if s.suppressed_total() > 0 {
         format!("; {} suppressed", s.suppressed_total())
     } else {
@@ -222,10 +321,8 @@ fn print_summary_line(summary: &RunSummary) {
         .map(|r| format!("; revocation: {}", crate::revoke::summary_line(r)))
         .unwrap_or_default();
     eprintln!(
-        "keysweep: {} findings{suppressed}; scanned {} files ({} bytes); skipped {}; {} errors{validated}{revoked}",
-        s.findings,
-        s.files_scanned,
-        s.bytes_scanned,
+        "keysweep: {}{suppressed}; skipped {}; {} errors{validated}{revoked}",
+        crate::report::headline(summary, findings),
         s.skipped_total(),
         s.errors
     );
@@ -261,6 +358,16 @@ fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 
                 .as_ref()
                 .is_some_and(|v| v.status == ValidationStatus::Live)
         }),
+        other => {
+            let least = fail_severity(other).unwrap_or(Severity::Low);
+            findings.iter().any(|f| {
+                f.annotations
+                    .analysis
+                    .as_ref()
+                    .and_then(|a| a.severity)
+                    .is_some_and(|s| s >= least)
+            })
+        }
     };
     let revoke_failed = summary
         .revocation

@@ -22,6 +22,8 @@ pub struct RunSummary {
     pub validation: Option<ValidationSummary>,
     /// Revocation counts and failures, when `--revoke` ran.
     pub revocation: Option<RevokeSummary>,
+    /// Analysis counts, when `--analyze` ran.
+    pub analysis: Option<crate::analyze::AnalysisSummary>,
 }
 
 impl From<scan::Summary> for RunSummary {
@@ -43,7 +45,7 @@ impl Serialize for RunSummary {
             }
         }
         let c = &self.scan;
-        let mut st = s.serialize_struct("Summary", 13)?;
+        let mut st = s.serialize_struct("Summary", 14)?;
         st.serialize_field("files_scanned", &c.files_scanned)?;
         st.serialize_field("bytes_scanned", &c.bytes_scanned)?;
         st.serialize_field("findings", &c.findings)?;
@@ -60,6 +62,7 @@ impl Serialize for RunSummary {
         optional(&mut st, "sweep", &self.sweep)?;
         st.serialize_field("elapsed", &Secs(c.elapsed))?;
         optional(&mut st, "validation", &self.validation)?;
+        optional(&mut st, "analysis", &self.analysis)?;
         optional(&mut st, "revocation", &self.revocation)?;
         st.end()
     }
@@ -74,4 +77,31 @@ fn optional<S: SerializeStruct, T: Serialize>(
         Some(v) => st.serialize_field(name, v),
         None => st.skip_field(name),
     }
+}
+
+/// "N findings (M distinct secrets) in F files; scanned S files (B)": the
+/// first words of every summary, the human report's and the one line on
+/// standard error. Files and secrets count findings not suppressed; history
+/// scans count blobs.
+pub fn headline(summary: &RunSummary, findings: &[crate::finding::Finding]) -> String {
+    use super::human::{human_bytes, plural};
+    let s = &summary.scan;
+    let unit = if s.git.is_some() { "blob" } else { "file" };
+    let files_with: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.annotations.suppressed.is_none())
+        .map(|f| f.location.path.as_str())
+        .collect();
+    let distinct = super::distinct_secrets(findings);
+    format!(
+        "{} finding{} ({distinct} distinct secret{}) in {} file{}; scanned {} {unit}{} ({})",
+        s.findings,
+        plural(s.findings as u64),
+        plural(distinct as u64),
+        files_with.len(),
+        plural(files_with.len() as u64),
+        s.files_scanned,
+        plural(s.files_scanned),
+        human_bytes(s.bytes_scanned),
+    )
 }

@@ -6,6 +6,7 @@
 //! Regexes are compiled on first use, so scanning one small file pays only for the
 //! rules whose keywords occur in it.
 
+mod analyzer_spec;
 pub mod checksum;
 pub mod filter;
 pub mod literals;
@@ -13,11 +14,15 @@ pub mod scored;
 mod spec;
 mod validator_spec;
 
+pub use analyzer_spec::{
+    json_path_all, parse_analyzer_file, AnalyzeCheckError, AnalyzeSpec, AnalyzerEntry,
+    AnalyzerKind, AnalyzerSpecError, ScopeSource, SeverityRule, ValueSource,
+};
 pub use filter::{entropy, has_classes, is_placeholder};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
 pub use validator_spec::{
-    json_path, parse_validator_file, BasicAuth, Matchers, ResponseMatch, RevokeSpec, Template,
-    ValidateSpec, ValidatorEntry, ValidatorKind,
+    json_path, parse_validator_file, BasicAuth, LookupSpec, Matchers, ResponseMatch, RevokeSpec,
+    Template, ValidateSpec, ValidatorEntry, ValidatorKind,
 };
 
 use std::path::{Path, PathBuf};
@@ -43,6 +48,47 @@ pub struct EmbeddedValidatorFile {
     /// File stem: the provider whose rules it serves.
     pub name: &'static str,
     pub json: &'static str,
+}
+
+/// One bundled analyzer or revoker file (`rules/analyzers/<name>.yml`,
+/// `rules/revokers/<name>.yml`) as JSON.
+pub struct EmbeddedSpecFile {
+    pub name: &'static str,
+    pub json: &'static str,
+}
+
+/// The bundled analyzer entries, parsed once.
+///
+/// # Errors
+///
+/// Names the file and entry of the first malformed entry (the bundled files
+/// are checked by the tests, so this is for builds from a modified tree).
+pub fn bundled_analyzers() -> Result<&'static [AnalyzerEntry], AnalyzerSpecError> {
+    static PARSED: OnceLock<Result<Vec<AnalyzerEntry>, AnalyzerSpecError>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(|| {
+        let mut all = Vec::new();
+        for f in EMBEDDED_ANALYZERS {
+            let file = format!("rules/analyzers/{}.yml", f.name);
+            let doc: serde_json::Value =
+                serde_json::from_str(f.json).map_err(|e| AnalyzerSpecError {
+                    file: file.clone(),
+                    entry: "-".into(),
+                    message: e.to_string(),
+                })?;
+            all.extend(parse_analyzer_file(&file, &doc)?);
+        }
+        Ok(all)
+    });
+    parsed.as_ref().map(Vec::as_slice).map_err(Clone::clone)
+}
+
+/// The bundled analyzer for a rule id: an entry naming it exactly, else the
+/// first selecting it by a glob.
+pub fn bundled_analyzer_for(id: &str) -> Option<&'static AnalyzerEntry> {
+    let all = bundled_analyzers().ok()?;
+    all.iter()
+        .find(|e| e.names_exactly(id) && e.selects(id))
+        .or_else(|| all.iter().find(|e| e.selects(id)))
 }
 
 /// Largest compiled size allowed for one rule's regex. A rule over this limit is
@@ -695,7 +741,7 @@ impl RuleSet {
             vec![path.to_path_buf()]
         };
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|source| RuleError::Io {
+            let text = crate::blob::read_text_file(&file).map_err(|source| RuleError::Io {
                 path: file.clone(),
                 source,
             })?;

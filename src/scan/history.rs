@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use super::meter::Meter;
 use git2::{Oid, Repository};
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::blob::{GitProvenance, GitStatus, Origin};
@@ -49,16 +49,15 @@ impl Scanner {
         // Fail fast, before any thread starts, when this is no repository.
         open(repo_path)?;
         let errors = AtomicU64::new(0);
-        let pb = progress
-            .then(|| super::files::bar(None, "{spinner} {bytes} of blobs ({bytes_per_sec}) {msg}"));
-        messages.set_progress(pb.clone());
+        let meter = progress.then(super::meter::Meter::history);
+        messages.set_progress(meter.as_ref().map(|m| m.bar().clone()));
         let result = if opts.read_packs {
-            enumerate_then_scan_packs(repo_path, self, opts, messages, &errors, pb.as_ref())
+            enumerate_then_scan_packs(repo_path, self, opts, messages, &errors, meter.as_ref())
         } else {
-            enumerate_and_scan(repo_path, self, opts, messages, &errors, pb.as_ref())
+            enumerate_and_scan(repo_path, self, opts, messages, &errors, meter.as_ref())
         };
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
+        if let Some(m) = meter {
+            m.finish();
         }
         messages.set_progress(None);
         let (history, mut scanned) = result?;
@@ -237,7 +236,7 @@ pub fn scan_history(
     opts: &GitOptions,
     messages: &Messages,
     errors: &AtomicU64,
-    progress: Option<&ProgressBar>,
+    progress: Option<&Meter>,
 ) -> anyhow::Result<BlobScan> {
     let mut scan = scan_sites(
         repo_path,
@@ -266,7 +265,7 @@ pub fn enumerate_and_scan(
     opts: &GitOptions,
     messages: &Messages,
     errors: &AtomicU64,
-    progress: Option<&ProgressBar>,
+    progress: Option<&Meter>,
 ) -> anyhow::Result<(History, BlobScan)> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(256);
@@ -312,7 +311,7 @@ pub fn enumerate_then_scan_packs(
     opts: &GitOptions,
     messages: &Messages,
     errors: &AtomicU64,
-    progress: Option<&ProgressBar>,
+    progress: Option<&Meter>,
 ) -> anyhow::Result<(History, BlobScan)> {
     let repo = open(repo_path)?;
     let history = enumerate_with(&repo, opts, messages, errors, None)?;
@@ -340,6 +339,9 @@ pub fn enumerate_then_scan_packs(
                 }
                 let Local(scratch, ranges) = &mut local;
                 let f = worker.scan_blob(&list[i], content, scratch, ranges);
+                if let Some(m) = worker.progress {
+                    m.scanned(f.len(), Some(list[i].commit));
+                }
                 if !f.is_empty() {
                     found.lock().unwrap().extend(f);
                 }
@@ -411,7 +413,7 @@ fn scan_sites(
     opts: &GitOptions,
     messages: &Messages,
     errors: &AtomicU64,
-    progress: Option<&ProgressBar>,
+    progress: Option<&Meter>,
 ) -> anyhow::Result<BlobScan> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -454,7 +456,7 @@ struct Worker<'a> {
     opts: &'a GitOptions,
     messages: &'a Messages,
     errors: &'a AtomicU64,
-    progress: Option<&'a ProgressBar>,
+    progress: Option<&'a Meter>,
     counts: Counts,
 }
 
@@ -465,7 +467,7 @@ impl<'a> Worker<'a> {
         opts: &'a GitOptions,
         messages: &'a Messages,
         errors: &'a AtomicU64,
-        progress: Option<&'a ProgressBar>,
+        progress: Option<&'a Meter>,
     ) -> Worker<'a> {
         let plan = scanner.history_plan();
         Worker {
@@ -530,7 +532,11 @@ impl<'a> Worker<'a> {
                     continue;
                 }
             };
-            out.extend(self.scan_blob(site, blob.content(), &mut scratch, &mut ranges));
+            let found = self.scan_blob(site, blob.content(), &mut scratch, &mut ranges);
+            if let Some(m) = self.progress {
+                m.scanned(found.len(), Some(site.commit));
+            }
+            out.extend(found);
         }
         self.repos.lock().unwrap().push(repo);
         out
@@ -546,8 +552,8 @@ impl<'a> Worker<'a> {
         ranges: &mut Vec<Range<usize>>,
     ) -> Vec<Finding> {
         let c = &self.counts;
-        if let Some(pb) = self.progress {
-            pb.inc(content.len() as u64);
+        if let Some(m) = self.progress {
+            m.read(content.len() as u64);
         }
         if content.len() as u64 > self.opts.max_file_size {
             c.too_large.fetch_add(1, Ordering::Relaxed);
