@@ -299,6 +299,7 @@ mod tests {
             interpret(&Response {
                 status,
                 body: body.into(),
+                ..Response::default()
             })
         };
         let ok = "<GetCallerIdentityResponse><GetCallerIdentityResult>\

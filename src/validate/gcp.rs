@@ -218,6 +218,7 @@ mod tests {
                 &Response {
                     status,
                     body: body.into(),
+                    ..Response::default()
                 },
                 "sa@p.iam.gserviceaccount.com",
             )

@@ -587,7 +587,7 @@ fn a_newer_datastore_schema_and_bad_flags_are_refused() {
     let version: i64 = db
         .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, keysweep::datastore::SCHEMA_VERSION);
     db.execute("UPDATE schema_version SET version = 99", [])
         .unwrap();
     drop(db);

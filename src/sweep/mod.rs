@@ -8,6 +8,9 @@
 //! findings and blob ids are written to the store and dropped before the
 //! worker takes the next.
 
+pub mod forge;
+pub mod notify;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
