@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::units::{parse_duration, parse_size};
+use crate::config::units::{parse_age, parse_duration, parse_size};
 use crate::report::Format;
 
 /// Find leaked API keys and tokens in files, MCP configs, CI files and notebooks.
@@ -640,7 +640,7 @@ pub struct PlatformArgs {
         long,
         value_name = "DURATION",
         default_value = "15m",
-        value_parser = parse_duration,
+        value_parser = parse_age,
         help_heading = "Platforms"
     )]
     pub rate_limit_wait: std::time::Duration,
@@ -711,7 +711,7 @@ pub struct SweepArgs {
         long,
         value_name = "DURATION",
         default_value = "24h",
-        value_parser = parse_duration,
+        value_parser = parse_age,
         requires = "validate",
         help_heading = "Validation"
     )]

@@ -437,11 +437,16 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
     let mut history = git::enumerate(&repo, &gopts, ctx.messages, &errors).map_err(Failed::Repo)?;
     // Findings whose blob is no longer reachable (history rewritten) are not
     // seen again in this run.
-    let gone = unreachable(known, &history);
+    let mut gone = unreachable(&known, &history);
     let skipped = history.skip_blobs(|id| scanned_before.contains(&raw(id))) as u64;
     drop(scanned_before);
     let mut blobs: Vec<[u8; 20]> = history.blob_ids().map(raw).collect();
     let (findings, bytes, suppressed) = scan_blobs(ctx, url, &repo, &history, &gopts, &errors)?;
+    if !same_rules {
+        // Every blob was scanned again under other rules or triage: a stored
+        // finding not found now is no longer reported.
+        gone = not_found_again(known, &findings);
+    }
     let n_errors = errors.into_inner();
     let (refs_digest, error) = if n_errors > 0 {
         // Keep what was found, but scan the repository again next time.
@@ -467,15 +472,25 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
 
 /// The fingerprints of known findings whose blob is no longer reachable
 /// (history rewritten): they are not seen again in this run.
-fn unreachable(known: Vec<(String, Vec<u8>)>, history: &git::History) -> Vec<String> {
+fn unreachable(known: &[(String, Vec<u8>)], history: &git::History) -> Vec<String> {
     if known.is_empty() {
         return Vec::new();
     }
     let reachable: HashSet<[u8; 20]> = history.blob_ids().map(raw).collect();
     known
-        .into_iter()
+        .iter()
         .filter(|(_, b)| <[u8; 20]>::try_from(b.as_slice()).is_ok_and(|b| !reachable.contains(&b)))
+        .map(|(fp, _)| fp.clone())
+        .collect()
+}
+
+/// The fingerprints of known findings a full scan did not report again.
+fn not_found_again(known: Vec<(String, Vec<u8>)>, found: &[Finding]) -> Vec<String> {
+    let found: HashSet<&str> = found.iter().map(|f| f.fingerprint.as_str()).collect();
+    known
+        .into_iter()
         .map(|(fp, _)| fp)
+        .filter(|fp| !found.contains(fp.as_str()))
         .collect()
 }
 

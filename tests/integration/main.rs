@@ -14,6 +14,7 @@ mod input;
 mod layering;
 
 mod offline;
+mod org;
 mod output;
 mod repo;
 mod reports;
