@@ -38,8 +38,12 @@ fn origin(req: &Seen) -> String {
 }
 
 fn run(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> (i32, Value, String) {
+    run_in(env, "s.db", args, vars)
+}
+
+fn run_in(env: &Env, store: &str, args: &[&str], vars: &[(&str, &str)]) -> (i32, Value, String) {
     let mut cmd = env.cmd();
-    cmd.args(["sweep", "--cache", "cache", "--datastore", "s.db"])
+    cmd.args(["sweep", "--cache", "cache", "--datastore", store])
         .args(args)
         .args(["-f", "json"]);
     for (k, v) in vars {
@@ -363,6 +367,38 @@ fn the_datastore_url_can_come_from_the_environment() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(findings(&json).len(), 1);
 
+    // A PostgreSQL URL from the variable (CI has a server).
+    if let Some(url) = crate::sweep::postgres_db() {
+        let out = env
+            .cmd()
+            .args([
+                "sweep",
+                "--cache",
+                "cache",
+                "--repos",
+                "repos.txt",
+                "-f",
+                "json",
+            ])
+            .env("KEYSWEEP_DATASTORE", &url)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = env
+            .cmd()
+            .args(["report", "-f", "json"])
+            .env("KEYSWEEP_DATASTORE", &url)
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(findings(&json).len(), 1);
+    }
+
     // A password in the variable is never shown, even when the server
     // cannot be reached.
     let out = env
@@ -541,6 +577,14 @@ fn sweeps_honour_the_config_allowlist_and_rule_selection() {
 
 #[test]
 fn sweep_validation_is_stored_and_repeated_only_when_stale() {
+    validation_in("s.db");
+    if let Some(url) = crate::sweep::postgres_db() {
+        validation_in(&url);
+    }
+}
+
+/// Validation results kept in the datastore at `store`.
+fn validation_in(store: &str) {
     let env = Env::new();
     let mut fake = Fake::new(908);
     let (a, live) = repo(&env, "a", &mut fake);
@@ -555,25 +599,17 @@ fn sweep_validation_is_stored_and_repeated_only_when_stale() {
         }
     });
     let endpoint = format!("github={}", provider.url);
-    let args = |extra: &[&'static str]| {
-        let mut v: Vec<String> = [
+    let call = |extra: &[&str]| {
+        let mut a = vec![
             "--repos",
             "repos.txt",
             "--validate",
             "--allow-internal",
             "--endpoint",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        v.push(endpoint.clone());
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let call = |extra: &[&'static str]| {
-        let a = args(extra);
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        run(&env, &a, &[])
+        ];
+        a.push(&endpoint);
+        a.extend_from_slice(extra);
+        run_in(&env, store, &a, &[])
     };
     let statuses = |json: &Value| -> Vec<String> {
         let mut s: Vec<String> = findings(json)
@@ -604,7 +640,7 @@ fn sweep_validation_is_stored_and_repeated_only_when_stale() {
     // `keysweep report` shows the stored validation.
     let out = env
         .cmd()
-        .args(["report", "--datastore", "s.db", "-f", "json"])
+        .args(["report", "--datastore", store, "-f", "json"])
         .output()
         .unwrap();
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
