@@ -719,7 +719,7 @@ pub struct SweepArgs {
 
     /// After the sweep, POST the findings first seen in it (redacted, JSON)
     /// to URL, signed with HMAC-SHA256 in X-Keysweep-Signature when
-    /// --notify-key-env names the key (docs/revocation.md, "Signatures").
+    /// --notify-key-env names the key, as broker requests are (docs/revocation.md).
     #[arg(long, value_name = "URL", help_heading = "Notify")]
     pub notify: Option<String>,
 

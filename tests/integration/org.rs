@@ -646,3 +646,26 @@ fn validation_in(store: &str) {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(statuses(&json), ["invalid", "live"]);
 }
+
+#[test]
+fn deploy_examples_keep_the_datastore_url_out_of_argv() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        if !text.contains("KEYSWEEP_DATASTORE") {
+            continue;
+        }
+        checked += 1;
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split('#').next().unwrap_or("");
+            assert!(
+                !code.contains("--datastore"),
+                "{}:{}: the datastore URL goes in KEYSWEEP_DATASTORE, not argv: {line}",
+                e.path().display(),
+                n + 1
+            );
+        }
+    }
+    assert_eq!(checked, 2);
+}
