@@ -171,6 +171,43 @@ pub fn sweep(
     messages: &Messages,
 ) -> anyhow::Result<SweepSummary> {
     let started = Instant::now();
+    let (mut summary, todo) = start(store, repos, opts)?;
+    let pb = opts.progress.then(|| progress_bar(todo.len()));
+    messages.set_progress(pb.clone());
+    let ctx = Ctx {
+        scanner,
+        store: Mutex::new(store),
+        opts,
+        messages,
+        run: summary.run,
+        failed: AtomicU64::new(0),
+    };
+    let (totals, fatal) = run_workers(&ctx, todo, pb.as_ref());
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    messages.set_progress(None);
+    let store = ctx.store.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = fatal {
+        return Err(e.context(format!(
+            "datastore failed: run {} left unfinished; sweep again to resume it",
+            summary.run
+        )));
+    }
+    summary.failures = store.failures(summary.run)?;
+    store.finish_run(summary.run)?;
+    totals.add_to(&mut summary);
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Step 1: the cache directory, the shard's repositories, and the run
+/// (started, or resumed without the repositories it already finished).
+fn start(
+    store: &mut dyn Datastore,
+    repos: Vec<String>,
+    opts: &SweepOptions,
+) -> anyhow::Result<(SweepSummary, Vec<String>)> {
     std::fs::create_dir_all(&opts.cache).map_err(|e| {
         anyhow::anyhow!(
             "{}: cannot create cache directory: {e}",
@@ -187,62 +224,47 @@ pub fn sweep(
     } else {
         HashSet::new()
     };
-    let mut summary = SweepSummary {
+    let listed = repos.len();
+    let todo: Vec<String> = repos.into_iter().filter(|r| !done.contains(r)).collect();
+    let summary = SweepSummary {
         run: run.id,
         resumed: run.resumed,
-        repos: repos.len(),
+        repos: listed,
+        already_done: listed - todo.len(),
         ..SweepSummary::default()
     };
-    let todo: Vec<String> = repos.into_iter().filter(|r| !done.contains(r)).collect();
-    summary.already_done = summary.repos - todo.len();
-    drop(done);
+    Ok((summary, todo))
+}
 
-    let pb = opts.progress.then(|| {
-        let pb =
-            ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr());
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {pos}/{len} repositories ({per_sec}, {eta}) {msg}",
-            )
+fn progress_bar(len: usize) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} repositories ({per_sec}, {eta}) {msg}")
             .expect("progress template"),
-        );
-        pb
-    });
-    messages.set_progress(pb.clone());
+    );
+    pb
+}
 
-    let ctx = Ctx {
-        scanner,
-        store: Mutex::new(store),
-        opts,
-        messages,
-        run: run.id,
-        failed: AtomicU64::new(0),
-    };
+/// Step 2: `opts.jobs` threads sweep `todo`; the counts, and the datastore
+/// error that stopped them, if any.
+fn run_workers(
+    ctx: &Ctx<'_>,
+    todo: Vec<String>,
+    pb: Option<&ProgressBar>,
+) -> (Totals, Option<anyhow::Error>) {
     let queue = Mutex::new(todo.into_iter());
     let stop = AtomicBool::new(false);
     let fatal: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let totals = Totals::default();
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| work(&ctx, &queue, &stop, &fatal, &totals, pb.as_ref()));
+        for _ in 0..ctx.opts.jobs.max(1) {
+            s.spawn(|| work(ctx, &queue, &stop, &fatal, &totals, pb));
         }
     });
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
-    }
-    messages.set_progress(None);
-    let store = ctx.store.into_inner().unwrap_or_else(|e| e.into_inner());
-    if let Some(e) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return Err(e.context(format!(
-            "datastore failed: run {} left unfinished; sweep again to resume it",
-            run.id
-        )));
-    }
-    summary.failures = store.failures(run.id)?;
-    store.finish_run(run.id)?;
-    totals.add_to(&mut summary);
-    summary.elapsed = started.elapsed();
-    Ok(summary)
+    (
+        totals,
+        fatal.into_inner().unwrap_or_else(|e| e.into_inner()),
+    )
 }
 
 /// What the sweeping threads count.
