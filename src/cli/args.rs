@@ -33,7 +33,7 @@ pub enum Command {
     ///
     /// Exit codes: 0 no findings, 1 findings, 2 a repository failed (the
     /// others are still swept and reported) or the sweep could not run.
-    Sweep(SweepArgs),
+    Sweep(Box<SweepArgs>),
     /// Render findings stored by `keysweep sweep`.
     Report(ReportArgs),
     /// Install a git pre-commit hook that runs `keysweep staged`.

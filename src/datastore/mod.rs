@@ -226,7 +226,7 @@ fn check_statuses(f: &Finding) -> (Option<String>, Option<String>) {
             .and_then(|v| name(serde_json::to_value(v.status))),
         f.revocation
             .as_ref()
-            .and_then(|r| name(serde_json::to_value(&r.status))),
+            .and_then(|r| name(serde_json::to_value(r.status))),
     )
 }
 

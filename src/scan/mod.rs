@@ -656,7 +656,9 @@ fn escaped_repeats(found: &[(Finding, Range<usize>)]) -> std::collections::HashS
     if !found.iter().any(|(f, _)| is_escaped(f)) {
         return Default::default();
     }
-    let mut by_value: HashMap<(&str, &str), Vec<(usize, &Range<usize>)>> = HashMap::new();
+    // (rule, secret) → (decodings, span) of each finding.
+    type Readings<'a> = HashMap<(&'a str, &'a str), Vec<(usize, &'a Range<usize>)>>;
+    let mut by_value: Readings<'_> = HashMap::new();
     for (f, s) in found {
         by_value
             .entry((f.rule_id.as_str(), f.secret.as_str()))
