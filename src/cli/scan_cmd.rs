@@ -83,17 +83,21 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(exit_code(&args, &result.findings, &summary)))
 }
 
-/// `--baseline`, else the configured baseline unless `--no-baseline`.
-pub(crate) fn use_baseline(triage: &TriageArgs, setup: &mut Setup) -> anyhow::Result<()> {
+/// `--baseline`, else the configured baseline unless `--no-baseline`;
+/// returns the file loaded.
+pub(crate) fn use_baseline(
+    triage: &TriageArgs,
+    setup: &mut Setup,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
     let baseline = match (&triage.baseline, triage.no_baseline) {
         (Some(b), _) => Some(b.clone()),
         (None, false) => setup.config_baseline()?,
         (None, true) => None,
     };
-    if let Some(b) = baseline {
-        setup.use_baseline(&b)?;
+    if let Some(b) = &baseline {
+        setup.use_baseline(b)?;
     }
-    Ok(())
+    Ok(baseline)
 }
 
 /// Runs the scan `mode` asks for over `args.paths`.

@@ -25,7 +25,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     // First, so the diagnostic level holds for the whole run.
     let show = super::show_options(&args.out);
     let messages = Messages::new(args.out.quiet);
-    let mut setup = sweep_setup(&args, &messages)?;
+    let (mut setup, inputs) = sweep_setup(&args, &messages)?;
     let plan = ChecksPlan::new(&args.checks, &setup)?;
     let notify = notify_options(&args)?;
     let jobs = parallelism(&args)?;
@@ -33,7 +33,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let mut out = open_output(args.out.output.as_deref())?;
     let mut store = datastore::open(&datastore::location(args.datastore.as_deref()))?;
 
-    let opts = sweep_options(&args, &setup, jobs)?;
+    let opts = sweep_options(&args, &setup, &inputs, jobs)?;
     let rules = setup.rules.clone();
     let triage = std::mem::take(&mut setup.triage);
     let scanner = Scanner::new(rules.clone(), Confidence::from(args.min_confidence))
@@ -61,7 +61,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         print_summary(&s, stored.seen, stored.new);
     }
     if let Err(e) = &notified {
-        messages.warn_line(&format!("keysweep: {e}"));
+        // An error, not a warning: shown with --quiet too.
+        eprintln!("keysweep: {e}");
     }
     Ok(ExitCode::from(exit_code(
         &args,
@@ -75,30 +76,39 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
 /// Rules, allowlists and baseline: from `--config` (or `$KEYSWEEP_CONFIG`)
 /// only. A `keysweep.toml` in the current directory is not picked up: a sweep
 /// has no scan root, and each repository's own files are scanned content.
-fn sweep_setup(args: &SweepArgs, messages: &Messages) -> anyhow::Result<Setup> {
+/// Also returns the files read (config, gitleaks config, baseline).
+fn sweep_setup(
+    args: &SweepArgs,
+    messages: &Messages,
+) -> anyhow::Result<(Setup, Vec<std::path::PathBuf>)> {
     let mut cfg = args.config.clone();
     let from_env = std::env::var_os("KEYSWEEP_CONFIG").is_some_and(|v| !v.is_empty());
     if cfg.config.is_none() && !from_env {
         cfg.no_config = true;
     }
     let mut setup = setup(&cfg, &args.rules, &[], messages)?;
-    use_baseline(&args.triage, &mut setup)?;
-    Ok(setup)
+    let mut inputs: Vec<std::path::PathBuf> = setup.config.iter().map(|c| c.path.clone()).collect();
+    inputs.extend(cfg.gitleaks_config.clone());
+    inputs.extend(use_baseline(&args.triage, &mut setup)?);
+    Ok((setup, inputs))
 }
 
-/// The sweep's options; the rules digest covers the config and baseline
-/// files too, so changing an allowlist scans every repository again.
-fn sweep_options(args: &SweepArgs, setup: &Setup, jobs: usize) -> anyhow::Result<SweepOptions> {
+/// The sweep's options; the rules digest covers the files the triage came
+/// from too, so changing an allowlist or baseline scans every repository
+/// again.
+fn sweep_options(
+    args: &SweepArgs,
+    setup: &Setup,
+    inputs: &[std::path::PathBuf],
+    jobs: usize,
+) -> anyhow::Result<SweepOptions> {
     let min_confidence = Confidence::from(args.min_confidence);
     let mut options = format!(
         "min-confidence={min_confidence};max-file-size={}",
         args.max_file_size
     );
-    if let Some(c) = &setup.config {
-        options.push_str(&format!(";config={}", file_digest(&c.path)?));
-    }
-    if let Some(b) = &args.triage.baseline {
-        options.push_str(&format!(";baseline={}", file_digest(b)?));
+    for p in inputs {
+        options.push_str(&format!(";{}", file_digest(p)?));
     }
     Ok(SweepOptions {
         cache: args.cache.clone(),

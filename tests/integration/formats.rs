@@ -376,15 +376,19 @@ fn notebook_sources_and_outputs_are_located_by_cell() {
     assert_eq!(f.len(), 4, "{json:#}");
     assert!(!json.to_string().contains(&toks[3]));
 
-    // Read as raw JSON, the quoted key is missed: that is what the format fixes.
+    // Read as raw JSON, the quoted key is found only by undoing the escapes
+    // of the whole line, located at the line's start: the notebook format
+    // locates it at its column.
     std::fs::copy(env.path().join("api.ipynb"), env.path().join("raw.json")).unwrap();
     let (_, raw) = env.scan_json(&["--rules", "acme.yml", "raw.json"]);
-    assert!(
-        !findings(&raw)
-            .iter()
-            .any(|x| x["rule_id"] == "acme-api-key"),
-        "{raw:#}"
-    );
+    let raw_acme: Vec<_> = findings(&raw)
+        .iter()
+        .filter(|x| x["rule_id"] == "acme-api-key")
+        .collect();
+    assert_eq!(raw_acme.len(), 1, "{raw:#}");
+    assert_eq!(raw_acme[0]["decoded"], "json-escaped");
+    assert_eq!(raw_acme[0]["column"], 1);
+    assert_eq!(raw_acme[0]["line"], acme["line"]);
 }
 
 #[test]
