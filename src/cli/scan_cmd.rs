@@ -227,7 +227,8 @@ impl ChecksPlan {
 
 /// A finding its provider confirmed live.
 pub(crate) fn is_live(f: &Finding) -> bool {
-    f.validation
+    f.annotations
+        .validation
         .as_ref()
         .is_some_and(|v| v.status == ValidationStatus::Live)
 }

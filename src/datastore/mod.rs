@@ -221,10 +221,12 @@ fn check_statuses(f: &Finding) -> (Option<String>, Option<String>) {
         v.ok().and_then(|v| v.as_str().map(str::to_string))
     };
     (
-        f.validation
+        f.annotations
+            .validation
             .as_ref()
             .and_then(|v| name(serde_json::to_value(v.status))),
-        f.revocation
+        f.annotations
+            .revocation
             .as_ref()
             .and_then(|r| name(serde_json::to_value(r.status))),
     )

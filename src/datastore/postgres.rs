@@ -238,9 +238,9 @@ impl Datastore for Postgres {
                 &ins,
                 &[
                     &s.repo,
-                    &f.fingerprint,
-                    &f.rule_id,
-                    &f.path,
+                    &f.matched.fingerprint,
+                    &f.rule.id,
+                    &f.location.path,
                     &commit_of(f),
                     &blob_of(f),
                     &s.run,
@@ -336,8 +336,8 @@ impl Datastore for Postgres {
                 &validation,
                 &revocation,
                 &validated_at,
-                &f.fingerprint,
-                &f.repo.as_deref().unwrap_or_default(),
+                &f.matched.fingerprint,
+                &f.annotations.repo.as_deref().unwrap_or_default(),
             ],
         )?;
         Ok(())

@@ -266,9 +266,9 @@ impl Datastore for Sqlite {
             for f in s.findings {
                 ins.execute(params![
                     s.repo,
-                    f.fingerprint,
-                    f.rule_id,
-                    f.path,
+                    f.matched.fingerprint,
+                    f.rule.id,
+                    f.location.path,
                     commit_of(f),
                     blob_of(f),
                     s.run,
@@ -370,8 +370,8 @@ impl Datastore for Sqlite {
                 validation,
                 revocation,
                 validated_at,
-                f.fingerprint,
-                f.repo.as_deref().unwrap_or_default(),
+                f.matched.fingerprint,
+                f.annotations.repo.as_deref().unwrap_or_default(),
             ],
         )?;
         Ok(())

@@ -89,8 +89,12 @@ fn build(job: &Job<'_>) -> Result<crate::net::Request, String> {
             .map_err(|why| format!("revoke section not run: {why}"))?;
     }
     let f = job.finding;
-    job.validator
-        .build_request(&f.provider, &spec.request(), &f.secret, &f.parts)
+    job.validator.build_request(
+        &f.rule.provider,
+        &spec.request(),
+        &f.matched.secret,
+        &f.matched.parts,
+    )
 }
 
 pub(crate) fn describe(job: &Job<'_>) -> Result<String, String> {
@@ -106,7 +110,7 @@ pub(crate) fn revoke(job: &Job<'_>) -> Outcome {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e, None),
     };
-    let resp = match job.validator.send(&req, &job.finding.secret) {
+    let resp = match job.validator.send(&req, &job.finding.matched.secret) {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e, None),
     };

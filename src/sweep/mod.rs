@@ -508,7 +508,10 @@ fn unreachable(known: &[(String, Vec<u8>)], history: &git::History) -> Vec<Strin
 
 /// The fingerprints of known findings a full scan did not report again.
 fn not_found_again(known: Vec<(String, Vec<u8>)>, found: &[Finding]) -> Vec<String> {
-    let found: HashSet<&str> = found.iter().map(|f| f.fingerprint.as_str()).collect();
+    let found: HashSet<&str> = found
+        .iter()
+        .map(|f| f.matched.fingerprint.as_str())
+        .collect();
     known
         .into_iter()
         .map(|(fp, _)| fp)
@@ -541,10 +544,10 @@ fn scan_blobs(
     .map_err(Failed::Repo)?;
     let mut findings = scan.findings;
     let before = findings.len();
-    findings.retain(|f| f.suppressed.is_none());
+    findings.retain(|f| f.annotations.suppressed.is_none());
     let suppressed = (before - findings.len()) as u64;
     for f in &mut findings {
-        f.repo = Some(mirror::without_credentials(url));
+        f.annotations.repo = Some(mirror::without_credentials(url));
     }
     Ok((findings, scan.bytes, suppressed))
 }

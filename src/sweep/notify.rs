@@ -53,15 +53,15 @@ pub fn body(run: i64, findings: &[Finding], slack: bool) -> Value {
         .iter()
         .map(|f| {
             json!({
-                "rule_id": f.rule_id,
-                "provider": f.provider,
-                "repo": f.repo,
-                "path": f.path,
-                "line": f.line,
+                "rule_id": f.rule.id,
+                "provider": f.rule.provider,
+                "repo": f.annotations.repo,
+                "path": f.location.path,
+                "line": f.location.line,
                 "commit": f.commit(),
-                "fingerprint": f.fingerprint,
-                "secret": crate::finding::redact(&f.secret),
-                "validation": f.validation,
+                "fingerprint": f.matched.fingerprint,
+                "secret": crate::finding::redact(&f.matched.secret),
+                "validation": f.annotations.validation,
             })
         })
         .collect();
@@ -84,11 +84,11 @@ fn slack_body(run: i64, findings: &[Finding]) -> Value {
     for f in findings.iter().take(20) {
         text.push_str(&format!(
             "\n• {} in {}:{}:{} ({})",
-            f.rule_id,
-            f.repo.as_deref().unwrap_or("?"),
-            f.path,
-            f.line,
-            crate::finding::redact(&f.secret)
+            f.rule.id,
+            f.annotations.repo.as_deref().unwrap_or("?"),
+            f.location.path,
+            f.location.line,
+            crate::finding::redact(&f.matched.secret)
         ));
     }
     if findings.len() > 20 {
