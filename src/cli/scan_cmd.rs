@@ -168,6 +168,11 @@ impl ChecksPlan {
         })
     }
 
+    /// Whether nothing runs after the scan.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.validator.is_none()
+    }
+
     /// Whether findings are validated.
     pub(crate) fn validates(&self) -> bool {
         self.validate && self.validator.is_some()

@@ -188,6 +188,9 @@ impl Stored {
         rules: &crate::rules::RuleSet,
         store: &mut dyn Datastore,
     ) -> anyhow::Result<Checks> {
+        if plan.is_empty() {
+            return Ok(Checks::default());
+        }
         let now = crate::time::unix_now();
         let stale = |at: &Option<i64>| {
             at.is_none_or(|t| now.saturating_sub(t) >= args.revalidate_after.as_secs() as i64)
