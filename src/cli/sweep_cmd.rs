@@ -200,7 +200,15 @@ impl Stored {
             .collect();
         let mut batch: Vec<Finding> = due.iter().map(|&i| self.findings[i].clone()).collect();
         let validation = plan.validate(rules, &mut batch);
-        let revocation = plan.revoke(rules, &mut batch, args.out.quiet)?;
+        // A secret an earlier sweep revoked is not sent to the broker again.
+        let pending: Vec<usize> = (0..batch.len())
+            .filter(|&i| !already_revoked(&batch[i]))
+            .collect();
+        let mut to_revoke: Vec<Finding> = pending.iter().map(|&i| batch[i].clone()).collect();
+        let revocation = plan.revoke(rules, &mut to_revoke, args.out.quiet)?;
+        for (i, f) in pending.into_iter().zip(to_revoke) {
+            batch[i] = f;
+        }
         if validation.is_some() || revocation.is_some() {
             for f in &batch {
                 store.record_checks(f, now)?;
@@ -221,6 +229,15 @@ impl Stored {
             revocation,
         })
     }
+}
+
+/// Whether a stored finding's secret was revoked by an earlier sweep.
+fn already_revoked(f: &Finding) -> bool {
+    use crate::finding::RevocationStatus::{Revoked, RevokedConfirmed};
+    f.annotations
+        .revocation
+        .as_ref()
+        .is_some_and(|r| matches!(r.status, Revoked | RevokedConfirmed))
 }
 
 /// `--notify` resolved before the sweep: a missing key fails fast.

@@ -669,3 +669,51 @@ fn deploy_examples_keep_the_datastore_url_out_of_argv() {
     }
     assert_eq!(checked, 2);
 }
+
+#[test]
+fn sweep_revokes_through_the_config_broker_once() {
+    let env = Env::new();
+    let mut fake = Fake::new(909);
+    let (a, _) = repo(&env, "a", &mut fake);
+    env.write("repos.txt", format!("{a}\n"));
+    let broker = Server::start(|_, _| Reply::new(200, r#"{"status":"revoked","reference":"R-7"}"#));
+    // GitHub's /user, asked after the revocation: the token is dead.
+    let gh = Server::start(|_, _| Reply::new(401, r#"{"message":"Bad credentials"}"#));
+    env.write(
+        "sweep.toml",
+        format!(
+            "[revoke]\nmode = \"enforce\"\nrequire = \"any\"\nrules = [\"github-*\"]\n\
+             audit_log = \"audit.jsonl\"\n[[revoke.broker]]\nkind = \"http\"\n\
+             url = \"{}/v1/revocations\"\n",
+            broker.url
+        ),
+    );
+    let ep = format!("github={}", gh.url);
+    let args = [
+        "--repos",
+        "repos.txt",
+        "--config",
+        "sweep.toml",
+        "--revoke",
+        "--allow-internal",
+        "--endpoint",
+        &ep,
+    ];
+    let (code, json, stderr) = run(&env, &args, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        findings(&json)[0]["revocation"]["status"],
+        "revoked-confirmed",
+        "{json:#}"
+    );
+    assert_eq!(broker.requests().len(), 1);
+    // The next sweep reads the revocation back and does not ask again.
+    let (code, json, stderr) = run(&env, &args, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        findings(&json)[0]["revocation"]["status"],
+        "revoked-confirmed",
+        "{json:#}"
+    );
+    assert_eq!(broker.requests().len(), 1, "{stderr}");
+}
