@@ -16,7 +16,7 @@ use crate::diag::Messages;
 use crate::finding::{self, Finding, ValidationStatus};
 use crate::report::{Format, Report, RunSummary};
 use crate::revoke::{RevokeOptions, RevokeRequire, RevokeSummary, Revoker};
-use crate::rules::Confidence;
+use crate::rules::{Confidence, Severity};
 use crate::scan::{ScanOptions, ScanResult, Scanner};
 use crate::source::git::GitOptions;
 use crate::validate::{ValidationSummary, Validator};
@@ -35,9 +35,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let messages = Messages::new(args.out.quiet);
     let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
     use_baseline(&args.triage, &mut setup)?;
-    if args.checks.fail_on == FailOn::Live && !args.checks.validate {
-        anyhow::bail!("--fail-on live needs --validate");
-    }
+    check_flags(&args.checks)?;
     // Resolve validation and revocation options before scanning so a bad
     // --endpoint or broker fails fast.
     let plan = ChecksPlan::new(&args.checks, &setup)?;
@@ -100,6 +98,33 @@ pub(crate) fn use_baseline(
     Ok(baseline)
 }
 
+/// Flag combinations clap cannot express: `--fail-on live` and
+/// `--only-live` need validation, `--fail-on SEVERITY` needs analysis.
+pub(crate) fn check_flags(c: &CheckArgs) -> anyhow::Result<()> {
+    let validating = c.validate || c.analyze;
+    if c.fail_on == FailOn::Live && !validating {
+        anyhow::bail!("--fail-on live needs --validate");
+    }
+    if c.only_live && !validating {
+        anyhow::bail!("--only-live needs --validate");
+    }
+    if fail_severity(c.fail_on).is_some() && !c.analyze {
+        anyhow::bail!("--fail-on {:?} needs --analyze", c.fail_on);
+    }
+    Ok(())
+}
+
+/// The least analyzed severity `--fail-on` asks for, if it names one.
+fn fail_severity(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Any | FailOn::Live => None,
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::High => Some(Severity::High),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::Low => Some(Severity::Low),
+    }
+}
+
 /// Runs the scan `mode` asks for over `args.paths`.
 fn scan(
     scanner: &Scanner,
@@ -138,6 +163,8 @@ pub(crate) struct ChecksPlan {
     validator: Option<Validator>,
     /// Validate the findings (asked for, or needed to revoke only live ones).
     validate: bool,
+    /// Analyze live findings (`--analyze`).
+    analyze: bool,
     revoke: Option<RevokeOptions>,
 }
 
@@ -150,6 +177,7 @@ impl ChecksPlan {
         };
         // Revoking only live secrets needs to know which are live.
         let validate = checks.validate
+            || checks.analyze
             || revoke
                 .as_ref()
                 .is_some_and(|r| r.config.require == RevokeRequire::Live);
@@ -164,6 +192,7 @@ impl ChecksPlan {
         Ok(ChecksPlan {
             validator,
             validate,
+            analyze: checks.analyze,
             revoke,
         })
     }
@@ -186,6 +215,17 @@ impl ChecksPlan {
     ) -> Option<ValidationSummary> {
         let validator = self.validator.as_ref().filter(|_| self.validate)?;
         Some(validator.validate_findings(rules, findings))
+    }
+
+    /// Analyzes what the live secrets among `findings` can do, when asked.
+    /// Runs before revocation: a revoked secret can no longer say.
+    pub(crate) fn analyze(
+        &self,
+        rules: &crate::rules::RuleSet,
+        findings: &mut [Finding],
+    ) -> Option<crate::analyze::AnalysisSummary> {
+        let validator = self.validator.as_ref().filter(|_| self.analyze)?;
+        Some(crate::analyze::Analyzer::new(validator).analyze_findings(rules, findings))
     }
 
     /// Revokes `findings` when planned (a dry run unless the policy
@@ -223,6 +263,7 @@ impl ChecksPlan {
                 summary.scan.findings = result.findings.len();
             }
             summary.validation = Some(counts);
+            summary.analysis = self.analyze(rules, &mut result.findings);
         }
         summary.revocation = self.revoke(rules, &mut result.findings, args.out.quiet)?;
         result.summary = summary.scan.clone();
@@ -245,7 +286,12 @@ fn print_summary_line(summary: &RunSummary) {
         .validation
         .as_ref()
         .map(|v| format!("; validation: {v}"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &summary
+            .analysis
+            .as_ref()
+            .map(|a| format!("; analysis: {a}"))
+            .unwrap_or_default();
     let suppressed = if s.suppressed_total() > 0 {
         format!("; {} suppressed", s.suppressed_total())
     } else {
@@ -285,13 +331,28 @@ fn print_commit_blocked(n: usize) {
     );
 }
 
+/// Whether `findings` make the exit code 1 under `--fail-on`.
+pub(crate) fn fails(fail_on: FailOn, findings: &[Finding]) -> bool {
+    match fail_on {
+        FailOn::Any => !findings.is_empty(),
+        FailOn::Live => findings.iter().any(is_live),
+        other => {
+            let least = fail_severity(other).unwrap_or(Severity::Low);
+            findings.iter().any(|f| {
+                f.annotations
+                    .analysis
+                    .as_ref()
+                    .and_then(|a| a.severity)
+                    .is_some_and(|s| s >= least)
+            })
+        }
+    }
+}
+
 /// 2 on errors, 3 on a failed revocation, 1 on findings (as `--fail-on`
 /// defines them) unless `--exit-zero`, else 0.
 fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 {
-    let failing = match args.checks.fail_on {
-        FailOn::Any => !findings.is_empty(),
-        FailOn::Live => findings.iter().any(is_live),
-    };
+    let failing = fails(args.checks.fail_on, findings);
     let revoke_failed = summary
         .revocation
         .as_ref()

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::args::{FailOn, NetArgs, PlatformArgs, SweepArgs};
-use super::scan_cmd::{is_live, use_baseline, ChecksPlan};
+use super::args::{NetArgs, PlatformArgs, SweepArgs};
+use super::scan_cmd::{check_flags, fails, is_live, use_baseline, ChecksPlan};
 use super::setup::{setup, Setup};
 use super::{open_output, write_report};
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_REVOKE_FAILED};
@@ -26,6 +26,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let show = super::show_options(&args.out);
     let messages = Messages::new(args.out.quiet);
     let (mut setup, inputs) = sweep_setup(&args, &messages)?;
+    check_flags(&args.checks)?;
     let plan = ChecksPlan::new(&args.checks, &setup)?;
     let notify = notify_options(&args)?;
     let jobs = parallelism(&args)?;
@@ -47,6 +48,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .transpose();
     let summary = RunSummary {
         validation: checks.validation,
+        analysis: checks.analysis,
         revocation: checks.revocation,
         ..run_summary(&s, stored.findings.len(), rules.len())
     };
@@ -143,6 +145,7 @@ struct Stored {
 #[derive(Default)]
 struct Checks {
     validation: Option<crate::validate::ValidationSummary>,
+    analysis: Option<crate::analyze::AnalysisSummary>,
     revocation: Option<crate::revoke::RevokeSummary>,
 }
 
@@ -200,6 +203,10 @@ impl Stored {
             .collect();
         let mut batch: Vec<Finding> = due.iter().map(|&i| self.findings[i].clone()).collect();
         let validation = plan.validate(rules, &mut batch);
+        let analysis = validation
+            .is_some()
+            .then(|| plan.analyze(rules, &mut batch))
+            .flatten();
         // A secret an earlier sweep revoked is not sent to the broker again.
         let pending: Vec<usize> = (0..batch.len())
             .filter(|&i| !already_revoked(&batch[i]))
@@ -209,7 +216,7 @@ impl Stored {
         for (i, f) in pending.into_iter().zip(to_revoke) {
             batch[i] = f;
         }
-        if validation.is_some() || revocation.is_some() {
+        if validation.is_some() || analysis.is_some() || revocation.is_some() {
             for f in &batch {
                 store.record_checks(f, now)?;
             }
@@ -226,6 +233,7 @@ impl Stored {
         }
         Ok(Checks {
             validation,
+            analysis,
             revocation,
         })
     }
@@ -285,10 +293,7 @@ fn exit_code(
     findings: &[Finding],
     notify_failed: bool,
 ) -> u8 {
-    let failing = match args.checks.fail_on {
-        FailOn::Any => !findings.is_empty(),
-        FailOn::Live => findings.iter().any(is_live),
-    };
+    let failing = fails(args.checks.fail_on, findings);
     if !s.failures.is_empty() || notify_failed {
         EXIT_ERROR
     } else if summary

@@ -187,7 +187,7 @@ mod tests {
                 &Response {
                     status,
                     body: body.into(),
-                    ..Response::default()
+                    headers: Vec::new(),
                 },
             )
         };

@@ -45,7 +45,7 @@ pub(crate) struct Reply {
     pub status: u16,
     pub body: String,
     pub delay: Duration,
-    /// Extra response headers (`Link`, rate-limit headers).
+    /// Headers sent besides Content-Type, Content-Length and Connection.
     pub headers: Vec<(String, String)>,
 }
 
