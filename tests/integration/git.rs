@@ -691,3 +691,37 @@ fn read_packs_reads_packed_and_loose_blobs() {
     want.sort_unstable();
     assert_eq!(secrets, want);
 }
+
+#[test]
+fn every_stash_entry_is_scanned_not_only_the_newest() {
+    let env = Env::new();
+    let dir = env.path();
+    git(dir, &["init", "-q"]);
+    std::fs::write(dir.join("app.env"), "A=1\n").unwrap();
+    git(dir, &["add", "app.env"]);
+    git(dir, &["commit", "-qm", "initial"]);
+    let mut fake = Fake::new(47);
+    let toks: Vec<String> = (0..3).map(|_| fake.github_pat()).collect();
+    // stash@{2}: a work-tree change; stash@{1}: a staged one; stash@{0}: an
+    // untracked file.
+    std::fs::write(dir.join("app.env"), format!("A=1\nT={}\n", toks[0])).unwrap();
+    git(dir, &["stash", "-q"]);
+    std::fs::write(dir.join("app.env"), format!("A=1\nT={}\n", toks[1])).unwrap();
+    git(dir, &["add", "app.env"]);
+    git(dir, &["stash", "-q"]);
+    std::fs::write(dir.join("new.env"), format!("T={}\n", toks[2])).unwrap();
+    git(dir, &["stash", "-q", "--include-untracked"]);
+    assert_eq!(git(dir, &["stash", "list"]).lines().count(), 3);
+
+    let (code, json) = git_json(&env, &["--show-secrets", "."]);
+    assert_eq!(code, 1);
+    let mut found: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap())
+        .collect();
+    found.sort();
+    found.dedup();
+    let mut want: Vec<&str> = toks.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(found, want, "{json:#}");
+}

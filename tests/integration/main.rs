@@ -15,6 +15,7 @@ mod input;
 mod layering;
 
 mod offline;
+mod org;
 mod output;
 mod repo;
 mod reports;
