@@ -361,23 +361,14 @@ pub fn enumerate_then_scan_packs(
         .filter(|(_, d)| !d.load(Ordering::Relaxed))
         .map(|(s, _)| s.clone())
         .collect();
-    messages.log(
-        crate::diag::Level::Info,
-        format_args!(
-            "{} blobs read from pack files in delta order, {} by id",
-            history.sites.len() - rest.len(),
-            rest.len()
-        ),
-    );
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()?;
     let mut findings = found.into_inner().unwrap();
-    findings.extend(pool.install(|| {
-        rest.par_chunks(64)
-            .flat_map_iter(|c| worker.scan_chunk(c))
-            .collect::<Vec<_>>()
-    }));
+    findings.extend(scan_by_id(
+        &worker,
+        &rest,
+        history.sites.len(),
+        opts,
+        messages,
+    )?);
     let mut scan = worker.finish(findings);
     scan.findings = attach_provenance(
         &repo,
@@ -386,6 +377,33 @@ pub fn enumerate_then_scan_packs(
         messages,
     );
     Ok((history, scan))
+}
+
+/// Scans the blobs no pack handed over (loose objects, alternates, packs
+/// that failed), reading them by id.
+fn scan_by_id(
+    worker: &Worker<'_>,
+    rest: &[Site],
+    total: usize,
+    opts: &GitOptions,
+    messages: &Messages,
+) -> anyhow::Result<Vec<Finding>> {
+    messages.log(
+        crate::diag::Level::Info,
+        format_args!(
+            "{} blobs read from pack files in delta order, {} by id",
+            total - rest.len(),
+            rest.len()
+        ),
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()?;
+    Ok(pool.install(|| {
+        rest.par_chunks(64)
+            .flat_map_iter(|c| worker.scan_chunk(c))
+            .collect::<Vec<_>>()
+    }))
 }
 
 /// A scanning thread's own working memory; a clone starts empty (each
