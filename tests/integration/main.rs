@@ -24,3 +24,4 @@ mod stub;
 mod sweep;
 mod triage;
 mod validate;
+mod validator_table;
