@@ -91,6 +91,7 @@ fn build(job: &Job<'_>) -> Result<crate::net::Request, String> {
     let f = job.finding;
     job.validator
         .build_request(&f.provider, &spec.request(), &f.secret, &f.parts)
+        .map_err(|e| e.to_string())
 }
 
 pub(crate) fn describe(job: &Job<'_>) -> Result<String, String> {
@@ -108,7 +109,7 @@ pub(crate) fn revoke(job: &Job<'_>) -> Outcome {
     };
     let resp = match job.validator.send(&req, &job.finding.secret) {
         Ok(r) => r,
-        Err(e) => return Outcome::failed(e, None),
+        Err(e) => return Outcome::failed(e.to_string(), None),
     };
     let json: Option<Value> = serde_json::from_str(&resp.body).ok();
     let said = crate::net::provider_message(&resp.body, json.as_ref())

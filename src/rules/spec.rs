@@ -183,10 +183,10 @@ impl RuleSpec {
             return Err("max_len must be between 1 and 1048576".into());
         }
         if let Some(v) = &self.validate {
-            v.check()?;
+            v.check().map_err(|e| e.to_string())?;
         }
         if let Some(r) = &self.revoke {
-            r.check()?;
+            r.check().map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -36,7 +36,7 @@ pub(crate) fn check(
     }
     let url = match ctx.url(spec.url.as_deref().unwrap_or(DEFAULT_URL)) {
         Ok(u) => u,
-        Err(e) => return Validation::unknown(e),
+        Err(e) => return Validation::unknown(e.to_string()),
     };
     let region = region_of(&url);
     let mut headers = vec![
@@ -70,7 +70,7 @@ pub(crate) fn check(
     };
     match ctx.send(&req) {
         Ok(resp) => interpret(&resp),
-        Err(e) => Validation::unknown(e),
+        Err(e) => Validation::unknown(e.to_string()),
     }
 }
 

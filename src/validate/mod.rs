@@ -90,6 +90,28 @@ pub enum ValidateError {
     Concurrency,
 }
 
+/// Why a validator's request could not be built. Display starts with the
+/// part of the validator at fault; it never quotes the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("validator url: {0}")]
+    Url(String),
+    #[error("validator {0}")]
+    Template(#[from] crate::rules::TemplateError),
+    #[error("validator {0}")]
+    MissingPart(#[from] crate::rules::MissingPart),
+    #[error("header {0}: the secret contains a line break and cannot go into a header")]
+    LineBreak(String),
+}
+
+/// Why no usable answer came back: a refused address, DNS, connection, TLS
+/// or timeout failure, or a rate limit or server error that outlasted the
+/// retry. Display is the network layer's reason, which names the host when
+/// the host is what failed; the secret is scrubbed out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SendError(String);
+
 /// What validation did, for the summary.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidationSummary {
@@ -229,21 +251,33 @@ impl Validator {
     /// Builds the templated request of `spec` for a rule of `provider`, with
     /// that provider's endpoint override applied, without sending it.
     /// Revocation uses it for `revoke:` sections.
+    ///
+    /// # Errors
+    ///
+    /// A template that does not parse or names a missing part, a URL that
+    /// does not parse, or a secret that cannot go into a header.
     pub(crate) fn build_request(
         &self,
         provider: &str,
         spec: &crate::rules::ValidateSpec,
         secret: &str,
         parts: &BTreeMap<String, String>,
-    ) -> Result<net::Request, String> {
+    ) -> Result<net::Request, RequestError> {
         let ctx = Ctx { v: self, provider };
-        http::build(&ctx, spec, secret, parts).map_err(|e| scrub(&e, secret))
+        http::build(&ctx, spec, secret, parts)
     }
 
-    /// Sends a request through the address guard and rate limiter. Errors
-    /// never quote `secret`.
-    pub(crate) fn send(&self, req: &net::Request, secret: &str) -> Result<net::Response, String> {
-        self.net.send(req).map_err(|e| scrub(&e, secret))
+    /// Sends a request through the address guard and rate limiter.
+    ///
+    /// # Errors
+    ///
+    /// Why no usable answer came ([`SendError`]); never quotes `secret`.
+    pub(crate) fn send(
+        &self,
+        req: &net::Request,
+        secret: &str,
+    ) -> Result<net::Response, SendError> {
+        self.net.send(req).map_err(|e| SendError(scrub(&e, secret)))
     }
 
     /// Sets `validation` on every finding. Each distinct (rule, secret,
@@ -334,16 +368,17 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Parses a validator URL and applies the provider's endpoint override.
-    pub fn url(&self, raw: &str) -> Result<Url, String> {
-        let mut url = Url::parse(raw).map_err(|e| format!("bad validator URL: {e}"))?;
+    pub fn url(&self, raw: &str) -> Result<Url, RequestError> {
+        let mut url = Url::parse(raw).map_err(|e| RequestError::Url(e.to_string()))?;
         if let Some(base) = self.v.endpoints.get(self.provider) {
             apply_endpoint(&mut url, base);
         }
         Ok(url)
     }
 
-    pub fn send(&self, req: &net::Request) -> Result<net::Response, String> {
-        self.v.net.send(req)
+    /// The detail of a [`SendError`] is scrubbed by [`Validator::check`].
+    pub fn send(&self, req: &net::Request) -> Result<net::Response, SendError> {
+        self.v.net.send(req).map_err(SendError)
     }
 }
 

@@ -252,7 +252,10 @@ fn carries_secret(case: &Case<'_>, seen: &Seen) -> Result<(), String> {
     if in_header || percent_decode(&seen.target).contains(s) || in_body {
         Ok(())
     } else {
-        Err(format!("the secret is nowhere in the request:\n{}", seen.raw()))
+        Err(format!(
+            "the secret is nowhere in the request:\n{}",
+            seen.raw()
+        ))
     }
 }
 
@@ -331,11 +334,25 @@ fn scenarios(spec: &ValidateSpec) -> Vec<Scenario> {
         want,
     };
     let (live, invalid) = answers(spec);
-    let mut v = vec![at("live", live.clone(), Duration::ZERO, ValidationStatus::Live)];
+    let mut v = vec![at(
+        "live",
+        live.clone(),
+        Duration::ZERO,
+        ValidationStatus::Live,
+    )];
     for answer in invalid {
-        v.push(at("invalid", answer, Duration::ZERO, ValidationStatus::Invalid));
+        v.push(at(
+            "invalid",
+            answer,
+            Duration::ZERO,
+            ValidationStatus::Invalid,
+        ));
     }
-    for (what, status) in [("rate limit", 429), ("server error", 500), ("unavailable", 503)] {
+    for (what, status) in [
+        ("rate limit", 429),
+        ("server error", 500),
+        ("unavailable", 503),
+    ] {
         let answer = (status, live.1.clone());
         v.push(at(what, answer, Duration::ZERO, ValidationStatus::Unknown));
     }
@@ -387,7 +404,10 @@ fn exercise(case: &Case<'_>) -> Vec<String> {
         let names_identity = case.spec.identity.is_some() || case.spec.kind == ValidatorKind::Aws;
         if sc.want == ValidationStatus::Live && names_identity && !v.detail.contains("ks-identity")
         {
-            failures.push(format!("{id}: live detail {:?} names no identity", v.detail));
+            failures.push(format!(
+                "{id}: live detail {:?} names no identity",
+                v.detail
+            ));
         }
     }
     // A bare refusal must never read as live: a `live` matcher that accepts
@@ -443,7 +463,12 @@ fn every_bundled_validator_answers_like_its_provider_on_a_stand_in() {
         }
     });
     failures.extend(found.into_inner().unwrap());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     let n = exercised.into_inner();
     assert!(
         n >= MIN_VALIDATED_RULES,
@@ -459,7 +484,12 @@ fn no_bundled_validator_targets_an_internal_address() {
     let http = rules
         .rules()
         .iter()
-        .filter(|r| r.spec.validate.as_ref().is_some_and(|v| v.kind == ValidatorKind::Http))
+        .filter(|r| {
+            r.spec
+                .validate
+                .as_ref()
+                .is_some_and(|v| v.kind == ValidatorKind::Http)
+        })
         .count();
     let mut n = 0;
     for rule in rules.rules() {
@@ -473,7 +503,12 @@ fn no_bundled_validator_targets_an_internal_address() {
             .unwrap_or_else(|| panic!("{}: {url} is not https", rule.id()));
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-            assert_eq!(keysweep::validate::internal_kind(ip), None, "{}: {url}", rule.id());
+            assert_eq!(
+                keysweep::validate::internal_kind(ip),
+                None,
+                "{}: {url}",
+                rule.id()
+            );
         }
         assert!(
             !matches!(bare, "localhost" | "metadata.google.internal")
@@ -483,14 +518,20 @@ fn no_bundled_validator_targets_an_internal_address() {
             rule.id()
         );
     }
-    assert!(n >= http && http > 0, "{n} validator URLs checked of {http}");
+    assert!(
+        n >= http && http > 0,
+        "{n} validator URLs checked of {http}"
+    );
 }
 
 /// The stand-in itself is trustworthy only if a mismatching answer fails:
 /// a spec whose live answer needs `ok: true` is not live on `ok: false`.
 #[test]
 fn synthesized_answers_follow_the_matchers() {
-    let m: Matchers = serde_json::from_value(json!({"status": [200], "json": {"ok": true, "data.0.id": {"exists": true}}})).unwrap();
+    let m: Matchers = serde_json::from_value(
+        json!({"status": [200], "json": {"ok": true, "data.0.id": {"exists": true}}}),
+    )
+    .unwrap();
     let (status, body) = answer_for(&m.0[0], 401, Some("user.login"));
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(status, 200);
