@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn pem_parsing_errors_are_plain() {
-        let e = |s: &str| key_pair(s).err().expect("a key error").to_string();
+        let e = |s: &str| key_pair(s).expect_err("a key error").to_string();
         assert_eq!(e("nothing here"), "PEM header: no PEM header");
         let bad = e("-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n");
         assert!(bad.starts_with("PEM block \"PRIVATE KEY\": "), "{bad}");
