@@ -540,3 +540,30 @@ fn synthesized_answers_follow_the_matchers() {
     let bad = r#"{"ok": false, "data": [{"id": 1}]}"#;
     assert!(!m.matches(200, bad, serde_json::from_str(bad).ok().as_ref()));
 }
+
+/// The README's validator figure is the one `rules list` reports, and it
+/// meets the target.
+#[test]
+fn readme_states_the_validator_count_from_rules_list() {
+    let env = crate::common::Env::new();
+    let out = env
+        .cmd()
+        .args(["rules", "list", "-f", "json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let with = doc["counts"]["with_validator"].as_u64().unwrap();
+    let rules = doc["counts"]["rules"].as_u64().unwrap();
+    assert!(
+        with >= MIN_VALIDATED_RULES as u64,
+        "{with} rules with a validator"
+    );
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let figure = format!("{with} of the {rules} bundled rules");
+    assert!(
+        readme.contains(&figure),
+        "README should say \"{figure}\" (from `keysweep rules list -f json`)"
+    );
+}
