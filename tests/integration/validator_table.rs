@@ -286,25 +286,32 @@ fn check_code_request(case: &Case<'_>, seen: &Seen) -> Result<(), String> {
 }
 
 /// The answers a code validator's provider gives for live and invalid.
-fn code_answers(kind: ValidatorKind) -> ((u16, String), Vec<(u16, String)>) {
+fn code_answers(kind: ValidatorKind) -> (Vec<(u16, String)>, Vec<(u16, String)>) {
     match kind {
         ValidatorKind::Aws => (
-            (200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ks-identity</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>".into()),
+            vec![(200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ks-identity</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>".into())],
             vec![(403, "<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>".into())],
         ),
         ValidatorKind::Gcp => (
-            (200, r#"{"access_token":"ya29.x","expires_in":3599,"token_type":"Bearer"}"#.into()),
+            vec![(200, r#"{"access_token":"ya29.x","expires_in":3599,"token_type":"Bearer"}"#.into())],
             vec![(400, r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#.into())],
         ),
         ValidatorKind::Http => unreachable!(),
     }
 }
 
-fn answers(spec: &ValidateSpec) -> ((u16, String), Vec<(u16, String)>) {
+/// One answer per `live` matcher (each naming the identity when the spec
+/// reads one) and one per `invalid` matcher.
+fn answers(spec: &ValidateSpec) -> (Vec<(u16, String)>, Vec<(u16, String)>) {
     if spec.kind != ValidatorKind::Http {
         return code_answers(spec.kind);
     }
-    let live = answer_for(&spec.live.0[0], 200, spec.identity.as_deref());
+    let live = spec
+        .live
+        .0
+        .iter()
+        .map(|m| answer_for(m, 200, spec.identity.as_deref()))
+        .collect();
     let invalid = spec
         .invalid
         .0
@@ -323,8 +330,8 @@ struct Scenario {
     want: ValidationStatus,
 }
 
-/// The answers to play for a validator: its live answer, each invalid one,
-/// then 429, 500, 503 and a live answer that comes too late.
+/// The answers to play for a validator: each live and each invalid one, then
+/// 429, 500, 503 and a live answer that comes too late.
 fn scenarios(spec: &ValidateSpec) -> Vec<Scenario> {
     let at = |what, (status, body): (u16, String), delay, want| Scenario {
         what,
@@ -334,12 +341,11 @@ fn scenarios(spec: &ValidateSpec) -> Vec<Scenario> {
         want,
     };
     let (live, invalid) = answers(spec);
-    let mut v = vec![at(
-        "live",
-        live.clone(),
-        Duration::ZERO,
-        ValidationStatus::Live,
-    )];
+    let first = live[0].clone();
+    let mut v: Vec<Scenario> = live
+        .into_iter()
+        .map(|answer| at("live", answer, Duration::ZERO, ValidationStatus::Live))
+        .collect();
     for answer in invalid {
         v.push(at(
             "invalid",
@@ -353,10 +359,10 @@ fn scenarios(spec: &ValidateSpec) -> Vec<Scenario> {
         ("server error", 500),
         ("unavailable", 503),
     ] {
-        let answer = (status, live.1.clone());
+        let answer = (status, first.1.clone());
         v.push(at(what, answer, Duration::ZERO, ValidationStatus::Unknown));
     }
-    v.push(at("timeout", live, TIMEOUT * 4, ValidationStatus::Unknown));
+    v.push(at("timeout", first, TIMEOUT * 4, ValidationStatus::Unknown));
     v
 }
 
