@@ -33,6 +33,9 @@ struct Case<'a> {
     parts: BTreeMap<String, String>,
 }
 
+/// Canned answers: status and body.
+type Answers = Vec<(u16, String)>;
+
 /// What the stand-in answers next: status, body, delay.
 type Plan = Arc<Mutex<(u16, String, Duration)>>;
 
@@ -286,7 +289,7 @@ fn check_code_request(case: &Case<'_>, seen: &Seen) -> Result<(), String> {
 }
 
 /// The answers a code validator's provider gives for live and invalid.
-fn code_answers(kind: ValidatorKind) -> (Vec<(u16, String)>, Vec<(u16, String)>) {
+fn code_answers(kind: ValidatorKind) -> (Answers, Answers) {
     match kind {
         ValidatorKind::Aws => (
             vec![(200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ks-identity</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>".into())],
@@ -302,7 +305,7 @@ fn code_answers(kind: ValidatorKind) -> (Vec<(u16, String)>, Vec<(u16, String)>)
 
 /// One answer per `live` matcher (each naming the identity when the spec
 /// reads one) and one per `invalid` matcher.
-fn answers(spec: &ValidateSpec) -> (Vec<(u16, String)>, Vec<(u16, String)>) {
+fn answers(spec: &ValidateSpec) -> (Answers, Answers) {
     if spec.kind != ValidatorKind::Http {
         return code_answers(spec.kind);
     }
