@@ -576,3 +576,40 @@ fn readme_states_the_validator_count_from_rules_list() {
         "README should say \"{figure}\" (from `keysweep rules list -f json`)"
     );
 }
+
+/// Every entry of a bundled validator file is preceded by comments that cite
+/// the provider's documentation (a URL), so a reviewer can check the endpoint.
+#[test]
+fn every_bundled_validator_entry_cites_its_docs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/validators");
+    let mut entries = 0;
+    let mut uncited = Vec::new();
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let top_level_key = !line.starts_with([' ', '#', '-'])
+                && line.trim_end().ends_with(':')
+                && !line.trim().is_empty();
+            if !top_level_key {
+                continue;
+            }
+            entries += 1;
+            let cited = lines[..i]
+                .iter()
+                .rev()
+                .take_while(|l| l.starts_with('#'))
+                .any(|l| l.contains("https://"));
+            if !cited {
+                uncited.push(format!("{}: {line}", path.display()));
+            }
+        }
+    }
+    assert!(
+        uncited.is_empty(),
+        "entries without a docs URL:\n{}",
+        uncited.join("\n")
+    );
+    assert!(entries >= 200, "only {entries} entries found");
+}
