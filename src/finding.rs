@@ -17,20 +17,58 @@ use crate::rules::{Confidence, Rule, Severity};
 pub mod redaction;
 pub use redaction::{Redaction, Redactor};
 
-/// A secret found at a place. Line and column numbers are 1-based; columns count
-/// characters; `end_line`/`end_column` point at the secret's last character.
+/// A secret found at a place, in four parts read in this order: what
+/// matched ([`RuleRef`], [`Matched`]), where ([`Location`], [`Place`]), which
+/// commit brought it ([`GitProvenance`](crate::blob::GitProvenance)), and
+/// what later stages said about it ([`Annotations`]).
+///
+/// Every part is flattened in JSON, so a report is one flat object per
+/// finding whose keys keep this declaration order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    pub rule_id: String,
-    pub rule_name: String,
+    #[serde(flatten)]
+    pub rule: RuleRef,
+    #[serde(flatten)]
+    pub location: Location,
+    #[serde(flatten)]
+    pub matched: Matched,
+    #[serde(flatten)]
+    pub place: Place,
+    /// Provenance of a finding from git history: `commit`, `author`, `email`,
+    /// `date`, `message`, `blob`, `status`, `occurrences`.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::blob::GitProvenance>,
+    #[serde(flatten)]
+    pub annotations: Annotations,
+}
+
+/// The rule that matched, as reports name it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleRef {
+    #[serde(rename = "rule_id")]
+    pub id: String,
+    #[serde(rename = "rule_name")]
+    pub name: String,
     pub provider: String,
     pub severity: Severity,
     pub confidence: Confidence,
+}
+
+/// Where the secret is in its blob. Line and column numbers are 1-based;
+/// columns count characters; `end_line`/`end_column` point at the secret's
+/// last character.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
     pub path: String,
     pub line: usize,
     pub column: usize,
     pub end_line: usize,
     pub end_column: usize,
+}
+
+/// The secret and what was measured of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Matched {
     /// The secret. Reporters redact it unless asked not to.
     pub secret: String,
     /// The line holding the start of the secret, cut to at most 80
@@ -51,6 +89,12 @@ pub struct Finding {
     /// Named parts found with the secret (e.g. `key_id` beside an AWS secret).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parts: BTreeMap<String, String>,
+}
+
+/// Where the secret sits in its file's structure, as the format stage saw
+/// it: notebook cell, encoding undone, MCP client and server, CI system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
     /// Notebook cell holding the secret, 1-based. `line` stays the line in
     /// the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,10 +124,12 @@ pub struct Finding {
     /// How to fix it, in the syntax of the client or CI system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
-    /// Provenance of a finding from git history: `commit`, `author`, `email`,
-    /// `date`, `message`, `blob`, `status`, `occurrences`.
-    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    pub git: Option<crate::blob::GitProvenance>,
+}
+
+/// What the stages after matching added: offline checks, triage,
+/// validation, the sweep's repository, revocation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Annotations {
     /// What the secret's own structure says (checksum, JWT expiry), for
     /// rules with an `offline_check`. A failed check lowers `confidence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,11 +207,11 @@ pub struct Suppression {
 pub fn sort(findings: &mut [Finding]) {
     let key = |f: &Finding| {
         (
-            f.path.clone(),
-            f.line,
-            f.column,
-            f.rule_id.clone(),
-            f.fingerprint.clone(),
+            f.location.path.clone(),
+            f.location.line,
+            f.location.column,
+            f.rule.id.clone(),
+            f.matched.fingerprint.clone(),
             f.commit().map(str::to_string),
         )
     };
@@ -430,18 +476,18 @@ pub fn from_segment(
                 snippet(text, m.secret.clone())
             };
             let mut f = located(hay, &path, &mut lines, span.clone(), secret, snippet, rule);
-            f.entropy = (m.entropy * 1000.0).round() / 1000.0;
-            f.parts = m.parts.iter().cloned().collect();
+            f.matched.entropy = (m.entropy * 1000.0).round() / 1000.0;
+            f.matched.parts = m.parts.iter().cloned().collect();
             if let Some(cell) = seg.place.cell {
-                f.cell = Some(cell);
-                f.cell_part = seg.place.part;
-                f.cell_line = Some(
+                f.place.cell = Some(cell);
+                f.place.cell_part = seg.place.part;
+                f.place.cell_line = Some(
                     seg.place
                         .cell_line
                         .unwrap_or_else(|| text_lines.locate(text, m.secret.start).0),
                 );
             }
-            f.decoded = seg.place.decoded.clone();
+            f.place.decoded = seg.place.decoded.clone();
             (f, span)
         })
         .collect()
@@ -466,7 +512,7 @@ pub fn from_literal(
         snippet,
         rule,
     );
-    f.entropy = (entropy(lit.secret.as_bytes()) * 1000.0).round() / 1000.0;
+    f.matched.entropy = (entropy(lit.secret.as_bytes()) * 1000.0).round() / 1000.0;
     f.apply(&lit.context);
     f
 }
@@ -475,19 +521,19 @@ impl Finding {
     /// Adds a format's structural facts (server, client, variable, fix).
     pub fn apply(&mut self, ctx: &Context) {
         if ctx.mcp_client.is_some() {
-            self.mcp_client = ctx.mcp_client;
+            self.place.mcp_client = ctx.mcp_client;
         }
         if ctx.mcp_server.is_some() {
-            self.mcp_server.clone_from(&ctx.mcp_server);
+            self.place.mcp_server.clone_from(&ctx.mcp_server);
         }
         if ctx.ci_system.is_some() {
-            self.ci_system = ctx.ci_system;
+            self.place.ci_system = ctx.ci_system;
         }
         if ctx.variable.is_some() {
-            self.variable.clone_from(&ctx.variable);
+            self.place.variable.clone_from(&ctx.variable);
         }
         if ctx.fix.is_some() {
-            self.fix.clone_from(&ctx.fix);
+            self.place.fix.clone_from(&ctx.fix);
         }
     }
 }
@@ -515,20 +561,30 @@ fn located(
         _ => rule.spec.confidence,
     };
     Finding {
-        rule_id: rule.spec.id.clone(),
-        rule_name: rule.spec.name.clone(),
-        provider: rule.provider.clone(),
-        severity: rule.spec.severity,
-        confidence,
-        fingerprint: fingerprint(&rule.spec.id, path, secret.as_bytes()),
-        path: path.to_string(),
-        line,
-        column,
-        end_line,
-        end_column,
-        snippet,
-        secret,
-        offline_check,
+        rule: RuleRef {
+            id: rule.spec.id.clone(),
+            name: rule.spec.name.clone(),
+            provider: rule.provider.clone(),
+            severity: rule.spec.severity,
+            confidence,
+        },
+        location: Location {
+            path: path.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+        },
+        matched: Matched {
+            fingerprint: fingerprint(&rule.spec.id, path, secret.as_bytes()),
+            snippet,
+            secret,
+            ..Matched::default()
+        },
+        annotations: Annotations {
+            offline_check,
+            ..Annotations::default()
+        },
         ..Finding::default()
     }
 }
@@ -554,7 +610,7 @@ impl Finding {
     /// version of the same file). Returns false, changing nothing, when the
     /// secret is not there.
     pub fn relocate(&mut self, hay: &[u8]) -> bool {
-        let Some(start) = memchr::memmem::find(hay, self.secret.as_bytes()) else {
+        let Some(start) = memchr::memmem::find(hay, self.matched.secret.as_bytes()) else {
             return false;
         };
         self.relocate_at(hay, start, &mut LineCounter::default());
@@ -565,10 +621,11 @@ impl Finding {
     /// `lines` is shared by the findings relocated in one version, in
     /// ascending order, so that each costs no pass over the file.
     pub fn relocate_at(&mut self, hay: &[u8], start: usize, lines: &mut LineCounter) {
-        let end = (start + self.secret.len()).min(hay.len());
-        (self.line, self.column) = lines.locate(hay, start);
-        (self.end_line, self.end_column) = lines.locate(hay, last_char_start(hay, start..end));
-        self.snippet = snippet(hay, start..end);
+        let end = (start + self.matched.secret.len()).min(hay.len());
+        (self.location.line, self.location.column) = lines.locate(hay, start);
+        (self.location.end_line, self.location.end_column) =
+            lines.locate(hay, last_char_start(hay, start..end));
+        self.matched.snippet = snippet(hay, start..end);
     }
 }
 
@@ -743,24 +800,31 @@ mod tests {
     #[test]
     fn redaction_hides_secret_in_snippet() {
         let f = Finding {
-            rule_id: "x".into(),
-            rule_name: "X".into(),
-            provider: "x".into(),
-            severity: Severity::High,
-            confidence: Confidence::High,
-            path: "p".into(),
-            line: 1,
-            column: 1,
-            end_line: 1,
-            end_column: 1,
-            secret: "supersecretvalue123".into(),
-            snippet: "token = supersecretvalue123".into(),
-            fingerprint: "f".into(),
-            entropy: 3.0,
+            rule: crate::finding::RuleRef {
+                id: "x".into(),
+                name: "X".into(),
+                provider: "x".into(),
+                severity: Severity::High,
+                confidence: Confidence::High,
+            },
+            location: crate::finding::Location {
+                path: "p".into(),
+                line: 1,
+                column: 1,
+                end_line: 1,
+                end_column: 1,
+            },
+            matched: crate::finding::Matched {
+                secret: "supersecretvalue123".into(),
+                snippet: "token = supersecretvalue123".into(),
+                fingerprint: "f".into(),
+                entropy: 3.0,
+                ..Default::default()
+            },
             ..Finding::default()
         };
         let r = f.redacted();
-        assert_eq!(r.secret, "su…23");
-        assert_eq!(r.snippet, "token = su…23");
+        assert_eq!(r.matched.secret, "su…23");
+        assert_eq!(r.matched.snippet, "token = su…23");
     }
 }

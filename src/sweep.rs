@@ -501,10 +501,10 @@ fn scan_blobs(
     .map_err(Failed::Repo)?;
     let mut findings = scan.findings;
     let before = findings.len();
-    findings.retain(|f| f.suppressed.is_none());
+    findings.retain(|f| f.annotations.suppressed.is_none());
     let suppressed = (before - findings.len()) as u64;
     for f in &mut findings {
-        f.repo = Some(mirror::without_credentials(url));
+        f.annotations.repo = Some(mirror::without_credentials(url));
     }
     Ok((findings, scan.bytes, suppressed))
 }

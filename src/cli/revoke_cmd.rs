@@ -52,7 +52,7 @@ pub(crate) fn read_report(path: &Path) -> anyhow::Result<Vec<Finding>> {
     };
     let redacted = findings
         .iter()
-        .filter(|f| f.secret.contains('…') || f.secret.is_empty())
+        .filter(|f| f.matched.secret.contains('…') || f.matched.secret.is_empty())
         .count();
     if redacted > 0 {
         anyhow::bail!(

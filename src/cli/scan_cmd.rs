@@ -178,7 +178,8 @@ impl ChecksPlan {
             let counts = validator.validate_findings(rules, &mut result.findings);
             if args.checks.only_live {
                 result.findings.retain(|f| {
-                    f.validation
+                    f.annotations
+                        .validation
                         .as_ref()
                         .is_some_and(|v| v.status == ValidationStatus::Live)
                 });
@@ -254,7 +255,8 @@ fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 
     let failing = match args.checks.fail_on {
         FailOn::Any => !findings.is_empty(),
         FailOn::Live => findings.iter().any(|f| {
-            f.validation
+            f.annotations
+                .validation
                 .as_ref()
                 .is_some_and(|v| v.status == ValidationStatus::Live)
         }),

@@ -235,9 +235,9 @@ impl Datastore for Postgres {
                 &ins,
                 &[
                     &s.repo,
-                    &f.fingerprint,
-                    &f.rule_id,
-                    &f.path,
+                    &f.matched.fingerprint,
+                    &f.rule.id,
+                    &f.location.path,
                     &commit_of(f),
                     &blob_of(f),
                     &s.run,

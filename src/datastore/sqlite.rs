@@ -263,9 +263,9 @@ impl Datastore for Sqlite {
             for f in s.findings {
                 ins.execute(params![
                     s.repo,
-                    f.fingerprint,
-                    f.rule_id,
-                    f.path,
+                    f.matched.fingerprint,
+                    f.rule.id,
+                    f.location.path,
                     commit_of(f),
                     blob_of(f),
                     s.run,

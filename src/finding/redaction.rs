@@ -186,14 +186,14 @@ impl Redactor {
     pub fn new(findings: &[Finding], rules: Option<&RuleSet>, policy: Redaction) -> Redactor {
         let mut keywords = HashMap::new();
         for f in findings {
-            if keywords.contains_key(&f.rule_id) {
+            if keywords.contains_key(&f.rule.id) {
                 continue;
             }
             let kw = rules
-                .and_then(|r| r.get(&f.rule_id))
+                .and_then(|r| r.get(&f.rule.id))
                 .map(|r| r.spec.keywords.clone())
                 .unwrap_or_default();
-            keywords.insert(f.rule_id.clone(), kw);
+            keywords.insert(f.rule.id.clone(), kw);
         }
         let mut r = Redactor {
             policy,
@@ -202,15 +202,21 @@ impl Redactor {
         };
         let mut known: HashMap<&str, String> = HashMap::new();
         for f in findings {
-            if !is_public_rule(&f.rule_id) {
+            if !is_public_rule(&f.rule.id) {
                 let red = r.secret(f);
                 // A secret spanning lines shows only its first in a snippet.
-                if let Some(first) = f.secret.lines().next().filter(|l| *l != f.secret) {
+                if let Some(first) = f
+                    .matched
+                    .secret
+                    .lines()
+                    .next()
+                    .filter(|l| *l != f.matched.secret)
+                {
                     known.entry(first).or_insert_with(|| red.clone());
                 }
-                known.entry(f.secret.as_str()).or_insert(red);
+                known.entry(f.matched.secret.as_str()).or_insert(red);
             }
-            for (name, v) in &f.parts {
+            for (name, v) in &f.matched.parts {
                 if !is_public_part(name) {
                     known
                         .entry(v.as_str())
@@ -232,11 +238,15 @@ impl Redactor {
 
     /// The redacted form of a finding's secret.
     pub fn secret(&self, f: &Finding) -> String {
-        if is_public_rule(&f.rule_id) {
-            return f.secret.clone();
+        if is_public_rule(&f.rule.id) {
+            return f.matched.secret.clone();
         }
-        let kw = self.keywords.get(&f.rule_id).map_or(&[][..], Vec::as_slice);
-        redact_with(&f.secret, prefix_len(&f.secret, kw), self.policy)
+        let kw = self.keywords.get(&f.rule.id).map_or(&[][..], Vec::as_slice);
+        redact_with(
+            &f.matched.secret,
+            prefix_len(&f.matched.secret, kw),
+            self.policy,
+        )
     }
 
     /// The redacted form of a value whose rule is unknown.
@@ -255,25 +265,25 @@ impl Redactor {
     /// A copy of `f` as reports show it.
     pub fn finding(&self, f: &Finding) -> Finding {
         let mut out = f.clone();
-        out.secret = self.secret(f);
-        for (name, v) in out.parts.iter_mut() {
+        out.matched.secret = self.secret(f);
+        for (name, v) in out.matched.parts.iter_mut() {
             if !is_public_part(name) {
                 *v = self.plain(v);
             }
         }
-        out.snippet = self.mask(&f.snippet);
+        out.matched.snippet = self.mask(&f.matched.snippet);
         let mask = |s: &mut String| *s = self.mask(s);
-        out.fix.as_mut().map(mask);
-        out.variable.as_mut().map(mask);
-        out.decoded.as_mut().map(mask);
-        out.repo.as_mut().map(mask);
-        if let Some(v) = &mut out.validation {
+        out.place.fix.as_mut().map(mask);
+        out.place.variable.as_mut().map(mask);
+        out.place.decoded.as_mut().map(mask);
+        out.annotations.repo.as_mut().map(mask);
+        if let Some(v) = &mut out.annotations.validation {
             mask(&mut v.detail);
         }
-        if let Some(r) = &mut out.revocation {
+        if let Some(r) = &mut out.annotations.revocation {
             mask(&mut r.detail);
         }
-        if let Some(s) = &mut out.suppressed {
+        if let Some(s) = &mut out.annotations.suppressed {
             mask(&mut s.detail);
         }
         if let Some(g) = &mut out.git {
@@ -346,9 +356,15 @@ mod tests {
 
     fn finding(rule: &str, secret: &str, snippet: &str) -> Finding {
         Finding {
-            rule_id: rule.into(),
-            secret: secret.into(),
-            snippet: snippet.into(),
+            rule: crate::finding::RuleRef {
+                id: rule.into(),
+                ..Default::default()
+            },
+            matched: crate::finding::Matched {
+                secret: secret.into(),
+                snippet: snippet.into(),
+                ..Default::default()
+            },
             ..Finding::default()
         }
     }
@@ -360,20 +376,23 @@ mod tests {
         let tok = "ghp_R8fK2mQ9xLz4Tb7Wc1Vn5Hj3Ds6Ga0Py2Ue8";
         let line = format!("{{\"id\":\"{id}\",\"key\":\"{key}\",\"gh\":\"{tok}\"}}");
         let mut aws = finding("aws-secret-access-key", key, &line);
-        aws.parts.insert("key_id".into(), id.into());
+        aws.matched.parts.insert("key_id".into(), id.into());
         let mut gh = finding("github-pat-classic", tok, &line);
-        gh.fix = Some(format!("replace {key} with a reference"));
+        gh.place.fix = Some(format!("replace {key} with a reference"));
         let fs = vec![aws, gh, finding("aws-access-key-id", id, &line)];
         let r = Redactor::new(&fs, None, Redaction::Identify);
         for f in &fs {
             let shown = r.finding(f);
-            for text in [&shown.snippet, shown.fix.as_deref().unwrap_or("")] {
+            for text in [
+                &shown.matched.snippet,
+                shown.place.fix.as_deref().unwrap_or(""),
+            ] {
                 assert!(!text.contains(key) && !text.contains(tok), "{text}");
             }
-            assert!(shown.snippet.contains(id), "key ids are not secret");
+            assert!(shown.matched.snippet.contains(id), "key ids are not secret");
         }
-        assert_eq!(r.finding(&fs[0]).parts["key_id"], id);
-        assert_eq!(r.finding(&fs[2]).secret, id);
-        assert!(!r.finding(&fs[1]).fix.unwrap().contains(key));
+        assert_eq!(r.finding(&fs[0]).matched.parts["key_id"], id);
+        assert_eq!(r.finding(&fs[2]).matched.secret, id);
+        assert!(!r.finding(&fs[1]).place.fix.unwrap().contains(key));
     }
 }

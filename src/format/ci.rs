@@ -154,7 +154,7 @@ pub(crate) fn detect_other(name: &str) -> Option<CiSystem> {
 /// # Errors
 ///
 /// Fails when a YAML file does not parse, with the line and column.
-pub fn literals(system: CiSystem, bytes: &[u8]) -> Result<Vec<Literal>, String> {
+pub fn literals(system: CiSystem, bytes: &[u8]) -> Result<Vec<Literal>, super::FormatError> {
     let mut w = Walker {
         system,
         out: vec![file_context(system, bytes.len())],
@@ -163,7 +163,7 @@ pub fn literals(system: CiSystem, bytes: &[u8]) -> Result<Vec<Literal>, String> 
         w.jenkinsfile(&String::from_utf8_lossy(bytes));
     } else {
         let text = super::utf8(bytes)?;
-        let root = super::yaml::parse(text).map_err(|e| e.to_string())?;
+        let root = super::yaml::parse(text)?;
         w.walk(&root, 0);
     }
     Ok(w.out)

@@ -7,23 +7,28 @@
 //! keeps positions exact, escapes included.
 
 use super::tree::{Node, OffsetMap, Piece, Text, Tree};
+use super::FormatError;
 
 /// Nesting deeper than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 200;
 
-/// A syntax error at a byte offset.
+/// A syntax error at a byte offset, located by [`parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    pub offset: usize,
-    pub message: String,
+struct SyntaxError {
+    offset: usize,
+    message: String,
 }
 
 /// Parses JSON with comments and trailing commas.
 ///
 /// # Errors
 ///
-/// Fails on anything else that is not JSON, naming the offset.
-pub fn parse(bytes: &[u8]) -> Result<Tree, SyntaxError> {
+/// Fails on anything else that is not JSON, naming the line and column.
+pub fn parse(bytes: &[u8]) -> Result<Tree, FormatError> {
+    parse_at(bytes).map_err(|e| FormatError::at(bytes, e.offset, e.message))
+}
+
+fn parse_at(bytes: &[u8]) -> Result<Tree, SyntaxError> {
     let mut p = Parser { b: bytes, pos: 0 };
     if p.b.starts_with(b"\xEF\xBB\xBF") {
         p.pos = 3;
@@ -35,19 +40,6 @@ pub fn parse(bytes: &[u8]) -> Result<Tree, SyntaxError> {
         return Err(p.err("unexpected text after the JSON value"));
     }
     Ok(tree)
-}
-
-/// Turns a byte offset into `line:column` (1-based) for messages.
-pub fn line_col(bytes: &[u8], offset: usize) -> String {
-    let offset = offset.min(bytes.len());
-    let line = memchr::memchr_iter(b'\n', &bytes[..offset]).count() + 1;
-    let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |p| p + 1);
-    let col = bytes[start..offset]
-        .iter()
-        .filter(|&&b| (b & 0xC0) != 0x80)
-        .count()
-        + 1;
-    format!("{line}:{col}")
 }
 
 struct Parser<'a> {
@@ -322,8 +314,16 @@ mod tests {
     fn errors_name_the_place() {
         let src = b"{\n  \"a\": 1\n  \"b\": 2\n}";
         let e = parse(src).unwrap_err();
-        assert_eq!(line_col(src, e.offset), "3:3");
-        assert!(e.message.contains("','"));
+        let FormatError::Syntax {
+            line,
+            column,
+            message,
+        } = e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!((line, column), (3, 3));
+        assert!(message.contains("','"));
         assert!(parse(b"[\"abc").is_err());
         assert!(parse(b"{} x").is_err());
         let deep = "[".repeat(500);

@@ -121,7 +121,7 @@ pub(crate) fn detect_path(name: &str, parent: &str, grandparent: &str) -> Option
 ///
 /// Fails when the file does not parse (JSON with comments, YAML or TOML,
 /// by its content), with the line and column.
-pub fn literals(client: Client, bytes: &[u8]) -> Result<Vec<Literal>, String> {
+pub fn literals(client: Client, bytes: &[u8]) -> Result<Vec<Literal>, super::FormatError> {
     // Windows editors write a UTF-8 byte order mark; as three spaces it
     // leaves the JSON valid and every offset where it was.
     let unmarked;
@@ -135,12 +135,11 @@ pub fn literals(client: Client, bytes: &[u8]) -> Result<Vec<Literal>, String> {
     let text = super::utf8(bytes)?;
     let first = first_significant(bytes);
     let root = if first == Some(b'{') || first.is_none() {
-        super::jsonc::parse(bytes)
-            .map_err(|e| format!("{}: {}", super::jsonc::line_col(bytes, e.offset), e.message))?
+        super::jsonc::parse(bytes)?
     } else if client == Client::Codex || text.contains("[mcp_servers") {
         super::toml::parse(text)?
     } else {
-        super::yaml::parse(text).map_err(|e| e.to_string())?
+        super::yaml::parse(text)?
     };
     let mut out = Vec::new();
     let mut servers = Vec::new();

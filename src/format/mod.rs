@@ -299,10 +299,47 @@ pub fn prepare(kind: Kind, bytes: &[u8]) -> Prepared<'_> {
     }
 }
 
+/// Why a file could not be read as the format its name says. The scan
+/// falls back to plain text and warns with this message, so it names the
+/// place and never quotes the file's content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// The bytes do not parse. `line` and `column` are 1-based; the column
+    /// counts characters.
+    #[error("{line}:{column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The bytes parse, but not into the shape of the format (a notebook
+    /// without cells).
+    #[error("{0}")]
+    Shape(&'static str),
+}
+
+impl FormatError {
+    /// A syntax error at byte `offset` of `bytes`.
+    pub fn at(bytes: &[u8], offset: usize, message: impl Into<String>) -> FormatError {
+        let offset = offset.min(bytes.len());
+        let line = memchr::memchr_iter(b'\n', &bytes[..offset]).count() + 1;
+        let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |p| p + 1);
+        let column = bytes[start..offset]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count()
+            + 1;
+        FormatError::Syntax {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
 /// Decodes `bytes` as UTF-8 for the parsers, which need text.
-fn utf8(bytes: &[u8]) -> Result<&str, String> {
-    std::str::from_utf8(bytes)
-        .map_err(|e| format!("{}: invalid UTF-8", jsonc::line_col(bytes, e.valid_up_to())))
+fn utf8(bytes: &[u8]) -> Result<&str, FormatError> {
+    std::str::from_utf8(bytes).map_err(|e| FormatError::at(bytes, e.valid_up_to(), "invalid UTF-8"))
 }
 
 #[cfg(test)]

@@ -37,12 +37,11 @@ const SKIPPED_OUTPUT_KEYS: &[&str] = &[
 ///
 /// Fails when the bytes are not JSON (naming the line and column) or not a
 /// notebook (no `cells`, nor nbformat 3 `worksheets`).
-pub fn segments(bytes: &[u8]) -> Result<Vec<Segment<'_>>, String> {
-    let root = jsonc::parse(bytes)
-        .map_err(|e| format!("{}: {}", jsonc::line_col(bytes, e.offset), e.message))?;
+pub fn segments(bytes: &[u8]) -> Result<Vec<Segment<'_>>, super::FormatError> {
+    let root = jsonc::parse(bytes)?;
     let cells: Vec<&Tree> = if let Some(c) = root.get("cells") {
         if !matches!(c.node, Node::List(_)) {
-            return Err("\"cells\" is not a list".into());
+            return Err(super::FormatError::Shape("\"cells\" is not a list"));
         }
         c.items().iter().collect()
     } else if let Some(w) = root.get("worksheets") {
@@ -51,7 +50,9 @@ pub fn segments(bytes: &[u8]) -> Result<Vec<Segment<'_>>, String> {
             .flat_map(|ws| ws.get("cells").map(Tree::items).unwrap_or_default())
             .collect()
     } else {
-        return Err("no \"cells\" list (nbformat 4) nor \"worksheets\" (nbformat 3)".into());
+        return Err(super::FormatError::Shape(
+            "no \"cells\" list (nbformat 4) nor \"worksheets\" (nbformat 3)",
+        ));
     };
 
     let mut out = Vec::new();
@@ -240,7 +241,13 @@ mod tests {
 
     #[test]
     fn not_a_notebook() {
-        assert!(segments(b"{\"a\": 1}").unwrap_err().contains("cells"));
-        assert!(segments(b"{\"cells\": [").unwrap_err().starts_with("1:"));
+        assert!(segments(b"{\"a\": 1}")
+            .unwrap_err()
+            .to_string()
+            .contains("cells"));
+        assert!(segments(b"{\"cells\": [")
+            .unwrap_err()
+            .to_string()
+            .starts_with("1:"));
     }
 }

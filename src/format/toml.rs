@@ -1,20 +1,16 @@
 //! TOML to [`Tree`], with byte spans, using toml-span.
 
 use super::tree::{Node, OffsetMap, Text, Tree};
+use super::FormatError;
 
 /// Parses TOML.
 ///
 /// # Errors
 ///
-/// Fails on invalid TOML; the message starts with the byte offset's
-/// `line:column`.
-pub fn parse(text: &str) -> Result<Tree, String> {
-    let value = toml_span::parse(text).map_err(|e| {
-        format!(
-            "{}: {e}",
-            super::jsonc::line_col(text.as_bytes(), e.span.start)
-        )
-    })?;
+/// Fails on invalid TOML, with the line and column.
+pub fn parse(text: &str) -> Result<Tree, FormatError> {
+    let value = toml_span::parse(text)
+        .map_err(|e| FormatError::at(text.as_bytes(), e.span.start, e.to_string()))?;
     Ok(convert(text, &value))
 }
 
@@ -77,6 +73,6 @@ mod tests {
         assert_eq!(&src[tok.span()], "abc123");
         let x = gh.get("env").unwrap().get("X").unwrap().as_text().unwrap();
         assert_eq!(&src[x.span()], "lit");
-        assert!(parse("a = ").unwrap_err().starts_with("1:"));
+        assert!(parse("a = ").unwrap_err().to_string().starts_with("1:"));
     }
 }

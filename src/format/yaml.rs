@@ -5,20 +5,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::tree::{Node, OffsetMap, Text, Tree};
-
-/// A YAML syntax error, located.
-#[derive(Debug, Clone)]
-pub struct YamlError {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for YamlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
-    }
-}
+use super::FormatError;
 
 /// Deeper nesting is refused: the tree is dropped recursively and consumers
 /// walk it recursively, so 10,000 levels of `- - -` (20 KB) would overflow
@@ -32,7 +19,7 @@ pub const MAX_DEPTH: usize = 128;
 /// # Errors
 ///
 /// Fails on invalid YAML, with the line and column.
-pub fn parse(text: &str) -> Result<Tree, YamlError> {
+pub fn parse(text: &str) -> Result<Tree, FormatError> {
     let mut b = Builder {
         text,
         chars: CharIndex::new(text),
@@ -43,9 +30,9 @@ pub fn parse(text: &str) -> Result<Tree, YamlError> {
     let mut parser = Parser::new_from_str(text);
     // Events one by one: yaml-rust2's `load` recurses once per level.
     loop {
-        let (ev, mark) = parser.next_token().map_err(|e| YamlError {
+        let (ev, mark) = parser.next_token().map_err(|e| FormatError::Syntax {
             line: e.marker().line(),
-            col: e.marker().col() + 1,
+            column: e.marker().col() + 1,
             message: e.info().to_string(),
         })?;
         if ev == Event::StreamEnd {
@@ -57,9 +44,9 @@ pub fn parse(text: &str) -> Result<Tree, YamlError> {
         }
     }
     if let Some(m) = b.too_deep {
-        return Err(YamlError {
+        return Err(FormatError::Syntax {
             line: m.line(),
-            col: m.col() + 1,
+            column: m.col() + 1,
             message: format!("nested deeper than {MAX_DEPTH} levels"),
         });
     }
@@ -261,14 +248,17 @@ mod tests {
         assert_eq!(t.items().len(), 2);
         assert_eq!(t.items()[1].get("b").unwrap().items().len(), 2);
         let e = parse("a: [1, 2\nb: c\n").unwrap_err();
-        assert!(e.line >= 1, "{e}");
+        assert!(
+            matches!(e, FormatError::Syntax { line, .. } if line >= 1),
+            "{e}"
+        );
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_an_overflow() {
         let src = "- ".repeat(10_000) + "x\n";
         let e = parse(&src).unwrap_err();
-        assert!(e.message.contains("deeper"), "{e}");
+        assert!(e.to_string().contains("deeper"), "{e}");
         let ok = "- ".repeat(MAX_DEPTH - 1) + "x\n";
         parse(&ok).unwrap();
     }

@@ -29,9 +29,9 @@ pub struct Csv;
 fn message(f: &Finding, report: &Report<'_>) -> String {
     format!(
         "{} ({}) found: {}. {}",
-        f.rule_name,
-        f.rule_id,
-        f.secret,
+        f.rule.name,
+        f.rule.id,
+        f.matched.secret,
         super::human::advice(f, report.rules)
     )
 }
@@ -50,8 +50,12 @@ fn gh_property(s: &str) -> String {
 
 impl Reporter for Github {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-        for f in report.shown().iter().filter(|f| f.suppressed.is_none()) {
-            let level = match f.severity {
+        for f in report
+            .shown()
+            .iter()
+            .filter(|f| f.annotations.suppressed.is_none())
+        {
+            let level = match f.rule.severity {
                 Severity::Critical | Severity::High => "error",
                 Severity::Medium => "warning",
                 Severity::Low => "notice",
@@ -59,12 +63,12 @@ impl Reporter for Github {
             writeln!(
                 out,
                 "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
-                gh_property(&f.path),
-                f.line,
-                f.column,
-                f.end_line,
-                f.end_column + 1,
-                gh_property(&format!("{} [{}]", f.rule_name, f.severity)),
+                gh_property(&f.location.path),
+                f.location.line,
+                f.location.column,
+                f.location.end_line,
+                f.location.end_column + 1,
+                gh_property(&format!("{} [{}]", f.rule.name, f.rule.severity)),
                 gh_data(&message(f, report)),
             )?;
         }
@@ -97,29 +101,29 @@ impl Reporter for Gitlab {
         let vulns: Vec<_> = report
             .shown()
             .iter()
-            .filter(|f| f.suppressed.is_none())
+            .filter(|f| f.annotations.suppressed.is_none())
             .map(|f| {
                 let sha = f.commit().unwrap_or("0000000");
                 json!({
-                    "id": f.fingerprint,
+                    "id": f.matched.fingerprint,
                     "category": "secret_detection",
-                    "name": f.rule_name,
+                    "name": f.rule.name,
                     "description": message(f, report),
-                    "severity": gitlab_severity(f.severity),
+                    "severity": gitlab_severity(f.rule.severity),
                     "confidence": "Unknown",
                     "scanner": {"id": "keysweep", "name": "keysweep"},
                     "location": {
-                        "file": f.path,
-                        "start_line": f.line,
-                        "end_line": f.end_line,
+                        "file": f.location.path,
+                        "start_line": f.location.line,
+                        "end_line": f.location.end_line,
                         "commit": {"sha": sha},
                     },
                     "identifiers": [{
                         "type": "keysweep_rule_id",
-                        "name": format!("keysweep rule {}", f.rule_id),
-                        "value": f.rule_id,
+                        "name": format!("keysweep rule {}", f.rule.id),
+                        "value": f.rule.id,
                     }],
-                    "details": {"secret_id": {"type": "text", "name": "secret id", "value": f.secret_id}},
+                    "details": {"secret_id": {"type": "text", "name": "secret id", "value": f.matched.secret_id}},
                 })
             })
             .collect();
@@ -171,7 +175,7 @@ impl Reporter for Junit {
         let shown: Vec<Finding> = report
             .shown()
             .into_iter()
-            .filter(|f| f.suppressed.is_none())
+            .filter(|f| f.annotations.suppressed.is_none())
             .collect();
         let time = report.summary.scan.elapsed.as_secs_f64();
         writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
@@ -186,23 +190,26 @@ impl Reporter for Junit {
             n = shown.len()
         )?;
         for f in &shown {
-            let place = format!("{}:{}:{}", f.path, f.line, f.column);
+            let place = format!(
+                "{}:{}:{}",
+                f.location.path, f.location.line, f.location.column
+            );
             writeln!(
                 out,
                 r#"    <testcase classname="{}" name="{}" file="{}" line="{}">"#,
-                xml(&f.rule_id),
-                xml(&format!("{place} {}", f.rule_name)),
-                xml(&f.path),
-                f.line
+                xml(&f.rule.id),
+                xml(&format!("{place} {}", f.rule.name)),
+                xml(&f.location.path),
+                f.location.line
             )?;
             writeln!(
                 out,
                 r#"      <failure type="{}" message="{}">{}</failure>"#,
-                xml(&f.severity.to_string()),
+                xml(&f.rule.severity.to_string()),
                 xml(&message(f, report)),
                 xml(&format!(
                     "{place}\n{}\nsecret_id {}",
-                    f.snippet, f.secret_id
+                    f.matched.snippet, f.matched.secret_id
                 ))
             )?;
             writeln!(out, "    </testcase>")?;
@@ -248,26 +255,28 @@ impl Reporter for Csv {
         writeln!(out, "{}", HEADER.join(","))?;
         for f in report.shown() {
             let row = [
-                f.path.clone(),
-                f.line.to_string(),
-                f.column.to_string(),
-                f.rule_id.clone(),
-                f.rule_name.clone(),
-                f.severity.to_string(),
-                f.confidence.to_string(),
-                f.secret.clone(),
-                f.secret_id.clone(),
-                f.fingerprint.clone(),
+                f.location.path.clone(),
+                f.location.line.to_string(),
+                f.location.column.to_string(),
+                f.rule.id.clone(),
+                f.rule.name.clone(),
+                f.rule.severity.to_string(),
+                f.rule.confidence.to_string(),
+                f.matched.secret.clone(),
+                f.matched.secret_id.clone(),
+                f.matched.fingerprint.clone(),
                 f.commit().unwrap_or_default().to_string(),
-                f.validation
+                f.annotations
+                    .validation
                     .as_ref()
                     .map(|v| v.status.to_string())
                     .unwrap_or_default(),
-                f.suppressed
+                f.annotations
+                    .suppressed
                     .as_ref()
                     .map(|s| s.reason.to_string())
                     .unwrap_or_default(),
-                f.snippet.clone(),
+                f.matched.snippet.clone(),
             ];
             let row: Vec<String> = row.iter().map(|s| csv_field(s)).collect();
             writeln!(out, "{}", row.join(","))?;

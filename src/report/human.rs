@@ -127,40 +127,46 @@ fn write_finding(
     write_header(f, pal, out)?;
     write_facts(f, pal, out)?;
     write_checks(f, pal, out)?;
-    detail(out, pal, "line", &f.snippet)?;
-    if let Some(fix) = &f.fix {
+    detail(out, pal, "line", &f.matched.snippet)?;
+    if let Some(fix) = &f.place.fix {
         detail(out, pal, "fix", &paint(pal.advice, fix))?;
     }
-    if let Some(repo) = &f.repo {
+    if let Some(repo) = &f.annotations.repo {
         detail(out, pal, "repo", repo)?;
     }
     write_git(f, pal, out)?;
-    if f.suppressed.is_none() {
+    if f.annotations.suppressed.is_none() {
         detail(out, pal, "what to do", &paint(pal.advice, advice(f, rules)))?;
     }
-    detail(out, pal, "fingerprint", &f.fingerprint)?;
+    detail(out, pal, "fingerprint", &f.matched.fingerprint)?;
     writeln!(out)
 }
 
 /// `path:line:col: Rule name (rule-id) [severity]`.
 fn write_header(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
-    let place = match (f.cell, f.cell_line) {
-        (Some(cell), Some(line)) => format!("{}:cell {cell}:{line}:", f.path),
-        _ => format!("{}:{}:{}:", f.path, f.line, f.column),
+    let place = match (f.place.cell, f.place.cell_line) {
+        (Some(cell), Some(line)) => format!("{}:cell {cell}:{line}:", f.location.path),
+        _ => format!(
+            "{}:{}:{}:",
+            f.location.path, f.location.line, f.location.column
+        ),
     };
     writeln!(
         out,
         "{} {} ({}) {}",
         paint(pal.location, place),
-        paint(pal.rule, &f.rule_name),
-        f.rule_id,
-        paint(pal.severity(f.severity), format!("[{}]", f.severity)),
+        paint(pal.rule, &f.rule.name),
+        f.rule.id,
+        paint(
+            pal.severity(f.rule.severity),
+            format!("[{}]", f.rule.severity)
+        ),
     )
 }
 
 /// The secret and what the file's format says about where it sits.
 fn write_facts(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
-    if let Some(s) = &f.suppressed {
+    if let Some(s) = &f.annotations.suppressed {
         detail(
             out,
             pal,
@@ -168,16 +174,23 @@ fn write_facts(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()
             &format!("{}: {}", s.reason, s.detail),
         )?;
     }
-    detail(out, pal, "secret", &paint(pal.secret, &f.secret))?;
-    for (name, value) in &f.parts {
+    detail(out, pal, "secret", &paint(pal.secret, &f.matched.secret))?;
+    for (name, value) in &f.matched.parts {
         detail(out, pal, name, value)?;
     }
-    if f.cell.is_some() {
-        let part = f.cell_part.map(|p| format!(" ({p})")).unwrap_or_default();
-        let at = format!("line {}, column {}{part}", f.line, f.column);
+    if f.place.cell.is_some() {
+        let part = f
+            .place
+            .cell_part
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default();
+        let at = format!(
+            "line {}, column {}{part}",
+            f.location.line, f.location.column
+        );
         detail(out, pal, "in file", &at)?;
     }
-    if let Some(d) = &f.decoded {
+    if let Some(d) = &f.place.decoded {
         detail(
             out,
             pal,
@@ -185,8 +198,8 @@ fn write_facts(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()
             &format!("{d} (located at the encoded text)"),
         )?;
     }
-    if let Some(server) = &f.mcp_server {
-        let client = f.mcp_client.map(|c| format!(" ({})", c.name()));
+    if let Some(server) = &f.place.mcp_server {
+        let client = f.place.mcp_client.map(|c| format!(" ({})", c.name()));
         detail(
             out,
             pal,
@@ -194,10 +207,10 @@ fn write_facts(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()
             &format!("{server}{}", client.unwrap_or_default()),
         )?;
     }
-    if let Some(ci) = f.ci_system {
+    if let Some(ci) = f.place.ci_system {
         detail(out, pal, "ci system", ci.name())?;
     }
-    if let Some(v) = &f.variable {
+    if let Some(v) = &f.place.variable {
         detail(out, pal, "variable", v)?;
     }
     Ok(())
@@ -207,10 +220,10 @@ fn write_facts(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()
 fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> {
     let scores = format!(
         "{}   severity {}   entropy {:.2}",
-        f.confidence, f.severity, f.entropy
+        f.rule.confidence, f.rule.severity, f.matched.entropy
     );
     detail(out, pal, "confidence", &scores)?;
-    if let Some(c) = &f.offline_check {
+    if let Some(c) = &f.annotations.offline_check {
         detail(
             out,
             pal,
@@ -218,7 +231,7 @@ fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<(
             &format!("{} {}: {}", c.check, c.status, c.detail),
         )?;
     }
-    if let Some(v) = &f.validation {
+    if let Some(v) = &f.annotations.validation {
         detail(
             out,
             pal,
@@ -226,7 +239,7 @@ fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<(
             &format!("{}: {}", v.status, v.detail),
         )?;
     }
-    if let Some(r) = &f.revocation {
+    if let Some(r) = &f.annotations.revocation {
         let via = if r.broker.is_empty() {
             String::new()
         } else {
@@ -271,7 +284,7 @@ fn write_git(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<()> 
 /// reference), then how to mark a false positive.
 pub(crate) fn advice(f: &Finding, rules: &RuleSet) -> String {
     let reference = rules
-        .get(&f.rule_id)
+        .get(&f.rule.id)
         .and_then(|r| r.spec.references.first().cloned());
     let rotate = match reference {
         Some(url) => format!("revoke and rotate it with {} ({url})", provider_name(f)),
@@ -283,10 +296,10 @@ pub(crate) fn advice(f: &Finding, rules: &RuleSet) -> String {
 }
 
 fn provider_name(f: &Finding) -> &str {
-    if f.provider.is_empty() {
+    if f.rule.provider.is_empty() {
         "its provider"
     } else {
-        &f.provider
+        &f.rule.provider
     }
 }
 
@@ -303,11 +316,17 @@ fn write_group(g: &Group, rules: &RuleSet, pal: &Palette, out: &mut dyn Write) -
     detail(out, pal, "secret id", &g.secret_id)?;
     for (i, f) in g.findings.iter().enumerate() {
         let label = if i == 0 { "found at" } else { "" };
-        let mut at = paint(pal.location, format!("{}:{}:{}", f.path, f.line, f.column));
+        let mut at = paint(
+            pal.location,
+            format!(
+                "{}:{}:{}",
+                f.location.path, f.location.line, f.location.column
+            ),
+        );
         if let Some(c) = f.commit() {
             at.push_str(&format!(" ({})", crate::blob::short_id(c)));
         }
-        if let Some(s) = &f.suppressed {
+        if let Some(s) = &f.annotations.suppressed {
             at.push_str(&format!(" [suppressed: {}]", s.reason));
         }
         detail(out, pal, label, &at)?;
@@ -326,8 +345,8 @@ fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let files_with: std::collections::BTreeSet<&str> = report
         .findings
         .iter()
-        .filter(|f| f.suppressed.is_none())
-        .map(|f| f.path.as_str())
+        .filter(|f| f.annotations.suppressed.is_none())
+        .map(|f| f.location.path.as_str())
         .collect();
     let distinct = super::distinct_secrets(report.findings);
     write!(
@@ -385,7 +404,11 @@ fn write_counts(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             s.suppressed_total(),
             parts.join(", ")
         )?;
-        if !report.findings.iter().any(|f| f.suppressed.is_some()) {
+        if !report
+            .findings
+            .iter()
+            .any(|f| f.annotations.suppressed.is_some())
+        {
             write!(out, " [--show-suppressed lists them]")?;
         }
     }

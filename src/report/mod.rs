@@ -69,7 +69,7 @@ impl Report<'_> {
     pub fn shown(&self) -> Vec<Finding> {
         let with_id = |f: &Finding| {
             let mut f = f.clone();
-            f.secret_id = crate::finding::secret_id(&f.secret);
+            f.matched.secret_id = crate::finding::secret_id(&f.matched.secret);
             f
         };
         if self.show.secrets {
@@ -80,7 +80,7 @@ impl Report<'_> {
             .iter()
             .map(|f| {
                 let mut r = redactor.finding(f);
-                r.secret_id = crate::finding::secret_id(&f.secret);
+                r.matched.secret_id = crate::finding::secret_id(&f.matched.secret);
                 r
             })
             .collect()
@@ -110,13 +110,13 @@ pub fn group(findings: Vec<Finding>) -> Vec<Group> {
     let mut index = std::collections::HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     for f in findings {
-        let i = *index.entry(f.secret_id.clone()).or_insert_with(|| {
+        let i = *index.entry(f.matched.secret_id.clone()).or_insert_with(|| {
             groups.push(Group {
-                secret_id: f.secret_id.clone(),
-                rule_id: f.rule_id.clone(),
-                rule_name: f.rule_name.clone(),
-                severity: f.severity,
-                secret: f.secret.clone(),
+                secret_id: f.matched.secret_id.clone(),
+                rule_id: f.rule.id.clone(),
+                rule_name: f.rule.name.clone(),
+                severity: f.rule.severity,
+                secret: f.matched.secret.clone(),
                 findings: Vec::new(),
             });
             groups.len() - 1
@@ -130,8 +130,8 @@ pub fn group(findings: Vec<Finding>) -> Vec<Group> {
 pub fn distinct_secrets(findings: &[Finding]) -> usize {
     findings
         .iter()
-        .filter(|f| f.suppressed.is_none())
-        .map(|f| f.secret.as_str())
+        .filter(|f| f.annotations.suppressed.is_none())
+        .map(|f| f.matched.secret.as_str())
         .collect::<std::collections::HashSet<_>>()
         .len()
 }

@@ -213,34 +213,34 @@ fn rule_descriptor(r: &crate::rules::Rule) -> Value {
 /// One finding as a SARIF result, with `ruleIndex` from `index`.
 fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>, ctx: &Context) -> Value {
     let mut result = json!({
-        "ruleId": f.rule_id,
-        "level": level(f.severity),
+        "ruleId": f.rule.id,
+        "level": level(f.rule.severity),
         "message": {"text": message(f)},
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": ctx.location(&f.path, f.git.is_some()),
+                "artifactLocation": ctx.location(&f.location.path, f.git.is_some()),
                 "region": {
-                    "startLine": f.line,
-                    "startColumn": f.column,
-                    "endLine": f.end_line,
+                    "startLine": f.location.line,
+                    "startColumn": f.location.column,
+                    "endLine": f.location.end_line,
                     // SARIF's end column is exclusive.
-                    "endColumn": f.end_column + 1,
+                    "endColumn": f.location.end_column + 1,
                 }
             }
         }],
-        "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
+        "partialFingerprints": {"primaryLocationLineHash": f.matched.fingerprint},
         "properties": properties(f),
     });
-    if let Some(&i) = index.get(f.rule_id.as_str()) {
+    if let Some(&i) = index.get(f.rule.id.as_str()) {
         result["ruleIndex"] = json!(i);
     }
-    if let Some(v) = &f.validation {
+    if let Some(v) = &f.annotations.validation {
         result["message"]["text"] = json!(format!(
             "{} found ({}): {}",
-            f.rule_name, v.status, f.secret
+            f.rule.name, v.status, f.matched.secret
         ));
     }
-    if let Some(s) = &f.suppressed {
+    if let Some(s) = &f.annotations.suppressed {
         // Viewers such as GitHub code scanning close suppressed
         // results instead of raising alerts.
         let kind = match s.reason {
@@ -258,22 +258,22 @@ fn result(f: &crate::finding::Finding, index: &HashMap<&str, usize>, ctx: &Conte
 
 /// The result's message: rule, secret (as shown), and where it came from.
 fn message(f: &crate::finding::Finding) -> String {
-    let mut message = format!("{} found: {}", f.rule_name, f.secret);
+    let mut message = format!("{} found: {}", f.rule.name, f.matched.secret);
     if let Some(g) = &f.git {
         let short = crate::blob::short_id(&g.commit);
         message.push_str(&format!(" (added in commit {short}: {})", g.message));
     }
-    if let Some(server) = &f.mcp_server {
-        let client = f.mcp_client.map_or("MCP client", |c| c.name());
+    if let Some(server) = &f.place.mcp_server {
+        let client = f.place.mcp_client.map_or("MCP client", |c| c.name());
         message.push_str(&format!(" (MCP server \"{server}\" in a {client} config)"));
     }
-    if let (Some(cell), Some(line)) = (f.cell, f.cell_line) {
+    if let (Some(cell), Some(line)) = (f.place.cell, f.place.cell_line) {
         message.push_str(&format!(" (notebook cell {cell}, line {line})"));
     }
-    if let Some(d) = &f.decoded {
+    if let Some(d) = &f.place.decoded {
         message.push_str(&format!(" (decoded from {d})"));
     }
-    if let Some(fix) = &f.fix {
+    if let Some(fix) = &f.place.fix {
         message.push_str(". Fix: ");
         message.push_str(fix);
     }
@@ -284,10 +284,10 @@ fn message(f: &crate::finding::Finding) -> String {
 /// and checks under the same names as in the JSON output.
 fn properties(f: &crate::finding::Finding) -> Value {
     let mut props = serde_json::Map::new();
-    props.insert("confidence".into(), json!(f.confidence));
-    props.insert("severity".into(), json!(f.severity));
-    props.insert("entropy".into(), json!(f.entropy));
-    props.insert("provider".into(), json!(f.provider));
+    props.insert("confidence".into(), json!(f.rule.confidence));
+    props.insert("severity".into(), json!(f.rule.severity));
+    props.insert("entropy".into(), json!(f.matched.entropy));
+    props.insert("provider".into(), json!(f.rule.provider));
     if let Some(g) = &f.git {
         for (k, v) in [
             ("commit", &g.commit),
@@ -303,19 +303,19 @@ fn properties(f: &crate::finding::Finding) -> Value {
         props.insert("occurrences".into(), json!(g.occurrences));
     }
     let extra = [
-        ("repo", json!(f.repo)),
-        ("cell", json!(f.cell)),
-        ("cell_line", json!(f.cell_line)),
-        ("cell_part", json!(f.cell_part)),
-        ("decoded", json!(f.decoded)),
-        ("mcp_client", json!(f.mcp_client)),
-        ("mcp_server", json!(f.mcp_server)),
-        ("ci_system", json!(f.ci_system)),
-        ("variable", json!(f.variable)),
-        ("fix", json!(f.fix)),
-        ("offline_check", json!(f.offline_check)),
-        ("revocation", json!(f.revocation)),
-        ("validation", json!(f.validation)),
+        ("repo", json!(f.annotations.repo)),
+        ("cell", json!(f.place.cell)),
+        ("cell_line", json!(f.place.cell_line)),
+        ("cell_part", json!(f.place.cell_part)),
+        ("decoded", json!(f.place.decoded)),
+        ("mcp_client", json!(f.place.mcp_client)),
+        ("mcp_server", json!(f.place.mcp_server)),
+        ("ci_system", json!(f.place.ci_system)),
+        ("variable", json!(f.place.variable)),
+        ("fix", json!(f.place.fix)),
+        ("offline_check", json!(f.annotations.offline_check)),
+        ("revocation", json!(f.annotations.revocation)),
+        ("validation", json!(f.annotations.validation)),
     ];
     for (k, v) in extra {
         if !v.is_null() {
@@ -342,7 +342,7 @@ impl Reporter for Sarif {
             .findings
             .iter()
             .find(|f| f.git.is_none())
-            .map(|f| Path::new(&f.path));
+            .map(|f| Path::new(&f.location.path));
         let ctx = Context::new(first_file);
         let results: Vec<Value> = report
             .shown()

@@ -13,20 +13,21 @@ use crate::net::Request;
 /// secret, and the secret itself only when `send_secret` is on.
 pub(crate) fn body(job: &Job<'_>, send_secret: bool) -> Value {
     let f = job.finding;
-    let mut location = json!({"path": f.path, "line": f.line, "column": f.column});
+    let mut location =
+        json!({"path": f.location.path, "line": f.location.line, "column": f.location.column});
     if let Some(c) = f.commit() {
         location["commit"] = json!(c);
     }
     let mut b = json!({
-        "rule_id": f.rule_id,
-        "provider": f.provider,
-        "fingerprint": f.fingerprint,
+        "rule_id": f.rule.id,
+        "provider": f.rule.provider,
+        "fingerprint": f.matched.fingerprint,
         "location": location,
-        "validation": f.validation,
-        "secret_sha256": hex(&Sha256::digest(f.secret.as_bytes())),
+        "validation": f.annotations.validation,
+        "secret_sha256": hex(&Sha256::digest(f.matched.secret.as_bytes())),
     });
     if send_secret {
-        b["secret"] = json!(f.secret);
+        b["secret"] = json!(f.matched.secret);
     }
     b
 }
@@ -68,7 +69,7 @@ fn send(
         ("Accept".to_string(), "application/json".to_string()),
         (
             "Idempotency-Key".to_string(),
-            job.finding.fingerprint.clone(),
+            job.finding.matched.fingerprint.clone(),
         ),
     ];
     if let Some(name) = token_env {
@@ -90,7 +91,7 @@ fn send(
     };
     let resp = job
         .validator
-        .send(&req, &job.finding.secret)
+        .send(&req, &job.finding.matched.secret)
         .map_err(|e| format!("broker {url}: {e}"))?;
     Ok(interpret(resp.status, &resp.body))
 }

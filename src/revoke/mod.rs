@@ -96,7 +96,7 @@ impl RevokeSummary {
         if r.status.is_failure() {
             self.failures.push(format!(
                 "{} at {}: {} ({})",
-                f.rule_id,
+                f.rule.id,
                 location(f),
                 r.detail,
                 r.broker
@@ -213,16 +213,16 @@ impl<'a> Revoker<'a> {
         let mut summary = RevokeSummary::default();
         let mut done: HashMap<String, Revocation> = HashMap::new();
         for f in findings.iter_mut() {
-            let r = match done.get(&f.fingerprint) {
+            let r = match done.get(&f.matched.fingerprint) {
                 Some(r) => r.clone(),
                 None => {
                     let r = self.revoke_one(f)?;
-                    done.insert(f.fingerprint.clone(), r.clone());
+                    done.insert(f.matched.fingerprint.clone(), r.clone());
                     r
                 }
             };
             summary.count(f, &r);
-            f.revocation = Some(r);
+            f.annotations.revocation = Some(r);
         }
         Ok(summary)
     }
@@ -239,7 +239,7 @@ impl<'a> Revoker<'a> {
         if let Some(why) = self.policy_refuses(f) {
             return Ok(Self::skipped(why));
         }
-        let rule = self.ruleset.get(&f.rule_id);
+        let rule = self.ruleset.get(&f.rule.id);
         let job = Job {
             finding: f,
             rule,
@@ -255,7 +255,7 @@ impl<'a> Revoker<'a> {
         else {
             return Ok(Self::skipped(format!(
                 "no configured broker handles rule {}",
-                f.rule_id
+                f.rule.id
             )));
         };
         let broker = broker.clone();
@@ -267,14 +267,14 @@ impl<'a> Revoker<'a> {
         }
 
         let mut out = run(&broker, &job);
-        out.detail = scrub(&out.detail, &f.secret);
+        out.detail = scrub(&out.detail, &f.matched.secret);
         if let Some(r) = &mut out.reference {
-            *r = scrub(r, &f.secret);
+            *r = scrub(r, &f.matched.secret);
         }
         let entry = AuditEntry {
             time: now(),
-            fingerprint: f.fingerprint.clone(),
-            rule: f.rule_id.clone(),
+            fingerprint: f.matched.fingerprint.clone(),
+            rule: f.rule.id.clone(),
             location: location(f),
             broker: name.clone(),
             outcome: match out.answer {
@@ -310,11 +310,11 @@ impl<'a> Revoker<'a> {
     /// Why the policy leaves `f` alone: its rule is not allowed, it is not
     /// proved live when that is required, or it was revoked before.
     fn policy_refuses(&self, f: &Finding) -> Option<String> {
-        if !self.rules.is_match(&f.rule_id) {
-            return Some(format!("rule {} is not in [revoke] rules", f.rule_id));
+        if !self.rules.is_match(&f.rule.id) {
+            return Some(format!("rule {} is not in [revoke] rules", f.rule.id));
         }
         if self.opts.config.require == RevokeRequire::Live {
-            let status = f.validation.as_ref().map(|v| v.status);
+            let status = f.annotations.validation.as_ref().map(|v| v.status);
             if status != Some(ValidationStatus::Live) {
                 let was =
                     status.map_or("not validated".to_string(), |s| format!("validation: {s}"));
@@ -323,7 +323,7 @@ impl<'a> Revoker<'a> {
                 ));
             }
         }
-        if self.already.contains(&f.fingerprint) {
+        if self.already.contains(&f.matched.fingerprint) {
             return Some("already revoked: the audit log records a successful revocation".into());
         }
         None
@@ -334,19 +334,19 @@ impl<'a> Revoker<'a> {
     fn plan_call(broker: &Broker, job: &Job<'_>, name: String) -> (Revocation, Option<String>) {
         let f = job.finding;
         let call = match describe(broker, job) {
-            Ok(c) => scrub(&c, &f.secret),
+            Ok(c) => scrub(&c, &f.matched.secret),
             Err(e) => {
                 let failed = Revocation {
                     status: RevocationStatus::Failed,
                     broker: name,
-                    detail: scrub(&e, &f.secret),
+                    detail: scrub(&e, &f.matched.secret),
                 };
                 return (failed, None);
             }
         };
         let plan = format!(
             "would call {call} (broker {name}) for {} at {}",
-            f.rule_id,
+            f.rule.id,
             location(f)
         );
         let planned = Revocation {
@@ -385,7 +385,7 @@ impl<'a> Revoker<'a> {
             };
             self.audit_append(&again)?;
         } else {
-            self.already.insert(f.fingerprint.clone());
+            self.already.insert(f.matched.fingerprint.clone());
         }
         Ok((status, detail))
     }
@@ -400,7 +400,9 @@ impl<'a> Revoker<'a> {
         let Some(rule) = rule.filter(|r| r.spec.validate.is_some()) else {
             return (RevocationStatus::Revoked, detail);
         };
-        let v = self.validator.check(rule, &f.secret, &f.parts);
+        let v = self
+            .validator
+            .check(rule, &f.matched.secret, &f.matched.parts);
         match v.status {
             ValidationStatus::Invalid => (
                 RevocationStatus::RevokedConfirmed,
@@ -484,8 +486,13 @@ pub fn summary_line(r: &RevokeSummary) -> String {
 /// `path:line`, and `@commit` for a finding from history.
 pub fn location(f: &Finding) -> String {
     match f.commit() {
-        Some(c) => format!("{}:{}@{}", f.path, f.line, crate::blob::short_id(c)),
-        None => format!("{}:{}", f.path, f.line),
+        Some(c) => format!(
+            "{}:{}@{}",
+            f.location.path,
+            f.location.line,
+            crate::blob::short_id(c)
+        ),
+        None => format!("{}:{}", f.location.path, f.location.line),
     }
 }
 

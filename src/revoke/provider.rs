@@ -90,7 +90,12 @@ fn build(job: &Job<'_>) -> Result<crate::net::Request, String> {
     }
     let f = job.finding;
     job.validator
-        .build_request(&f.provider, &spec.request(), &f.secret, &f.parts)
+        .build_request(
+            &f.rule.provider,
+            &spec.request(),
+            &f.matched.secret,
+            &f.matched.parts,
+        )
         .map_err(|e| e.to_string())
 }
 
@@ -107,7 +112,7 @@ pub(crate) fn revoke(job: &Job<'_>) -> Outcome {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e, None),
     };
-    let resp = match job.validator.send(&req, &job.finding.secret) {
+    let resp = match job.validator.send(&req, &job.finding.matched.secret) {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e.to_string(), None),
     };

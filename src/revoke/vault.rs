@@ -13,8 +13,8 @@ use crate::net::Request;
 
 /// Vault service (`hvs.`), batch (`hvb.`) and legacy (`s.`, `b.`) tokens.
 pub(crate) fn accepts(job: &Job<'_>) -> bool {
-    let s = &job.finding.secret;
-    (job.finding.provider == "vault" || job.finding.rule_id.starts_with("vault-"))
+    let s = &job.finding.matched.secret;
+    (job.finding.rule.provider == "vault" || job.finding.rule.id.starts_with("vault-"))
         && ["hvs.", "hvb.", "s.", "b."]
             .iter()
             .any(|p| s.starts_with(p))
@@ -34,7 +34,7 @@ pub(crate) fn describe(address: &str, token_env: Option<&str>) -> String {
 }
 
 pub(crate) fn revoke(job: &Job<'_>, address: &str, token_env: Option<&str>) -> Outcome {
-    let secret = &job.finding.secret;
+    let secret = &job.finding.matched.secret;
     let url = match Url::parse(&endpoint(address, token_env)) {
         Ok(u) => u,
         Err(e) => return Outcome::failed(format!("vault address {address}: {e}"), None),

@@ -537,9 +537,9 @@ fn attach_provenance(
 ) -> Vec<Finding> {
     let mut unique: HashMap<String, Finding> = HashMap::new();
     for f in found {
-        unique.entry(f.fingerprint.clone()).or_insert(f);
+        unique.entry(f.matched.fingerprint.clone()).or_insert(f);
     }
-    let wanted: HashSet<&str> = unique.values().map(|f| f.path.as_str()).collect();
+    let wanted: HashSet<&str> = unique.values().map(|f| f.location.path.as_str()).collect();
     let mut versions: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, s) in history.sites.iter().enumerate() {
         if wanted.contains(s.path.as_str()) {
@@ -550,9 +550,9 @@ fn attach_provenance(
     let mut spread: HashMap<(String, String), HashSet<String>> = HashMap::new();
     for f in unique.values() {
         spread
-            .entry((f.rule_id.clone(), f.secret.clone()))
+            .entry((f.rule.id.clone(), f.matched.secret.clone()))
             .or_default()
-            .insert(f.path.clone());
+            .insert(f.location.path.clone());
     }
     let read = |oid: Oid| -> Option<Vec<u8>> {
         match repo.find_blob(oid) {
@@ -573,7 +573,7 @@ fn attach_provenance(
             out.push(f);
             continue;
         };
-        let paths = &spread[&(f.rule_id.clone(), f.secret.clone())];
+        let paths = &spread[&(f.rule.id.clone(), f.matched.secret.clone())];
         let commit = history.commits[site.commit as usize];
         let m = meta
             .entry(commit)
@@ -631,7 +631,7 @@ fn first_sites(
     let mut sites = vec![None; found.len()];
     let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, f) in found.iter().enumerate() {
-        by_path.entry(f.path.clone()).or_default().push(i);
+        by_path.entry(f.location.path.clone()).or_default().push(i);
     }
     for (path, mut waiting) in by_path {
         for &v in versions
@@ -645,7 +645,10 @@ fn first_sites(
             let Some(content) = read(history.sites[v].blob) else {
                 continue;
             };
-            let secrets: Vec<&str> = waiting.iter().map(|&i| found[i].secret.as_str()).collect();
+            let secrets: Vec<&str> = waiting
+                .iter()
+                .map(|&i| found[i].matched.secret.as_str())
+                .collect();
             let first = first_occurrences(&secrets, &content);
             let mut here: Vec<(usize, usize)> = waiting
                 .iter()
@@ -672,7 +675,7 @@ fn tip_presence(
     found: &[Finding],
     read: &dyn Fn(Oid) -> Option<Vec<u8>>,
 ) -> Vec<bool> {
-    let mut secrets: Vec<&str> = found.iter().map(|f| f.secret.as_str()).collect();
+    let mut secrets: Vec<&str> = found.iter().map(|f| f.matched.secret.as_str()).collect();
     secrets.sort_unstable();
     secrets.dedup();
     let tips: HashSet<Oid> = spread
@@ -689,10 +692,10 @@ fn tip_presence(
     found
         .iter()
         .map(|f| {
-            let Ok(k) = secrets.binary_search(&f.secret.as_str()) else {
+            let Ok(k) = secrets.binary_search(&f.matched.secret.as_str()) else {
                 return false;
             };
-            spread[&(f.rule_id.clone(), f.secret.clone())]
+            spread[&(f.rule.id.clone(), f.matched.secret.clone())]
                 .iter()
                 .filter_map(|p| history.tip_paths.get(p.as_str()))
                 .flatten()

@@ -216,7 +216,7 @@ impl Scanner {
             self.scan_segment(hay, origin, seg, 0, scratch, &mut here);
             if let Some(g) = seg.place.group {
                 here.retain(|(f, _)| {
-                    let key = (g, f.rule_id.clone(), f.secret.clone());
+                    let key = (g, f.rule.id.clone(), f.matched.secret.clone());
                     *first_in_group.entry(key).or_insert(i) == i
                 });
             }
@@ -342,7 +342,7 @@ impl Scanner {
         }
         let mut found = finding::from_segment(hay, origin, seg, &matches, rules);
         // An offline check (checksum) may have lowered a finding's confidence.
-        found.retain(|(f, _)| f.confidence >= self.min_confidence);
+        found.retain(|(f, _)| f.rule.confidence >= self.min_confidence);
         if let Some(triage) = &self.triage {
             // Triage reads the file around each match (inline allows): give
             // it the matches where they are in the file.
@@ -361,7 +361,7 @@ impl Scanner {
             let mut findings: Vec<Finding> = found.iter().map(|(f, _)| f.clone()).collect();
             triage.review(hay, &in_blob, &mut findings);
             for ((f, _), judged) in found.iter_mut().zip(findings) {
-                f.suppressed = judged.suppressed;
+                f.annotations.suppressed = judged.annotations.suppressed;
             }
         }
         found
@@ -439,10 +439,12 @@ impl Scanner {
                 .filter(|&i| alive[i] && overlaps(&found[i].1, &lit.span))
                 .collect();
             let new = added.overlapping(&lit.span);
-            if old.iter().any(|&i| found[i].0.confidence >= confidence)
+            if old
+                .iter()
+                .any(|&i| found[i].0.rule.confidence >= confidence)
                 || new
                     .iter()
-                    .any(|&j| added.found[j].0.confidence >= confidence)
+                    .any(|&j| added.found[j].0.rule.confidence >= confidence)
             {
                 continue;
             }
@@ -455,7 +457,7 @@ impl Scanner {
                     hay,
                     whole: lit.span.clone(),
                 };
-                f.suppressed = triage.judge(&f, Some(&ctx));
+                f.annotations.suppressed = triage.judge(&f, Some(&ctx));
             }
             added.push(f, lit.span.clone());
         }
@@ -569,14 +571,14 @@ impl Scanner {
                 report: true,
             };
             let mut f = finding::from_literal(hay, origin, &lit, rule, &mut lines);
-            f.confidence = confidence;
-            f.score = Some((f64::from(s.score) * 1000.0).round() / 1000.0);
+            f.rule.confidence = confidence;
+            f.matched.score = Some((f64::from(s.score) * 1000.0).round() / 1000.0);
             if let Some(triage) = &self.triage {
                 let ctx = crate::triage::Context {
                     hay,
                     whole: s.candidate.line.clone(),
                 };
-                f.suppressed = triage.judge(&f, Some(&ctx));
+                f.annotations.suppressed = triage.judge(&f, Some(&ctx));
             }
             found.push((f, span));
         }
@@ -602,8 +604,9 @@ impl Scanner {
             .map(|(f, _)| f)
             .filter(|f| {
                 !existing.iter().any(|e| {
-                    e.line == f.line
-                        && (e.secret.contains(&f.secret) || f.secret.contains(&e.secret))
+                    e.location.line == f.location.line
+                        && (e.matched.secret.contains(&f.matched.secret)
+                            || f.matched.secret.contains(&e.matched.secret))
                 })
             })
             .collect()
@@ -667,13 +670,13 @@ fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
         spans::SpanIndex::new(
             found
                 .iter()
-                .filter(|(g, _)| g.confidence > c)
+                .filter(|(g, _)| g.rule.confidence > c)
                 .map(|(_, t)| t),
         )
     };
     let indices: HashMap<Confidence, spans::SpanIndex> = found
         .iter()
-        .map(|(f, _)| f.confidence)
+        .map(|(f, _)| f.rule.confidence)
         .collect::<std::collections::HashSet<_>>()
         .into_iter()
         .map(|c| (c, above(c)))
@@ -682,20 +685,21 @@ fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
     // same rule at least as confident: one index per (rule, confidence) of
     // the undecoded findings, over the decoded spans.
     let is_percent = |g: &Finding| {
-        g.decoded
+        g.place
+            .decoded
             .as_deref()
             .is_some_and(|d| d.ends_with(encoded::Encoding::Percent.name()))
     };
     let mut unescaped: HashMap<(&str, Confidence), spans::SpanIndex> = HashMap::new();
     if found.iter().any(|(g, _)| is_percent(g)) {
-        for (f, _) in found.iter().filter(|(f, _)| f.decoded.is_none()) {
-            let key = (f.rule_id.as_str(), f.confidence);
+        for (f, _) in found.iter().filter(|(f, _)| f.place.decoded.is_none()) {
+            let key = (f.rule.id.as_str(), f.rule.confidence);
             unescaped.entry(key).or_insert_with(|| {
                 spans::SpanIndex::new(
                     found
                         .iter()
                         .filter(|(g, _)| {
-                            is_percent(g) && g.rule_id == key.0 && g.confidence >= key.1
+                            is_percent(g) && g.rule.id == key.0 && g.rule.confidence >= key.1
                         })
                         .map(|(_, t)| t),
                 )
@@ -705,10 +709,10 @@ fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
     let keep: Vec<bool> = found
         .iter()
         .map(|(f, s)| {
-            !indices[&f.confidence].any_overlap(s)
+            !indices[&f.rule.confidence].any_overlap(s)
                 && unescaped
-                    .get(&(f.rule_id.as_str(), f.confidence))
-                    .is_none_or(|ix| f.decoded.is_some() || !ix.any_overlap(s))
+                    .get(&(f.rule.id.as_str(), f.rule.confidence))
+                    .is_none_or(|ix| f.place.decoded.is_some() || !ix.any_overlap(s))
         })
         .collect();
     let mut i = 0;
@@ -743,9 +747,9 @@ impl Scanner {
     fn set_aside_suppressed(&self, result: &mut ScanResult, summary: &mut Summary) {
         let (suppressed, active) = std::mem::take(&mut result.findings)
             .into_iter()
-            .partition::<Vec<_>, _>(|f| f.suppressed.is_some());
+            .partition::<Vec<_>, _>(|f| f.annotations.suppressed.is_some());
         for f in &suppressed {
-            if let Some(s) = &f.suppressed {
+            if let Some(s) = &f.annotations.suppressed {
                 *summary.suppressed.entry(s.reason).or_default() += 1;
             }
         }
@@ -757,8 +761,11 @@ impl Scanner {
     /// allowlists and history baselines apply.
     fn rejudge(&self, findings: &mut [Finding]) {
         if let Some(triage) = &self.triage {
-            for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
-                f.suppressed = triage.judge(f, None);
+            for f in findings
+                .iter_mut()
+                .filter(|f| f.annotations.suppressed.is_none())
+            {
+                f.annotations.suppressed = triage.judge(f, None);
             }
         }
     }

@@ -69,7 +69,7 @@ impl Scanner {
             findings.extend(
                 self.scan_blob_with(&b, &mut scratch, messages)
                     .into_iter()
-                    .filter(|x| f.touches(x.line, x.end_line)),
+                    .filter(|x| f.touches(x.location.line, x.location.end_line)),
             );
         }
         summary.format_fallbacks = messages.format_fallbacks();

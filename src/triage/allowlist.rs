@@ -239,7 +239,7 @@ impl Allowlist {
     }
 
     fn stopword_hit(&self, f: &Finding) -> Option<String> {
-        let secret = f.secret.to_lowercase();
+        let secret = f.matched.secret.to_lowercase();
         self.stopwords
             .iter()
             .find(|w| secret.contains(w.as_str()))
@@ -248,11 +248,11 @@ impl Allowlist {
 
     fn regex_hit(&self, f: &Finding, ctx: Option<&Context<'_>>) -> Option<String> {
         let text: &[u8] = match (self.target, ctx) {
-            (RegexTarget::Secret, _) => f.secret.as_bytes(),
+            (RegexTarget::Secret, _) => f.matched.secret.as_bytes(),
             (RegexTarget::Match, Some(c)) => c.matched(),
             (RegexTarget::Match, None) => return None,
             (RegexTarget::Line, Some(c)) => c.lines(),
-            (RegexTarget::Line, None) => f.snippet.as_bytes(),
+            (RegexTarget::Line, None) => f.matched.snippet.as_bytes(),
         };
         let on = match self.target {
             RegexTarget::Secret => "secret",
@@ -273,7 +273,7 @@ impl Allowlist {
         forms: &PathForms<'_>,
         ctx: Option<&Context<'_>>,
     ) -> Option<(SuppressReason, String)> {
-        if !self.scope.includes(&f.rule_id) || self.is_empty() {
+        if !self.scope.includes(&f.rule.id) || self.is_empty() {
             return None;
         }
         type Check<'s> = (bool, SuppressReason, Box<dyn Fn() -> Option<String> + 's>);
@@ -331,16 +331,25 @@ mod tests {
 
     fn finding(path: &str, secret: &str) -> Finding {
         Finding {
-            rule_id: "acme-token".into(),
-            path: path.into(),
-            secret: secret.into(),
-            snippet: format!("token = {secret}"),
+            rule: crate::finding::RuleRef {
+                id: "acme-token".into(),
+                ..Default::default()
+            },
+            location: crate::finding::Location {
+                path: path.into(),
+                ..Default::default()
+            },
+            matched: crate::finding::Matched {
+                secret: secret.into(),
+                snippet: format!("token = {secret}"),
+                ..Default::default()
+            },
             ..Finding::default()
         }
     }
 
     fn forms<'a>(f: &'a Finding) -> PathForms<'a> {
-        PathForms::new(&f.path, f.commit().is_some(), Path::new("/repo"))
+        PathForms::new(&f.location.path, f.commit().is_some(), Path::new("/repo"))
     }
 
     #[test]

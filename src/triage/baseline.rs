@@ -222,9 +222,9 @@ impl Baseline {
     pub fn entry(&self, f: &Finding, forms: &PathForms<'_>) -> Entry {
         Entry {
             path: forms.key(&self.base),
-            rule: f.rule_id.clone(),
+            rule: f.rule.id.clone(),
             commit: f.commit().map(str::to_string),
-            secret_hash: self.secret_hash(&f.secret),
+            secret_hash: self.secret_hash(&f.matched.secret),
         }
     }
 
@@ -354,9 +354,18 @@ mod tests {
 
     fn finding(path: &str, secret: &str) -> Finding {
         Finding {
-            rule_id: "acme-token".into(),
-            path: path.into(),
-            secret: secret.into(),
+            rule: crate::finding::RuleRef {
+                id: "acme-token".into(),
+                ..Default::default()
+            },
+            location: crate::finding::Location {
+                path: path.into(),
+                ..Default::default()
+            },
+            matched: crate::finding::Matched {
+                secret: secret.into(),
+                ..Default::default()
+            },
             ..Finding::default()
         }
     }
@@ -366,7 +375,7 @@ mod tests {
         let cwd = Path::new("/repo");
         let mut b = Baseline::new(Path::new(".keysweep-baseline.jsonl"), cwd).unwrap();
         let f = finding("src/a.py", "acme_SECRETVALUE123");
-        let forms = PathForms::new(&f.path, false, cwd);
+        let forms = PathForms::new(&f.location.path, false, cwd);
         b.extend([b.entry(&f, &forms)]);
         let text = b.render();
         assert!(is_baseline(text.as_bytes()));
@@ -376,10 +385,10 @@ mod tests {
         assert!(back.contains(&f, &forms));
         // Scanned from another directory, the same file is still known.
         let g = finding("repo/src/a.py", "acme_SECRETVALUE123");
-        assert!(back.contains(&g, &PathForms::new(&g.path, false, Path::new("/"))));
+        assert!(back.contains(&g, &PathForms::new(&g.location.path, false, Path::new("/"))));
         // Another secret, path or rule is not.
         let h = finding("src/a.py", "acme_OTHERVALUE456");
-        assert!(!back.contains(&h, &PathForms::new(&h.path, false, cwd)));
+        assert!(!back.contains(&h, &PathForms::new(&h.location.path, false, cwd)));
     }
 
     #[test]
@@ -429,7 +438,7 @@ mod tests {
     fn update_prunes_only_in_scope() {
         let cwd = Path::new("/repo");
         let mut b = Baseline::new(Path::new("bl.jsonl"), cwd).unwrap();
-        let forms = |f: &Finding| b.entry(f, &PathForms::new(&f.path, false, cwd));
+        let forms = |f: &Finding| b.entry(f, &PathForms::new(&f.location.path, false, cwd));
         let a = forms(&finding("src/a.py", "one"));
         let gone = forms(&finding("src/b.py", "two"));
         let other = forms(&finding("docs/c.md", "three"));

@@ -96,7 +96,7 @@ impl GitleaksIgnore {
     /// The fingerprint that accepts `f`, if any.
     pub fn matches(&self, f: &Finding, forms: &PathForms<'_>) -> Option<String> {
         for file in forms.candidates(&self.base) {
-            let global = format!("{file}:{}:{}", f.rule_id, f.line);
+            let global = format!("{file}:{}:{}", f.rule.id, f.location.line);
             if self.entries.contains(&global) {
                 return Some(global);
             }
@@ -125,32 +125,53 @@ mod tests {
         assert!(warnings[0].starts_with("/repo/.gitleaksignore:5:"));
         let cwd = Path::new("/repo");
         let mut f = Finding {
-            rule_id: "acme-token".into(),
-            path: "src/a.py".into(),
-            line: 3,
+            rule: crate::finding::RuleRef {
+                id: "acme-token".into(),
+                ..Default::default()
+            },
+            location: crate::finding::Location {
+                path: "src/a.py".into(),
+                line: 3,
+                ..Default::default()
+            },
             ..Finding::default()
         };
         assert!(ig
-            .matches(&f, &PathForms::new(&f.path, false, cwd))
+            .matches(&f, &PathForms::new(&f.location.path, false, cwd))
             .is_some());
-        f.line = 4;
+        f.location.line = 4;
         assert!(ig
-            .matches(&f, &PathForms::new(&f.path, false, cwd))
+            .matches(&f, &PathForms::new(&f.location.path, false, cwd))
             .is_none());
         // Scanned from elsewhere: the path relative to the ignore file counts.
         let g = Finding {
-            rule_id: "acme-token".into(),
-            path: "/repo/src/a.py".into(),
-            line: 3,
+            rule: crate::finding::RuleRef {
+                id: "acme-token".into(),
+                ..Default::default()
+            },
+            location: crate::finding::Location {
+                path: "/repo/src/a.py".into(),
+                line: 3,
+                ..Default::default()
+            },
             ..Finding::default()
         };
         assert!(ig
-            .matches(&g, &PathForms::new(&g.path, false, Path::new("/tmp")))
+            .matches(
+                &g,
+                &PathForms::new(&g.location.path, false, Path::new("/tmp"))
+            )
             .is_some());
         let mut h = Finding {
-            rule_id: "acme-token".into(),
-            path: "src/b.py".into(),
-            line: 7,
+            rule: crate::finding::RuleRef {
+                id: "acme-token".into(),
+                ..Default::default()
+            },
+            location: crate::finding::Location {
+                path: "src/b.py".into(),
+                line: 7,
+                ..Default::default()
+            },
             git: Some(crate::blob::GitProvenance {
                 commit: "abcdef0123".into(),
                 ..Default::default()
@@ -158,11 +179,11 @@ mod tests {
             ..Finding::default()
         };
         assert!(ig
-            .matches(&h, &PathForms::new(&h.path, true, cwd))
+            .matches(&h, &PathForms::new(&h.location.path, true, cwd))
             .is_some());
         h.set_commit("0000000000");
         assert!(ig
-            .matches(&h, &PathForms::new(&h.path, true, cwd))
+            .matches(&h, &PathForms::new(&h.location.path, true, cwd))
             .is_none());
     }
 }

@@ -82,7 +82,7 @@ impl Triage {
 
     /// The path of `f` in the forms the checks compare against.
     pub fn forms<'a>(&self, f: &'a Finding) -> PathForms<'a> {
-        PathForms::new(&f.path, f.commit().is_some(), &self.cwd)
+        PathForms::new(&f.location.path, f.commit().is_some(), &self.cwd)
     }
 
     /// Decides whether `f` is suppressed, and why. `ctx` is the blob around the
@@ -148,7 +148,7 @@ impl Triage {
             let inline = memo
                 .as_mut()
                 .and_then(|memo| memo.allowed(hay, m.whole.clone()));
-            f.suppressed = self.decide(f, Some(&ctx), inline);
+            f.annotations.suppressed = self.decide(f, Some(&ctx), inline);
         }
     }
 }

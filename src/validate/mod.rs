@@ -295,10 +295,14 @@ impl Validator {
         let mut job_of: Vec<Option<usize>> = Vec::with_capacity(findings.len());
         let mut fixed: Vec<Option<Validation>> = Vec::with_capacity(findings.len());
         for f in findings.iter() {
-            let rule = by_id.get(f.rule_id.as_str());
+            let rule = by_id.get(f.rule.id.as_str());
             match rule {
                 Some(rule) if rule.spec.validate.is_some() => {
-                    let key = (f.rule_id.as_str(), f.secret.as_str(), &f.parts);
+                    let key = (
+                        f.rule.id.as_str(),
+                        f.matched.secret.as_str(),
+                        &f.matched.parts,
+                    );
                     let next = jobs.len();
                     let j = *index.entry(key).or_insert(next);
                     if j == next {
@@ -353,7 +357,7 @@ impl Validator {
                 None => fixed.unwrap_or_default(),
             };
             summary.count(v.status);
-            f.validation = Some(v);
+            f.annotations.validation = Some(v);
         }
         summary
     }

@@ -160,10 +160,10 @@ fn generic_detector_is_quiet_on_rule_negatives() {
                 &mut scratch,
                 &keysweep::diag::Messages::new(true),
             ) {
-                if f.score.is_some() {
+                if f.matched.score.is_some() {
                     loud.push(format!(
                         "{}: {ex:?} ({}, {:?})",
-                        rule.spec.id, f.confidence, f.score
+                        rule.spec.id, f.rule.confidence, f.matched.score
                     ));
                 }
             }
