@@ -8,7 +8,8 @@
 //! Rules the format stage reports by position (`rules/format/*.yml`, no
 //! pattern) are a list of their own, loaded after the pattern rules. Validator
 //! files (`rules/validators/*.yml`, rule id → `validate:` section) are embedded
-//! as JSON too; they are attached to the bundled rules by id.
+//! as JSON too; they are attached to the bundled rules by id. So are analyzer
+//! files (`rules/analyzers/*.yml`) and revoker files (`rules/revokers/*.yml`).
 
 use std::path::{Path, PathBuf};
 use std::{env, fs};
@@ -32,8 +33,23 @@ fn main() {
         ));
     }
     out.push_str("];\n");
+    spec_files(&mut out, "EMBEDDED_ANALYZERS", &rules_dir.join("analyzers"));
+    spec_files(&mut out, "EMBEDDED_REVOKERS", &rules_dir.join("revokers"));
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("embedded_rules.rs");
     fs::write(dest, out).unwrap();
+}
+
+/// `pub static NAME: &[EmbeddedSpecFile]` for analyzer or revoker files.
+fn spec_files(out: &mut String, name: &str, dir: &Path) {
+    out.push_str(&format!("pub static {name}: &[EmbeddedSpecFile] = &[\n"));
+    for path in &yaml_files(dir) {
+        let json = serde_json::to_string(&parse(path)).unwrap();
+        out.push_str(&format!(
+            "    EmbeddedSpecFile {{ name: {:?}, json: {json:?} }},\n",
+            stem(path)
+        ));
+    }
+    out.push_str("];\n");
 }
 
 /// `pub static NAME: &[EmbeddedRuleFile]` for rule files, examples left out of

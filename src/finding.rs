@@ -147,6 +147,9 @@ pub struct Annotations {
     /// What revocation did with the secret (`--revoke`, `keysweep revoke`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
+    /// Who a live secret belongs to and what it can do (`--analyze`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
 }
 
 /// Why a finding was suppressed. Serialized in kebab-case; the summary counts
@@ -330,6 +333,68 @@ pub struct Revocation {
     #[serde(default)]
     pub broker: String,
     pub detail: String,
+}
+
+/// What a live secret can do, as its provider's read-only endpoints told
+/// (`--analyze`, `keysweep analyze`). Never holds the secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Who the secret belongs to: user, organisation, account, project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Scopes, permissions or roles the provider reported, as it names them.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// When the secret expires (as the provider gave it); absent when the
+    /// provider said nothing or the secret does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// The blast radius: what a holder of the secret could do. Absent when
+    /// the analysis could not run (see `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Why analysis did not run or ran only in part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Analysis {
+    /// An analysis that could not run, with the reason.
+    pub fn failed(why: impl Into<String>) -> Analysis {
+        Analysis {
+            error: Some(why.into()),
+            ..Analysis::default()
+        }
+    }
+
+    /// `identity alice; scopes repo, gist; expires …; severity critical`, for
+    /// the human report.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(i) = &self.identity {
+            parts.push(format!("identity {i}"));
+        }
+        if !self.scopes.is_empty() {
+            let shown: Vec<&str> = self.scopes.iter().take(12).map(String::as_str).collect();
+            let more = self.scopes.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
+            parts.push(format!("scopes {}{tail}", shown.join(", ")));
+        }
+        if let Some(e) = &self.expires {
+            parts.push(format!("expires {e}"));
+        }
+        if let Some(s) = self.severity {
+            parts.push(format!("severity {s}"));
+        }
+        if let Some(e) = &self.error {
+            parts.push(format!("not analyzed: {e}"));
+        }
+        parts.join("; ")
+    }
 }
 
 /// Fingerprint of a secret at a path: stable across runs and line moves, and

@@ -22,13 +22,15 @@
 //! - [`source`]: where blobs come from — the walk, stdin, git enumeration,
 //!   the index, mirrors, MCP client config locations.
 //! - [`scan`]: the drivers (files, history, staged) and the per-blob pipeline.
-//! - [`net`], [`validate`], [`revoke`]: the guarded HTTP client; asking
-//!   providers whether secrets are live; revoking them through brokers.
+//! - [`net`], [`validate`], [`analyze`], [`revoke`]: the guarded HTTP
+//!   client; asking providers whether secrets are live; what a live one can
+//!   do (identity, scopes, expiry, severity); revoking them through brokers.
 //! - [`datastore`], [`sweep`]: org-wide incremental sweeps.
 //! - [`report`]: writes findings and the run's summary.
 //! - [`gitleaks`], [`config`]: configuration (`keysweep.toml`, gitleaks
 //!   configs for teams migrating), and [`cli`] on top.
 
+pub mod analyze;
 pub mod blob;
 pub mod cli;
 pub mod config;

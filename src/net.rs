@@ -33,6 +33,9 @@ pub(crate) struct Request {
 pub(crate) struct Response {
     pub status: u16,
     pub body: String,
+    /// Header names (lowercase) and values; analysis reads scopes and
+    /// expiry from some (GitHub's `X-OAuth-Scopes`).
+    pub headers: Vec<(String, String)>,
 }
 
 /// Why a request was refused before anything was sent.
@@ -301,6 +304,7 @@ impl Net {
                 .header("retry-after")
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
+            let headers = answer_headers(&resp);
             let mut body = Vec::new();
             if let Err(e) = resp.into_reader().take(MAX_BODY).read_to_end(&mut body) {
                 return Err(self.describe_io(&e, "reading the answer"));
@@ -325,7 +329,11 @@ impl Net {
                 std::thread::sleep(wait);
                 continue;
             }
-            return Ok(Response { status, body });
+            return Ok(Response {
+                status,
+                body,
+                headers,
+            });
         }
     }
 
@@ -462,6 +470,19 @@ pub(crate) fn scrub(text: &str, secret: &str) -> String {
 
 /// The provider's own words about an error, from common JSON shapes
 /// (`error.message`, `message`, `error_description`, `error`), shortened.
+/// At most 64 headers of at most 1 KiB each: enough for any scope list, and
+/// bounded whatever a server sends.
+fn answer_headers(resp: &ureq::Response) -> Vec<(String, String)> {
+    resp.headers_names()
+        .into_iter()
+        .take(64)
+        .filter_map(|n| {
+            let v = resp.header(&n)?;
+            (v.len() <= 1024).then(|| (n.to_ascii_lowercase(), v.to_string()))
+        })
+        .collect()
+}
+
 pub(crate) fn provider_message(body: &str, json: Option<&serde_json::Value>) -> Option<String> {
     let text = match json {
         Some(j) => [

@@ -41,6 +41,12 @@ pub enum Command {
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// For a live secret, who it belongs to and what it can do: identity,
+    /// scopes, expiry and severity, from the provider's read-only endpoints.
+    ///
+    /// Exit codes: 0 the secret is not live, 1 it is live (analyzed or
+    /// not), 2 nothing could be proved or an error.
+    Analyze(AnalyzeArgs),
     /// Check one known secret with its provider.
     ///
     /// Exit codes: 0 the provider rejected the secret (invalid), 1 the secret
@@ -486,8 +492,14 @@ pub struct CheckArgs {
     #[arg(long, help_heading = "Validation")]
     pub validate: bool,
 
+    /// For each live secret, ask its provider's read-only endpoints who it
+    /// belongs to and what it can do: identity, scopes, expiry and a
+    /// blast-radius severity (README, "Analysis"). Implies --validate.
+    #[arg(long, help_heading = "Validation")]
+    pub analyze: bool,
+
     /// Report only findings whose secret is live.
-    #[arg(long, requires = "validate", help_heading = "Validation")]
+    #[arg(long, help_heading = "Validation")]
     pub only_live: bool,
 
     /// What makes the exit code 1: any finding, or only a live one.
@@ -684,6 +696,16 @@ pub enum FailOn {
     Any,
     /// A finding whose secret is live (needs --validate).
     Live,
+    /// A live finding whose analyzed severity is critical (needs --analyze).
+    Critical,
+    /// A live finding whose analyzed severity is high or critical (needs
+    /// --analyze).
+    High,
+    /// A live finding whose analyzed severity is medium or above (needs
+    /// --analyze).
+    Medium,
+    /// A live finding with any analyzed severity (needs --analyze).
+    Low,
 }
 
 /// How validation requests are sent; shared by `scan --validate` and
@@ -747,6 +769,48 @@ pub struct ValidateArgs {
     pub net: NetArgs,
 }
 
+/// `keysweep analyze SECRET --rule ID` or `keysweep analyze --from REPORT.json`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The secret to analyze; `-` reads it from standard input (safer than
+    /// the command line, which other users may see).
+    #[arg(
+        value_name = "SECRET",
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
+    pub secret: Option<String>,
+
+    /// The rule the secret belongs to (see `keysweep rules list`).
+    #[arg(long, value_name = "ID", required_unless_present = "from")]
+    pub rule: Option<String>,
+
+    /// A part found with the secret, e.g. `key_id=AKIA…` for an AWS secret
+    /// key or `client_email=…` for a GCP key. Repeatable.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_part)]
+    pub part: Vec<(String, String)>,
+
+    /// Analyze the live secrets of a JSON report written with
+    /// `--show-secrets` (each is validated again first).
+    #[arg(long, value_name = "REPORT.json")]
+    pub from: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: ValidateFormat,
+
+    /// Analyses in flight at once (with --from).
+    #[arg(long, value_name = "N", default_value = "8")]
+    pub concurrency: usize,
+
+    /// Load extra rules from a YAML file or a directory of them. Repeatable.
+    #[arg(long = "rules", value_name = "FILE_OR_DIR", help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// List the rules in use.
@@ -786,24 +850,32 @@ pub enum ListFormat {
     Json,
 }
 
+/// A `KEY=VALUE` argument that is not one. The value is never echoed: for
+/// `--part` it may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PairError {
+    #[error("expected PROVIDER=URL, e.g. github=https://ghe.example.com/api/v3")]
+    Endpoint,
+    #[error("expected NAME=VALUE, e.g. key_id=AKIA…")]
+    Part,
+    #[error("the part needs a name")]
+    UnnamedPart,
+}
+
 /// Parses `PROVIDER=URL`.
-pub fn parse_endpoint(s: &str) -> Result<(String, String), String> {
-    let (p, u) = s.split_once('=').ok_or_else(|| {
-        format!("{s:?}: expected PROVIDER=URL, e.g. github=https://ghe.example.com/api/v3")
-    })?;
+pub fn parse_endpoint(s: &str) -> Result<(String, String), PairError> {
+    let (p, u) = s.split_once('=').ok_or(PairError::Endpoint)?;
     if p.is_empty() || u.is_empty() {
-        return Err(format!("{s:?}: expected PROVIDER=URL"));
+        return Err(PairError::Endpoint);
     }
     Ok((p.to_string(), u.to_string()))
 }
 
 /// Parses `NAME=VALUE`.
-pub fn parse_part(s: &str) -> Result<(String, String), String> {
-    let (n, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("{s:?}: expected NAME=VALUE, e.g. key_id=AKIA…"))?;
+pub fn parse_part(s: &str) -> Result<(String, String), PairError> {
+    let (n, v) = s.split_once('=').ok_or(PairError::Part)?;
     if n.is_empty() {
-        return Err(format!("{s:?}: the part needs a name"));
+        return Err(PairError::UnnamedPart);
     }
     Ok((n.to_string(), v.to_string()))
 }

@@ -2,6 +2,7 @@
 //! `main.rs` parses and calls [`run`].
 
 mod agents_cmd;
+mod analyze_cmd;
 pub mod args;
 mod baseline_cmd;
 mod completions_cmd;
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Agents(args) => agents_cmd::run(args),
         Command::Validate(args) => validate_cmd::run(args),
+        Command::Analyze(args) => analyze_cmd::run(args),
         Command::Baseline(cmd) => baseline_cmd::run(cmd),
         Command::Init(args) => init_cmd::run(args),
         Command::Revoke(args) => revoke_cmd::run(args),

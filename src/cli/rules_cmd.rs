@@ -68,6 +68,7 @@ fn list(set: &RuleSet, format: ListFormat, out: &mut dyn Write) -> io::Result<()
                 "providers": all.iter().map(|r| r.provider.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
                 "with_validator": all.iter().filter(|r| r.spec.validate.is_some()).count(),
                 "with_revoker": all.iter().filter(|r| crate::revoke::has_revoker(r)).count(),
+                "with_analyzer": all.iter().filter(|r| crate::analyze::has_analyzer(r)).count(),
                 "with_offline_check": all.iter().filter(|r| r.spec.offline_check.is_some()).count(),
             });
             let rules: Vec<_> = set
@@ -86,6 +87,7 @@ fn list(set: &RuleSet, format: ListFormat, out: &mut dyn Write) -> io::Result<()
                         "origin": r.origin,
                         "validator": r.spec.validate.as_ref().map(|v| v.kind),
                         "revoker": crate::revoke::has_revoker(r),
+                        "analyzer": crate::analyze::has_analyzer(r),
                         "offline_check": r.spec.offline_check,
                     })
                 })
@@ -130,9 +132,10 @@ fn list(set: &RuleSet, format: ListFormat, out: &mut dyn Write) -> io::Result<()
             };
             writeln!(
                 out,
-                "{} rules: {} with a validator, {} with a revoker, {} with an offline check",
+                "{} rules: {} with a validator, {} with an analyzer, {} with a revoker, {} with an offline check",
                 set.len(),
                 with(&|r| r.spec.validate.is_some()),
+                with(&|r| crate::analyze::has_analyzer(r)),
                 with(&|r| crate::revoke::has_revoker(r)),
                 with(&|r| r.spec.offline_check.is_some()),
             )

@@ -16,7 +16,7 @@ use crate::diag::Messages;
 use crate::finding::{self, Finding, ValidationStatus};
 use crate::report::{Format, Report, RunSummary};
 use crate::revoke::{RevokeOptions, RevokeRequire, Revoker};
-use crate::rules::Confidence;
+use crate::rules::{Confidence, Severity};
 use crate::scan::{ScanOptions, ScanResult, Scanner};
 use crate::source::git::GitOptions;
 use crate::validate::Validator;
@@ -35,9 +35,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let messages = Messages::new(args.out.quiet);
     let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
     use_baseline(&args, &mut setup)?;
-    if args.checks.fail_on == FailOn::Live && !args.checks.validate {
-        anyhow::bail!("--fail-on live needs --validate");
-    }
+    check_flags(&args)?;
     // Resolve validation and revocation options before scanning so a bad
     // --endpoint or broker fails fast.
     let plan = ChecksPlan::new(&args, &setup)?;
@@ -96,6 +94,34 @@ fn use_baseline(args: &ScanArgs, setup: &mut Setup) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Flag combinations clap cannot express: `--fail-on live` and
+/// `--only-live` need validation, `--fail-on SEVERITY` needs analysis.
+fn check_flags(args: &ScanArgs) -> anyhow::Result<()> {
+    let c = &args.checks;
+    let validating = c.validate || c.analyze;
+    if c.fail_on == FailOn::Live && !validating {
+        anyhow::bail!("--fail-on live needs --validate");
+    }
+    if c.only_live && !validating {
+        anyhow::bail!("--only-live needs --validate");
+    }
+    if fail_severity(c.fail_on).is_some() && !c.analyze {
+        anyhow::bail!("--fail-on {:?} needs --analyze", c.fail_on);
+    }
+    Ok(())
+}
+
+/// The least analyzed severity `--fail-on` asks for, if it names one.
+fn fail_severity(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Any | FailOn::Live => None,
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::High => Some(Severity::High),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::Low => Some(Severity::Low),
+    }
+}
+
 /// Runs the scan `mode` asks for over `args.paths`.
 fn scan(
     scanner: &Scanner,
@@ -145,6 +171,7 @@ impl ChecksPlan {
         };
         // Revoking only live secrets needs to know which are live.
         let validate = args.checks.validate
+            || args.checks.analyze
             || revoke
                 .as_ref()
                 .is_some_and(|r| r.config.require == RevokeRequire::Live);
@@ -186,6 +213,12 @@ impl ChecksPlan {
                 summary.scan.findings = result.findings.len();
             }
             summary.validation = Some(counts);
+            // Before revocation: a revoked secret can no longer say what it
+            // could do.
+            if args.checks.analyze {
+                let analyzer = crate::analyze::Analyzer::new(validator);
+                summary.analysis = Some(analyzer.analyze_findings(rules, &mut result.findings));
+            }
         }
         if let (Some(ropts), Some(validator)) = (self.revoke, &self.validator) {
             let mut revoker = Revoker::new(ropts, validator, rules)?;
@@ -209,7 +242,12 @@ fn print_summary_line(summary: &RunSummary) {
         .validation
         .as_ref()
         .map(|v| format!("; validation: {v}"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &summary
+            .analysis
+            .as_ref()
+            .map(|a| format!("; analysis: {a}"))
+            .unwrap_or_default();
     let suppressed = if s.suppressed_total() > 0 {
         format!("; {} suppressed", s.suppressed_total())
     } else {
@@ -260,6 +298,16 @@ fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 
                 .as_ref()
                 .is_some_and(|v| v.status == ValidationStatus::Live)
         }),
+        other => {
+            let least = fail_severity(other).unwrap_or(Severity::Low);
+            findings.iter().any(|f| {
+                f.annotations
+                    .analysis
+                    .as_ref()
+                    .and_then(|a| a.severity)
+                    .is_some_and(|s| s >= least)
+            })
+        }
     };
     let revoke_failed = summary
         .revocation

@@ -160,26 +160,31 @@ impl Config {
         };
         let config: Config =
             toml::from_str(text).map_err(|e| err(crate::diag::toml_error(text, &e)))?;
-        config.check().map_err(err)?;
+        config.check().map_err(|p| err(p.to_string()))?;
         Ok(config)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), Problem> {
         for (provider, url) in &self.endpoints {
-            check_url(url).map_err(|m| format!("endpoints.{provider}: {m}"))?;
+            check_url(url).map_err(|problem| Problem::Url {
+                at: format!("endpoints.{provider}"),
+                problem,
+            })?;
         }
         if let Some(r) = &self.revoke {
             for (i, b) in r.broker.iter().enumerate() {
                 let at = format!("revoke.broker #{}", i + 1);
+                let url_at = |key: &str, problem| Problem::Url {
+                    at: format!("{at}: {key}"),
+                    problem,
+                };
                 match b {
-                    Broker::Http { url, .. } => {
-                        check_url(url).map_err(|m| format!("{at}: url: {m}"))?
-                    }
+                    Broker::Http { url, .. } => check_url(url).map_err(|p| url_at("url", p))?,
                     Broker::Vault { address, .. } => {
-                        check_url(address).map_err(|m| format!("{at}: address: {m}"))?
+                        check_url(address).map_err(|p| url_at("address", p))?
                     }
                     Broker::Command { command } if command.is_empty() => {
-                        return Err(format!("{at}: command is empty"))
+                        return Err(Problem::EmptyCommand(at))
                     }
                     _ => {}
                 }
@@ -210,13 +215,36 @@ impl Config {
     }
 }
 
-fn check_url(url: &str) -> Result<(), String> {
+/// What is wrong at one key of a config file; [`ConfigError`] names the
+/// file.
+#[derive(Debug, thiserror::Error)]
+enum Problem {
+    #[error("{at}: {problem}")]
+    Url { at: String, problem: UrlProblem },
+    #[error("{0}: command is empty")]
+    EmptyCommand(String),
+    #[error("{table}: {problem}")]
+    Allowlist {
+        table: String,
+        problem: crate::triage::PatternError,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum UrlProblem {
+    #[error("{0:?} is not an http:// or https:// URL")]
+    NotHttp(String),
+    #[error("{0:?} has no host")]
+    NoHost(String),
+}
+
+fn check_url(url: &str) -> Result<(), UrlProblem> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
+        .ok_or_else(|| UrlProblem::NotHttp(url.to_string()))?;
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("{url:?} has no host"));
+        return Err(UrlProblem::NoHost(url.to_string()));
     }
     Ok(())
 }
@@ -272,7 +300,7 @@ impl LoadedConfig {
                 condition: a.condition,
             },
         );
-        out.push(global.map_err(|message| self.err(message))?);
+        out.push(global.map_err(|p| self.err(p.to_string()))?);
         for (id, r) in &a.rule {
             let list = build(
                 &format!("{name} [allowlist.rule.{id}]"),
@@ -288,7 +316,7 @@ impl LoadedConfig {
                     condition: r.condition,
                 },
             );
-            out.push(list.map_err(|message| self.err(message))?);
+            out.push(list.map_err(|p| self.err(p.to_string()))?);
         }
         out.retain(|l| !l.is_empty());
         Ok(out)
@@ -312,24 +340,26 @@ struct Parts<'a> {
     condition: Condition,
 }
 
-fn build(origin: &str, dir: &Path, scope: Scope, p: Parts<'_>) -> Result<Allowlist, String> {
+fn build(origin: &str, dir: &Path, scope: Scope, p: Parts<'_>) -> Result<Allowlist, Problem> {
     // The origin begins with the file name, which the error adds again.
     let table = origin.rsplit_once(' ').map_or(origin, |(_, t)| t);
+    let at = |problem| Problem::Allowlist {
+        table: table.to_string(),
+        problem,
+    };
     let mut list = Allowlist::new(origin, dir);
     list.description = p.description.to_string();
     list.scope = scope;
     list.condition = p.condition;
     list.target = p.target;
     for g in p.paths {
-        list.paths
-            .push(PathPattern::glob(g).map_err(|m| format!("{table}: {m}"))?);
+        list.paths.push(PathPattern::glob(g).map_err(at)?);
     }
     for r in p.regexes {
-        list.add_regex(r).map_err(|m| format!("{table}: {m}"))?;
+        list.add_regex(r).map_err(at)?;
     }
     list.add_stopwords(p.stopwords);
-    list.add_commits(p.commits)
-        .map_err(|m| format!("{table}: {m}"))?;
+    list.add_commits(p.commits).map_err(at)?;
     Ok(list)
 }
 

@@ -283,6 +283,11 @@ impl Redactor {
         if let Some(r) = &mut out.annotations.revocation {
             mask(&mut r.detail);
         }
+        if let Some(a) = &mut out.annotations.analysis {
+            a.identity.as_mut().map(mask);
+            a.error.as_mut().map(mask);
+            a.scopes.iter_mut().for_each(mask);
+        }
         if let Some(s) = &mut out.annotations.suppressed {
             mask(&mut s.detail);
         }

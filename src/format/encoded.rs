@@ -99,8 +99,19 @@ fn in_run(b: u8) -> bool {
 ///
 /// Linear in `text`; see the module's cost notes.
 pub fn decode_runs(text: &[u8], mut found: impl FnMut(Range<usize>, Encoding, Vec<u8>)) {
+    // The end of the last wrapped block decoded: its lines are runs too.
+    let mut block_end = 0;
     runs(text, |r| {
-        if r.len() > MAX_RUN {
+        if r.len() > MAX_RUN || r.start < block_end {
+            return;
+        }
+        if let Some((block, decoded)) = wrapped_block(text, r.clone()) {
+            // A block that is not text (an embedded image) is skipped whole:
+            // trying each of its lines again would be quadratic.
+            block_end = block.end;
+            if let Some(d) = decoded {
+                found(block, Encoding::Base64, d);
+            }
             return;
         }
         if let Some((enc, decoded)) = decode(&text[r.clone()]) {
@@ -114,6 +125,68 @@ pub fn decode_runs(text: &[u8], mut found: impl FnMut(Range<usize>, Encoding, Ve
         }
     });
     percent_runs(text, |r, decoded| found(r, Encoding::Percent, decoded));
+}
+
+/// Base64 wrapped over several lines, as `base64`, MIME (76 columns) and
+/// PEM-like tools (64) write it, starting with the run `first`: lines of
+/// `first`'s width (a multiple of 4, so each line is whole quanta), each
+/// after a newline and the same indentation, then a last shorter line with
+/// its padding. Decoding line by line would cut a secret at a line end and
+/// miss the last line, so the block is decoded as one run.
+///
+/// Returns the block's range and its text (`None` when it is not text), or
+/// `None` when `first` does not start a block of two lines at least. Linear
+/// in the block's length.
+fn wrapped_block(text: &[u8], first: Range<usize>) -> Option<(Range<usize>, Option<Vec<u8>>)> {
+    let width = first.len();
+    if !width.is_multiple_of(4) || !(40..=128).contains(&width) {
+        return None;
+    }
+    let indent = {
+        let line_start = memchr::memrchr(b'\n', &text[..first.start]).map_or(0, |p| p + 1);
+        &text[line_start..first.start]
+    };
+    if !indent.iter().all(|&b| b == b' ' || b == b'\t') {
+        return None;
+    }
+    let mut joined = text[first.clone()].to_vec();
+    let mut end = first.end;
+    loop {
+        // The next line: newline, the same indentation, then digits.
+        let mut at = end;
+        if text.get(at) == Some(&b'\r') {
+            at += 1;
+        }
+        if text.get(at) != Some(&b'\n') || !text[at + 1..].starts_with(indent) {
+            break;
+        }
+        let start = at + 1 + indent.len();
+        let len = text[start..]
+            .iter()
+            .take(width + 1)
+            .take_while(|&&b| in_run(b))
+            .count();
+        if len == 0 || len > width || joined.len() + len > MAX_RUN {
+            break;
+        }
+        joined.extend_from_slice(&text[start..start + len]);
+        end = start + len;
+        if len < width {
+            break;
+        }
+    }
+    if end == first.end {
+        return None;
+    }
+    let last = end;
+    while end < text.len() && end - last < 2 && text[end] == b'=' {
+        end += 1;
+    }
+    let decoded = match decode(&joined) {
+        Some((Encoding::Base64, d)) => Some(d),
+        _ => None,
+    };
+    Some((first.start..end, decoded))
 }
 
 /// Whether a byte can be in a percent-encoded run: printable ASCII but
@@ -488,6 +561,30 @@ fn is_text(d: &[u8], whole: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_wrapped_over_lines_is_decoded_as_one_block() {
+        use base64::Engine;
+        let secret = "password = hunter2-but-much-longer; token = ghp_R8fK2mQ9xLz4Tb7Wc1Vn5Hj3Ds6Ga0Py2Ue8 and more text to wrap";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+        for width in [76, 64] {
+            for indent in ["", "    "] {
+                let wrapped: Vec<String> = encoded
+                    .as_bytes()
+                    .chunks(width)
+                    .map(|c| format!("{indent}{}", std::str::from_utf8(c).unwrap()))
+                    .collect();
+                let text = format!("data: |\n{}\nnext: 1\n", wrapped.join("\n"));
+                let mut got = Vec::new();
+                decode_runs(text.as_bytes(), |r, e, d| got.push((r, e, d)));
+                assert_eq!(got.len(), 1, "width {width} indent {indent:?}: {got:?}");
+                let (r, e, d) = &got[0];
+                assert_eq!(*e, Encoding::Base64);
+                assert_eq!(d, secret.as_bytes());
+                assert_eq!(&text[r.clone()].replace(['\n', ' '], ""), &encoded);
+            }
+        }
+    }
 
     fn b64(s: &[u8]) -> String {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

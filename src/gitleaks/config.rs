@@ -207,19 +207,61 @@ impl GitleaksConfig {
     }
 }
 
-fn file_err(path: &Path, message: impl Into<String>) -> GitleaksError {
+fn file_err(path: &Path, message: impl std::fmt::Display) -> GitleaksError {
     GitleaksError::File {
         path: path.to_path_buf(),
-        message: message.into(),
+        message: message.to_string(),
     }
 }
 
-fn rule_err(path: &Path, id: &str, message: impl Into<String>) -> GitleaksError {
+fn rule_err(path: &Path, id: &str, message: impl std::fmt::Display) -> GitleaksError {
     GitleaksError::Rule {
         path: path.to_path_buf(),
         id: id.to_string(),
-        message: message.into(),
+        message: message.to_string(),
     }
+}
+
+/// What is wrong with one rule or allowlist of a config;
+/// [`GitleaksError`] puts the file (and rule) in front.
+#[derive(Debug, thiserror::Error)]
+enum Problem {
+    #[error("{what}: {error}")]
+    Translate {
+        what: &'static str,
+        error: super::re2::Re2Error,
+    },
+    #[error("{0}")]
+    Rule(#[from] crate::rules::RuleProblem),
+    #[error("regex: {0}")]
+    Regex(crate::rules::RuleProblem),
+    #[error("entropy {0} is above the maximum of 8 bits per byte")]
+    Entropy(f64),
+    #[error("secretGroup {index} does not exist (the regex has {groups} capture groups)")]
+    SecretGroup { index: usize, groups: usize },
+    #[error("{origin}: {problem}")]
+    Allowlist {
+        origin: String,
+        problem: AllowlistProblem,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum AllowlistProblem {
+    #[error("condition {0:?} is not OR or AND")]
+    Condition(String),
+    #[error("regexTarget {0:?} is not secret, match or line")]
+    RegexTarget(String),
+    #[error("{what} {pattern:?}: {error}")]
+    Translate {
+        what: &'static str,
+        pattern: String,
+        error: super::re2::Re2Error,
+    },
+    #[error("{0}")]
+    Pattern(#[from] crate::triage::PatternError),
+    #[error("must contain at least one of commits, paths, regexes or stopwords")]
+    Empty,
 }
 
 fn load_layer(
@@ -554,12 +596,15 @@ fn convert_rule(
             },
         ));
     };
-    let pattern = re2::translate(regex).map_err(|m| rule_err(path, id, format!("regex: {m}")))?;
+    let translate = |what, re| {
+        re2::translate(re).map_err(|error| rule_err(path, id, Problem::Translate { what, error }))
+    };
+    let pattern = translate("regex", regex)?;
     let secret_group = secret_group(raw, &pattern).map_err(|m| rule_err(path, id, m))?;
     let path_filter = raw
         .path
         .as_deref()
-        .map(|p| re2::translate(p).map_err(|m| rule_err(path, id, format!("path: {m}"))))
+        .map(|p| translate("path", p))
         .transpose()?;
     let (keywords, max_len) = keywords_and_reach(raw, &pattern, &origin, warnings);
     let min_entropy = min_entropy(raw).map_err(|m| rule_err(path, id, m))?;
@@ -582,11 +627,9 @@ fn convert_rule(
 
 /// gitleaks' `entropy` as keysweep's minimum: gitleaks drops a secret whose
 /// entropy is <= the threshold, keysweep one below its minimum.
-fn min_entropy(raw: &RawRule) -> Result<Option<f64>, String> {
+fn min_entropy(raw: &RawRule) -> Result<Option<f64>, Problem> {
     match raw.entropy {
-        Some(e) if e > 8.0 => Err(format!(
-            "entropy {e} is above the maximum of 8 bits per byte"
-        )),
+        Some(e) if e > 8.0 => Err(Problem::Entropy(e)),
         Some(e) if e > 0.0 => Ok(Some(e + 1e-9)),
         _ => Ok(None),
     }
@@ -623,16 +666,16 @@ fn spec_of(raw: &RawRule, pattern: String) -> RuleSpec {
 
 /// The group holding the secret: gitleaks' `secretGroup`, else the first
 /// group that matched something.
-fn secret_group(raw: &RawRule, pattern: &str) -> Result<SecretGroup, String> {
-    let compiled = build_regex(pattern).map_err(|m| format!("regex: {m}"))?;
+fn secret_group(raw: &RawRule, pattern: &str) -> Result<SecretGroup, Problem> {
+    let compiled = build_regex(pattern).map_err(Problem::Regex)?;
     let groups = compiled
         .group_info()
         .group_len(regex_automata::PatternID::ZERO);
     match raw.secretgroup {
-        Some(g) if g > 0 && g >= groups => Err(format!(
-            "secretGroup {g} does not exist (the regex has {} capture groups)",
-            groups - 1
-        )),
+        Some(g) if g > 0 && g >= groups => Err(Problem::SecretGroup {
+            index: g,
+            groups: groups - 1,
+        }),
         Some(g) if g > 0 => Ok(SecretGroup::Index(g)),
         _ => Ok(SecretGroup::FirstNonEmpty),
     }
@@ -670,7 +713,18 @@ fn keywords_and_reach(
     (keywords, WHOLE_FILE_REACH)
 }
 
-fn allowlist(a: &RawAllowlist, origin: &str, base: &Path) -> Result<Allowlist, String> {
+fn allowlist(a: &RawAllowlist, origin: &str, base: &Path) -> Result<Allowlist, Problem> {
+    allowlist_in(a, origin, base).map_err(|problem| Problem::Allowlist {
+        origin: origin.to_string(),
+        problem,
+    })
+}
+
+fn allowlist_in(
+    a: &RawAllowlist,
+    origin: &str,
+    base: &Path,
+) -> Result<Allowlist, AllowlistProblem> {
     let mut list = Allowlist::new(origin, base);
     list.description = a.description.clone();
     list.condition = match a
@@ -681,34 +735,31 @@ fn allowlist(a: &RawAllowlist, origin: &str, base: &Path) -> Result<Allowlist, S
     {
         None | Some("") | Some("OR") | Some("||") => Condition::Or,
         Some("AND") | Some("&&") => Condition::And,
-        Some(other) => return Err(format!("{origin}: condition {other:?} is not OR or AND")),
+        Some(other) => return Err(AllowlistProblem::Condition(other.to_string())),
     };
     list.target = match a.regextarget.as_deref() {
         None | Some("") | Some("secret") => RegexTarget::Secret,
         Some("match") => RegexTarget::Match,
         Some("line") => RegexTarget::Line,
-        Some(other) => {
-            return Err(format!(
-                "{origin}: regexTarget {other:?} is not secret, match or line"
-            ))
-        }
+        Some(other) => return Err(AllowlistProblem::RegexTarget(other.to_string())),
+    };
+    let translate = |what, pattern: &String| {
+        re2::translate(pattern).map_err(|error| AllowlistProblem::Translate {
+            what,
+            pattern: pattern.clone(),
+            error,
+        })
     };
     for p in &a.paths {
-        let t = re2::translate(p).map_err(|m| format!("{origin}: path {p:?}: {m}"))?;
-        list.paths
-            .push(PathPattern::regex(&t).map_err(|m| format!("{origin}: {m}"))?);
+        list.paths.push(PathPattern::regex(&translate("path", p)?)?);
     }
     for r in &a.regexes {
-        let t = re2::translate(r).map_err(|m| format!("{origin}: regex {r:?}: {m}"))?;
-        list.add_regex(&t).map_err(|m| format!("{origin}: {m}"))?;
+        list.add_regex(&translate("regex", r)?)?;
     }
     list.add_stopwords(&a.stopwords);
-    list.add_commits(&a.commits)
-        .map_err(|m| format!("{origin}: {m}"))?;
+    list.add_commits(&a.commits)?;
     if list.is_empty() {
-        return Err(format!(
-            "{origin}: must contain at least one of commits, paths, regexes or stopwords"
-        ));
+        return Err(AllowlistProblem::Empty);
     }
     Ok(list)
 }

@@ -33,7 +33,7 @@
 /// assert_eq!(translate(r"[a[]").unwrap(), r"[a\[]");
 /// assert!(translate(r"\pL+").is_err());
 /// ```
-pub fn translate(re: &str) -> Result<String, String> {
+pub fn translate(re: &str) -> Result<String, Re2Error> {
     let chars: Vec<char> = re.chars().collect();
     let n = chars.len();
     let mut out = String::with_capacity(re.len() + 8);
@@ -79,12 +79,30 @@ pub fn translate(re: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// An RE2 construct with no equivalent in keysweep's regex dialect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Re2Error {
+    #[error("trailing backslash")]
+    TrailingBackslash,
+    #[error("`\\C` (any single byte) has no equivalent")]
+    AnyByte,
+    #[error(
+        "Unicode classes (`\\p…`) are not supported: keysweep regexes match \
+         ASCII classes over bytes; use an explicit class such as `[A-Za-z]`"
+    )]
+    UnicodeClass,
+    #[error("backreference `\\{0}` is not supported")]
+    Backreference(char),
+    #[error("octal escape `\\{0}` is out of range")]
+    Octal(String),
+}
+
 /// Translates the escape at `chars[i]` (a backslash); returns the index after
 /// it.
-fn escape(chars: &[char], i: usize, in_class: bool, out: &mut String) -> Result<usize, String> {
+fn escape(chars: &[char], i: usize, in_class: bool, out: &mut String) -> Result<usize, Re2Error> {
     let n = chars.len();
     let Some(&d) = chars.get(i + 1) else {
-        return Err("trailing backslash".into());
+        return Err(Re2Error::TrailingBackslash);
     };
     match d {
         'Q' if !in_class => {
@@ -97,12 +115,8 @@ fn escape(chars: &[char], i: usize, in_class: bool, out: &mut String) -> Result<
             out.push_str(&regex_syntax::escape(&lit));
             Ok((j + 2).min(n))
         }
-        'C' => Err("`\\C` (any single byte) has no equivalent".into()),
-        'p' | 'P' => Err(
-            "Unicode classes (`\\p…`) are not supported: keysweep regexes match \
-             ASCII classes over bytes; use an explicit class such as `[A-Za-z]`"
-                .into(),
-        ),
+        'C' => Err(Re2Error::AnyByte),
+        'p' | 'P' => Err(Re2Error::UnicodeClass),
         '<' | '>' => {
             out.push(d);
             Ok(i + 2)
@@ -114,17 +128,17 @@ fn escape(chars: &[char], i: usize, in_class: bool, out: &mut String) -> Result<
                 j += 1;
             }
             if d != '0' && j - start < 2 {
-                return Err(format!("backreference `\\{d}` is not supported"));
+                return Err(Re2Error::Backreference(d));
             }
             let digits: String = chars[start..j].iter().collect();
             let value = u32::from_str_radix(&digits, 8).expect("octal digits");
             if value > 0xFF {
-                return Err(format!("octal escape `\\{digits}` is out of range"));
+                return Err(Re2Error::Octal(digits));
             }
             out.push_str(&format!("\\x{{{value:02X}}}"));
             Ok(j)
         }
-        '8' | '9' => Err(format!("backreference `\\{d}` is not supported")),
+        '8' | '9' => Err(Re2Error::Backreference(d)),
         _ => {
             out.push('\\');
             out.push(d);
@@ -238,7 +252,7 @@ mod tests {
             (r"a\", "trailing"),
         ] {
             let e = translate(go).unwrap_err();
-            assert!(e.contains(word), "{go}: {e}");
+            assert!(e.to_string().contains(word), "{go}: {e}");
         }
     }
 }

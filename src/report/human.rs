@@ -239,6 +239,9 @@ fn write_checks(f: &Finding, pal: &Palette, out: &mut dyn Write) -> io::Result<(
             &format!("{}: {}", v.status, v.detail),
         )?;
     }
+    if let Some(a) = &f.annotations.analysis {
+        detail(out, pal, "analysis", &a.summary())?;
+    }
     if let Some(r) = &f.annotations.revocation {
         let via = if r.broker.is_empty() {
             String::new()
@@ -423,6 +426,9 @@ fn write_counts(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(v) = &report.summary.validation {
         write!(out, "; validation: {v}")?;
+    }
+    if let Some(a) = &report.summary.analysis {
+        write!(out, "; analysis: {a}")?;
     }
     if let Some(r) = &report.summary.revocation {
         write!(out, "; revocation: {}", crate::revoke::summary_line(r))?;

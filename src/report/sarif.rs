@@ -316,6 +316,7 @@ fn properties(f: &crate::finding::Finding) -> Value {
         ("offline_check", json!(f.annotations.offline_check)),
         ("revocation", json!(f.annotations.revocation)),
         ("validation", json!(f.annotations.validation)),
+        ("analysis", json!(f.annotations.analysis)),
     ];
     for (k, v) in extra {
         if !v.is_null() {

@@ -22,6 +22,8 @@ pub struct RunSummary {
     pub validation: Option<ValidationSummary>,
     /// Revocation counts and failures, when `--revoke` ran.
     pub revocation: Option<RevokeSummary>,
+    /// Analysis counts, when `--analyze` ran.
+    pub analysis: Option<crate::analyze::AnalysisSummary>,
 }
 
 impl From<scan::Summary> for RunSummary {
@@ -43,7 +45,7 @@ impl Serialize for RunSummary {
             }
         }
         let c = &self.scan;
-        let mut st = s.serialize_struct("Summary", 13)?;
+        let mut st = s.serialize_struct("Summary", 14)?;
         st.serialize_field("files_scanned", &c.files_scanned)?;
         st.serialize_field("bytes_scanned", &c.bytes_scanned)?;
         st.serialize_field("findings", &c.findings)?;
@@ -60,6 +62,7 @@ impl Serialize for RunSummary {
         optional(&mut st, "sweep", &self.sweep)?;
         st.serialize_field("elapsed", &Secs(c.elapsed))?;
         optional(&mut st, "validation", &self.validation)?;
+        optional(&mut st, "analysis", &self.analysis)?;
         optional(&mut st, "revocation", &self.revocation)?;
         st.end()
     }

@@ -25,7 +25,7 @@ pub mod policy;
 mod provider;
 mod vault;
 
-pub use provider::has_revoker;
+pub use provider::{bundled_entries, has_revoker, parse_revoker_file, RevokerFileError};
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -339,7 +339,7 @@ impl<'a> Revoker<'a> {
                 let failed = Revocation {
                     status: RevocationStatus::Failed,
                     broker: name,
-                    detail: scrub(&e, &f.matched.secret),
+                    detail: scrub(&e.to_string(), &f.matched.secret),
                 };
                 return (failed, None);
             }
@@ -433,7 +433,7 @@ fn accepts(b: &Broker, job: &Job<'_>) -> bool {
     }
 }
 
-fn describe(b: &Broker, job: &Job<'_>) -> Result<String, String> {
+fn describe(b: &Broker, job: &Job<'_>) -> Result<String, provider::CallError> {
     match b {
         Broker::Http { url, .. } => Ok(format!("POST {url}")),
         Broker::Vault { address, token_env } => Ok(vault::describe(address, token_env.as_deref())),

@@ -295,15 +295,40 @@ fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
 }
 
 /// One macaroon v2 field: `(type, data)`, or `None` for end-of-section.
-fn field<'a>(b: &'a [u8], i: &mut usize) -> Result<Option<(u64, &'a [u8])>, String> {
-    let ty = varint(b, i).ok_or("truncated field")?;
+/// Why bytes are not a v2 macaroon.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum MacaroonError {
+    #[error("not a version 2 macaroon")]
+    Version,
+    #[error("truncated field")]
+    Truncated,
+    #[error("truncated field length")]
+    TruncatedLength,
+    #[error("field too long")]
+    TooLong,
+    #[error("a field runs past the end")]
+    PastEnd,
+    #[error("unexpected field type {0} in the header")]
+    HeaderField(u64),
+    #[error("unexpected field type {0} in a caveat")]
+    CaveatField(u64),
+    #[error("no identifier")]
+    NoIdentifier,
+    #[error("signature of {0} bytes, not 32")]
+    SignatureLength(usize),
+    #[error("no signature")]
+    NoSignature,
+}
+
+fn field<'a>(b: &'a [u8], i: &mut usize) -> Result<Option<(u64, &'a [u8])>, MacaroonError> {
+    let ty = varint(b, i).ok_or(MacaroonError::Truncated)?;
     if ty == 0 {
         return Ok(None);
     }
-    let len = varint(b, i).ok_or("truncated field length")?;
-    let len = usize::try_from(len).map_err(|_| "field too long")?;
+    let len = varint(b, i).ok_or(MacaroonError::TruncatedLength)?;
+    let len = usize::try_from(len).map_err(|_| MacaroonError::TooLong)?;
     let end = i.checked_add(len).filter(|&e| e <= b.len());
-    let end = end.ok_or("a field runs past the end")?;
+    let end = end.ok_or(MacaroonError::PastEnd)?;
     let data = &b[*i..end];
     *i = end;
     Ok(Some((ty, data)))
@@ -316,9 +341,9 @@ const SIGNATURE: u64 = 6;
 
 /// Parses a macaroon in the v2 binary format (version byte 2, then
 /// location?, identifier, end; caveats each ended by end; end; signature).
-fn macaroon_v2(b: &[u8]) -> Result<(String, usize), String> {
+fn macaroon_v2(b: &[u8]) -> Result<(String, usize), MacaroonError> {
     if b.first() != Some(&2) {
-        return Err("not a version 2 macaroon".into());
+        return Err(MacaroonError::Version);
     }
     let mut i = 1;
     let mut location = String::new();
@@ -327,11 +352,11 @@ fn macaroon_v2(b: &[u8]) -> Result<(String, usize), String> {
         match ty {
             LOCATION => location = String::from_utf8_lossy(data).into_owned(),
             IDENTIFIER => identifier = true,
-            t => return Err(format!("unexpected field type {t} in the header")),
+            t => return Err(MacaroonError::HeaderField(t)),
         }
     }
     if !identifier {
-        return Err("no identifier".into());
+        return Err(MacaroonError::NoIdentifier);
     }
     let mut caveats = 0;
     // Each caveat is a list of fields ended by end-of-section; an empty
@@ -339,19 +364,19 @@ fn macaroon_v2(b: &[u8]) -> Result<(String, usize), String> {
     while let Some((ty, _)) = field(b, &mut i)? {
         match ty {
             LOCATION | IDENTIFIER | VID => {}
-            t => return Err(format!("unexpected field type {t} in a caveat")),
+            t => return Err(MacaroonError::CaveatField(t)),
         }
         caveats += 1;
         while let Some((ty, _)) = field(b, &mut i)? {
             if !matches!(ty, LOCATION | IDENTIFIER | VID) {
-                return Err(format!("unexpected field type {ty} in a caveat"));
+                return Err(MacaroonError::CaveatField(ty));
             }
         }
     }
     match field(b, &mut i)? {
         Some((SIGNATURE, sig)) if sig.len() == 32 => Ok((location, caveats)),
-        Some((SIGNATURE, sig)) => Err(format!("signature of {} bytes, not 32", sig.len())),
-        _ => Err("no signature".into()),
+        Some((SIGNATURE, sig)) => Err(MacaroonError::SignatureLength(sig.len())),
+        _ => Err(MacaroonError::NoSignature),
     }
 }
 

@@ -6,6 +6,7 @@
 //! Regexes are compiled on first use, so scanning one small file pays only for the
 //! rules whose keywords occur in it.
 
+mod analyzer_spec;
 pub mod checksum;
 pub mod filter;
 pub mod literals;
@@ -13,12 +14,16 @@ pub mod scored;
 mod spec;
 mod validator_spec;
 
+pub use analyzer_spec::{
+    json_path_all, parse_analyzer_file, AnalyzeCheckError, AnalyzeSpec, AnalyzerEntry,
+    AnalyzerKind, AnalyzerSpecError, ScopeSource, SeverityRule, ValueSource,
+};
 pub use filter::{entropy, has_classes, is_placeholder};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
 pub use validator_spec::{
-    json_path, parse_validator_file, BasicAuth, Matchers, MissingPart, ResponseMatch, RevokeSpec,
-    Section, SpecError, Template, TemplateError, ValidateSpec, ValidatorEntry, ValidatorFileError,
-    ValidatorKind,
+    json_path, parse_validator_file, BasicAuth, LookupSpec, Matchers, MissingPart, ResponseMatch,
+    RevokeSpec, Section, SpecError, Template, TemplateError, ValidateSpec, ValidatorEntry,
+    ValidatorFileError, ValidatorKind,
 };
 
 use std::path::{Path, PathBuf};
@@ -46,6 +51,47 @@ pub struct EmbeddedValidatorFile {
     pub json: &'static str,
 }
 
+/// One bundled analyzer or revoker file (`rules/analyzers/<name>.yml`,
+/// `rules/revokers/<name>.yml`) as JSON.
+pub struct EmbeddedSpecFile {
+    pub name: &'static str,
+    pub json: &'static str,
+}
+
+/// The bundled analyzer entries, parsed once.
+///
+/// # Errors
+///
+/// Names the file and entry of the first malformed entry (the bundled files
+/// are checked by the tests, so this is for builds from a modified tree).
+pub fn bundled_analyzers() -> Result<&'static [AnalyzerEntry], AnalyzerSpecError> {
+    static PARSED: OnceLock<Result<Vec<AnalyzerEntry>, AnalyzerSpecError>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(|| {
+        let mut all = Vec::new();
+        for f in EMBEDDED_ANALYZERS {
+            let file = format!("rules/analyzers/{}.yml", f.name);
+            let doc: serde_json::Value =
+                serde_json::from_str(f.json).map_err(|e| AnalyzerSpecError {
+                    file: file.clone(),
+                    entry: "-".into(),
+                    message: e.to_string(),
+                })?;
+            all.extend(parse_analyzer_file(&file, &doc)?);
+        }
+        Ok(all)
+    });
+    parsed.as_ref().map(Vec::as_slice).map_err(Clone::clone)
+}
+
+/// The bundled analyzer for a rule id: an entry naming it exactly, else the
+/// first selecting it by a glob.
+pub fn bundled_analyzer_for(id: &str) -> Option<&'static AnalyzerEntry> {
+    let all = bundled_analyzers().ok()?;
+    all.iter()
+        .find(|e| e.names_exactly(id) && e.selects(id))
+        .or_else(|| all.iter().find(|e| e.selects(id)))
+}
+
 /// Largest compiled size allowed for one rule's regex. A rule over this limit is
 /// almost certainly a mistake (an unbounded repetition of a large class); the error
 /// says which rule to fix.
@@ -61,14 +107,83 @@ pub enum RuleError {
     },
     #[error("{path}: invalid rule file: {message}")]
     Parse { path: String, message: String },
-    #[error("{path}: rule {id}: {message}")]
+    #[error("{path}: rule {id}: {problem}")]
     Invalid {
         path: String,
         id: String,
-        message: String,
+        problem: RuleProblem,
     },
     #[error("unknown rule id {0:?} (see `keysweep rules list`)")]
     UnknownId(String),
+}
+
+/// What is wrong with one rule. [`RuleError::Invalid`] and `rules check`
+/// put the file and rule id in front.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleProblem {
+    /// The regex does not compile: the regex crate's message.
+    #[error("{0}")]
+    Regex(String),
+    #[error("path {pattern:?}: {problem}")]
+    PathFilter {
+        pattern: String,
+        problem: Box<RuleProblem>,
+    },
+    #[error("companion {name}: {problem}")]
+    Companion {
+        name: String,
+        problem: Box<RuleProblem>,
+    },
+    #[error("pattern needs a capture group around the secret")]
+    NoSecretGroup,
+    #[error("pattern needs a capture group")]
+    NoCaptureGroup,
+    #[error("secret group {index} does not exist (the pattern has {groups} capture groups)")]
+    NoSuchGroup { index: usize, groups: usize },
+    #[error(
+        "validator needs part {0:?}, but the rule has no companion or named group of that name"
+    )]
+    MissingPart(String),
+    #[error("id must be kebab-case (a-z, 0-9, '-')")]
+    BadId,
+    #[error("needs at least one keyword for the prefilter")]
+    NoKeywords,
+    #[error("keyword {0:?} is too short (2 bytes at least)")]
+    ShortKeyword(String),
+    #[error("min_entropy {0} is outside 0..=8 bits per byte")]
+    EntropyRange(f64),
+    #[error("max_len must be between 1 and 1048576")]
+    MaxLen,
+    #[error("duplicate id (already defined in {0})")]
+    DuplicateId(String),
+    /// The rule's `validate` section is wrong; the reason as its checker
+    /// words it.
+    #[error("{0}")]
+    Validator(SpecError),
+    /// The rule's `revoke` section is wrong.
+    #[error("{0}")]
+    Revoker(SpecError),
+}
+
+/// Why a rule's requests (validation, revocation) may not carry secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Untrusted {
+    #[error(
+        "rule from {0} was loaded by a config found in the scanned tree; its requests \
+         never run (pass the config with --config to trust it)"
+    )]
+    FromScannedTree(String),
+    #[error("rule from {0} not trusted: pass --trust-rule-validators to let it send secrets")]
+    NotTrusted(String),
+}
+
+/// `--provider` or a config names a provider no loaded rule has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no loaded rule has provider {provider:?} (providers: {known})")]
+pub struct UnknownProvider {
+    pub provider: String,
+    /// The providers that exist, comma-separated.
+    pub known: String,
 }
 
 /// A rule ready for matching; its regexes compile on first use.
@@ -172,11 +287,14 @@ impl Rule {
         origin: &str,
         secret_group: SecretGroup,
         path_filter: Option<&str>,
-    ) -> Result<Rule, String> {
+    ) -> Result<Rule, RuleProblem> {
         let mut rule = Rule::new(spec, provider, origin, false);
         rule.secret_group = secret_group;
         if let Some(p) = path_filter {
-            let re = build_regex(p).map_err(|e| format!("path {p:?}: {e}"))?;
+            let re = build_regex(p).map_err(|e| RuleProblem::PathFilter {
+                pattern: p.to_string(),
+                problem: Box::new(e),
+            })?;
             rule.path_filter = Some((p.to_string(), re));
         }
         rule.try_compile()?;
@@ -189,20 +307,13 @@ impl Rule {
     /// # Errors
     ///
     /// Says why not, naming where the rule came from.
-    pub fn may_send_secrets(&self, trust_rule_validators: bool) -> Result<(), String> {
+    pub fn may_send_secrets(&self, trust_rule_validators: bool) -> Result<(), Untrusted> {
         if self.builtin {
             Ok(())
         } else if self.from_scanned_tree {
-            Err(format!(
-                "rule from {} was loaded by a config found in the scanned tree; its requests \
-                 never run (pass the config with --config to trust it)",
-                self.origin
-            ))
+            Err(Untrusted::FromScannedTree(self.origin.clone()))
         } else if !trust_rule_validators {
-            Err(format!(
-                "rule from {} not trusted: pass --trust-rule-validators to let it send secrets",
-                self.origin
-            ))
+            Err(Untrusted::NotTrusted(self.origin.clone()))
         } else {
             Ok(())
         }
@@ -246,7 +357,7 @@ impl Rule {
     ///
     /// Fails when the pattern is not valid syntax, exceeds the size limit, or
     /// has no capture group; likewise for each companion pattern.
-    pub fn try_compile(&self) -> Result<(), String> {
+    pub fn try_compile(&self) -> Result<(), RuleProblem> {
         if self.engine == Engine::Format {
             return Ok(());
         }
@@ -257,13 +368,13 @@ impl Rule {
         if self.companions.get().is_none() {
             let mut v = Vec::new();
             for c in &self.spec.companions {
-                let re =
-                    build_regex(&c.pattern).map_err(|e| format!("companion {}: {e}", c.name))?;
+                let companion = |problem| RuleProblem::Companion {
+                    name: c.name.clone(),
+                    problem: Box::new(problem),
+                };
+                let re = build_regex(&c.pattern).map_err(companion)?;
                 if re.group_info().group_len(regex_automata::PatternID::ZERO) < 2 {
-                    return Err(format!(
-                        "companion {}: pattern needs a capture group",
-                        c.name
-                    ));
+                    return Err(companion(RuleProblem::NoCaptureGroup));
                 }
                 v.push(re);
             }
@@ -287,7 +398,7 @@ impl Rule {
     /// # Errors
     ///
     /// Names the missing part.
-    pub fn check_validator_parts(&self) -> Result<(), String> {
+    pub fn check_validator_parts(&self) -> Result<(), RuleProblem> {
         let Some(v) = &self.spec.validate else {
             return Ok(());
         };
@@ -299,9 +410,7 @@ impl Rule {
             let found = named.contains(&part.as_str())
                 || self.spec.companions.iter().any(|c| c.name == part);
             if !found {
-                return Err(format!(
-                    "validator needs part {part:?}, but the rule has no companion or named group of that name"
-                ));
+                return Err(RuleProblem::MissingPart(part));
             }
         }
         Ok(())
@@ -326,7 +435,7 @@ impl Rule {
 /// Builds a regex with keysweep's rule semantics: bytes-oriented and ASCII-only
 /// classes (`\w`, `\b`, `(?i)` are ASCII), which keeps every rule on the fast DFA
 /// engines even on non-UTF-8 input.
-pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
+pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, RuleProblem> {
     meta::Regex::builder()
         .configure(
             meta::Config::new()
@@ -343,7 +452,7 @@ pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
             } else if e.size_limit().is_some() {
                 msg.push_str(" (narrow the repetitions or character classes)");
             }
-            msg
+            RuleProblem::Regex(msg)
         })
 }
 
@@ -420,7 +529,7 @@ fn must_contain_keyword(h: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> boo
     }
 }
 
-fn compile(spec: &RuleSpec, choice: SecretGroup) -> Result<Compiled, String> {
+fn compile(spec: &RuleSpec, choice: SecretGroup) -> Result<Compiled, RuleProblem> {
     let regex = build_regex(&spec.pattern)?;
     let info = regex.group_info();
     let pid = regex_automata::PatternID::ZERO;
@@ -428,16 +537,16 @@ fn compile(spec: &RuleSpec, choice: SecretGroup) -> Result<Compiled, String> {
     let secret_group = match choice {
         SecretGroup::Default => {
             if groups < 2 {
-                return Err("pattern needs a capture group around the secret".into());
+                return Err(RuleProblem::NoSecretGroup);
             }
             info.to_index(pid, "secret").unwrap_or(1)
         }
         SecretGroup::Index(i) => {
             if i == 0 || i >= groups {
-                return Err(format!(
-                    "secret group {i} does not exist (the pattern has {} capture groups)",
-                    groups - 1
-                ));
+                return Err(RuleProblem::NoSuchGroup {
+                    index: i,
+                    groups: groups - 1,
+                });
             }
             i
         }
@@ -481,16 +590,16 @@ impl RuleSet {
     /// # Errors
     ///
     /// The message names the provider and the known ones.
-    pub fn check_provider(&self, provider: &str) -> Result<(), String> {
+    pub fn check_provider(&self, provider: &str) -> Result<(), UnknownProvider> {
         if self.rules.iter().any(|r| r.provider == provider) {
             return Ok(());
         }
         let known: std::collections::BTreeSet<&str> =
             self.rules.iter().map(|r| r.provider.as_str()).collect();
-        Err(format!(
-            "no loaded rule has provider {provider:?} (providers: {})",
-            known.into_iter().collect::<Vec<_>>().join(", ")
-        ))
+        Err(UnknownProvider {
+            provider: provider.to_string(),
+            known: known.into_iter().collect::<Vec<_>>().join(", "),
+        })
     }
 
     /// The rules bundled with keysweep.
@@ -646,10 +755,10 @@ impl RuleSet {
             for rule in &self.rules[start..] {
                 rule.try_compile()
                     .and_then(|_| rule.check_validator_parts())
-                    .map_err(|message| RuleError::Invalid {
+                    .map_err(|problem| RuleError::Invalid {
                         path: file.display().to_string(),
                         id: rule.spec.id.clone(),
-                        message,
+                        problem,
                     })?;
             }
         }
@@ -688,16 +797,16 @@ impl RuleSet {
             })?;
         let provider = parsed.provider.clone().unwrap_or_else(|| stem.to_string());
         for spec in parsed.rules {
-            spec.validate().map_err(|message| RuleError::Invalid {
+            spec.validate().map_err(|problem| RuleError::Invalid {
                 path: path.to_string(),
                 id: spec.id.clone(),
-                message,
+                problem,
             })?;
             if let Some(prev) = self.rules.iter().find(|r| r.spec.id == spec.id) {
                 return Err(RuleError::Invalid {
                     path: path.to_string(),
                     id: spec.id.clone(),
-                    message: format!("duplicate id (already defined in {})", prev.origin),
+                    problem: RuleProblem::DuplicateId(prev.origin.clone()),
                 });
             }
             self.rules.push(Rule::new(spec, &provider, path, builtin));
@@ -748,7 +857,7 @@ impl RuleSet {
             Some(i) => Err(RuleError::Invalid {
                 path: rule.origin.clone(),
                 id: rule.spec.id.clone(),
-                message: format!("duplicate id (already defined in {})", self.rules[i].origin),
+                problem: RuleProblem::DuplicateId(self.rules[i].origin.clone()),
             }),
             None => {
                 self.rules.push(rule);

@@ -157,7 +157,7 @@ pub struct RuleSpec {
 
 impl RuleSpec {
     /// Checks what serde cannot: id shape, keywords, filter ranges.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), super::RuleProblem> {
         let id_ok = !self.id.is_empty()
             && self
                 .id
@@ -166,27 +166,27 @@ impl RuleSpec {
             && !self.id.starts_with('-')
             && !self.id.ends_with('-');
         if !id_ok {
-            return Err("id must be kebab-case (a-z, 0-9, '-')".into());
+            return Err(super::RuleProblem::BadId);
         }
         if self.keywords.is_empty() {
-            return Err("needs at least one keyword for the prefilter".into());
+            return Err(super::RuleProblem::NoKeywords);
         }
         if let Some(k) = self.keywords.iter().find(|k| k.len() < 2) {
-            return Err(format!("keyword {k:?} is too short (2 bytes at least)"));
+            return Err(super::RuleProblem::ShortKeyword(k.clone()));
         }
         if let Some(e) = self.min_entropy {
             if !(0.0..=8.0).contains(&e) {
-                return Err(format!("min_entropy {e} is outside 0..=8 bits per byte"));
+                return Err(super::RuleProblem::EntropyRange(e));
             }
         }
         if self.max_len == 0 || self.max_len > 1 << 20 {
-            return Err("max_len must be between 1 and 1048576".into());
+            return Err(super::RuleProblem::MaxLen);
         }
         if let Some(v) = &self.validate {
-            v.check().map_err(|e| e.to_string())?;
+            v.check().map_err(super::RuleProblem::Validator)?;
         }
         if let Some(r) = &self.revoke {
-            r.check().map_err(|e| e.to_string())?;
+            r.check().map_err(super::RuleProblem::Revoker)?;
         }
         Ok(())
     }

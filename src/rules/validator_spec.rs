@@ -151,6 +151,43 @@ pub struct RevokeSpec {
     /// revoked or never valid).
     #[serde(default, skip_serializing_if = "Matchers::is_empty")]
     pub not_found: Matchers,
+    /// A regex whose named groups cut parts out of the secret itself, for
+    /// providers whose delete call names the key by an id the key carries
+    /// (`SG.<id>.<secret>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract: Option<String>,
+    /// A GET sent first whose JSON answer names parts the revoke request
+    /// needs (the token's own id, when the provider can tell it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<Box<LookupSpec>>,
+}
+
+/// The `lookup:` of a revoke section: a templated GET and the JSON paths
+/// of the parts it yields.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSpec {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    /// Part name → JSON path in the answer.
+    pub parts: BTreeMap<String, String>,
+}
+
+impl LookupSpec {
+    /// The request as an http validator section.
+    pub fn request(&self) -> ValidateSpec {
+        ValidateSpec {
+            kind: ValidatorKind::Http,
+            method: Some("GET".into()),
+            url: Some(self.url.clone()),
+            headers: self.headers.clone(),
+            query: self.query.clone(),
+            ..ValidateSpec::default()
+        }
+    }
 }
 
 impl RevokeSpec {
@@ -184,6 +221,23 @@ impl RevokeSpec {
                 "revoked",
                 "needs a `revoked` answer (everything else is a failure)".into(),
             ));
+        }
+        if let Some(re) = &self.extract {
+            let re = regex::Regex::new(re).map_err(|e| err("extract", e.to_string()))?;
+            if re.capture_names().flatten().next().is_none() {
+                return Err(err("extract", "needs named groups, one per part".into()));
+            }
+        }
+        if let Some(l) = &self.lookup {
+            let lookup = |e: SpecError| err(&format!("lookup {}", e.field), e.problem);
+            check_url(&l.url, Section::Revoke).map_err(lookup)?;
+            if l.parts.is_empty() {
+                return Err(err(
+                    "lookup parts",
+                    "needs `parts` (name → JSON path)".into(),
+                ));
+            }
+            check_templates(&l.request(), Section::Revoke).map_err(lookup)?;
         }
         Ok(())
     }
@@ -620,7 +674,7 @@ fn json_strings<'a>(v: &'a Value, out: &mut Vec<(String, &'a str)>) {
 
 /// A validator URL must be HTTPS and name its host literally, so that a
 /// secret can only ever go to the host its rule names.
-fn check_url(url: &str, section: Section) -> Result<(), SpecError> {
+pub(crate) fn check_url(url: &str, section: Section) -> Result<(), SpecError> {
     let err = |problem: String| SpecError::new(section, "url", problem);
     let rest = url
         .strip_prefix("https://")

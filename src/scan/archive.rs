@@ -55,6 +55,7 @@ impl Scanner {
         let mut found = Vec::new();
         let path = blob.origin.display_path();
         let skipped = archive::expand(&path, &blob.bytes, limits, &mut |inner, data| {
+            let data = crate::blob::utf16_to_utf8(&data).unwrap_or(data);
             if crate::blob::looks_binary(&data) {
                 tally.skip(SkipReason::Binary);
                 return;

@@ -71,9 +71,11 @@ impl Scanner {
         let (stdin_wanted, roots): (Vec<_>, Vec<_>) =
             paths.iter().cloned().partition(|p| p.as_os_str() == "-");
         if !stdin_wanted.is_empty() {
-            result
-                .findings
-                .extend(self.scan_stdin(&mut summary, messages));
+            result.findings.extend(self.scan_stdin(
+                opts.walk.max_file_size,
+                &mut summary,
+                messages,
+            ));
         }
         let walk = walk(&roots, &opts.walk, &mut summary, messages, started)?;
         let progress = opts.progress.then(|| {
@@ -101,12 +103,27 @@ impl Scanner {
         Ok(result)
     }
 
-    fn scan_stdin(&self, summary: &mut Summary, messages: &Messages) -> Vec<Finding> {
-        match stdin::read_stdin() {
+    fn scan_stdin(
+        &self,
+        max_size: u64,
+        summary: &mut Summary,
+        messages: &Messages,
+    ) -> Vec<Finding> {
+        match stdin::read_stdin(max_size) {
             Ok(blob) => {
+                let blob = blob.utf16_decoded();
+                if blob.looks_binary() {
+                    *summary.skipped.entry(SkipReason::Binary).or_default() += 1;
+                    return Vec::new();
+                }
                 summary.files_scanned += 1;
                 summary.bytes_scanned += blob.bytes.len() as u64;
                 self.scan_blob_with(&blob, &mut Scratch::default(), messages)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                messages.warn("<stdin>", &e.to_string());
+                *summary.skipped.entry(SkipReason::TooLarge).or_default() += 1;
+                Vec::new()
             }
             Err(e) => {
                 messages.warn("<stdin>", &e.to_string());
@@ -140,7 +157,7 @@ impl Scanner {
                     let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
                     let mut scratch = scratches[slot].lock().unwrap();
                     let blob = match fs::read_file(&entry.path, entry.size) {
-                        Ok(b) => b,
+                        Ok(b) => b.utf16_decoded(),
                         Err(e) => {
                             messages.warn(&entry.path.display().to_string(), &e.to_string());
                             counters.unreadable.fetch_add(1, Ordering::Relaxed);

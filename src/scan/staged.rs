@@ -59,7 +59,8 @@ impl Scanner {
             let b = Blob::new(
                 Bytes::Owned(blob.content().to_vec()),
                 Origin::File(PathBuf::from(&f.path)),
-            );
+            )
+            .utf16_decoded();
             if b.looks_binary() {
                 *summary.skipped.entry(SkipReason::Binary).or_default() += 1;
                 continue;

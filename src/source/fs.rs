@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use ignore::overrides::OverrideBuilder;
+use ignore::overrides::{Override, OverrideBuilder};
 use ignore::{WalkBuilder, WalkState};
 
 use super::SkipReason;
@@ -77,79 +77,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
             overrides.add(&exclude_glob(glob))?;
         }
         let overrides = overrides.build()?;
-        let mut builder = WalkBuilder::new(root);
-        builder
-            .hidden(false)
-            .parents(opts.respect_ignore)
-            .ignore(opts.respect_ignore)
-            .git_ignore(opts.respect_ignore)
-            .git_global(opts.respect_ignore)
-            .git_exclude(opts.respect_ignore)
-            .require_git(false)
-            .overrides(overrides.clone())
-            .threads(opts.threads)
-            .filter_entry(|e| e.file_name() != ".git");
-        let found = Mutex::new(Walk::default());
-        builder.build_parallel().run(|| {
-            let found = &found;
-            Box::new(move |entry| {
-                let local;
-                match entry {
-                    Ok(e) => {
-                        let ft = e.file_type();
-                        if ft.is_some_and(|t| t.is_dir()) {
-                            found.lock().unwrap().dirs.push(e.into_path());
-                            return WalkState::Continue;
-                        }
-                        match e.metadata() {
-                            Ok(md) if md.is_file() => {
-                                if md.len() > opts.max_file_size {
-                                    local = Err(Skipped {
-                                        path: e.into_path(),
-                                        reason: SkipReason::TooLarge,
-                                        detail: format!("{} bytes", md.len()),
-                                    });
-                                } else {
-                                    local = Ok(FileEntry {
-                                        path: e.into_path(),
-                                        size: md.len(),
-                                    });
-                                }
-                            }
-                            Ok(_) => {
-                                local = Err(Skipped {
-                                    path: e.into_path(),
-                                    reason: SkipReason::NotAFile,
-                                    detail: String::new(),
-                                })
-                            }
-                            Err(err) => {
-                                local = Err(Skipped {
-                                    path: e.into_path(),
-                                    reason: SkipReason::Unreadable,
-                                    detail: io_cause(&err),
-                                })
-                            }
-                        }
-                    }
-                    Err(err) => {
-                        let path = error_path(&err).unwrap_or_else(|| root.clone());
-                        local = Err(Skipped {
-                            path,
-                            reason: SkipReason::Unreadable,
-                            detail: io_cause(&err),
-                        });
-                    }
-                }
-                let mut w = found.lock().unwrap();
-                match local {
-                    Ok(f) => w.files.push(f),
-                    Err(s) => w.skipped.push(s),
-                }
-                WalkState::Continue
-            })
-        });
-        let mut found = found.into_inner().unwrap();
+        let mut found = walk_root(root, opts, &overrides);
         if opts.respect_ignore || !opts.excludes.is_empty() {
             found.skipped.extend(left_out(root, &found, &overrides));
         }
@@ -161,6 +89,74 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
     walk.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     walk.dirs.clear();
     Ok(walk)
+}
+
+/// Walks one root in parallel; `dirs` keeps the directories seen, for
+/// [`left_out`].
+fn walk_root(root: &Path, opts: &WalkOptions, overrides: &Override) -> Walk {
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .parents(opts.respect_ignore)
+        .ignore(opts.respect_ignore)
+        .git_ignore(opts.respect_ignore)
+        .git_global(opts.respect_ignore)
+        .git_exclude(opts.respect_ignore)
+        .require_git(false)
+        .overrides(overrides.clone())
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    let found = Mutex::new(Walk::default());
+    builder.build_parallel().run(|| {
+        let found = &found;
+        Box::new(move |entry| {
+            let local = match entry {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_dir()) => {
+                    found.lock().unwrap().dirs.push(e.into_path());
+                    return WalkState::Continue;
+                }
+                Ok(e) => classify(e, opts.max_file_size),
+                Err(err) => Err(Skipped {
+                    path: error_path(&err).unwrap_or_else(|| root.to_path_buf()),
+                    reason: SkipReason::Unreadable,
+                    detail: io_cause(&err),
+                }),
+            };
+            let mut w = found.lock().unwrap();
+            match local {
+                Ok(f) => w.files.push(f),
+                Err(s) => w.skipped.push(s),
+            }
+            WalkState::Continue
+        })
+    });
+    found.into_inner().unwrap()
+}
+
+/// A file to scan, or why an entry is skipped: too large, not a regular
+/// file, or unreadable metadata.
+fn classify(e: ignore::DirEntry, max_file_size: u64) -> Result<FileEntry, Skipped> {
+    match e.metadata() {
+        Ok(md) if md.is_file() && md.len() > max_file_size => Err(Skipped {
+            path: e.into_path(),
+            reason: SkipReason::TooLarge,
+            detail: format!("{} bytes", md.len()),
+        }),
+        Ok(md) if md.is_file() => Ok(FileEntry {
+            path: e.into_path(),
+            size: md.len(),
+        }),
+        Ok(_) => Err(Skipped {
+            path: e.into_path(),
+            reason: SkipReason::NotAFile,
+            detail: String::new(),
+        }),
+        Err(err) => Err(Skipped {
+            path: e.into_path(),
+            reason: SkipReason::Unreadable,
+            detail: io_cause(&err),
+        }),
+    }
 }
 
 /// What the walk of `root` left out by ignore files or `--exclude`: every

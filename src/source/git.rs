@@ -132,29 +132,9 @@ pub fn enumerate_with(
     errors: &AtomicU64,
     sink: Option<std::sync::mpsc::SyncSender<Vec<Site>>>,
 ) -> anyhow::Result<History> {
-    const BATCH: usize = 64;
-    let mut batch: Vec<Site> = Vec::with_capacity(BATCH);
     let (starts, hidden, tips) = starting_points(repo, opts)?;
-
-    let mut seen_trees = IdSet::default();
-    let mut seen_blobs = IdSet::default();
-    // Trees and blobs reachable from excluded commits are not "introduced" by
-    // the commits in range.
-    for id in &hidden {
-        if let Ok(c) = repo.find_commit(*id) {
-            walk_tree(
-                repo,
-                c.tree_id(),
-                &mut seen_trees,
-                messages,
-                errors,
-                &mut |oid, _, _| {
-                    seen_blobs.insert(oid);
-                },
-            );
-        }
-    }
-
+    let (mut seen_trees, mut seen_blobs) = reachable_from(repo, &hidden, messages, errors);
+    let mut batch = Batcher::new(sink);
     let mut commits = Vec::new();
     let mut sites = Vec::new();
     for id in commits_to_scan(repo, &starts, &hidden, messages, errors) {
@@ -181,27 +161,14 @@ pub fn enumerate_with(
                         commit: idx,
                         path: join(prefix, name),
                     };
-                    if let Some(tx) = &sink {
-                        batch.push(site.clone());
-                        if batch.len() == BATCH {
-                            // A closed channel means the scan gave up: keep walking
-                            // so the history is complete for provenance.
-                            let _ =
-                                tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-                        }
-                    }
+                    batch.push(&site);
                     sites.push(site);
                 }
             },
         );
     }
 
-    if let Some(tx) = sink {
-        if !batch.is_empty() {
-            let _ = tx.send(batch);
-        }
-    }
-
+    batch.flush();
     let tip_paths = tip_paths(repo, tips, messages, errors);
     Ok(History {
         commits,
@@ -209,6 +176,69 @@ pub fn enumerate_with(
         tip_paths,
         shallow: repo.is_shallow(),
     })
+}
+
+/// The trees and blobs reachable from `hidden` (excluded) commits: the
+/// commits in range do not introduce them.
+fn reachable_from(
+    repo: &Repository,
+    hidden: &[Oid],
+    messages: &Messages,
+    errors: &AtomicU64,
+) -> (IdSet, IdSet) {
+    let mut trees = IdSet::default();
+    let mut blobs = IdSet::default();
+    for id in hidden {
+        if let Ok(c) = repo.find_commit(*id) {
+            walk_tree(
+                repo,
+                c.tree_id(),
+                &mut trees,
+                messages,
+                errors,
+                &mut |oid, _, _| {
+                    blobs.insert(oid);
+                },
+            );
+        }
+    }
+    (trees, blobs)
+}
+
+/// Hands sites to the scan in batches while the walk goes on.
+struct Batcher {
+    sink: Option<std::sync::mpsc::SyncSender<Vec<Site>>>,
+    batch: Vec<Site>,
+}
+
+impl Batcher {
+    const SIZE: usize = 64;
+
+    fn new(sink: Option<std::sync::mpsc::SyncSender<Vec<Site>>>) -> Batcher {
+        Batcher {
+            sink,
+            batch: Vec::with_capacity(Self::SIZE),
+        }
+    }
+
+    fn push(&mut self, site: &Site) {
+        let Some(tx) = &self.sink else { return };
+        self.batch.push(site.clone());
+        if self.batch.len() == Self::SIZE {
+            // A closed channel means the scan gave up: keep walking so the
+            // history is complete for provenance.
+            let _ = tx.send(std::mem::replace(
+                &mut self.batch,
+                Vec::with_capacity(Self::SIZE),
+            ));
+        }
+    }
+
+    fn flush(self) {
+        if let (Some(tx), false) = (self.sink, self.batch.is_empty()) {
+            let _ = tx.send(self.batch);
+        }
+    }
 }
 
 /// Where the walk starts (`starts`), what it leaves out with everything

@@ -112,8 +112,8 @@ impl Shard {
     /// # Errors
     ///
     /// Fails when the text is not `K/N` or `K` is not below `N`.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("{s:?}: expected K/N with 0 <= K < N, e.g. 0/4");
+    pub fn parse(s: &str) -> Result<Shard, BadShard> {
+        let bad = || BadShard(s.to_string());
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u64 = k.trim().parse().map_err(|_| bad())?;
         let count: u64 = n.trim().parse().map_err(|_| bad())?;
@@ -130,6 +130,11 @@ impl Shard {
         xxh3_64(repo.as_bytes()) % self.count == self.index
     }
 }
+
+/// `--shard` text that is not `K/N` with `K < N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?}: expected K/N with 0 <= K < N, e.g. 0/4")]
+pub struct BadShard(pub String);
 
 impl std::fmt::Display for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

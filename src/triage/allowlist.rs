@@ -74,22 +74,42 @@ pub enum PathPattern {
     Regex { pattern: String, regex: meta::Regex },
 }
 
+/// A malformed allowlist entry; the caller names the file and table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PatternError {
+    #[error("path glob {0:?} is empty")]
+    EmptyGlob(String),
+    #[error("path glob {pattern:?}: {reason}")]
+    Glob { pattern: String, reason: String },
+    #[error("{what} {pattern:?}: {problem}")]
+    Regex {
+        what: &'static str,
+        pattern: String,
+        problem: crate::rules::RuleProblem,
+    },
+    #[error("commit {0:?} is not a commit id (7 to 64 hex digits)")]
+    Commit(String),
+}
+
 impl PathPattern {
     /// # Errors
     ///
     /// Fails when the glob is malformed.
-    pub fn glob(pattern: &str) -> Result<PathPattern, String> {
+    pub fn glob(pattern: &str) -> Result<PathPattern, PatternError> {
         let trimmed = pattern.trim_start_matches("./");
         let trimmed = trimmed.strip_prefix('/').unwrap_or(trimmed);
         let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
         if trimmed.is_empty() {
-            return Err(format!("path glob {pattern:?} is empty"));
+            return Err(PatternError::EmptyGlob(pattern.to_string()));
         }
         let matcher = GlobBuilder::new(trimmed)
             .literal_separator(true)
             .backslash_escape(true)
             .build()
-            .map_err(|e| format!("path glob {pattern:?}: {}", e.kind()))?
+            .map_err(|e| PatternError::Glob {
+                pattern: pattern.to_string(),
+                reason: e.kind().to_string(),
+            })?
             .compile_matcher();
         Ok(PathPattern::Glob {
             pattern: pattern.to_string(),
@@ -101,8 +121,12 @@ impl PathPattern {
     /// # Errors
     ///
     /// Fails when the regex does not compile.
-    pub fn regex(pattern: &str) -> Result<PathPattern, String> {
-        let regex = build_regex(pattern).map_err(|e| format!("path regex {pattern:?}: {e}"))?;
+    pub fn regex(pattern: &str) -> Result<PathPattern, PatternError> {
+        let regex = build_regex(pattern).map_err(|problem| PatternError::Regex {
+            what: "path regex",
+            pattern: pattern.to_string(),
+            problem,
+        })?;
         Ok(PathPattern::Regex {
             pattern: pattern.to_string(),
             regex,
@@ -181,8 +205,12 @@ impl Allowlist {
     /// # Errors
     ///
     /// Fails when the regex does not compile.
-    pub fn add_regex(&mut self, pattern: &str) -> Result<(), String> {
-        let re = build_regex(pattern).map_err(|e| format!("regex {pattern:?}: {e}"))?;
+    pub fn add_regex(&mut self, pattern: &str) -> Result<(), PatternError> {
+        let re = build_regex(pattern).map_err(|problem| PatternError::Regex {
+            what: "regex",
+            pattern: pattern.to_string(),
+            problem,
+        })?;
         self.regexes.push((pattern.to_string(), re));
         Ok(())
     }
@@ -201,13 +229,11 @@ impl Allowlist {
     pub fn add_commits<'a>(
         &mut self,
         ids: impl IntoIterator<Item = &'a String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PatternError> {
         for id in ids {
             let c = id.trim().to_ascii_lowercase();
             if !(7..=64).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "commit {id:?} is not a commit id (7 to 64 hex digits)"
-                ));
+                return Err(PatternError::Commit(id.clone()));
             }
             self.commits.push(c);
         }

@@ -26,10 +26,10 @@ use crate::finding::Finding;
 pub use crate::finding::{SuppressReason, Suppression};
 use crate::matcher::Match;
 
-pub use allowlist::{Allowlist, Condition, PathPattern, RegexTarget, Scope};
+pub use allowlist::{Allowlist, Condition, PathPattern, PatternError, RegexTarget, Scope};
 pub use baseline::{Baseline, BaselineError};
 pub use gitleaksignore::GitleaksIgnore;
-pub use paths::{absolute, confine, PathForms};
+pub use paths::{absolute, confine, PathForms, Refused};
 
 /// The content around a finding, for checks that look beyond the secret.
 pub struct Context<'a> {

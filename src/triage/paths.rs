@@ -40,10 +40,11 @@ pub fn absolute(cwd: &Path, p: &Path) -> PathBuf {
 /// # Errors
 ///
 /// Says why the path is refused.
-pub fn confine(root: &Path, p: &Path) -> Result<(), String> {
-    let root = root
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", root.display()))?;
+pub fn confine(root: &Path, p: &Path) -> Result<(), Refused> {
+    let root = root.canonicalize().map_err(|source| Refused::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
     let mut existing = p.to_path_buf();
     let mut missing = Vec::new();
     let real = loop {
@@ -58,30 +59,50 @@ pub fn confine(root: &Path, p: &Path) -> Result<(), String> {
                         parent.to_path_buf()
                     };
                 }
-                _ => return Err(format!("{}: cannot be resolved", p.display())),
+                _ => return Err(Refused::Unresolved(p.to_path_buf())),
             },
         }
     };
-    let outside = || {
-        format!(
-            "{} is outside the scanned tree ({}); a config found in the tree may only name \
-             files inside it (pass the config with --config to trust it)",
-            p.display(),
-            root.display()
-        )
-    };
     if missing.iter().any(|m| m == "..") || !real.starts_with(&root) {
-        return Err(outside());
+        return Err(Refused::Outside {
+            path: p.to_path_buf(),
+            root,
+        });
     }
     if missing.is_empty() {
         let kind = std::fs::metadata(&real)
-            .map_err(|e| format!("{}: {e}", p.display()))?
+            .map_err(|source| Refused::Io {
+                path: p.to_path_buf(),
+                source,
+            })?
             .file_type();
         if !kind.is_file() && !kind.is_dir() {
-            return Err(format!("{} is not a regular file", p.display()));
+            return Err(Refused::NotAFile(p.to_path_buf()));
         }
     }
     Ok(())
+}
+
+/// Why [`confine`] refuses a path named by a config found in the scanned
+/// tree.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot be resolved", .0.display())]
+    Unresolved(PathBuf),
+    #[error(
+        "{} is outside the scanned tree ({}); a config found in the tree may only name \
+         files inside it (pass the config with --config to trust it)",
+        path.display(),
+        root.display()
+    )]
+    Outside { path: PathBuf, root: PathBuf },
+    #[error("{} is not a regular file", .0.display())]
+    NotAFile(PathBuf),
 }
 
 /// A finding's path, ready to be made relative to a base directory.

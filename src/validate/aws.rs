@@ -38,6 +38,30 @@ pub(crate) fn check(
         Ok(u) => u,
         Err(e) => return Validation::unknown(e.to_string()),
     };
+    let req = signed_request(
+        url,
+        "sts",
+        BODY,
+        key_id,
+        secret,
+        session.map(String::as_str),
+    );
+    match ctx.send(&req) {
+        Ok(resp) => interpret(&resp),
+        Err(e) => Validation::unknown(e.to_string()),
+    }
+}
+
+/// A SigV4-signed form POST of `body` to `url` for `service`; the region
+/// comes from the host (us-east-1 for global endpoints such as IAM's).
+pub(crate) fn signed_request(
+    url: Url,
+    service: &str,
+    body: &str,
+    key_id: &str,
+    secret: &str,
+    session: Option<&str>,
+) -> Request {
     let region = region_of(&url);
     let mut headers = vec![
         (
@@ -48,29 +72,25 @@ pub(crate) fn check(
         ("x-amz-date".to_string(), amz_date(SystemTime::now())),
     ];
     if let Some(t) = session {
-        headers.push(("x-amz-security-token".to_string(), t.clone()));
+        headers.push(("x-amz-security-token".to_string(), t.to_string()));
     }
     let auth = authorization(
         "POST",
         &url,
         &headers,
-        BODY.as_bytes(),
+        body.as_bytes(),
         key_id,
         secret,
         &region,
-        "sts",
+        service,
     );
     headers.push(("authorization".to_string(), auth));
     headers.push(("accept".to_string(), "application/xml".to_string()));
-    let req = Request {
+    Request {
         method: "POST".into(),
         url,
         headers,
-        body: Some(BODY.as_bytes().to_vec()),
-    };
-    match ctx.send(&req) {
-        Ok(resp) => interpret(&resp),
-        Err(e) => Validation::unknown(e.to_string()),
+        body: Some(body.as_bytes().to_vec()),
     }
 }
 
@@ -103,7 +123,7 @@ fn interpret(resp: &Response) -> Validation {
 }
 
 /// The text of the first `<tag>…</tag>`; STS answers are small and flat.
-fn xml_text(body: &str, tag: &str) -> Option<String> {
+pub(crate) fn xml_text(body: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
     let start = body.find(&open)? + open.len();
     let end = body[start..].find(&format!("</{tag}>"))? + start;
@@ -299,6 +319,7 @@ mod tests {
             interpret(&Response {
                 status,
                 body: body.into(),
+                headers: Vec::new(),
             })
         };
         let ok = "<GetCallerIdentityResponse><GetCallerIdentityResult>\

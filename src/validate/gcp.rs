@@ -19,7 +19,7 @@ use crate::finding::Validation;
 use crate::net::{provider_message, Request, Response};
 use crate::rules::ValidateSpec;
 
-const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+pub(crate) const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 /// The narrowest scope every service account may ask for.
 const SCOPE: &str = "https://www.googleapis.com/auth/userinfo.email";
 
@@ -30,11 +30,28 @@ pub(crate) fn check(
     parts: &BTreeMap<String, String>,
 ) -> Validation {
     let email = &parts["client_email"];
-    let key = match key_pair(secret) {
-        Ok(k) => k,
-        Err(e) => return Validation::unknown(format!("cannot use the private key: {e}")),
-    };
     let canonical = spec.url.as_deref().unwrap_or(TOKEN_URL);
+    let req = match token_request(ctx, canonical, secret, parts, SCOPE) {
+        Ok(r) => r,
+        Err(e) => return Validation::unknown(e.to_string()),
+    };
+    match ctx.send(&req) {
+        Ok(resp) => interpret(&resp, email),
+        Err(e) => Validation::unknown(e.to_string()),
+    }
+}
+
+/// The JWT-bearer token request for the key in `secret` and its
+/// `client_email` part, asking for `scope`.
+pub(crate) fn token_request(
+    ctx: &Ctx<'_>,
+    canonical: &str,
+    secret: &str,
+    parts: &BTreeMap<String, String>,
+    scope: &str,
+) -> Result<Request, TokenError> {
+    let email = parts.get("client_email").ok_or(TokenError::NoEmail)?;
+    let key = key_pair(secret)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -47,24 +64,18 @@ pub(crate) fn check(
     // Google checks.
     let claims = json!({
         "iss": email,
-        "scope": SCOPE,
+        "scope": scope,
         "aud": canonical,
         "iat": now,
         "exp": now + 300,
     });
-    let assertion = match sign_jwt(&key, &header, &claims) {
-        Ok(a) => a,
-        Err(e) => return Validation::unknown(format!("cannot use the private key: {e}")),
-    };
-    let url = match ctx.url(canonical) {
-        Ok(u) => u,
-        Err(e) => return Validation::unknown(e.to_string()),
-    };
+    let assertion = sign_jwt(&key, &header, &claims)?;
+    let url = ctx.url(canonical)?;
     let body = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
         .append_pair("assertion", &assertion)
         .finish();
-    let req = Request {
+    Ok(Request {
         method: "POST".into(),
         url,
         headers: vec![
@@ -75,11 +86,7 @@ pub(crate) fn check(
             ("Accept".into(), "application/json".into()),
         ],
         body: Some(body.into_bytes()),
-    };
-    match ctx.send(&req) {
-        Ok(resp) => interpret(&resp, email),
-        Err(e) => Validation::unknown(e.to_string()),
-    }
+    })
 }
 
 fn interpret(resp: &Response, email: &str) -> Validation {
@@ -159,10 +166,22 @@ fn key_pair(secret: &str) -> Result<RsaKeyPair, KeyError> {
     }
 }
 
+/// Why the token request cannot be built. Display starts with what is at
+/// fault; it never quotes the key.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TokenError {
+    #[error("client_email: needs the client_email found with the key")]
+    NoEmail,
+    #[error("cannot use the private key: {0}")]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Url(#[from] super::RequestError),
+}
+
 /// Why the private key cannot sign. Display starts with the part of the key
 /// at fault; it never quotes the key.
 #[derive(Debug, thiserror::Error)]
-enum KeyError {
+pub(crate) enum KeyError {
     #[error("key file: not JSON: {0}")]
     NotJson(String),
     #[error("key file: no private_key field")]
@@ -248,6 +267,7 @@ mod tests {
                 &Response {
                     status,
                     body: body.into(),
+                    headers: Vec::new(),
                 },
                 "sa@p.iam.gserviceaccount.com",
             )

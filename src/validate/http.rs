@@ -192,6 +192,7 @@ mod tests {
                 &Response {
                     status,
                     body: body.into(),
+                    headers: Vec::new(),
                 },
             )
         };

@@ -22,7 +22,7 @@
 //! refused addresses, rate limits, server errors and answers no rule explains
 //! are `unknown`, with the reason.
 
-mod aws;
+pub(crate) mod aws;
 mod gcp;
 pub(crate) mod http;
 use crate::net::{self, scrub};
@@ -111,6 +111,22 @@ pub enum RequestError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct SendError(String);
+
+/// Why a request made for a later stage (analysis) brought no usable
+/// answer. Never quotes the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CallError {
+    /// The request could not be built (a bad URL, an unusable key).
+    #[error("{0}")]
+    Build(String),
+    /// Nothing usable came back: refused address, DNS, TLS, timeout, rate
+    /// limit or server error.
+    #[error("{0}")]
+    Send(String),
+    /// The provider answered, but not with what was asked for.
+    #[error("HTTP {status}{}", if said.is_empty() { String::new() } else { format!(": {said}") })]
+    Status { status: u16, said: String },
+}
 
 /// What validation did, for the summary.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -265,6 +281,66 @@ impl Validator {
     ) -> Result<net::Request, RequestError> {
         let ctx = Ctx { v: self, provider };
         http::build(&ctx, spec, secret, parts)
+    }
+
+    /// Requests in flight at once, for stages that run after validation
+    /// (analysis) with the same limits.
+    pub(crate) fn concurrency(&self) -> usize {
+        self.opts.concurrency
+    }
+
+    /// A SigV4-signed AWS query-API call (`Action=…` form body) to `url` for
+    /// `service`, with `provider`'s endpoint override applied.
+    ///
+    /// # Errors
+    ///
+    /// Why no answer came, never quoting the secret.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn aws_call(
+        &self,
+        provider: &str,
+        url: &str,
+        service: &str,
+        body: &str,
+        key_id: &str,
+        secret: &str,
+        session: Option<&str>,
+    ) -> Result<net::Response, CallError> {
+        let ctx = Ctx { v: self, provider };
+        let url = ctx.url(url).map_err(|e| CallError::Build(e.to_string()))?;
+        let req = aws::signed_request(url, service, body, key_id, secret, session);
+        self.send(&req, secret)
+            .map_err(|e| CallError::Send(e.to_string()))
+    }
+
+    /// A GCP service account's access token for `scope` (JWT-bearer grant),
+    /// with `provider`'s endpoint override applied.
+    ///
+    /// # Errors
+    ///
+    /// An unusable key, no answer, or an answer without a token.
+    pub(crate) fn gcp_token(
+        &self,
+        provider: &str,
+        secret: &str,
+        parts: &BTreeMap<String, String>,
+        scope: &str,
+    ) -> Result<String, CallError> {
+        let ctx = Ctx { v: self, provider };
+        let req = gcp::token_request(&ctx, gcp::TOKEN_URL, secret, parts, scope)
+            .map_err(|e| CallError::Build(scrub(&e.to_string(), secret)))?;
+        let resp = self
+            .send(&req, secret)
+            .map_err(|e| CallError::Send(e.to_string()))?;
+        let json: Option<serde_json::Value> = serde_json::from_str(&resp.body).ok();
+        json.as_ref()
+            .and_then(|j| j.get("access_token"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .ok_or(CallError::Status {
+                status: resp.status,
+                said: net::provider_message(&resp.body, json.as_ref()).unwrap_or_default(),
+            })
     }
 
     /// Sends a request through the address guard and rate limiter.

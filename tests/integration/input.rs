@@ -38,6 +38,75 @@ fn binary_and_large_files_are_skipped_and_counted() {
 }
 
 #[test]
+fn utf16_files_with_a_byte_order_mark_are_decoded() {
+    let env = Env::new();
+    let mut fake = Fake::new(22);
+    let (le_tok, be_tok) = (fake.github_pat(), fake.github_pat());
+    let text = |tok: &str| format!("# settings\r\n$token = \"{tok}\"\r\n");
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text(&le_tok).encode_utf16().flat_map(u16::to_le_bytes));
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(text(&be_tok).encode_utf16().flat_map(u16::to_be_bytes));
+    env.write("le.ps1", le);
+    env.write("be.reg", be);
+    let (code, json) = env.scan_json(&["--show-secrets", "."]);
+    assert_eq!(code, 1);
+    let got: Vec<_> = findings(&json)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["secret"].as_str().unwrap(),
+                f["line"].clone(),
+                f["column"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("be.reg", be_tok.as_str(), 2.into(), 11.into()),
+            ("le.ps1", le_tok.as_str(), 2.into(), 11.into()),
+        ]
+    );
+    assert_eq!(
+        json["summary"]["skipped"]["binary"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn stdin_is_bounded_by_max_file_size() {
+    let env = Env::new();
+    let tok = Fake::new(23).github_pat();
+    let big = format!("{}\n{tok}\n", "x".repeat(4096));
+    let out = env
+        .cmd()
+        .args(["scan", "-", "--max-file-size", "1K", "-f", "json"])
+        .write_stdin(big)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&json).len(), 0);
+    assert_eq!(json["summary"]["skipped"]["too-large"], 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("<stdin>: larger than --max-file-size (1024 bytes)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&tok));
+    // Within the limit it is scanned.
+    let out = env
+        .cmd()
+        .args(["scan", "-", "--max-file-size", "1K", "-f", "json", "-q"])
+        .write_stdin(format!("t = {tok}\n"))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&json).len(), 1);
+}
+
+#[test]
 fn invalid_utf8_is_scanned_as_bytes() {
     let env = Env::new();
     let tok = Fake::new(21).github_pat();

@@ -21,6 +21,7 @@ const LAYERS: &[&str] = &[
     "scan",
     "net",
     "validate",
+    "analyze",
     "revoke",
     "datastore",
     "sweep",

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod action;
+mod analyze;
 mod archives;
 mod ci;
 mod common;

@@ -406,9 +406,8 @@ fn failing_brokers_never_lose_findings() {
             Reply::new(200, "<html>not json</html>")
         } else if req.body.contains(&c) {
             Reply {
-                status: 200,
-                body: r#"{"status":"revoked"}"#.into(),
                 delay: Duration::from_secs(4),
+                ..Reply::new(200, r#"{"status":"revoked"}"#)
             }
         } else {
             Reply::new(200, r#"{"status":"revoked"}"#)

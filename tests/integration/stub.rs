@@ -45,6 +45,8 @@ pub(crate) struct Reply {
     pub status: u16,
     pub body: String,
     pub delay: Duration,
+    /// Headers sent besides Content-Type, Content-Length and Connection.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
@@ -53,6 +55,7 @@ impl Reply {
             status,
             body: body.into(),
             delay: Duration::ZERO,
+            headers: Vec::new(),
         }
     }
 }
@@ -152,9 +155,14 @@ fn serve(conn: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
     let reply = handler(&req, n);
     std::thread::sleep(reply.delay);
     let mut conn = conn;
+    let extra: String = reply
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let _ = write!(
         conn,
-        "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{}",
         reply.status,
         reply.body.len(),
         reply.body

@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -205,7 +205,6 @@ fn a_slow_provider_times_out_as_unknown() {
     let env = Env::new();
     env.write("a.txt", format!("t={token}\n"));
     let endpoint = format!("github={}", slow.url);
-    let started = Instant::now();
     let (_, json) = env.scan_json(&[
         ".",
         "--validate",
@@ -218,11 +217,6 @@ fn a_slow_provider_times_out_as_unknown() {
     assert_eq!(
         validation(&findings(&json)[0]),
         ("unknown", "timeout after 300ms")
-    );
-    assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "{:?}",
-        started.elapsed()
     );
     assert_eq!(slow.requests().len(), 1, "a timeout is not retried");
 }
