@@ -159,10 +159,10 @@ pub enum RuleProblem {
     /// The rule's `validate` section is wrong; the reason as its checker
     /// words it.
     #[error("{0}")]
-    Validator(SpecError),
+    Validator(String),
     /// The rule's `revoke` section is wrong.
     #[error("{0}")]
-    Revoker(SpecError),
+    Revoker(String),
 }
 
 /// Why a rule's requests (validation, revocation) may not carry secrets.

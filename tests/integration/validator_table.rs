@@ -377,9 +377,8 @@ fn stand_in(case: &Case<'_>) -> (Server, Plan, Validator) {
         Server::start(move |_, _| {
             let (status, body, delay) = plan.lock().unwrap().clone();
             Reply {
-                status,
-                body,
                 delay,
+                ..Reply::new(status, body)
             }
         })
     };
