@@ -127,6 +127,36 @@ pub fn utf16_to_utf8(content: &[u8]) -> Option<Vec<u8>> {
     Some(out.into_bytes())
 }
 
+/// The largest configuration-like file keysweep reads whole: a baseline,
+/// config, rule file, ignore file, repository list or report.
+pub const MAX_TEXT_FILE: u64 = 256 << 20;
+
+/// Reads a text file of at most [`MAX_TEXT_FILE`] bytes. A path given by a
+/// user or a config may name `/dev/zero`, a FIFO or a multi-gigabyte file:
+/// anything but a regular file is refused, and so is a file that is (or
+/// grows) larger than the limit, instead of reading until memory runs out.
+///
+/// # Errors
+///
+/// The I/O error; `InvalidInput` for a non-regular file, `FileTooLarge` past
+/// the limit, `InvalidData` for invalid UTF-8.
+pub fn read_text_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_TEXT_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_TEXT_FILE {
+        return Err(Error::new(
+            ErrorKind::FileTooLarge,
+            format!("larger than {} MiB", MAX_TEXT_FILE >> 20),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::InvalidData, e.utf8_error()))
+}
+
 /// Whether content looks binary: a NUL byte in its first 8 KiB, the same
 /// test git uses.
 pub fn looks_binary(content: &[u8]) -> bool {

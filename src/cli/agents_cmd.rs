@@ -61,6 +61,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
             archives: Default::default(),
         },
         progress: false,
+        stream: None,
     };
     // First, so the diagnostic level holds for the whole run.
     let show = super::show_options(&args.out);
@@ -79,7 +80,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show,
     };
-    write_report(args.out.format, &report, &mut out)?;
+    write_report(&*super::reporter_for(&args.out)?, &report, &mut out)?;
     if args.out.format != Format::Human && !args.out.quiet {
         let s = &result.summary;
         eprintln!(

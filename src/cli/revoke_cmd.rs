@@ -28,7 +28,7 @@ use crate::validate::Validator;
 /// Names the file when it cannot be read or parsed, and refuses redacted
 /// secrets: revoking needs the secret itself.
 pub(crate) fn read_report(path: &Path) -> anyhow::Result<Vec<Finding>> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::blob::read_text_file(path)
         .with_context(|| format!("{}: cannot read the report", path.display()))?;
     let trimmed = text.trim_start();
     let findings: Vec<Finding> = if trimmed.starts_with('{') && !trimmed.contains("\n{") {
@@ -113,7 +113,7 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<ExitCode> {
         show: Default::default(),
     };
     let mut out = io::stdout().lock();
-    write_report(args.format, &report, &mut out)?;
+    write_report(&*crate::report::reporter(args.format), &report, &mut out)?;
     Ok(ExitCode::from(if failed {
         EXIT_REVOKE_FAILED
     } else {

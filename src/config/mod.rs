@@ -199,7 +199,7 @@ impl Config {
     ///
     /// As [`Config::parse`], and when the file cannot be read.
     pub fn load(path: &Path, cwd: &Path) -> Result<LoadedConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = crate::blob::read_text_file(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;

@@ -270,7 +270,7 @@ fn load_layer(
     depth: usize,
     root: Option<&Path>,
 ) -> Result<Layer, GitleaksError> {
-    let text = std::fs::read_to_string(path).map_err(|e| file_err(path, e.to_string()))?;
+    let text = crate::blob::read_text_file(path).map_err(|e| file_err(path, e.to_string()))?;
     parse_layer(&text, path, cwd, depth, root)
 }
 

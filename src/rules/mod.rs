@@ -742,7 +742,7 @@ impl RuleSet {
             vec![path.to_path_buf()]
         };
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|source| RuleError::Io {
+            let text = crate::blob::read_text_file(&file).map_err(|source| RuleError::Io {
                 path: file.clone(),
                 source,
             })?;

@@ -77,6 +77,24 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
             overrides.add(&exclude_glob(glob))?;
         }
         let overrides = overrides.build()?;
+        // A symbolic link named on the command line (`keysweep scan .env`)
+        // is what the user asked for: read through it. Links met inside a
+        // walk are not followed.
+        if let Some(size) = linked_file_size(root) {
+            if size > opts.max_file_size {
+                walk.skipped.push(Skipped {
+                    path: root.clone(),
+                    reason: SkipReason::TooLarge,
+                    detail: format!("{size} bytes"),
+                });
+            } else {
+                walk.files.push(FileEntry {
+                    path: root.clone(),
+                    size,
+                });
+            }
+            continue;
+        }
         let mut found = walk_root(root, opts, &overrides);
         if opts.respect_ignore || !opts.excludes.is_empty() {
             found.skipped.extend(left_out(root, &found, &overrides));
@@ -89,6 +107,14 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
     walk.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     walk.dirs.clear();
     Ok(walk)
+}
+
+/// The size of the regular file `p` links to, when `p` is a symbolic link to
+/// one.
+fn linked_file_size(p: &Path) -> Option<u64> {
+    let link = std::fs::symlink_metadata(p).ok()?;
+    let target = std::fs::metadata(p).ok()?;
+    (link.file_type().is_symlink() && target.is_file()).then_some(target.len())
 }
 
 /// Walks one root in parallel; `dirs` keeps the directories seen, for

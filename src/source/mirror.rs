@@ -48,7 +48,7 @@ pub fn scrub_credentials(text: &str, url: &str) -> String {
 ///
 /// Fails naming the file when it cannot be read.
 pub fn read_list(path: &Path) -> anyhow::Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::blob::read_text_file(path)
         .with_context(|| format!("{}: cannot read repository list", path.display()))?;
     Ok(text
         .lines()

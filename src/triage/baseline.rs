@@ -119,7 +119,7 @@ impl Baseline {
     /// holds a line that is not an entry, or two headers with different salts
     /// (two baselines created separately and then merged).
     pub fn load(path: &Path, cwd: &Path) -> Result<Baseline, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Io {
+        let text = crate::blob::read_text_file(path).map_err(|source| BaselineError::Io {
             path: path.to_path_buf(),
             source,
         })?;

@@ -31,7 +31,7 @@ impl GitleaksIgnore {
     ///
     /// Fails when the file cannot be read.
     pub fn load(path: &Path, base: &Path) -> std::io::Result<(GitleaksIgnore, Vec<String>)> {
-        let text = std::fs::read_to_string(path)?;
+        let text = crate::blob::read_text_file(path)?;
         let (ignore, warnings) = GitleaksIgnore::parse(&text, path, base);
         Ok((ignore, warnings))
     }

@@ -199,3 +199,47 @@ fn malformed_rule_files_name_file_and_rule() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinks_named_on_the_command_line_are_read_or_reported() {
+    let env = Env::new();
+    let tok = Fake::new(24).github_pat();
+    env.write("real/env", format!("t = {tok}\n"));
+    std::os::unix::fs::symlink("real/env", env.path().join(".env")).unwrap();
+    std::os::unix::fs::symlink("nowhere", env.path().join("dangling")).unwrap();
+    let (code, json) = env.scan_json(&[".env"]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json)[0]["path"], ".env");
+    let out = env.cmd().args(["scan", "dangling"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("dangling: symbolic link to nowhere that does not resolve"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_baseline_or_config_that_is_a_device_is_refused_not_read_forever() {
+    let env = Env::new();
+    env.write("a.txt", "nothing here\n");
+    for args in [
+        ["scan", ".", "--baseline", "/dev/zero"],
+        ["scan", ".", "--config", "/dev/zero"],
+    ] {
+        let out = env
+            .cmd()
+            .args(args)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("/dev/zero") && stderr.contains("not a regular file"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
