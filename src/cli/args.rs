@@ -457,6 +457,13 @@ pub struct HistoryArgs {
     /// same path. Same findings, slower; for comparisons.
     #[arg(long, hide = true)]
     pub no_dedupe: bool,
+
+    /// Experimental: after walking the commits, read blobs straight from
+    /// the pack files in delta-tree order (each delta applied once) instead
+    /// of looking each up by id. Same findings; loose objects and anything a
+    /// pack cannot resolve alone are still read by id.
+    #[arg(long, help_heading = "Git")]
+    pub read_packs: bool,
 }
 
 impl HistoryArgs {
@@ -471,6 +478,9 @@ impl HistoryArgs {
         }
         if self.range.is_some() {
             v.push("--range");
+        }
+        if self.read_packs {
+            v.push("--read-packs");
         }
         v
     }

@@ -201,6 +201,7 @@ fn scan(
                 max_file_size: opts.walk.max_file_size,
                 threads: opts.walk.threads,
                 dedupe: !args.history.no_dedupe,
+                read_packs: args.history.read_packs,
             };
             let mut all = ScanResult::default();
             for repo in &args.paths {

@@ -226,7 +226,10 @@ fn walk(
         let why = match (std::fs::symlink_metadata(root), std::fs::metadata(root)) {
             (Err(_), _) => "no such file or directory".to_string(),
             (Ok(_), Err(e)) => match std::fs::read_link(root) {
-                Ok(to) => format!("symbolic link to {} that does not resolve ({e})", to.display()),
+                Ok(to) => format!(
+                    "symbolic link to {} that does not resolve ({e})",
+                    to.display()
+                ),
                 Err(_) => e.to_string(),
             },
             _ => continue,

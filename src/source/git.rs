@@ -38,6 +38,10 @@ pub struct GitOptions {
     /// Look for keywords only in text not seen before at the same path (see
     /// [`crate::scan::dedupe`]). Off only to compare against a full scan.
     pub dedupe: bool,
+    /// Read blobs from the pack files in delta-tree order
+    /// ([`crate::source::pack`]) after the commit walk, instead of by id
+    /// while it runs. Same findings; off by default until measured faster.
+    pub read_packs: bool,
 }
 
 /// One blob and where it first appeared.
