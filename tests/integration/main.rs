@@ -26,3 +26,4 @@ mod stub;
 mod sweep;
 mod triage;
 mod validate;
+mod validator_table;
