@@ -309,21 +309,21 @@ impl Net {
 
     /// Sends a request, retrying once after a pause on 429 and 5xx.
     ///
+    /// Costs one connection per attempt (no pooling across hosts); the body
+    /// read is capped at the client's body limit.
+    ///
     /// # Errors
     ///
     /// Returns why no usable answer came, in words: a refused address, DNS,
     /// connection, TLS or timeout failure, or a rate limit or server error
     /// that outlasted the retry. None of these says anything about the secret.
-    pub fn send(&self, req: &Request) -> Result<Response, String> {
+    pub fn send(&self, req: &Request) -> Result<Response, NetError> {
         let agent = match req.url.scheme() {
             "https" => &self.https,
             "http" => self.http.as_ref().ok_or_else(|| {
-                format!(
-                    "refused to send the secret over plain http to {} (use https, or --allow-internal for an internal test server)",
-                    req.url.host_str().unwrap_or("?")
-                )
+                NetError::PlainHttp(req.url.host_str().unwrap_or("?").to_string())
             })?,
-            other => return Err(format!("refused: unsupported URL scheme {other:?}")),
+            other => return Err(NetError::Scheme(other.to_string())),
         };
         let host = req.url.host_str().unwrap_or_default().to_string();
         let mut attempt = 0;
@@ -341,7 +341,9 @@ impl Net {
             };
             let resp = match result {
                 Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
-                Err(ureq::Error::Transport(t)) => return Err(self.describe(&t)),
+                Err(ureq::Error::Transport(t)) => {
+                    return Err(NetError::Transport(self.describe(&t)))
+                }
             };
             let status = resp.status();
             let retry_after = resp
@@ -355,21 +357,24 @@ impl Net {
                 .take(self.max_body)
                 .read_to_end(&mut body)
             {
-                return Err(self.describe_io(&e, "reading the answer"));
+                return Err(NetError::Transport(
+                    self.describe_io(&e, "reading the answer"),
+                ));
             }
             let body = String::from_utf8_lossy(&body).into_owned();
             if self.retry && (status == 429 || status >= 500) {
-                let what = if status == 429 {
-                    format!("rate limited (HTTP {status})")
-                } else {
-                    format!("server error (HTTP {status})")
-                };
                 if attempt >= 2 {
-                    return Err(format!("{what}, also on retry"));
+                    return Err(NetError::Refusing {
+                        status,
+                        retry_after: None,
+                    });
                 }
                 let wait = match retry_after {
                     Some(d) if d > MAX_RETRY_AFTER => {
-                        return Err(format!("{what}; retry after {}s", d.as_secs()))
+                        return Err(NetError::Refusing {
+                            status,
+                            retry_after: Some(d.as_secs()),
+                        })
                     }
                     Some(d) => d.max(self.backoff),
                     None => self.backoff,
@@ -569,6 +574,55 @@ pub(crate) fn provider_message(body: &str, json: Option<&serde_json::Value>) -> 
     } else {
         t
     })
+}
+
+/// Why no usable answer came. None of these says anything about the secret;
+/// the message is what a validation's `unknown` detail shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    #[error(
+        "refused to send the secret over plain http to {0} (use https, or --allow-internal for an internal test server)"
+    )]
+    PlainHttp(String),
+    #[error("refused: unsupported URL scheme {0:?}")]
+    Scheme(String),
+    /// Refused address, DNS, connection, TLS, timeout or read failure, in
+    /// words (see `Client::describe`).
+    #[error("{0}")]
+    Transport(String),
+    /// 429 or 5xx after the retry, or with a `Retry-After` too long to wait.
+    #[error("{}{}", what(*.status), retry(*.retry_after))]
+    Refusing {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+}
+
+impl NetError {
+    /// Whether keysweep itself refused to send (the address guard, plain
+    /// http, a scheme): trying again cannot help.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            NetError::PlainHttp(_) | NetError::Scheme(_) => true,
+            NetError::Transport(why) => why.starts_with("refused"),
+            NetError::Refusing { .. } => false,
+        }
+    }
+}
+
+fn what(status: u16) -> String {
+    if status == 429 {
+        format!("rate limited (HTTP {status})")
+    } else {
+        format!("server error (HTTP {status})")
+    }
+}
+
+fn retry(after: Option<u64>) -> String {
+    match after {
+        Some(s) => format!("; retry after {s}s"),
+        None => ", also on retry".to_string(),
+    }
 }
 
 #[cfg(test)]

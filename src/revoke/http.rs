@@ -40,7 +40,7 @@ pub(crate) fn revoke(
 ) -> Outcome {
     match send(job, url, token_env, hmac_key_env, send_secret) {
         Ok(o) => o,
-        Err(e) => Outcome::failed(e, None),
+        Err(e) => Outcome::failed(e.to_string(), None),
     }
 }
 
@@ -50,7 +50,7 @@ fn send(
     token_env: Option<&str>,
     hmac_key_env: Option<&str>,
     send_secret: bool,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, super::BrokerError> {
     let body = serde_json::to_vec(&body(job, send_secret)).expect("JSON value serializes");
     let mut headers = vec![
         ("Content-Type".to_string(), "application/json".to_string()),
@@ -73,14 +73,20 @@ fn send(
     }
     let req = Request {
         method: "POST".into(),
-        url: Url::parse(url).map_err(|e| format!("broker url {url}: {e}"))?,
+        url: Url::parse(url).map_err(|source| super::BrokerError::Url {
+            url: url.to_string(),
+            source,
+        })?,
         headers,
         body: Some(body),
     };
     let resp = job
         .validator
         .send(&req, &job.finding.matched.secret)
-        .map_err(|e| format!("broker {url}: {e}"))?;
+        .map_err(|e| super::BrokerError::Send {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
     Ok(interpret(resp.status, &resp.body))
 }
 

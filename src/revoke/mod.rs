@@ -501,9 +501,25 @@ fn now() -> String {
 }
 
 /// Reads an environment variable a broker setting names.
-pub(crate) fn env(name: &str, setting: &str) -> Result<String, String> {
-    std::env::var(name)
-        .map_err(|_| format!("{setting} names the environment variable {name}, which is not set"))
+pub(crate) fn env(name: &str, setting: &'static str) -> Result<String, BrokerError> {
+    std::env::var(name).map_err(|_| BrokerError::Unset {
+        setting,
+        name: name.to_string(),
+    })
+}
+
+/// Why a broker call could not be made or answered; the outcome's detail.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BrokerError {
+    #[error("{setting} names the environment variable {name}, which is not set")]
+    Unset { setting: &'static str, name: String },
+    #[error("broker url {url}: {source}")]
+    Url {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error("broker {url}: {reason}")]
+    Send { url: String, reason: String },
 }
 
 /// The first line of an answer, shortened, for details.

@@ -42,7 +42,7 @@ pub(crate) fn revoke(job: &Job<'_>, address: &str, token_env: Option<&str>) -> O
     let (auth, body) = match token_env {
         Some(name) => match env(name, "token_env") {
             Ok(t) => (t, Some(json!({"token": secret}).to_string().into_bytes())),
-            Err(e) => return Outcome::failed(e, None),
+            Err(e) => return Outcome::failed(e.to_string(), None),
         },
         None => (secret.clone(), None),
     };

@@ -193,7 +193,7 @@ fn get(
             .send(&request(owner, url, opts.token.as_deref()))
             .map_err(|reason| ForgeError::Request {
                 url: shown.clone(),
-                reason,
+                reason: reason.to_string(),
             })?;
         if let Some(reset_in) = rate_limited(&resp) {
             let budget = opts.max_wait.saturating_sub(*waited);

@@ -143,8 +143,8 @@ pub fn send(opts: &NotifyOptions, body: &Value) -> Result<u16, NotifyError> {
             }
             Ok(r) => reason = format!("HTTP {}", r.status),
             // A refused address stays refused.
-            Err(e) if e.starts_with("refused") => return Err(failed(&shown, attempt, e)),
-            Err(e) => reason = e,
+            Err(e) if e.is_refusal() => return Err(failed(&shown, attempt, e.to_string())),
+            Err(e) => reason = e.to_string(),
         }
         if attempt < ATTEMPTS {
             std::thread::sleep(wait);

@@ -353,7 +353,9 @@ impl Validator {
         req: &net::Request,
         secret: &str,
     ) -> Result<net::Response, SendError> {
-        self.net.send(req).map_err(|e| SendError(scrub(&e, secret)))
+        self.net
+            .send(req)
+            .map_err(|e| SendError(scrub(&e.to_string(), secret)))
     }
 
     /// Sets `validation` on every finding. Each distinct (rule, secret,
@@ -458,7 +460,7 @@ impl Ctx<'_> {
 
     /// The detail of a [`SendError`] is scrubbed by [`Validator::check`].
     pub fn send(&self, req: &net::Request) -> Result<net::Response, SendError> {
-        self.v.net.send(req).map_err(SendError)
+        self.v.net.send(req).map_err(|e| SendError(e.to_string()))
     }
 }
 
