@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub use args::Cli;
+pub use revoke_cmd::parse_report;
 use args::{Command, RuleArgs};
 
 use crate::rules::RuleSet;
