@@ -97,7 +97,7 @@ echo "keysweep: running keysweep $*" >&2
 status=$?
 cat "$out/stderr.txt" >&2
 [ -f "$out/keysweep.jsonl" ] || : >"$out/keysweep.jsonl"
-summary_line=$(grep '^keysweep: [0-9]* findings' "$out/stderr.txt" | tail -n 1)
+summary_line=$(grep '^keysweep: [0-9]* finding' "$out/stderr.txt" | tail -n 1)
 
 if [ "${KS_SARIF:-false}" = true ]; then
     "$keysweep" "$@" -f sarif -o "$out/keysweep.sarif" -q

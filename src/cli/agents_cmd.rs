@@ -19,20 +19,7 @@ use crate::source::fs::WalkOptions;
 pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args.rules)?;
     let min_confidence = Confidence::from(args.min_confidence);
-    let (home, dirs) = match &args.home {
-        Some(h) => {
-            if !h.is_dir() {
-                anyhow::bail!("{}: --home is not a directory", h.display());
-            }
-            (h.clone(), ConfigDirs::under(h))
-        }
-        None => {
-            let h = agents::home_dir()
-                .context("cannot tell the home directory: set HOME or pass --home")?;
-            let d = ConfigDirs::from_env(&h);
-            (h, d)
-        }
-    };
+    let (home, dirs) = home_and_dirs(args.home.as_deref())?;
     let project = (!args.no_project).then_some(args.project.as_path());
     let locations = agents::locations(&home, &dirs, project);
     let (found, absent): (Vec<&Location>, Vec<&Location>) =
@@ -51,17 +38,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         eprint!("{listing}");
     }
 
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let opts = ScanOptions {
-        walk: WalkOptions {
-            respect_ignore: false,
-            excludes: Vec::new(),
-            max_file_size: crate::config::units::DEFAULT_MAX_FILE_SIZE,
-            threads,
-            archives: Default::default(),
-        },
-        progress: false,
-    };
+    let opts = scan_options();
     // First, so the diagnostic level holds for the whole run.
     let show = super::show_options(&args.out);
     let messages = Messages::new(args.out.quiet);
@@ -79,7 +56,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show,
     };
-    write_report(args.out.format, &report, &mut out)?;
+    write_report(&*super::reporter_for(&args.out)?, &report, &mut out)?;
     if args.out.format != Format::Human && !args.out.quiet {
         let s = &result.summary;
         eprintln!(
@@ -95,6 +72,41 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         EXIT_CLEAN
     };
     Ok(ExitCode::from(code))
+}
+
+/// The home directory and the client config directories under it: `--home`
+/// with default directories, or the environment's.
+fn home_and_dirs(home: Option<&Path>) -> anyhow::Result<(PathBuf, ConfigDirs)> {
+    match home {
+        Some(h) => {
+            if !h.is_dir() {
+                anyhow::bail!("{}: --home is not a directory", h.display());
+            }
+            Ok((h.to_path_buf(), ConfigDirs::under(h)))
+        }
+        None => {
+            let h = agents::home_dir()
+                .context("cannot tell the home directory: set HOME or pass --home")?;
+            let d = ConfigDirs::from_env(&h);
+            Ok((h, d))
+        }
+    }
+}
+
+/// Config files are named one by one: no ignore files, no walk to speak of.
+fn scan_options() -> ScanOptions {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    ScanOptions {
+        walk: WalkOptions {
+            respect_ignore: false,
+            excludes: Vec::new(),
+            max_file_size: crate::config::units::DEFAULT_MAX_FILE_SIZE,
+            threads,
+            archives: Default::default(),
+        },
+        progress: false,
+        stream: None,
+    }
 }
 
 /// `found  Cursor  ~/.cursor/mcp.json` lines, then a count.

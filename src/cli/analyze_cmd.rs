@@ -128,7 +128,11 @@ fn from_report(args: &AnalyzeArgs, path: PathBuf) -> anyhow::Result<ExitCode> {
         ValidateFormat::Human => Format::Human,
         ValidateFormat::Json => Format::Json,
     };
-    write_report(format, &report, &mut io::stdout().lock())?;
+    write_report(
+        &*crate::report::reporter(format),
+        &report,
+        &mut io::stdout().lock(),
+    )?;
     Ok(ExitCode::from(if live {
         EXIT_FINDINGS
     } else {

@@ -128,6 +128,17 @@ pub struct OutputArgs {
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
+    /// The template for `--format template` (Jinja syntax; README,
+    /// "Templates", lists its variables). Only this file is read: a
+    /// template in the scanned tree is never used unless named here.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub template: Option<PathBuf>,
+
+    /// On a terminal, print findings sorted when the scan ends instead of
+    /// as they are found (files and pipes always get sorted output).
+    #[arg(long, help_heading = "Output")]
+    pub sort: bool,
+
     /// Print secrets in full. By default a secret shows its known prefix and
     /// a few characters at each end of the rest, never more than a quarter
     /// (README, "Redaction").

@@ -39,6 +39,7 @@ fn scan(
     let opts = ScanOptions {
         walk: setup.walk_options(&args.input)?,
         progress: false,
+        stream: None,
     };
     let triage = Arc::new(setup.triage);
     let scanner = Scanner::new(setup.rules, Confidence::Low)

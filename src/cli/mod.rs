@@ -200,20 +200,35 @@ pub(crate) fn ignore_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> 
     }
 }
 
-/// Writes `report` in `format` to `out` and flushes it; a closed pipe is not
-/// an error (see [`ignore_broken_pipe`]).
+/// The reporter the output flags ask for; a `--template` is read and
+/// compiled here, so a bad one fails before any work.
+pub(crate) fn reporter_for(
+    out: &args::OutputArgs,
+) -> anyhow::Result<Box<dyn crate::report::Reporter>> {
+    use crate::report::Format;
+    match (out.format, &out.template) {
+        (Format::Template, Some(path)) => Ok(Box::new(crate::report::Template::load(path)?)),
+        (Format::Template, None) => {
+            anyhow::bail!("--format template needs --template FILE (README, \"Templates\")")
+        }
+        (_, Some(path)) => anyhow::bail!(
+            "--template {}: only used with --format template",
+            path.display()
+        ),
+        (format, None) => Ok(crate::report::reporter(format)),
+    }
+}
+
+/// Writes `report` with `reporter` to `out` and flushes it; a closed pipe is
+/// not an error (see [`ignore_broken_pipe`]).
 pub(crate) fn write_report(
-    format: crate::report::Format,
+    reporter: &dyn crate::report::Reporter,
     report: &crate::report::Report<'_>,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    ignore_broken_pipe(
-        crate::report::reporter(format)
-            .write(report, out)
-            .and_then(|_| out.flush()),
-    )
-    .context("cannot write the report")
+    ignore_broken_pipe(reporter.write(report, out).and_then(|_| out.flush()))
+        .context("cannot write the report")
 }
 
 /// How a report shows findings, from the output flags. Sets the process's

@@ -45,7 +45,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show: super::show_options(&args.out),
     };
-    write_report(args.out.format, &report, &mut out)?;
+    write_report(&*super::reporter_for(&args.out)?, &report, &mut out)?;
     if args.out.format != Format::Human && !args.out.quiet {
         eprintln!(
             "keysweep: {} findings from {}",

@@ -123,7 +123,7 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<ExitCode> {
         show: Default::default(),
     };
     let mut out = io::stdout().lock();
-    write_report(args.format, &report, &mut out)?;
+    write_report(&*crate::report::reporter(args.format), &report, &mut out)?;
     Ok(ExitCode::from(if failed {
         EXIT_REVOKE_FAILED
     } else {

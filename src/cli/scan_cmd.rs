@@ -39,14 +39,23 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     // Resolve validation and revocation options before scanning so a bad
     // --endpoint or broker fails fast.
     let plan = ChecksPlan::new(&args, &setup)?;
+    let rules = setup.rules.clone();
+    let streamed = streams(&args, mode);
     let opts = ScanOptions {
         walk: setup.walk_options(&args.input)?,
         progress: !args.out.quiet && io::stderr().is_terminal(),
+        stream: streamed.then(|| stream_to_stdout(rules.clone(), show)),
     };
-    // Open the output before scanning so a bad path fails fast.
-    let mut out = open_output(args.out.output.as_deref())?;
+    // Open the output and load a template before scanning so a bad path
+    // fails fast. A streamed scan writes to standard output from the
+    // scanning threads: nothing may hold it locked meanwhile.
+    let reporter = super::reporter_for(&args.out)?;
+    let mut out: Box<dyn io::Write> = if streamed {
+        Box::new(io::stdout())
+    } else {
+        open_output(args.out.output.as_deref())?
+    };
 
-    let rules = setup.rules.clone();
     let scanner = Scanner::new(rules.clone(), Confidence::from(args.min_confidence))
         .with_triage(Arc::new(setup.triage))
         .with_path_root(setup.path_root);
@@ -69,16 +78,68 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show,
     };
-    write_report(args.out.format, &report, &mut out)?;
+    if streamed {
+        super::ignore_broken_pipe(
+            crate::report::Human::write_summary(&report, &mut out).and_then(|_| out.flush()),
+        )?;
+    } else {
+        write_report(&*reporter, &report, &mut out)?;
+    }
     // The human report carries its own summary; machine formats keep stdout
     // parseable and put a one-line summary on standard error.
     if args.out.format != Format::Human && !args.out.quiet {
-        print_summary_line(&summary);
+        print_summary_line(&summary, findings);
     }
     if mode == Mode::Staged && !result.findings.is_empty() && !args.out.quiet {
         print_commit_blocked(result.findings.len());
     }
     Ok(ExitCode::from(exit_code(&args, &result.findings, &summary)))
+}
+
+/// Whether findings are printed as they are found: the human report on a
+/// terminal, when their order does not matter and nothing must see them all
+/// first (grouping, validation, revocation, listing suppressed ones);
+/// `--sort` turns it off. Files and pipes always get sorted output.
+fn streams(args: &ScanArgs, mode: Mode) -> bool {
+    mode == Mode::Files
+        && args.out.format == Format::Human
+        && args.out.output.is_none()
+        && !args.out.sort
+        && !args.out.group
+        && !args.triage.show_suppressed
+        && !args.checks.validate
+        && !args.checks.revoke
+        && io::stdout().is_terminal()
+}
+
+/// Prints each file's findings (not the suppressed ones) to standard output
+/// as the human report does, one file at a time.
+fn stream_to_stdout(
+    rules: Arc<crate::rules::RuleSet>,
+    show: crate::report::Show,
+) -> crate::scan::Stream {
+    let summary = RunSummary::default();
+    crate::scan::Stream(Arc::new(move |found: &[Finding]| {
+        let active: Vec<Finding> = found
+            .iter()
+            .filter(|f| f.annotations.suppressed.is_none())
+            .cloned()
+            .collect();
+        if active.is_empty() {
+            return;
+        }
+        let report = Report {
+            findings: &active,
+            summary: &summary,
+            rules: &rules,
+            show,
+        };
+        // The lock keeps one file's findings together; a closed terminal
+        // is noticed when the summary is written.
+        let mut out = io::stdout().lock();
+        let _ = crate::report::Human::write_findings(&report, &mut out)
+            .and_then(|_| io::Write::flush(&mut out));
+    }))
 }
 
 /// `--baseline`, else the configured baseline unless `--no-baseline`.
@@ -236,7 +297,7 @@ impl ChecksPlan {
 }
 
 /// The one-line summary machine formats put on standard error.
-fn print_summary_line(summary: &RunSummary) {
+fn print_summary_line(summary: &RunSummary, findings: &[Finding]) {
     let s = &summary.scan;
     let validated = summary
         .validation
@@ -259,10 +320,8 @@ fn print_summary_line(summary: &RunSummary) {
         .map(|r| format!("; revocation: {}", crate::revoke::summary_line(r)))
         .unwrap_or_default();
     eprintln!(
-        "keysweep: {} findings{suppressed}; scanned {} files ({} bytes); skipped {}; {} errors{validated}{revoked}",
-        s.findings,
-        s.files_scanned,
-        s.bytes_scanned,
+        "keysweep: {}{suppressed}; skipped {}; {} errors{validated}{revoked}",
+        crate::report::headline(summary, findings),
         s.skipped_total(),
         s.errors
     );

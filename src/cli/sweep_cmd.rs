@@ -65,7 +65,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         rules: &rules,
         show,
     };
-    write_report(args.out.format, &report, &mut out)?;
+    write_report(&*super::reporter_for(&args.out)?, &report, &mut out)?;
     if !args.out.quiet {
         print_summary(&s, seen, new);
     }

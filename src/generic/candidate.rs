@@ -1,7 +1,8 @@
 //! The candidate stage: name/value pairs where a credential can sit.
 //!
-//! A keyword automaton (`pass`, `secret`, `token`, `key`, `://`, ...) picks
-//! the lines worth reading; each such line is then read once, left to right,
+//! Keywords (`pass`, `secret`, `token`, `key`, `://`, ...) pick the lines
+//! worth reading — found by this module's automaton ([`candidates`]) or,
+//! in a scan, by the matcher's keyword pass ([`candidates_marked`]); each such line is then read once, left to right,
 //! by hand-written byte scanners (no regex), and every separator (`=`, `:`,
 //! `:=`, `=>`, `==`, a call's `(`, an XML `>`, a CLI flag's space) yields the
 //! name to its left and the value to its right. Separate passes read URLs
@@ -128,10 +129,10 @@ pub struct Skipped {
 }
 
 /// Keywords that select a line, matched case-insensitively. A name must
-/// also contain one of [`NAME_WORDS`] for a separator to yield a candidate.
+/// also contain one of the name words (`NAME_WORDS`) for a separator to yield a candidate.
 /// Short words that occur in ordinary identifiers (`pin` in `mapping`,
 /// `otp`, `session`) are left out: they cost a line read for little.
-const LINE_KEYWORDS: &[&str] = &[
+pub const LINE_KEYWORDS: &[&str] = &[
     "pass",
     "pwd",
     "psw",
@@ -215,12 +216,7 @@ pub fn is_credential_name(name: &[u8]) -> bool {
 /// Linear in `text.len()`: one automaton pass, then at most [`MAX_LINE`]
 /// bytes per selected line, each read by a bounded number of scanners.
 pub fn candidates(text: &[u8]) -> (Vec<Candidate>, Skipped) {
-    let mut st = State {
-        text,
-        out: Vec::new(),
-        skipped: Skipped::default(),
-        done_to: 0,
-    };
+    let mut st = State::new(text);
     let finder = line_finder();
     // Each search starts after the lines already read, so a line with
     // many keywords is found once.
@@ -229,11 +225,26 @@ pub fn candidates(text: &[u8]) -> (Vec<Candidate>, Skipped) {
         let Some(m) = finder.find(input) else {
             break;
         };
-        let start = memchr::memrchr(b'\n', &text[..m.start()]).map_or(0, |p| p + 1);
-        st.process_from(start.max(st.done_to));
+        st.process_line_of(m.start());
     }
-    st.out.truncate(MAX_PER_FILE);
-    (st.out, st.skipped)
+    st.finish()
+}
+
+/// Like [`candidates`], with the places of the [`LINE_KEYWORDS`] already
+/// known (sorted; at least one on each line holding a keyword, found by
+/// the matcher's keyword pass): only their lines are read, and the text
+/// is not searched again.
+pub fn candidates_marked(text: &[u8], marks: &[usize]) -> (Vec<Candidate>, Skipped) {
+    let mut st = State::new(text);
+    for &m in marks {
+        if st.out.len() >= MAX_PER_FILE {
+            break;
+        }
+        if m >= st.done_to && m < text.len() {
+            st.process_line_of(m);
+        }
+    }
+    st.finish()
 }
 
 struct State<'a> {
@@ -250,7 +261,28 @@ struct Pending {
     lines_left: usize,
 }
 
-impl State<'_> {
+impl<'a> State<'a> {
+    fn new(text: &'a [u8]) -> State<'a> {
+        State {
+            text,
+            out: Vec::new(),
+            skipped: Skipped::default(),
+            done_to: 0,
+        }
+    }
+
+    fn finish(mut self) -> (Vec<Candidate>, Skipped) {
+        self.out.truncate(MAX_PER_FILE);
+        (self.out, self.skipped)
+    }
+
+    /// Reads the line holding offset `at`, from where reading stopped if
+    /// that is inside it.
+    fn process_line_of(&mut self, at: usize) {
+        let start = memchr::memrchr(b'\n', &self.text[..at]).map_or(0, |p| p + 1);
+        self.process_from(start.max(self.done_to));
+    }
+
     fn line_at(&self, start: usize) -> Range<usize> {
         let end = memchr::memchr(b'\n', &self.text[start..]).map_or(self.text.len(), |p| start + p);
         start..end
@@ -294,20 +326,17 @@ impl State<'_> {
 
     /// Reads one line. Returns the end of a PEM body it consumed, if any.
     fn scan_line(&mut self, full: Range<usize>, pending: &mut Option<Pending>) -> Option<usize> {
-        let t = self.text;
-        let mut line = full.clone();
+        let mut line = full;
         if line.len() > MAX_LINE {
             self.skipped.long_lines += 1;
             line.end = line.start + MAX_LINE;
         }
-        let l = &t[line.clone()];
-        let base = line.start;
+        let l = &self.text[line.clone()];
         let mut n = 0usize;
         let mut pem_end = None;
-
         let dashes = memchr::memmem::find(l, b"-----");
         if let Some(p) = dashes.and_then(|d| memmem_ci(&l[d..], b"-----begin").map(|q| d + q)) {
-            if let Some((c, end)) = self.pem(base + p, line.clone()) {
+            if let Some((c, end)) = self.pem(line.start + p, line.clone()) {
                 self.push(c, &mut n);
                 pem_end = Some(end);
             }
@@ -315,79 +344,96 @@ impl State<'_> {
         self.urls(line.clone(), &mut n);
         self.aws_ids(line.clone(), &mut n);
         self.bearer(line.clone(), &mut n);
+        self.separators(line, pending, &mut n);
+        pem_end
+    }
 
+    /// Every separator of the line, left to right: `=`, `==`, `!=`, `=>`,
+    /// `:`, `:=`, a call's `(`, an XML `>` and CLI flags.
+    fn separators(&mut self, line: Range<usize>, pending: &mut Option<Pending>, n: &mut usize) {
+        let l = &self.text[line.clone()];
         let mut i = 0;
         while i < l.len() {
-            let b = l[i];
-            match b {
-                b'=' => {
-                    let next = l.get(i + 1).copied();
-                    let prev = if i > 0 { l[i - 1] } else { 0 };
-                    if matches!(
-                        prev,
-                        b'=' | b'!' | b'<' | b'>' | b':' | b'+' | b'-' | b'*' | b'/'
-                    ) {
-                        i += 1;
-                        continue;
-                    }
-                    let (form, len) = match next {
-                        Some(b'=') => {
-                            let len = if l.get(i + 2) == Some(&b'=') { 3 } else { 2 };
-                            (Form::Compare, len)
-                        }
-                        Some(b'>') => (Form::Assign, 2),
-                        Some(b'~') => {
-                            i += 2;
-                            continue;
-                        }
-                        _ => (Form::Assign, 1),
-                    };
-                    self.separator(line.clone(), i, len, form, pending, &mut n);
-                    i += len;
-                }
+            i = match l[i] {
+                b'=' => self.at_equals(line.clone(), i, pending, n),
                 b'!' if l.get(i + 1) == Some(&b'=') => {
                     let len = if l.get(i + 2) == Some(&b'=') { 3 } else { 2 };
-                    self.separator(line.clone(), i, len, Form::Compare, pending, &mut n);
-                    i += len;
+                    self.separator(line.clone(), i, len, Form::Compare, pending, n);
+                    i + len
                 }
-                b':' => {
-                    match l.get(i + 1) {
-                        Some(b':') => {
-                            i += 2;
-                            continue;
-                        }
-                        Some(b'/') if l.get(i + 2) == Some(&b'/') => {
-                            i += 3;
-                            continue;
-                        }
-                        Some(b'=') => {
-                            self.separator(line.clone(), i, 2, Form::Assign, pending, &mut n);
-                            i += 2;
-                            continue;
-                        }
-                        _ => {}
-                    }
-                    self.separator(line.clone(), i, 1, Form::Colon, pending, &mut n);
-                    i += 1;
-                }
+                b':' => self.at_colon(line.clone(), i, pending, n),
                 b'(' => {
-                    self.call(line.clone(), i, &mut n);
-                    i += 1;
+                    self.call(line.clone(), i, n);
+                    i + 1
                 }
                 b'>' => {
-                    self.xml(line.clone(), i, &mut n);
-                    i += 1;
+                    self.xml(line.clone(), i, n);
+                    i + 1
                 }
-                b'-' if (i == 0 || l[i - 1] == b' ' || l[i - 1] == b'\t' || l[i - 1] == b'"')
+                b'-' if (i == 0 || matches!(l[i - 1], b' ' | b'\t' | b'"'))
                     && l.get(i + 1)
                         .is_some_and(|&c| c == b'-' || c.is_ascii_alphabetic()) =>
                 {
-                    i = self.flag(line.clone(), i, &mut n).max(i + 1);
+                    self.flag(line.clone(), i, n).max(i + 1)
                 }
-                _ => i += 1,
+                _ => i + 1,
+            };
+        }
+    }
+
+    /// An `=` at `i`: assignment (`=`, `=>`) or comparison (`==`, `===`);
+    /// compound operators and `=~` are no separators. Returns where reading
+    /// goes on.
+    fn at_equals(
+        &mut self,
+        line: Range<usize>,
+        i: usize,
+        pending: &mut Option<Pending>,
+        n: &mut usize,
+    ) -> usize {
+        let l = &self.text[line.clone()];
+        let prev = if i > 0 { l[i - 1] } else { 0 };
+        if matches!(
+            prev,
+            b'=' | b'!' | b'<' | b'>' | b':' | b'+' | b'-' | b'*' | b'/'
+        ) {
+            return i + 1;
+        }
+        let (form, len) = match l.get(i + 1) {
+            Some(b'=') => {
+                let len = if l.get(i + 2) == Some(&b'=') { 3 } else { 2 };
+                (Form::Compare, len)
+            }
+            Some(b'>') => (Form::Assign, 2),
+            Some(b'~') => return i + 2,
+            _ => (Form::Assign, 1),
+        };
+        self.separator(line, i, len, form, pending, n);
+        i + len
+    }
+
+    /// A `:` at `i`: `name: value`, or `:=`; `::` paths and `://` are no
+    /// separators. Returns where reading goes on.
+    fn at_colon(
+        &mut self,
+        line: Range<usize>,
+        i: usize,
+        pending: &mut Option<Pending>,
+        n: &mut usize,
+    ) -> usize {
+        let l = &self.text[line.clone()];
+        match l.get(i + 1) {
+            Some(b':') => i + 2,
+            Some(b'/') if l.get(i + 2) == Some(&b'/') => i + 3,
+            Some(b'=') => {
+                self.separator(line, i, 2, Form::Assign, pending, n);
+                i + 2
+            }
+            _ => {
+                self.separator(line, i, 1, Form::Colon, pending, n);
+                i + 1
             }
         }
-        pem_end
     }
 
     /// A separator at `line.start + at` of `len` bytes.
@@ -636,10 +682,10 @@ impl State<'_> {
     fn bearer(&mut self, line: Range<usize>, n: &mut usize) {
         let t = self.text;
         let l = &t[line.clone()];
-        if memchr::memchr2(b'b', b'B', l).is_none() {
-            return;
-        }
-        let Some(p) = memmem_ci(l, b"bearer ") else {
+        let Some(p) = memchr::memchr2_iter(b'b', b'B', l).find(|&p| {
+            l.get(p..p + 7)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"bearer "))
+        }) else {
             return;
         };
         let before = l[..p].iter().rev().find(|c| **c != b' ' && **c != b'\t');
@@ -677,6 +723,11 @@ impl State<'_> {
         let l = &t[line.clone()];
         let mut i = 0;
         while i + 20 <= l.len() {
+            // Both prefixes start with `A`: skip to the next one.
+            match memchr::memchr(b'A', &l[i..l.len() - 19]) {
+                Some(k) => i += k,
+                None => break,
+            }
             let w = &l[i..i + 4];
             let hit = w == b"AKIA" || w == b"ASIA";
             let bounded = i == 0 || !l[i - 1].is_ascii_alphanumeric();
@@ -880,6 +931,29 @@ const AUTH_SCHEMES: &[&[u8]] = &[b"bearer", b"basic", b"token", b"digest", b"bot
 /// first quoted argument of a wrapping call (`Some("x")`, `getenv("X")`),
 /// or an unquoted run. `Bearer x`/`Basic x` give `x`, with the scheme.
 fn value_after(t: &[u8], from: usize, end: usize) -> Option<Value> {
+    let p = value_start(t, from, end)?;
+    let v = if is_quote(t[p]) {
+        let close = closing_quote(t, p, end)?;
+        Value {
+            value: p + 1..close,
+            quote: t[p],
+            wrapper: None,
+            auth_scheme: None,
+        }
+    } else {
+        match wrapped(t, p, end) {
+            Wrapped::Value(v) => return Some(v),
+            Wrapped::Refused => return None,
+            Wrapped::No => unquoted(t, p, end)?,
+        }
+    };
+    Some(split_auth_scheme(t, v, end))
+}
+
+/// Where a value right of `from` starts: after blanks, a string prefix
+/// (`r""`, `b""`, `u""`, `f""`, `@""`, `$""`) and Go's `[]byte(` (which
+/// wraps a literal as a call would).
+fn value_start(t: &[u8], from: usize, end: usize) -> Option<usize> {
     let mut p = from;
     let mut k = 0;
     while p < end && (t[p] == b' ' || t[p] == b'\t') && k < 16 {
@@ -889,60 +963,71 @@ fn value_after(t: &[u8], from: usize, end: usize) -> Option<Value> {
     if p >= end {
         return None;
     }
-    // String prefixes: r"", b"", u"", f"", @"", $"".
     if p + 1 < end
         && matches!(t[p], b'r' | b'b' | b'u' | b'f' | b'@' | b'$' | b'R' | b'B')
         && is_quote(t[p + 1])
     {
         p += 1;
     }
-    // Go's `[]byte("...")` wraps a literal as a call would.
-    let byte_slice = t[p..end].starts_with(b"[]byte(");
-    if byte_slice {
+    if t[p..end].starts_with(b"[]byte(") {
         p += 2;
     }
-    let mut v = if is_quote(t[p]) {
-        let close = closing_quote(t, p, end)?;
-        Value {
-            value: p + 1..close,
-            quote: t[p],
-            wrapper: None,
+    Some(p)
+}
+
+/// What [`wrapped`] found at a value's start.
+enum Wrapped {
+    /// A call with a quoted first argument: the argument is the value.
+    Value(Value),
+    /// A call with anything else inside: no value to read.
+    Refused,
+    /// No call.
+    No,
+}
+
+/// A call wrapping the value at `p`: `Some("x")`, `os.getenv("X")`.
+fn wrapped(t: &[u8], p: usize, end: usize) -> Wrapped {
+    let mut e = p;
+    while e < end && is_name_byte(t[e]) && e - p < MAX_NAME {
+        e += 1;
+    }
+    if e == p || e >= end || t[e] != b'(' {
+        return Wrapped::No;
+    }
+    let mut q = e + 1;
+    while q < end && t[q] == b' ' {
+        q += 1;
+    }
+    if q >= end || !is_quote(t[q]) {
+        return Wrapped::Refused;
+    }
+    match closing_quote(t, q, end) {
+        Some(close) => Wrapped::Value(Value {
+            value: q + 1..close,
+            quote: t[q],
+            wrapper: Some(p..e),
             auth_scheme: None,
-        }
-    } else {
-        // A call wrapping the value: `Some("x")`, `os.getenv("X")`.
-        let mut e = p;
-        while e < end && is_name_byte(t[e]) && e - p < MAX_NAME {
-            e += 1;
-        }
-        if e > p && e < end && t[e] == b'(' {
-            let mut q = e + 1;
-            while q < end && t[q] == b' ' {
-                q += 1;
-            }
-            if q < end && is_quote(t[q]) {
-                let close = closing_quote(t, q, end)?;
-                return Some(Value {
-                    value: q + 1..close,
-                    quote: t[q],
-                    wrapper: Some(p..e),
-                    auth_scheme: None,
-                });
-            }
-            return None;
-        }
-        if matches!(
-            t[p],
-            b'[' | b'{' | b'(' | b'<' | b'#' | b'/' | b'|' | b'>' | b'&' | b'*'
-        ) && !(t[p] == b'/' && t.get(p + 1).is_some_and(|c| c.is_ascii_alphanumeric()))
-        {
-            return None;
-        }
-        let limit = end.min(p + MAX_VALUE);
-        let mut e = p;
-        while e < limit
-            && !matches!(
-                t[e],
+        }),
+        None => Wrapped::Refused,
+    }
+}
+
+/// An unquoted value at `p`, up to a blank, a delimiter or a quote;
+/// `None` when `p` opens a structure, a comment or an operator instead.
+fn unquoted(t: &[u8], p: usize, end: usize) -> Option<Value> {
+    if matches!(
+        t[p],
+        b'[' | b'{' | b'(' | b'<' | b'#' | b'/' | b'|' | b'>' | b'&' | b'*'
+    ) && !(t[p] == b'/' && t.get(p + 1).is_some_and(|c| c.is_ascii_alphanumeric()))
+    {
+        return None;
+    }
+    let limit = end.min(p + MAX_VALUE);
+    let e = t[p..limit]
+        .iter()
+        .position(|c| {
+            matches!(
+                c,
                 b' ' | b'\t'
                     | b'\r'
                     | b','
@@ -955,40 +1040,37 @@ fn value_after(t: &[u8], from: usize, end: usize) -> Option<Value> {
                     | b'`'
                     | b'<'
             )
-        {
-            e += 1;
-        }
-        Value {
-            value: p..e,
-            quote: 0,
-            wrapper: None,
-            auth_scheme: None,
-        }
-    };
-    // `Bearer <token>`: the token is the value.
+        })
+        .map_or(limit, |k| p + k);
+    Some(Value {
+        value: p..e,
+        quote: 0,
+        wrapper: None,
+        auth_scheme: None,
+    })
+}
+
+/// `Bearer <token>`: the token is the value and the scheme is kept aside,
+/// whether both sit inside the quotes or the scheme is an unquoted word.
+fn split_auth_scheme(t: &[u8], mut v: Value, end: usize) -> Value {
     let inner = &t[v.value.clone()];
+    let is_scheme = |w: &[u8]| AUTH_SCHEMES.iter().any(|s| w.eq_ignore_ascii_case(s));
     if let Some(sp) = memchr::memchr(b' ', inner) {
-        let scheme = &inner[..sp];
-        if AUTH_SCHEMES.iter().any(|s| scheme.eq_ignore_ascii_case(s)) {
+        if is_scheme(&inner[..sp]) {
             let s = v.value.start;
             v.auth_scheme = Some(s..s + sp);
             v.value = s + sp + 1..v.value.end;
         }
-    } else if v.quote == 0 {
-        let scheme = inner;
-        if AUTH_SCHEMES.iter().any(|s| scheme.eq_ignore_ascii_case(s))
-            && t.get(v.value.end) == Some(&b' ')
-        {
-            let mut q = v.value.end + 1;
-            let s = q;
-            while q < end && !matches!(t[q], b' ' | b'\t' | b'\r' | b'"' | b'\'' | b'`' | b',') {
-                q += 1;
-            }
-            v.auth_scheme = Some(v.value.clone());
-            v.value = s..q;
+    } else if v.quote == 0 && is_scheme(inner) && t.get(v.value.end) == Some(&b' ') {
+        let s = v.value.end + 1;
+        let mut q = s;
+        while q < end && !matches!(t[q], b' ' | b'\t' | b'\r' | b'"' | b'\'' | b'`' | b',') {
+            q += 1;
         }
+        v.auth_scheme = Some(v.value.clone());
+        v.value = s..q;
     }
-    Some(v)
+    v
 }
 
 fn memmem_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -11,9 +11,10 @@
 //! bytes) plus the line's (at most [`super::candidate::MAX_LINE`]).
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use super::candidate::{Candidate, Form};
-use super::value;
+use super::value::{self, WordGroups};
 
 /// Feature names, in vector order.
 pub const NAMES: &[&str] = &[
@@ -208,16 +209,212 @@ impl FileContext {
     }
 }
 
-fn has_any(lower: &[u8], words: &[&str]) -> bool {
-    words.iter().any(|w| value::contains(lower, w.as_bytes()))
-}
-
 fn b(x: bool) -> f32 {
     if x {
         1.0
     } else {
         0.0
     }
+}
+
+/// The words a name feature looks for, one group per feature in vector
+/// order (`n_bare_key`, `n_len`, `n_upper` and `n_empty` are computed).
+/// A table of data: the words are the model's vocabulary.
+const NAME_GROUPS: &[&[&str]] = &[
+    &["pass", "pwd", "psw"],
+    &["secret"],
+    &["token", "tkn", "bearer"],
+    &["key"],
+    &["apikey", "api_key", "api-key", "api.key"],
+    &["auth"],
+    &["cred"],
+    &["private", "priv_"],
+    &["access"],
+    &["client"],
+    &["salt", "nonce", "seed", "otp"],
+    &["session", "cookie", "login", "signature"],
+    &["aws", "amz"],
+    &[
+        "db", "database", "mysql", "postgres", "redis", "mongo", "sql", "smtp", "mail", "ldap",
+        "ftp",
+    ],
+    // n_neg_id
+    &[
+        "key_id", "keyid", "key-id", "_id", "name", "username", "user", "kid", "_ref", "alias",
+    ],
+    // n_neg_public
+    &["public", "pub_", "publishable", "pubkey", "anon"],
+    // n_neg_location
+    &[
+        "url", "uri", "endpoint", "path", "file", "dir", "host", "server", "location", "prefix",
+        "bucket",
+    ],
+    // n_neg_meta
+    &[
+        "field",
+        "label",
+        "type",
+        "length",
+        "len",
+        "size",
+        "count",
+        "max",
+        "min",
+        "format",
+        "policy",
+        "hint",
+        "regex",
+        "pattern",
+        "prompt",
+        "placeholder",
+        "message",
+        "text",
+        "title",
+        "input",
+        "column",
+        "header",
+        "param",
+        "mode",
+        "enabled",
+        "expir",
+        "timeout",
+        "ttl",
+        "error",
+        "status",
+        "valid",
+        "reset",
+        "forgot",
+        "confirm",
+        "change",
+        "strength",
+        "storage",
+        "manager",
+        "provider",
+        "service",
+        "class",
+        "method",
+        "event",
+        "index",
+        "cache",
+        "store",
+        "request",
+        "response",
+        "callback",
+        "handler",
+        "option",
+        "setting",
+    ],
+    // n_neg_hash
+    &[
+        "hash",
+        "digest",
+        "hashed",
+        "encrypted",
+        "checksum",
+        "fingerprint",
+        "md5",
+        "sha",
+    ],
+    // n_neg_key_kind
+    &[
+        "keyboard",
+        "keycode",
+        "keymap",
+        "keyword",
+        "keystore",
+        "keyfile",
+        "keypath",
+        "hotkey",
+        "monkey",
+        "turkey",
+        "keyval",
+        "sortkey",
+        "primarykey",
+        "primary_key",
+        "foreign",
+        "partition",
+        "cachekey",
+        "cache_key",
+        "keyname",
+        "key_name",
+        "keys",
+        "_keyboard",
+        "keyup",
+        "keydown",
+        "keypress",
+    ],
+];
+
+/// Bits of [`name_groups`] used outside the feature vector.
+pub(crate) mod group {
+    pub const PASS: u32 = 1 << 0;
+    pub const SECRET: u32 = 1 << 1;
+    pub const TOKEN: u32 = 1 << 2;
+    pub const KEY: u32 = 1 << 3;
+    pub const AUTH: u32 = 1 << 5;
+    /// Index of the first group after `n_db` (`n_bare_key` goes before it).
+    pub const AFTER_DB: usize = 14;
+}
+
+/// Which of [`NAME_GROUPS`] occur in `name` (bit `g` for group `g`).
+pub(crate) fn name_groups(name: &[u8]) -> u32 {
+    static G: OnceLock<WordGroups> = OnceLock::new();
+    G.get_or_init(|| WordGroups::new(NAME_GROUPS)).of(name)
+}
+
+/// The words a line fact looks for: getenv, assert, log, html.
+const LINE_GROUPS: &[&[&str]] = &[
+    &[
+        "getenv",
+        "environ",
+        "process.env",
+        "env(",
+        "env[",
+        "env.",
+        "${",
+        "config.get",
+        "settings.",
+        "vault",
+        "secretkeyref",
+        "valuefrom",
+        "keyvault",
+    ],
+    &["assert", "expect", "should", "verify", "mock"],
+    &[
+        "log.", "logger", "print", "console.", "echo ", "debug", "warn(", "error(",
+    ],
+    &[
+        "<input",
+        "<label",
+        "placeholder=",
+        "type=\"password\"",
+        "<form",
+    ],
+];
+
+/// Wrapping calls that read a value from elsewhere or translate a label
+/// (`getenv("X")`, `_t("Password")`).
+const WRAPPER_ENV: &[&[&str]] = &[&[
+    "env",
+    "get",
+    "config",
+    "param",
+    "arg",
+    "setting",
+    "lookup",
+    "read",
+    "load",
+    "secret",
+    "translate",
+    "gettext",
+    "_t",
+    "i18n",
+    "lang",
+]];
+
+fn wrapper_is_env(wrapper: &[u8]) -> bool {
+    static G: OnceLock<WordGroups> = OnceLock::new();
+    G.get_or_init(|| WordGroups::new(WRAPPER_ENV)).any(wrapper)
 }
 
 /// What a candidate's line says, computed once per line: every candidate
@@ -234,314 +431,159 @@ pub struct LineFacts {
 impl LineFacts {
     /// Reads `line` (at most [`super::candidate::MAX_LINE`] bytes of it).
     pub fn of(line: &[u8]) -> LineFacts {
+        static G: OnceLock<WordGroups> = OnceLock::new();
         let line = &line[..line.len().min(super::candidate::MAX_LINE)];
-        let l = line.to_ascii_lowercase();
+        let g = G.get_or_init(|| WordGroups::new(LINE_GROUPS)).of(line);
         LineFacts {
             comment: value::is_comment_line(line),
-            getenv: has_any(
-                &l,
-                &[
-                    "getenv",
-                    "environ",
-                    "process.env",
-                    "env(",
-                    "env[",
-                    "env.",
-                    "${",
-                    "config.get",
-                    "settings.",
-                    "vault",
-                    "secretkeyref",
-                    "valuefrom",
-                    "keyvault",
-                ],
-            ),
-            assert: has_any(&l, &["assert", "expect", "should", "verify", "mock"]),
-            log: has_any(
-                &l,
-                &[
-                    "log.", "logger", "print", "console.", "echo ", "debug", "warn(", "error(",
-                ],
-            ),
-            html: has_any(
-                &l,
-                &[
-                    "<input",
-                    "<label",
-                    "placeholder=",
-                    "type=\"password\"",
-                    "<form",
-                ],
-            ),
+            getenv: g & 1 != 0,
+            assert: g & 2 != 0,
+            log: g & 4 != 0,
+            html: g & 8 != 0,
         }
+    }
+}
+
+/// A feature vector being filled in order.
+struct Vector {
+    f: [f32; COUNT],
+    i: usize,
+}
+
+impl Vector {
+    fn put(&mut self, x: f32) {
+        self.f[self.i] = x;
+        self.i += 1;
+    }
+
+    fn flag(&mut self, x: bool) {
+        self.put(b(x));
     }
 }
 
 /// The feature vector of one candidate in `text`; `facts` are its line's.
 pub fn features(text: &[u8], c: &Candidate, file: &FileContext, facts: &LineFacts) -> [f32; COUNT] {
-    let mut f = [0f32; COUNT];
+    let mut x = Vector {
+        f: [0f32; COUNT],
+        i: 0,
+    };
     let name = &text[c.name.clone()];
-    let lname = name.to_ascii_lowercase();
     let raw = &text[c.value.clone()];
-    let val = if raw.len() > super::candidate::MAX_VALUE {
-        &raw[..super::candidate::MAX_VALUE]
-    } else {
-        raw
-    };
-    let line_len = c.line.len().min(super::candidate::MAX_LINE);
-    let shape = value::Shape::of(val);
+    let val = &raw[..raw.len().min(super::candidate::MAX_VALUE)];
+    name_features(&mut x, name);
+    value_features(&mut x, val, name, c.form);
+    context_features(&mut x, text, c, file, facts);
+    for form in Form::ALL {
+        x.flag(c.form == form);
+    }
+    debug_assert_eq!(x.i, COUNT);
+    x.f
+}
 
-    let mut i = 0;
-    let mut put = |x: f32| {
-        f[i] = x;
-        i += 1;
-    };
-    // name
-    let n = lname.as_slice();
-    put(b(has_any(n, &["pass", "pwd", "psw"])));
-    put(b(has_any(n, &["secret"])));
-    put(b(has_any(n, &["token", "tkn", "bearer"])));
-    put(b(has_any(n, &["key"])));
-    put(b(has_any(n, &["apikey", "api_key", "api-key", "api.key"])));
-    put(b(has_any(n, &["auth"])));
-    put(b(has_any(n, &["cred"])));
-    put(b(has_any(n, &["private", "priv_"])));
-    put(b(has_any(n, &["access"])));
-    put(b(has_any(n, &["client"])));
-    put(b(has_any(n, &["salt", "nonce", "seed", "otp"])));
-    put(b(has_any(n, &["session", "cookie", "login", "signature"])));
-    put(b(has_any(n, &["aws", "amz"])));
-    put(b(has_any(
-        n,
-        &[
-            "db", "database", "mysql", "postgres", "redis", "mongo", "sql", "smtp", "mail", "ldap",
-            "ftp",
-        ],
-    )));
-    let bare = n.rsplit(|&x| x == b'.').next().unwrap_or(n);
-    put(b(bare == b"key" || bare == b"\"key\"" || bare == b"keys"));
-    put(b(has_any(
-        n,
-        &[
-            "key_id", "keyid", "key-id", "_id", "name", "username", "user", "kid", "_ref", "alias",
-        ],
-    ) || n.ends_with(b"id")));
-    put(b(has_any(
-        n,
-        &["public", "pub_", "publishable", "pubkey", "anon"],
-    )));
-    put(b(has_any(
-        n,
-        &[
-            "url", "uri", "endpoint", "path", "file", "dir", "host", "server", "location",
-            "prefix", "bucket",
-        ],
-    )));
-    put(b(has_any(
-        n,
-        &[
-            "field",
-            "label",
-            "type",
-            "length",
-            "len",
-            "size",
-            "count",
-            "max",
-            "min",
-            "format",
-            "policy",
-            "hint",
-            "regex",
-            "pattern",
-            "prompt",
-            "placeholder",
-            "message",
-            "text",
-            "title",
-            "input",
-            "column",
-            "header",
-            "param",
-            "mode",
-            "enabled",
-            "expir",
-            "timeout",
-            "ttl",
-            "error",
-            "status",
-            "valid",
-            "reset",
-            "forgot",
-            "confirm",
-            "change",
-            "strength",
-            "storage",
-            "manager",
-            "provider",
-            "service",
-            "class",
-            "method",
-            "event",
-            "index",
-            "cache",
-            "store",
-            "request",
-            "response",
-            "callback",
-            "handler",
-            "option",
-            "setting",
-        ],
-    )));
-    put(b(has_any(
-        n,
-        &[
-            "hash",
-            "digest",
-            "hashed",
-            "encrypted",
-            "checksum",
-            "fingerprint",
-            "md5",
-            "sha",
-        ],
-    )));
-    put(b(has_any(
-        n,
-        &[
-            "keyboard",
-            "keycode",
-            "keymap",
-            "keyword",
-            "keystore",
-            "keyfile",
-            "keypath",
-            "hotkey",
-            "monkey",
-            "turkey",
-            "keyval",
-            "sortkey",
-            "primarykey",
-            "primary_key",
-            "foreign",
-            "partition",
-            "cachekey",
-            "cache_key",
-            "keyname",
-            "key_name",
-            "keys",
-            "_keyboard",
-            "keyup",
-            "keydown",
-            "keypress",
-        ],
-    )));
-    put((name.len() as f32).min(64.0));
-    put(b(
-        !name.is_empty() && name.iter().all(|c| !c.is_ascii_lowercase())
-    ));
-    put(b(name.is_empty()));
-    // value
-    put((val.len() as f32).min(256.0));
-    put(b(shape.lower > 0));
-    put(b(shape.upper > 0));
-    put(b(shape.digit > 0));
-    put(b(shape.special > 0));
-    put(shape.classes() as f32);
-    put(shape.entropy);
-    put(shape.entropy_ratio());
-    put(shape.frac(shape.digit));
-    put(shape.frac(shape.upper));
-    put(shape.frac(shape.special));
-    put(b(shape.space > 0));
-    put(b(value::is_hex(val)));
-    put(b(value::is_base64ish(val)));
-    put(b(value::is_uuid(val)));
-    put(b(value::contains(val, b"://")));
-    put(b(value::is_path(val)));
-    put(b(value::is_number(val)));
-    put(b(value::is_date(val)));
-    put(b(value::is_version(val)));
-    put(b(value::is_identifier(val)));
-    put(value::word_fraction(val));
-    put(value::bigram_score(val));
-    put(value::max_repeat(val) as f32);
-    put(value::max_sequence(val) as f32);
-    put(b(value::is_placeholder(val)));
-    put(b(value::is_template(val)));
-    put(b(value::is_masked(val)));
-    put(b(value::eq_name(val, name)));
-    put(b(value::has_name_word(val)));
-    put(val.iter().filter(|&&x| x == b'.').count().min(8) as f32);
-    put(b(value::is_email(val)));
-    put(b(value::jwt_claims(val).is_some()));
-    put(b(value::is_public_by_design(val)));
-    put(b(value::has_known_prefix(val)));
-    put(b(val.first().is_some_and(|x| x.is_ascii_uppercase())));
-    put(if c.form == Form::Pem {
+/// `n_*`: the name's words, its length and case.
+fn name_features(x: &mut Vector, name: &[u8]) {
+    let groups = name_groups(name);
+    for g in 0..NAME_GROUPS.len() {
+        if g == group::AFTER_DB {
+            let bare = name.rsplit(|&c| c == b'.').next().unwrap_or(name);
+            let is = |w: &[u8]| bare.eq_ignore_ascii_case(w);
+            x.flag(is(b"key") || is(b"\"key\"") || is(b"keys"));
+        }
+        let ends_id = name.len() >= 2 && name[name.len() - 2..].eq_ignore_ascii_case(b"id");
+        x.flag(groups & (1 << g) != 0 || (g == group::AFTER_DB && ends_id));
+    }
+    x.put((name.len() as f32).min(64.0));
+    x.flag(!name.is_empty() && name.iter().all(|c| !c.is_ascii_lowercase()));
+    x.flag(name.is_empty());
+}
+
+/// `v_*`: the value's length, classes, entropy and shapes.
+fn value_features(x: &mut Vector, val: &[u8], name: &[u8], form: Form) {
+    let shape = value::Shape::of(val);
+    x.put((val.len() as f32).min(256.0));
+    x.flag(shape.lower > 0);
+    x.flag(shape.upper > 0);
+    x.flag(shape.digit > 0);
+    x.flag(shape.special > 0);
+    x.put(shape.classes() as f32);
+    x.put(shape.entropy);
+    x.put(shape.entropy_ratio());
+    x.put(shape.frac(shape.digit));
+    x.put(shape.frac(shape.upper));
+    x.put(shape.frac(shape.special));
+    x.flag(shape.space > 0);
+    x.flag(value::is_hex(val));
+    x.flag(value::is_base64ish(val));
+    x.flag(value::is_uuid(val));
+    x.flag(value::contains(val, b"://"));
+    x.flag(value::is_path(val));
+    x.flag(value::is_number(val));
+    x.flag(value::is_date(val));
+    x.flag(value::is_version(val));
+    x.flag(value::is_identifier(val));
+    x.put(value::word_fraction(val));
+    x.put(value::bigram_score(val));
+    x.put(value::max_repeat(val) as f32);
+    x.put(value::max_sequence(val) as f32);
+    x.flag(value::is_placeholder(val));
+    x.flag(value::is_template(val));
+    x.flag(value::is_masked(val));
+    x.flag(value::eq_name(val, name));
+    x.flag(value::has_name_word(val));
+    x.put(val.iter().filter(|&&c| c == b'.').count().min(8) as f32);
+    x.flag(value::is_email(val));
+    x.flag(value::jwt_claims(val).is_some());
+    x.flag(value::is_public_by_design(val));
+    x.flag(value::has_known_prefix(val));
+    x.flag(val.first().is_some_and(|c| c.is_ascii_uppercase()));
+    x.put(if form == Form::Pem {
         value::pem_body_chars(val) as f32
     } else {
         0.0
     });
-    // surroundings
-    put(match c.quote {
+}
+
+/// `c_*`: quoting, wrapping call, the line's facts and the file's kind.
+fn context_features(
+    x: &mut Vector,
+    text: &[u8],
+    c: &Candidate,
+    file: &FileContext,
+    facts: &LineFacts,
+) {
+    x.put(match c.quote {
         b'"' => 1.0,
         b'\'' => 2.0,
         b'`' => 3.0,
         _ => 0.0,
     });
-    put(b(c.wrapper.is_some()));
-    let wrapper_env = c.wrapper.as_ref().is_some_and(|w| {
-        let w = text[w.clone()].to_ascii_lowercase();
-        has_any(
-            &w,
-            &[
-                "env",
-                "get",
-                "config",
-                "param",
-                "arg",
-                "setting",
-                "lookup",
-                "read",
-                "load",
-                "secret",
-                "translate",
-                "gettext",
-                "_t",
-                "i18n",
-                "lang",
-            ],
-        )
-    });
-    put(b(wrapper_env));
-    put(b(c.auth_scheme.is_some()));
-    put(c.arg as f32);
-    put(b(facts.comment));
-    put(b(facts.getenv));
-    put(b(file.test));
-    put(b(file.example));
-    put(b(file.doc));
-    put(b(file.code));
-    put(b(file.config));
-    put(b(file.data));
-    put(b(facts.assert));
+    x.flag(c.wrapper.is_some());
+    x.flag(
+        c.wrapper
+            .as_ref()
+            .is_some_and(|w| wrapper_is_env(&text[w.clone()])),
+    );
+    x.flag(c.auth_scheme.is_some());
+    x.put(c.arg as f32);
+    x.flag(facts.comment);
+    x.flag(facts.getenv);
+    x.flag(file.test);
+    x.flag(file.example);
+    x.flag(file.doc);
+    x.flag(file.code);
+    x.flag(file.config);
+    x.flag(file.data);
+    x.flag(facts.assert);
     let after = text
         .get(c.value.end + usize::from(c.quote != 0)..)
         .unwrap_or(&[]);
     let after = &after[..after.len().min(8)];
     let concat = after
         .iter()
-        .find(|&&x| x != b' ')
-        .is_some_and(|&x| x == b'+' || x == b'%' || x == b'.');
-    put(b(concat));
-    put((line_len as f32).min(512.0));
-    put(b(facts.log));
-    put(b(facts.html));
-    for form in Form::ALL {
-        put(b(c.form == form));
-    }
-    debug_assert_eq!(i, COUNT);
-    f
+        .find(|&&c| c != b' ')
+        .is_some_and(|&c| c == b'+' || c == b'%' || c == b'.');
+    x.flag(concat);
+    x.put((c.line.len().min(super::candidate::MAX_LINE) as f32).min(512.0));
+    x.flag(facts.log);
+    x.flag(facts.html);
 }

@@ -18,9 +18,10 @@
 //!
 //! # Cost
 //!
-//! Linear in the input: one keyword-automaton pass, then bounded work per
-//! selected line (see [`candidate`]), and per candidate a feature vector
-//! (linear in the value) and one walk down each tree.
+//! Linear in the input: one keyword-automaton pass (none in a scan, where
+//! the matcher's keyword pass marks the lines: [`detect_marked`]), then
+//! bounded work per selected line (see [`candidate`]), and per candidate a
+//! feature vector (linear in the value) and one walk down each tree.
 
 pub mod candidate;
 pub mod features;
@@ -120,17 +121,17 @@ impl Category {
             Form::Header => return Category::Auth,
             _ => {}
         }
-        let l = name.to_ascii_lowercase();
-        let has = |w: &str| value::contains(&l, w.as_bytes());
-        if has("pass") || has("pwd") || has("psw") {
+        use features::group;
+        let g = features::name_groups(name);
+        if g & group::PASS != 0 {
             Category::Password
-        } else if has("secret") {
+        } else if g & group::SECRET != 0 {
             Category::Secret
-        } else if has("token") || has("tkn") || has("bearer") {
+        } else if g & group::TOKEN != 0 {
             Category::Token
-        } else if has("key") {
+        } else if g & group::KEY != 0 {
             Category::Key
-        } else if has("auth") {
+        } else if g & group::AUTH != 0 {
             Category::Auth
         } else {
             Category::Credential
@@ -222,14 +223,35 @@ pub struct Detection {
 ///
 /// Linear in `text.len()` (see the module's "Cost").
 pub fn detect(text: &[u8], path: Option<&Path>) -> Detection {
-    let file = FileContext::from_path(path);
     let (cands, skipped) = candidate::candidates(text);
+    score_all(text, path, cands, skipped)
+}
+
+/// Like [`detect`], with the places of the line keywords already found
+/// ([`candidate::candidates_marked`]): the matcher's keyword pass finds
+/// them, so the text is not searched twice.
+pub fn detect_marked(text: &[u8], path: Option<&Path>, marks: &[usize]) -> Detection {
+    let (cands, skipped) = candidate::candidates_marked(text, marks);
+    score_all(text, path, cands, skipped)
+}
+
+/// Scores the candidates of `text`, one per value span.
+fn score_all(
+    text: &[u8],
+    path: Option<&Path>,
+    cands: Vec<Candidate>,
+    skipped: Skipped,
+) -> Detection {
+    if cands.is_empty() {
+        return Detection {
+            found: Vec::new(),
+            skipped,
+        };
+    }
+    let file = FileContext::from_path(path);
     let mut found: Vec<Scored> = Vec::with_capacity(cands.len());
-    let tests_from = if cands.is_empty() {
-        text.len()
-    } else {
-        test_code_start(text)
-    };
+    let last = cands.iter().map(|c| c.value.start).max().unwrap_or(0);
+    let tests_from = test_code_start(text, last);
     let quiet_file = file.test || file.example || file.doc;
     let mut facts = LineCache::default();
     for c in cands {
@@ -272,20 +294,20 @@ impl LineCache {
 }
 
 /// Where unit tests start in a source file: the first `#[cfg(test)]`,
-/// `#[test]`, `func Test`, `def test_` or `@Test`; the end when none.
-fn test_code_start(text: &[u8]) -> usize {
-    const MARKERS: &[&[u8]] = &[
-        b"#[cfg(test)]",
-        b"#[test]",
-        b"func Test",
-        b"def test_",
-        b"@Test",
-    ];
-    MARKERS
-        .iter()
-        .filter_map(|m| memchr::memmem::find(text, m))
-        .min()
-        .unwrap_or(text.len())
+/// `#[test]`, `func Test`, `def test_` or `@Test`; the end when none
+/// starts at or before `upto` (the last candidate: what lies after it
+/// changes nothing).
+fn test_code_start(text: &[u8], upto: usize) -> usize {
+    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    let markers = AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(["#[cfg(test)]", "#[test]", "func Test", "def test_", "@Test"])
+            .expect("test markers")
+    });
+    // Markers are at most 12 bytes: one starting at `upto` ends before this.
+    let end = text.len().min(upto.saturating_add(16));
+    markers.find(&text[..end]).map_or(text.len(), |m| m.start())
 }
 
 /// Each candidate of `text` with its feature vector, for training.

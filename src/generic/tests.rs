@@ -75,6 +75,18 @@ const POSITIVE: &[(Form, &str, &str)] = &[
         "HR43u9Xq2LmP",
     ),
     (Form::Colon, "password: onqmkhcep", "onqmkhcep"),
+    // A UUID under a secret's name is proposed like any value (the model
+    // scores it); only the name says what it is.
+    (
+        Form::Assign,
+        r#"client_secret = "8f3a2c1e-5b7d-4e9a-a1c3-6d2f8b0e4a71""#,
+        "8f3a2c1e-5b7d-4e9a-a1c3-6d2f8b0e4a71",
+    ),
+    (
+        Form::Colon,
+        "api_key: 8f3a2c1e-5b7d-4e9a-a1c3-6d2f8b0e4a72",
+        "8f3a2c1e-5b7d-4e9a-a1c3-6d2f8b0e4a72",
+    ),
     (
         Form::Compare,
         r#"assert cfg['password'] == 'lgltgnqe'"#,
@@ -305,4 +317,33 @@ fn hostile_inputs_are_bounded() {
     }
     let (_, skipped) = candidate::candidates(format!("token = {}", "b".repeat(10_000)).as_bytes());
     assert_eq!(skipped.long_lines, 1);
+}
+
+/// The lines the matcher marks are the lines the detector's own pass
+/// selects: both entry points propose the same candidates, on every
+/// fixture above and on the hostile inputs.
+#[test]
+fn marked_lines_propose_what_the_own_pass_does() {
+    use crate::matcher::{Matcher, Scratch};
+    use crate::rules::RuleSet;
+    let matcher = Matcher::with_marks(
+        std::sync::Arc::new(RuleSet::builtin()),
+        candidate::LINE_KEYWORDS,
+    );
+    let mut scratch = Scratch::default();
+    let mut texts: Vec<String> = POSITIVE.iter().map(|(_, t, _)| t.to_string()).collect();
+    texts.extend(NEGATIVE.iter().map(|(_, t)| t.to_string()));
+    texts.push(pem_fixture());
+    texts.push(texts.join("\n"));
+    texts.push("secretoken = \"Kq8wN4rT2yP6\"\nmonkeyJ = 1\npin = \"Zq7Lm2Wx\"\n".into());
+    texts.push("token = x\n".repeat(5000));
+    for text in &texts {
+        matcher.scan(text.as_bytes(), &mut scratch);
+        let mut marks = scratch.take_marks();
+        marks.sort_unstable();
+        let own = candidate::candidates(text.as_bytes());
+        let marked = candidate::candidates_marked(text.as_bytes(), &marks);
+        assert_eq!(own.0, marked.0, "{text:?}");
+        assert_eq!(own.1, marked.1, "{text:?}");
+    }
 }

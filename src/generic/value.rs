@@ -5,7 +5,55 @@
 //! Every function is linear in the value's length, and values are at most
 //! [`super::candidate::MAX_VALUE`] bytes.
 
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use base64::Engine as _;
+
+/// Groups of words, each looked for as a substring in any case: one
+/// automaton pass over a text tells which groups occur in it.
+pub(crate) struct WordGroups {
+    ac: AhoCorasick,
+    /// For each automaton pattern, the groups (bits) it belongs to.
+    masks: Vec<u32>,
+}
+
+impl WordGroups {
+    pub(crate) fn new(groups: &[&[&str]]) -> WordGroups {
+        assert!(groups.len() <= 32, "at most 32 groups");
+        let mut words: Vec<&str> = Vec::new();
+        let mut masks: Vec<u32> = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            for w in group.iter() {
+                match words.iter().position(|x| x == w) {
+                    Some(p) => masks[p] |= 1 << g,
+                    None => {
+                        words.push(w);
+                        masks.push(1 << g);
+                    }
+                }
+            }
+        }
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&words)
+            .expect("word groups automaton");
+        WordGroups { ac, masks }
+    }
+
+    /// Whether a word of any group occurs in `text`.
+    pub(crate) fn any(&self, text: &[u8]) -> bool {
+        self.ac.is_match(text)
+    }
+
+    /// The groups with a word in `text` (bit `g` for group `g`).
+    pub(crate) fn of(&self, text: &[u8]) -> u32 {
+        self.ac
+            .find_overlapping_iter(text)
+            .fold(0, |m, hit| m | self.masks[hit.pattern().as_usize()])
+    }
+}
 
 /// Character counts and entropy of a value.
 #[derive(Debug, Clone, Copy, Default)]
@@ -162,8 +210,8 @@ fn ends_with_ext(v: &[u8]) -> bool {
         b".log",
         b".csv",
     ];
-    let l = v.to_ascii_lowercase();
-    EXTS.iter().any(|e| l.ends_with(e))
+    EXTS.iter()
+        .any(|e| v.len() >= e.len() && v[v.len() - e.len()..].eq_ignore_ascii_case(e))
 }
 
 pub fn is_number(v: &[u8]) -> bool {
@@ -669,16 +717,16 @@ const PLACEHOLDERS: &[&str] = &[
 
 /// Documentation and test filler: `changeme`, `your-key`, `xxxx`, `test`.
 pub fn is_placeholder(v: &[u8]) -> bool {
-    let l = v.to_ascii_lowercase();
-    if PLACEHOLDERS.iter().any(|w| contains(&l, w.as_bytes())) {
+    static G: OnceLock<WordGroups> = OnceLock::new();
+    if G.get_or_init(|| WordGroups::new(&[PLACEHOLDERS])).any(v) {
         return true;
     }
     let mut seen = [false; 256];
-    let distinct = l
+    let distinct = v
         .iter()
-        .filter(|&&c| !std::mem::replace(&mut seen[c as usize], true))
+        .filter(|&&c| !std::mem::replace(&mut seen[c.to_ascii_lowercase() as usize], true))
         .count();
-    l.len() >= 4 && distinct <= 2
+    v.len() >= 4 && distinct <= 2
 }
 
 /// A reference to a value held elsewhere: `${VAR}`, `$VAR`, `{{ x }}`,
@@ -749,10 +797,9 @@ impl ContainsSlice for Vec<u8> {
 
 /// The value holds a credential word itself (`db_password`, `api-token`).
 pub fn has_name_word(v: &[u8]) -> bool {
-    let l = v.to_ascii_lowercase();
-    ["pass", "secret", "token", "key", "auth", "cred", "pwd"]
-        .iter()
-        .any(|w| contains(&l, w.as_bytes()))
+    static G: OnceLock<WordGroups> = OnceLock::new();
+    G.get_or_init(|| WordGroups::new(&[&["pass", "secret", "token", "key", "auth", "cred", "pwd"]]))
+        .any(v)
 }
 
 pub fn is_email(v: &[u8]) -> bool {

@@ -56,6 +56,90 @@ pub struct Matcher {
     /// Rules without keywords (imported from gitleaks configs whose regexes
     /// yield no literal): their regex runs over every blob.
     always: Vec<u32>,
+    /// Where the automaton's hits mark mark words (see [`Matcher::with_marks`]).
+    marks: Marks,
+    /// Automaton patterns from rule keywords; those after are mark words.
+    rule_patterns: usize,
+}
+
+/// How hits of each automaton pattern mark the places of mark words: the
+/// automaton reports the leftmost-longest pattern and goes on after it, so
+/// a mark word inside or overlapping the end of another pattern's hit is
+/// found from that hit instead of from its own.
+#[derive(Default)]
+struct Marks {
+    /// Mark words, lowercase, cut to [`KEY_PREFIX`] bytes.
+    words: Vec<Vec<u8>>,
+    /// For each pattern, the offset of a mark word wholly inside it.
+    inside: Vec<Option<u32>>,
+    /// For each pattern, `(offset, word)` of the mark words that start
+    /// inside it and end beyond it: confirmed in place on each hit.
+    straddle: Vec<Vec<(u32, u32)>>,
+    /// For each pattern, where the search goes on after its hit: the
+    /// pattern's length, or, for a pattern only a mark word has, the first
+    /// offset where a rule keyword's pattern could start and run past its
+    /// end (so marking never hides a rule keyword).
+    resume: Vec<u32>,
+}
+
+impl Marks {
+    /// The marks of `patterns`, of which those from `rule_patterns` on are
+    /// mark words only.
+    fn new(words: Vec<Vec<u8>>, patterns: &[Vec<u8>], rule_patterns: usize) -> Marks {
+        let overlap = |a: &[u8], b: &[u8], j: usize| {
+            // `a[j..]` is a proper prefix of `b`.
+            let tail = &a[j..];
+            tail.len() < b.len() && b[..tail.len()].eq_ignore_ascii_case(tail)
+        };
+        let mut m = Marks {
+            words,
+            ..Marks::default()
+        };
+        for (p, pat) in patterns.iter().enumerate() {
+            let inside = (0..pat.len()).find(|&j| {
+                m.words.iter().any(|w| {
+                    pat.len() - j >= w.len() && pat[j..j + w.len()].eq_ignore_ascii_case(w)
+                })
+            });
+            m.inside.push(inside.map(|j| j as u32));
+            let mut straddle = Vec::new();
+            for j in 1..pat.len() {
+                for (k, w) in m.words.iter().enumerate() {
+                    if overlap(pat, w, j) {
+                        straddle.push((j as u32, k as u32));
+                    }
+                }
+            }
+            m.straddle.push(straddle);
+            let resume = if p < rule_patterns {
+                pat.len()
+            } else {
+                (1..pat.len())
+                    .find(|&j| patterns[..rule_patterns].iter().any(|r| overlap(pat, r, j)))
+                    .unwrap_or(pat.len())
+            };
+            m.resume.push(resume as u32);
+        }
+        m
+    }
+
+    /// Records the mark words a hit of pattern `p` at `start` holds or
+    /// overlaps.
+    fn record(&self, hay: &[u8], p: usize, start: usize, out: &mut Vec<usize>) {
+        if let Some(j) = self.inside[p] {
+            out.push(start + j as usize);
+        }
+        for &(j, k) in &self.straddle[p] {
+            let at = start + j as usize;
+            let w = &self.words[k as usize];
+            if hay
+                .get(at..at + w.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(w))
+            {
+                out.push(at);
+            }
+        }
+    }
 }
 
 /// Keywords longer than this are cut to it in the automaton and confirmed in
@@ -128,6 +212,24 @@ fn cut_keywords(keywords: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<Vec<u32>>) {
 pub struct Scratch {
     windows: Vec<(u32, usize, usize)>,
     caches: Vec<Option<meta::Cache>>,
+    /// Places of mark words found by the last scan, in hit order.
+    marks: Vec<usize>,
+}
+
+impl Scratch {
+    /// Takes the places of mark words the last [`Matcher::scan`] found
+    /// (see [`Matcher::with_marks`]): at least one on every line holding
+    /// a mark word, roughly in order. Give the vector back with
+    /// [`Scratch::restore_marks`] to keep its allocation.
+    pub fn take_marks(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.marks)
+    }
+
+    /// Returns a vector from [`Scratch::take_marks`] for reuse.
+    pub fn restore_marks(&mut self, mut marks: Vec<usize>) {
+        marks.clear();
+        self.marks = marks;
+    }
 }
 
 impl Matcher {
@@ -144,6 +246,19 @@ impl Matcher {
     /// Builds a matcher for the rules of `rules` that `keep` accepts. Match rule
     /// indices still index the whole set.
     pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
+        Matcher::build(rules, keep, &[])
+    }
+
+    /// Builds a matcher for all of `rules` whose scans also mark where the
+    /// `words` (matched in any case) occur: after [`Matcher::scan`],
+    /// [`Scratch::take_marks`] holds a place on every line that has one. A
+    /// later stage reads only those lines, and no second pass over the
+    /// bytes is needed. Matches are the same as [`Matcher::new`]'s.
+    pub fn with_marks(rules: Arc<RuleSet>, words: &[&str]) -> Matcher {
+        Matcher::build(rules, |_| true, words)
+    }
+
+    fn build(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool, words: &[&str]) -> Matcher {
         let Keywords {
             keywords,
             owners,
@@ -170,7 +285,19 @@ impl Matcher {
             v
         };
         let closure: Vec<Vec<u32>> = keywords.iter().map(|kw| rules_within(kw)).collect();
-        let (patterns, pattern_longer) = cut_keywords(&keywords);
+        let (mut patterns, mut pattern_longer) = cut_keywords(&keywords);
+        let rule_patterns = patterns.len();
+        let mark_words: Vec<Vec<u8>> = words
+            .iter()
+            .map(|w| w.as_bytes()[..w.len().min(KEY_PREFIX)].to_ascii_lowercase())
+            .collect();
+        for w in &mark_words {
+            if !patterns.contains(w) {
+                patterns.push(w.clone());
+                pattern_longer.push(Vec::new());
+            }
+        }
+        let marks = Marks::new(mark_words, &patterns, rule_patterns);
         let pattern_rules: Vec<Vec<u32>> = patterns.iter().map(|p| rules_within(p)).collect();
         let ac = (!patterns.is_empty()).then(|| {
             AhoCorasick::builder()
@@ -188,6 +315,8 @@ impl Matcher {
             keywords,
             closure,
             always,
+            marks,
+            rule_patterns,
         }
     }
 
@@ -223,39 +352,13 @@ impl Matcher {
     ) -> Vec<Match> {
         let rules = self.rules.rules();
         scratch.windows.clear();
+        scratch.marks.clear();
         for &r in &self.always {
             scratch.windows.push((r, 0, hay.len()));
         }
         if let Some(ac) = &self.ac {
             for range in ranges {
-                for m in ac.find_iter(aho_corasick::Input::new(hay).span(range.clone())) {
-                    let p = m.pattern().as_usize();
-                    add_windows(
-                        &mut scratch.windows,
-                        rules,
-                        &self.pattern_rules[p],
-                        m.start(),
-                        m.end(),
-                        hay.len(),
-                    );
-                    for &k in &self.pattern_longer[p] {
-                        let kw = &self.keywords[k as usize];
-                        let end = m.start() + kw.len();
-                        if hay
-                            .get(m.start()..end)
-                            .is_some_and(|t| t.eq_ignore_ascii_case(kw))
-                        {
-                            add_windows(
-                                &mut scratch.windows,
-                                rules,
-                                &self.closure[k as usize],
-                                m.start(),
-                                end,
-                                hay.len(),
-                            );
-                        }
-                    }
-                }
+                self.find_keywords(ac, hay, range.clone(), scratch);
             }
         }
         if scratch.windows.is_empty() {
@@ -286,9 +389,70 @@ impl Matcher {
         found
     }
 
+    /// Adds the windows of the keyword hits in `range` of `hay` to
+    /// `scratch`, and the places of mark words.
+    fn find_keywords(
+        &self,
+        ac: &AhoCorasick,
+        hay: &[u8],
+        range: Range<usize>,
+        scratch: &mut Scratch,
+    ) {
+        let rules = self.rules.rules();
+        let mut pos = range.start;
+        while pos < range.end {
+            let Some(m) = ac.find(aho_corasick::Input::new(hay).span(pos..range.end)) else {
+                break;
+            };
+            let p = m.pattern().as_usize();
+            pos = m.start() + self.marks.resume[p] as usize;
+            self.marks.record(hay, p, m.start(), &mut scratch.marks);
+            add_windows(
+                &mut scratch.windows,
+                rules,
+                &self.pattern_rules[p],
+                m.start(),
+                m.end(),
+                hay.len(),
+            );
+            for &k in &self.pattern_longer[p] {
+                let kw = &self.keywords[k as usize];
+                let end = m.start() + kw.len();
+                if hay
+                    .get(m.start()..end)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(kw))
+                {
+                    add_windows(
+                        &mut scratch.windows,
+                        rules,
+                        &self.closure[k as usize],
+                        m.start(),
+                        end,
+                        hay.len(),
+                    );
+                }
+            }
+        }
+    }
+
     /// Whether any keyword of this matcher's rules occurs in `hay`.
     pub fn has_keyword(&self, hay: &[u8]) -> bool {
-        self.ac.as_ref().is_some_and(|ac| ac.is_match(hay))
+        let Some(ac) = &self.ac else {
+            return false;
+        };
+        if self.marks.words.is_empty() {
+            return ac.is_match(hay);
+        }
+        // Mark words are no keywords: look past their hits.
+        let mut pos = 0;
+        while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(pos..hay.len())) {
+            let p = m.pattern().as_usize();
+            if p < self.rule_patterns || !self.pattern_rules[p].is_empty() {
+                return true;
+            }
+            pos = m.start() + self.marks.resume[p] as usize;
+        }
+        false
     }
 
     /// Merges matches from several scans of the same haystack (e.g. by
@@ -614,6 +778,63 @@ rules:
         );
         let far = b"id = KID123456\n\n\n\n\nsecret_key = \"q8Wn4Rt2Yp6Lm0VzX3c7\"\n";
         assert!(m.scan(far, &mut Scratch::default()).is_empty());
+    }
+
+    /// Marks: every line holding a mark word has one, no other line has
+    /// one, and matches are those of a matcher without marks, also where a
+    /// word hides inside a keyword (`api_key`), a keyword starts inside a
+    /// word (`key` then `eyJ`) or two words overlap (`secretoken`).
+    #[test]
+    fn marks_cover_word_lines_and_leave_matches_alone() {
+        let rules = set(r#"
+rules:
+  - id: jwt
+    name: JWT
+    keywords: [eyJ]
+    pattern: '\b(eyJ[A-Za-z0-9_-]{10,})'
+  - id: api
+    name: API key
+    keywords: [api_key]
+    pattern: 'api_key\s*=\s*([a-z0-9]{12})\b'
+"#);
+        let words = ["key", "token", "secret", "-----begin", "://"];
+        let plain = Matcher::new(rules.clone());
+        let marked = Matcher::with_marks(rules, &words);
+        let lines = [
+            "monkeyJhbGciOiJIUzI1NiJ9",
+            "api_key = q8wn4rt2yp6l",
+            "API_KEY=q8wn4rt2yp6l",
+            "secretoken = x",
+            "SECRETKEY",
+            "nothing here",
+            "url = https://a:b@c",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "eyJhbGciOiJIUzI1NiJ9 token",
+            "kekey keKEY",
+        ];
+        let hay = lines.join("\n");
+        let mut a = Scratch::default();
+        let mut b = Scratch::default();
+        assert_eq!(
+            plain.scan(hay.as_bytes(), &mut a),
+            marked.scan(hay.as_bytes(), &mut b)
+        );
+        assert!(a.take_marks().is_empty());
+        let marks = b.take_marks();
+        let mut start = 0;
+        for line in lines {
+            let end = start + line.len();
+            let has_word = words.iter().any(|w| {
+                line.to_ascii_lowercase()
+                    .contains(&w[..w.len().min(KEY_PREFIX)])
+            });
+            let marked_here = marks.iter().any(|&m| (start..end).contains(&m));
+            assert_eq!(has_word, marked_here, "{line:?}: {marks:?}");
+            start = end + 1;
+        }
+        // A mark word is no rule keyword.
+        assert!(!marked.has_keyword(b"my token"));
+        assert!(marked.has_keyword(b"monkeyJ"));
     }
 
     #[test]

@@ -72,27 +72,58 @@ fn detail(out: &mut dyn Write, pal: &Palette, label: &str, value: &str) -> io::R
 
 impl Reporter for Human {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        Human::write_findings(report, out)?;
+        Human::write_summary(report, out)
+    }
+}
+
+impl Human {
+    /// The findings (or groups) without the closing summary: what a
+    /// streamed scan prints for each file as it is scanned.
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of the underlying writer.
+    pub fn write_findings(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let pal = Palette::new(report.show.color);
-        // File names and content come from the scanned tree: without colour
-        // every control character written is escaped; with colour (our own
-        // escape sequences) the findings' texts are escaped instead.
-        let mut plain;
-        let out: &mut dyn Write = if report.show.color {
-            out
-        } else {
-            plain = crate::diag::TerminalSafe(out);
-            &mut plain
-        };
-        if report.show.group {
-            for g in report.groups() {
-                write_group(&g, report.rules, &pal, out)?;
+        safely(report, out, |out| {
+            if report.show.group {
+                for g in report.groups() {
+                    write_group(&g, report.rules, &pal, out)?;
+                }
+            } else {
+                for f in report.shown() {
+                    write_finding(&terminal_safe(&f), report.rules, &pal, out)?;
+                }
             }
-        } else {
-            for f in report.shown() {
-                write_finding(&terminal_safe(&f), report.rules, &pal, out)?;
-            }
-        }
-        write_summary(report, out)
+            Ok(())
+        })
+    }
+
+    /// Only the closing summary, counting `report.findings`: what a
+    /// streamed scan prints when it ends.
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of the underlying writer.
+    pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        safely(report, out, |out| write_summary(report, out))
+    }
+}
+
+/// Runs `f` on `out`, escaping every control character written unless the
+/// report is coloured. File names and content come from the scanned tree:
+/// with colour (our own escape sequences) the findings' texts are escaped
+/// instead, by [`terminal_safe`].
+fn safely(
+    report: &Report<'_>,
+    out: &mut dyn Write,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    if report.show.color {
+        f(out)
+    } else {
+        f(&mut crate::diag::TerminalSafe(out))
     }
 }
 
@@ -344,25 +375,10 @@ fn write_group(g: &Group, rules: &RuleSet, pal: &Palette, out: &mut dyn Write) -
 /// other counts.
 fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary.scan;
-    let unit = if s.git.is_some() { "blob" } else { "file" };
-    let files_with: std::collections::BTreeSet<&str> = report
-        .findings
-        .iter()
-        .filter(|f| f.annotations.suppressed.is_none())
-        .map(|f| f.location.path.as_str())
-        .collect();
-    let distinct = super::distinct_secrets(report.findings);
     write!(
         out,
-        "{} finding{} ({distinct} distinct secret{}) in {} file{}; scanned {} {unit}{} ({}) in {:.2}s",
-        s.findings,
-        plural(s.findings as u64),
-        plural(distinct as u64),
-        files_with.len(),
-        plural(files_with.len() as u64),
-        s.files_scanned,
-        plural(s.files_scanned),
-        human_bytes(s.bytes_scanned),
+        "{} in {:.2}s",
+        super::summary::headline(report.summary, report.findings),
         s.elapsed.as_secs_f64()
     )?;
     write_counts(report, out)?;
@@ -436,7 +452,7 @@ fn write_counts(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn plural(n: u64) -> &'static str {
+pub(crate) fn plural(n: u64) -> &'static str {
     if n == 1 {
         ""
     } else {

@@ -1,10 +1,12 @@
 //! Reporters write findings and a summary; they never scan.
 
 mod ci;
+mod html;
 mod human;
 mod json;
 mod sarif;
 mod summary;
+mod template;
 
 use std::io::{self, Write};
 
@@ -12,10 +14,12 @@ use crate::finding::{Finding, Redaction, Redactor};
 use crate::rules::RuleSet;
 
 pub use ci::{Csv, Github, Gitlab, Junit};
+pub use html::Html;
 pub use human::Human;
 pub use json::{Json, JsonLines, SCHEMA_VERSION};
 pub use sarif::Sarif;
-pub use summary::RunSummary;
+pub use summary::{headline, RunSummary};
+pub use template::{Template, TemplateError};
 
 /// Output formats for `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,6 +41,11 @@ pub enum Format {
     Junit,
     /// Comma-separated values with a header row, for spreadsheets.
     Csv,
+    /// One self-contained HTML page: summary, a filterable table, each
+    /// secret with its locations and what to do.
+    Html,
+    /// Your own Jinja template, named by `--template FILE`.
+    Template,
 }
 
 /// How a report shows its findings.
@@ -157,5 +166,7 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
         Format::Gitlab => Box::new(Gitlab),
         Format::Junit => Box::new(Junit),
         Format::Csv => Box::new(Csv),
+        Format::Html => Box::new(Html),
+        Format::Template => Box::new(template::Missing),
     }
 }

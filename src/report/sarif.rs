@@ -155,15 +155,38 @@ fn precision(c: Confidence) -> &'static str {
     }
 }
 
-/// A relative URI reference for a path: forward slashes, and everything but
-/// unreserved characters and `/` percent-encoded.
+/// A URI reference for a path (RFC 3986, as SARIF §3.10 asks): everything
+/// but unreserved characters and the separators percent-encoded. On Windows
+/// `\` separates directories and becomes `/`; elsewhere it is an ordinary
+/// character of a file name (possibly a hostile one) and becomes `%5C`, so a
+/// viewer never reads `a\..\..\x` as a path that climbs out of the root.
 fn uri(path: &str) -> String {
-    let path = path.replace('\\', "/");
-    let mut out = String::with_capacity(path.len() + 7);
-    if path.starts_with('/') {
-        out.push_str("file://");
-    }
-    for b in path.bytes() {
+    uri_for(path, cfg!(windows))
+}
+
+fn uri_for(path: &str, windows: bool) -> String {
+    let path = if windows {
+        path.replace('\\', "/")
+    } else {
+        path.to_string()
+    };
+    let mut out = String::with_capacity(path.len() + 8);
+    let bytes = path.as_bytes();
+    // `C:/x` is absolute on Windows: `file:///C:/x`, the drive's colon kept.
+    let drive =
+        windows && bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && &bytes[1..3] == b":/";
+    let rest = if drive {
+        out.push_str("file:///");
+        out.push(bytes[0] as char);
+        out.push(':');
+        &bytes[2..]
+    } else {
+        if path.starts_with('/') {
+            out.push_str("file://");
+        }
+        bytes
+    };
+    for &b in rest {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             out.push(b as char);
         } else {
@@ -394,7 +417,18 @@ mod tests {
     #[test]
     fn uri_encoding() {
         assert_eq!(super::uri("src/a b.rs"), "src/a%20b.rs");
-        assert_eq!(super::uri("dir\\file#1"), "dir/file%231");
+        assert_eq!(super::uri_for("dir\\file#1", true), "dir/file%231");
+        assert_eq!(super::uri_for("dir\\file#1", false), "dir%5Cfile%231");
+        assert_eq!(
+            super::uri_for("C:\\src\\a b.rs", true),
+            "file:///C:/src/a%20b.rs"
+        );
+        // A hostile name cannot climb out of the root or end the path.
+        assert_eq!(
+            super::uri_for("a\\..\\..\\x?y", false),
+            "a%5C..%5C..%5Cx%3Fy"
+        );
+        assert_eq!(super::uri_for("c:x", false), "c%3Ax");
         assert_eq!(super::uri("/tmp/x"), "file:///tmp/x");
     }
 

@@ -78,3 +78,30 @@ fn optional<S: SerializeStruct, T: Serialize>(
         None => st.skip_field(name),
     }
 }
+
+/// "N findings (M distinct secrets) in F files; scanned S files (B)": the
+/// first words of every summary, the human report's and the one line on
+/// standard error. Files and secrets count findings not suppressed; history
+/// scans count blobs.
+pub fn headline(summary: &RunSummary, findings: &[crate::finding::Finding]) -> String {
+    use super::human::{human_bytes, plural};
+    let s = &summary.scan;
+    let unit = if s.git.is_some() { "blob" } else { "file" };
+    let files_with: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.annotations.suppressed.is_none())
+        .map(|f| f.location.path.as_str())
+        .collect();
+    let distinct = super::distinct_secrets(findings);
+    format!(
+        "{} finding{} ({distinct} distinct secret{}) in {} file{}; scanned {} {unit}{} ({})",
+        s.findings,
+        plural(s.findings as u64),
+        plural(distinct as u64),
+        files_with.len(),
+        plural(files_with.len() as u64),
+        s.files_scanned,
+        plural(s.files_scanned),
+        human_bytes(s.bytes_scanned),
+    )
+}

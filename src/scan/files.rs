@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use super::meter::Meter;
 use super::{ScanOptions, ScanResult, Scanner, Summary};
 use crate::diag::Messages;
 use crate::finding::{self, Finding};
@@ -71,24 +71,24 @@ impl Scanner {
         let (stdin_wanted, roots): (Vec<_>, Vec<_>) =
             paths.iter().cloned().partition(|p| p.as_os_str() == "-");
         if !stdin_wanted.is_empty() {
-            result.findings.extend(self.scan_stdin(
-                opts.walk.max_file_size,
-                &mut summary,
-                messages,
-            ));
+            let found = self.scan_stdin(opts.walk.max_file_size, &mut summary, messages);
+            if let Some(stream) = opts.stream.as_ref().filter(|_| !found.is_empty()) {
+                (stream.0)(&found);
+            }
+            result.findings.extend(found);
         }
         let walk = walk(&roots, &opts.walk, &mut summary, messages, started)?;
         let progress = opts.progress.then(|| {
-            bar(
+            Meter::files(
                 walk.files.iter().map(|f| f.size).sum::<u64>(),
-                "{spinner} {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
+                walk.files.len() as u64,
             )
         });
-        messages.set_progress(progress.clone());
+        messages.set_progress(progress.as_ref().map(|m| m.bar().clone()));
         let counters = Counters::default();
-        let found = self.scan_walked(&walk, &opts.walk, &counters, progress.as_ref(), messages)?;
-        if let Some(pb) = progress {
-            pb.finish_and_clear();
+        let found = self.scan_walked(&walk, opts, &counters, progress.as_ref(), messages)?;
+        if let Some(m) = progress {
+            m.finish();
         }
         messages.set_progress(None);
 
@@ -137,11 +137,12 @@ impl Scanner {
     fn scan_walked(
         &self,
         walk: &Walk,
-        opts: &WalkOptions,
+        scan_opts: &ScanOptions,
         counters: &Counters,
-        progress: Option<&ProgressBar>,
+        progress: Option<&Meter>,
         messages: &Messages,
     ) -> anyhow::Result<Vec<Finding>> {
+        let opts = &scan_opts.walk;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
             .build()?;
@@ -156,43 +157,59 @@ impl Scanner {
                     // DFAs) warm up once per scan, not once per rayon job.
                     let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
                     let mut scratch = scratches[slot].lock().unwrap();
-                    let blob = match fs::read_file(&entry.path, entry.size) {
-                        Ok(b) => b.utf16_decoded(),
-                        Err(e) => {
-                            messages.warn(&entry.path.display().to_string(), &e.to_string());
-                            counters.unreadable.fetch_add(1, Ordering::Relaxed);
-                            return Vec::new();
+                    let found = self.scan_entry(entry, opts, counters, &mut scratch, messages);
+                    if let Some(m) = progress {
+                        m.read(entry.size);
+                        m.scanned(found.len(), None);
+                    }
+                    if let Some(stream) = scan_opts.stream.as_ref().filter(|_| !found.is_empty()) {
+                        match progress {
+                            Some(m) => m.bar().suspend(|| (stream.0)(&found)),
+                            None => (stream.0)(&found),
                         }
-                    };
-                    if let Some(pb) = progress {
-                        pb.inc(entry.size);
                     }
-                    if let Some(found) = self.scan_archive(
-                        &blob,
-                        &opts.archives,
-                        &mut scratch,
-                        messages,
-                        &counters.archives,
-                    ) {
-                        return found;
-                    }
-                    if blob.looks_binary() {
-                        counters.binary.fetch_add(1, Ordering::Relaxed);
-                        return Vec::new();
-                    }
-                    if is_baseline(&blob.bytes) {
-                        // Counted, and scanned with its hashes masked.
-                        counters.baselines.fetch_add(1, Ordering::Relaxed);
-                    }
-                    counters.scanned.fetch_add(1, Ordering::Relaxed);
-                    counters
-                        .bytes
-                        .fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
-                    self.scan_blob_with(&blob, &mut scratch, messages)
+                    found
                 })
                 .flatten()
                 .collect()
         }))
+    }
+
+    /// Reads and scans one walked file, counting what happened to it.
+    fn scan_entry(
+        &self,
+        entry: &fs::FileEntry,
+        opts: &WalkOptions,
+        counters: &Counters,
+        scratch: &mut Scratch,
+        messages: &Messages,
+    ) -> Vec<Finding> {
+        let blob = match fs::read_file(&entry.path, entry.size) {
+            Ok(b) => b.utf16_decoded(),
+            Err(e) => {
+                messages.warn(&entry.path.display().to_string(), &e.to_string());
+                counters.unreadable.fetch_add(1, Ordering::Relaxed);
+                return Vec::new();
+            }
+        };
+        if let Some(found) =
+            self.scan_archive(&blob, &opts.archives, scratch, messages, &counters.archives)
+        {
+            return found;
+        }
+        if blob.looks_binary() {
+            counters.binary.fetch_add(1, Ordering::Relaxed);
+            return Vec::new();
+        }
+        if is_baseline(&blob.bytes) {
+            // Counted, and scanned with its hashes masked.
+            counters.baselines.fetch_add(1, Ordering::Relaxed);
+        }
+        counters.scanned.fetch_add(1, Ordering::Relaxed);
+        counters
+            .bytes
+            .fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
+        self.scan_blob_with(&blob, scratch, messages)
     }
 }
 
@@ -209,7 +226,10 @@ fn walk(
         let why = match (std::fs::symlink_metadata(root), std::fs::metadata(root)) {
             (Err(_), _) => "no such file or directory".to_string(),
             (Ok(_), Err(e)) => match std::fs::read_link(root) {
-                Ok(to) => format!("symbolic link to {} that does not resolve ({e})", to.display()),
+                Ok(to) => format!(
+                    "symbolic link to {} that does not resolve ({e})",
+                    to.display()
+                ),
                 Err(_) => e.to_string(),
             },
             _ => continue,
@@ -272,11 +292,4 @@ fn walk(
         ));
     }
     Ok(walk)
-}
-
-/// A progress bar on standard error; `total` is `None` when unknown.
-pub(crate) fn bar(total: impl Into<Option<u64>>, template: &str) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(total.into(), ProgressDrawTarget::stderr());
-    pb.set_style(ProgressStyle::with_template(template).expect("progress template"));
-    pb
 }

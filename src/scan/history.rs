@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use super::meter::Meter;
 use git2::{Oid, Repository};
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::blob::{GitProvenance, GitStatus, Origin};
@@ -49,12 +49,11 @@ impl Scanner {
         // Fail fast, before any thread starts, when this is no repository.
         open(repo_path)?;
         let errors = AtomicU64::new(0);
-        let pb = progress
-            .then(|| super::files::bar(None, "{spinner} {bytes} of blobs ({bytes_per_sec}) {msg}"));
-        messages.set_progress(pb.clone());
-        let result = enumerate_and_scan(repo_path, self, opts, messages, &errors, pb.as_ref());
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
+        let meter = progress.then(super::meter::Meter::history);
+        messages.set_progress(meter.as_ref().map(|m| m.bar().clone()));
+        let result = enumerate_and_scan(repo_path, self, opts, messages, &errors, meter.as_ref());
+        if let Some(m) = meter {
+            m.finish();
         }
         messages.set_progress(None);
         let (history, mut scanned) = result?;
@@ -233,7 +232,7 @@ pub fn scan_history(
     opts: &GitOptions,
     messages: &Messages,
     errors: &AtomicU64,
-    progress: Option<&ProgressBar>,
+    progress: Option<&Meter>,
 ) -> anyhow::Result<BlobScan> {
     let mut scan = scan_sites(
         repo_path,
@@ -262,7 +261,7 @@ pub fn enumerate_and_scan(
     opts: &GitOptions,
     messages: &Messages,
     errors: &AtomicU64,
-    progress: Option<&ProgressBar>,
+    progress: Option<&Meter>,
 ) -> anyhow::Result<(History, BlobScan)> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(256);
@@ -306,7 +305,7 @@ fn scan_sites(
     opts: &GitOptions,
     messages: &Messages,
     errors: &AtomicU64,
-    progress: Option<&ProgressBar>,
+    progress: Option<&Meter>,
 ) -> anyhow::Result<BlobScan> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -375,7 +374,7 @@ struct Worker<'a> {
     opts: &'a GitOptions,
     messages: &'a Messages,
     errors: &'a AtomicU64,
-    progress: Option<&'a ProgressBar>,
+    progress: Option<&'a Meter>,
     counts: Counts,
 }
 
@@ -409,7 +408,11 @@ impl Worker<'_> {
                     continue;
                 }
             };
-            out.extend(self.scan_blob(site, blob.content(), &mut scratch, &mut ranges));
+            let found = self.scan_blob(site, blob.content(), &mut scratch, &mut ranges);
+            if let Some(m) = self.progress {
+                m.scanned(found.len(), Some(site.commit));
+            }
+            out.extend(found);
         }
         self.repos.lock().unwrap().push(repo);
         out
@@ -425,8 +428,8 @@ impl Worker<'_> {
         ranges: &mut Vec<Range<usize>>,
     ) -> Vec<Finding> {
         let c = &self.counts;
-        if let Some(pb) = self.progress {
-            pb.inc(content.len() as u64);
+        if let Some(m) = self.progress {
+            m.read(content.len() as u64);
         }
         if content.len() as u64 > self.opts.max_file_size {
             c.too_large.fetch_add(1, Ordering::Relaxed);

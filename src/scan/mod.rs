@@ -11,6 +11,7 @@ mod archive;
 pub mod dedupe;
 mod files;
 pub mod history;
+pub mod meter;
 mod spans;
 mod staged;
 
@@ -114,6 +115,25 @@ pub struct ScanOptions {
     pub walk: WalkOptions,
     /// Show a progress bar (the caller decides: a terminal, not quiet).
     pub progress: bool,
+    /// Where each file's findings go as soon as it is scanned, besides the
+    /// result (which is still sorted at the end).
+    pub stream: Option<Stream>,
+}
+
+/// Receives each input's findings as soon as it is scanned, in no set
+/// order, suppressed ones included (marked). Called on the scanning
+/// threads, with the progress bar cleared, one call at a time per thread:
+/// the receiver serializes its own output.
+#[derive(Clone)]
+pub struct Stream(pub Arc<StreamFn>);
+
+/// What a [`Stream`] calls.
+pub type StreamFn = dyn Fn(&[Finding]) + Send + Sync;
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stream")
+    }
 }
 
 /// Scans blobs with one rule set. Cheap to share across threads.
@@ -135,7 +155,7 @@ impl Scanner {
     pub fn new(rules: Arc<RuleSet>, min_confidence: Confidence) -> Scanner {
         let cwd = std::env::current_dir().unwrap_or_default();
         Scanner {
-            matcher: Matcher::new(rules),
+            matcher: Self::matcher_for(rules),
             generic_rules: std::sync::OnceLock::new(),
             provider_prefixes: std::sync::OnceLock::new(),
             history: std::sync::OnceLock::new(),
@@ -143,6 +163,21 @@ impl Scanner {
             triage: None,
             path_root: cwd.clone(),
             cwd,
+        }
+    }
+
+    /// The matcher of `rules`. When a generic detector rule is selected,
+    /// its keyword pass also marks the lines that detector reads, so the
+    /// detector needs no pass of its own.
+    fn matcher_for(rules: Arc<RuleSet>) -> Matcher {
+        let generic_on = generic::Category::ALL.iter().any(|c| {
+            let id = format!("generic-{}", c.name());
+            rules.rules().iter().any(|r| r.spec.id == id)
+        });
+        if generic_on {
+            Matcher::with_marks(rules, generic::candidate::LINE_KEYWORDS)
+        } else {
+            Matcher::new(rules)
         }
     }
 
@@ -199,9 +234,18 @@ impl Scanner {
         let mut found = Vec::new();
         if kind == Kind::Plain {
             // The hot path: the blob is borrowed as it is.
-            self.scan_segment(hay, origin, &Segment::plain(hay), 0, scratch, &mut found);
+            let seg = Segment::plain(hay);
+            let matches = self.matcher.scan(hay, scratch);
+            // Taken before decoded text is scanned with the same scratch.
+            let mut marks = scratch.take_marks();
+            if !matches.is_empty() {
+                found.extend(self.findings_in(hay, origin, &seg, matches));
+            }
+            self.scan_encoded(hay, origin, &seg, 0, scratch, &mut found);
             keep_most_confident(&mut found);
-            self.add_generic(hay, origin, None, &mut found);
+            marks.sort_unstable();
+            self.add_generic(hay, origin, None, Some(&marks), &mut found);
+            scratch.restore_marks(marks);
             return found.into_iter().map(|(f, _)| f).collect();
         }
         let prepared = format::prepare(kind, hay);
@@ -224,7 +268,7 @@ impl Scanner {
         }
         keep_most_confident(&mut found);
         self.add_literals(hay, origin, &prepared.literals, &mut found);
-        self.add_generic(hay, origin, None, &mut found);
+        self.add_generic(hay, origin, None, None, &mut found);
         found.into_iter().map(|(f, _)| f).collect()
     }
 
@@ -517,19 +561,25 @@ impl Scanner {
     /// reach `min_confidence`, lie within `within` (all of `hay` when
     /// `None`) and overlap no finding already in `found`: provider and
     /// format rules keep priority, so a prefixed token is never reported
-    /// again, or downgraded, by the scorer.
+    /// again, or downgraded, by the scorer. `marks` are the places of the
+    /// detector's line keywords when the matcher found them (see
+    /// [`Matcher::with_marks`]); without them the detector finds its own.
     fn add_generic(
         &self,
         hay: &[u8],
         origin: &Origin,
         within: Option<&[Range<usize>]>,
+        marks: Option<&[usize]>,
         found: &mut Vec<(Finding, Range<usize>)>,
     ) {
         let Some(rules) = self.generic_rules.get_or_init(|| self.find_generic_rules()) else {
             return;
         };
         let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
-        let detection = generic::detect(hay, origin.path());
+        let detection = match marks {
+            Some(marks) => generic::detect_marked(hay, origin.path(), marks),
+            None => generic::detect(hay, origin.path()),
+        };
         let mut lines = finding::LineCounter::default();
         for s in &detection.found {
             let Some(level) = s.level(hay) else {
@@ -598,7 +648,7 @@ impl Scanner {
             return Vec::new();
         }
         let mut found = Vec::new();
-        self.add_generic(hay, origin, Some(within), &mut found);
+        self.add_generic(hay, origin, Some(within), None, &mut found);
         found
             .into_iter()
             .map(|(f, _)| f)

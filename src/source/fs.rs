@@ -114,7 +114,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
 fn linked_file_size(p: &Path) -> Option<u64> {
     let link = std::fs::symlink_metadata(p).ok()?;
     let target = std::fs::metadata(p).ok()?;
-    (link.file_type().is_symlink() && target.is_file()).then(|| target.len())
+    (link.file_type().is_symlink() && target.is_file()).then_some(target.len())
 }
 
 /// Walks one root in parallel; `dirs` keeps the directories seen, for

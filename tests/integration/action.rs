@@ -169,7 +169,10 @@ fn pull_request_scan_deepens_annotates_summarises_and_fails() {
         "{summary}"
     );
     assert!(!summary.contains(&new), "secret in the summary: {summary}");
-    assert!(summary.contains("1 findings"), "{summary}");
+    assert!(
+        summary.contains("1 finding (1 distinct secret)"),
+        "{summary}"
+    );
 
     // The SARIF file the upload step would send (the upload itself needs
     // GitHub): valid, and naming the pull request's file from the root.

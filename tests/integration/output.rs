@@ -130,3 +130,152 @@ fn sarif_validates_against_the_2_1_0_schema() {
         "github-pat-classic"
     );
 }
+
+/// Runs keysweep under a pseudo-terminal (util-linux `script`), so its
+/// standard output and error are a terminal, and returns what the terminal
+/// showed; `None` where `script` is missing (it is part of util-linux, on
+/// every Debian machine and CI image).
+fn run_in_terminal(env: &Env, args: &[&str]) -> Option<String> {
+    use std::process::{Command, Stdio};
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(!crate::common::in_ci(), "CI needs util-linux's `script`");
+        return None;
+    }
+    let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+    let bin = assert_cmd::cargo::cargo_bin("keysweep");
+    let line: Vec<String> = std::iter::once(bin.display().to_string().as_str())
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect();
+    let out = Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .current_dir(env.path())
+        .env("SHELL", "/bin/sh")
+        .env("TERM", "xterm-256color")
+        .env("KEYSWEEP_ID_KEY", "keysweep-tests")
+        .env_remove("KEYSWEEP_CONFIG")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// 200 files, two with a token (the 6th and the 151st in walk order).
+fn many_files(env: &Env) {
+    let mut fake = Fake::new(1400);
+    for i in 0..200 {
+        let text = if i == 5 || i == 150 {
+            format!("t = {}\n", fake.github_pat())
+        } else {
+            format!("x = {i}\n")
+        };
+        env.write(&format!("f{i:03}.txt"), text);
+    }
+}
+
+#[test]
+fn progress_counts_files_and_findings_on_a_terminal_only() {
+    let env = Env::new();
+    many_files(&env);
+    let Some(shown) = run_in_terminal(&env, &["scan", ".", "-j1", "-f", "json", "-o", "/dev/null"])
+    else {
+        return;
+    };
+    // The bar redraws at most ~20 times a second, but its first draws are
+    // never held back: the 6th file's finding shows.
+    assert!(shown.contains("/200 files, 0 findings"), "{shown}");
+    assert!(shown.contains("6/200 files, 1 finding "), "{shown}");
+    let quiet =
+        run_in_terminal(&env, &["scan", ".", "-q", "-f", "json", "-o", "/dev/null"]).unwrap();
+    assert!(!quiet.contains(" files, "), "--quiet drew a bar: {quiet}");
+    // Piped: no bar, only the summary line.
+    let out = env
+        .cmd()
+        .args(["scan", ".", "-f", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains(" files, ") && !stderr.contains('\r'),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn findings_stream_on_a_terminal_and_stay_sorted_otherwise() {
+    let env = Env::new();
+    many_files(&env);
+    let header = "f005.txt:1:5: GitHub personal access token";
+    let Some(shown) = run_in_terminal(&env, &["scan", ".", "-j1", "--color", "never"]) else {
+        return;
+    };
+    // Streamed: the finding is printed while the scan goes on, so the bar
+    // is drawn again after it (and before the summary).
+    let at = shown.find(header).expect(&shown);
+    let summary = shown
+        .find("2 findings (2 distinct secrets) in 2 files;")
+        .expect(&shown);
+    assert!(
+        shown[at..summary].contains("/200 files, 1 finding"),
+        "{shown}"
+    );
+    // --sort: everything after the scan, in order.
+    let sorted =
+        run_in_terminal(&env, &["scan", ".", "-j1", "--sort", "--color", "never"]).unwrap();
+    let at = sorted.find(header).expect(&sorted);
+    assert!(!sorted[at..].contains(" files, "), "{sorted}");
+    assert!(at < sorted.find("f150.txt:1:5:").unwrap());
+    // A pipe gets the sorted report and no bar.
+    let out = env.cmd().args(["scan", ".", "-j2"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (a, b) = (
+        stdout.find("f005.txt").unwrap(),
+        stdout.find("f150.txt").unwrap(),
+    );
+    assert!(a < b, "{stdout}");
+    assert_eq!(stdout.matches(": GitHub personal access token").count(), 2);
+}
+
+#[test]
+fn stderr_summary_counts_distinct_secrets() {
+    let env = Env::new();
+    let tok = Fake::new(1401).github_pat();
+    env.write("a.txt", format!("t = {tok}\n"));
+    env.write("b/c.txt", format!("t = {tok}\n"));
+    for format in ["json", "sarif", "csv"] {
+        let out = env
+            .cmd()
+            .args(["scan", ".", "-f", format])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(
+                "keysweep: 2 findings (1 distinct secret) in 2 files; scanned 2 files (90 B); skipped 0; 0 errors"
+            ),
+            "{format}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn sarif_uris_percent_encode_backslashes_in_file_names() {
+    let env = Env::new();
+    let mut fake = Fake::new(1402);
+    // On Unix `\` is an ordinary character of a file name, not a separator.
+    env.write(
+        "dir/a\\..\\b c#.txt",
+        format!("t = {}\n", fake.github_pat()),
+    );
+    let out = env
+        .cmd()
+        .args(["scan", ".", "-f", "sarif"])
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uri = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+        ["artifactLocation"]["uri"];
+    assert_eq!(uri, "dir/a%5C..%5Cb%20c%23.txt");
+}

@@ -40,7 +40,7 @@ fn no_format_shows_a_known_secret_in_full() {
     let env = Env::new();
     let (id, key, tok, far) = corpus(&env);
     for format in [
-        "human", "json", "jsonl", "sarif", "github", "gitlab", "junit", "csv",
+        "human", "json", "jsonl", "sarif", "github", "gitlab", "junit", "csv", "html",
     ] {
         for group in [false, true] {
             let mut args = vec!["scan", ".", "-f", format];
@@ -404,4 +404,231 @@ fn coloured_output_still_escapes_control_characters_from_the_tree() {
         !text.contains('\r'),
         "carriage return passed through: {text}"
     );
+}
+
+#[test]
+fn template_format_renders_the_users_template_redacted() {
+    let env = Env::new();
+    let (_, _, tok, _) = corpus(&env);
+    let red = format!("ghp_{}…{}", &tok[4..7], &tok[37..]);
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("list.txt.j2");
+    std::fs::write(
+        &t,
+        "{% for f in findings if f.rule_id == 'github-pat-classic' %}{{ f.path }}:{{ f.line }} {{ f.secret }} {{ f.secret_id[:8] }}\n{% endfor %}\
+         {{ secrets | length }} secrets; {{ summary.files_scanned }} files; {{ advice['github-pat-classic'][:17] }}\n{{ headline }}\n",
+    )
+    .unwrap();
+    let t = t.to_str().unwrap();
+    let (stdout, _) = run(
+        &env,
+        &[
+            "scan",
+            "a.json",
+            "b.json",
+            "-f",
+            "template",
+            "--template",
+            t,
+        ],
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("a.json:1 {red} ")),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("b.json:1 {red} ")),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[0][lines[0].len() - 8..],
+        lines[1][lines[1].len() - 8..]
+    );
+    assert_eq!(lines[2], "3 secrets; 2 files; revoke and rotate");
+    assert_eq!(
+        lines[3],
+        "6 findings (3 distinct secrets) in 2 files; scanned 2 files (300 B)"
+    );
+    assert!(!stdout.contains(&tok));
+    let (shown, _) = run(
+        &env,
+        &[
+            "scan",
+            "a.json",
+            "-f",
+            "template",
+            "--template",
+            t,
+            "--show-secrets",
+        ],
+    );
+    assert!(shown.contains(&format!("a.json:1 {tok} ")), "{shown}");
+
+    // A template named .html escapes every value.
+    env.write("<b>x</b>.txt", format!("t = {tok}\n"));
+    let h = dir.path().join("page.html");
+    std::fs::write(&h, "{% for f in findings %}<p>{{ f.path }}</p>{% endfor %}").unwrap();
+    let (html, _) = run(
+        &env,
+        &[
+            "scan",
+            "<b>x</b>.txt",
+            "-f",
+            "template",
+            "--template",
+            h.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(html, "<p>&lt;b&gt;x&lt;&#x2f;b&gt;.txt</p>");
+}
+
+#[test]
+fn template_errors_name_the_file_and_bound_the_work() {
+    let env = Env::new();
+    let (_, _, tok, _) = corpus(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let fail = |args: &[&str]| {
+        let out = env.cmd().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(&tok));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = fail(&["scan", ".", "-f", "template"]);
+    assert!(
+        err.contains("--format template needs --template FILE"),
+        "{err}"
+    );
+    let plain = dir.path().join("plain.j2");
+    std::fs::write(&plain, "x").unwrap();
+    let err = fail(&["scan", ".", "--template", plain.to_str().unwrap()]);
+    assert!(err.contains("only used with --format template"), "{err}");
+
+    let cases = [
+        ("syntax.j2", "{% for %}", "syntax error"),
+        // No loader: a template reads no other file.
+        (
+            "include.j2",
+            "{% include 'a.json' %}",
+            "unknown statement include",
+        ),
+        (
+            "loop.j2",
+            "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
+            "fuel",
+        ),
+    ];
+    for (name, text, why) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let started = std::time::Instant::now();
+        let err = fail(&[
+            "scan",
+            ".",
+            "-f",
+            "template",
+            "--template",
+            p.to_str().unwrap(),
+        ]);
+        assert!(err.contains(p.to_str().unwrap()), "{name}: {err}");
+        assert!(err.contains(why), "{name}: {err}");
+        assert!(started.elapsed().as_secs() < 60, "{name} ran unbounded");
+    }
+}
+
+/// A headless Chromium, or `None` (a skip) where there is none; CI installs
+/// Debian's `chromium` (.ci/run), so there a missing browser fails.
+fn chromium() -> Option<String> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        let found = std::process::Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if found {
+            return Some(name.to_string());
+        }
+    }
+    assert!(
+        !crate::common::in_ci(),
+        "CI needs chromium for the HTML report test"
+    );
+    eprintln!("skipped: no chromium on this machine");
+    None
+}
+
+/// Opens `page` in headless Chromium (no network, a fresh profile) and
+/// returns the DOM after its script ran.
+fn rendered_dom(browser: &str, page: &std::path::Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn html_report_is_self_contained_escaped_and_lists_every_finding() {
+    let env = Env::new();
+    let (id, key, tok, far) = corpus(&env);
+    // Hostile names and content: markup that would run if not escaped.
+    let pwn = "document.body.setAttribute('data-pwned','1')";
+    env.write(
+        &format!("<img src=x onerror=\"{pwn}\">.txt"),
+        format!("t = {tok} <script>{pwn}</script><img src=x onerror=\"{pwn}\">\n"),
+    );
+    let (_, json) = env.scan_json(&["."]);
+    let n = findings(&json).len();
+    assert!(n >= 8, "{n}");
+    let (html, _) = run(&env, &["scan", ".", "-f", "html"]);
+    for s in [&key, &tok, &far] {
+        assert!(
+            !html.contains(s.as_str()),
+            "the page shows a secret in full"
+        );
+    }
+    assert!(html.contains(&id));
+    // One script, ours; nothing loaded from anywhere.
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(!html.contains("<img"), "unescaped markup from the tree");
+    assert!(html.contains("&lt;img src=x onerror="));
+    assert!(html.contains("&lt;script&gt;document.body.setAttribute("));
+    for external in ["src=\"http", "href=\"http", "url(", "@import", "<link"] {
+        assert!(!html.contains(external), "{external}");
+    }
+    assert!(html.contains("Content-Security-Policy"));
+    assert_eq!(html.matches("<tr class=\"finding").count(), n);
+
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let page = env.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    let dom = rendered_dom(&browser, &page);
+    // The page's own script ran (allowed by its CSP hash) and counted every
+    // row; no script from the tree did.
+    assert!(dom.contains(&format!("data-rows=\"{n}\"")), "{dom}");
+    let body = &dom[dom.find("<body").unwrap()..];
+    let body = &body[..body.find('>').unwrap()];
+    assert!(!body.contains("data-pwned"), "script injection: {dom}");
+    assert!(!dom.contains("data-pwned=\"1\""), "script injection: {dom}");
+    assert_eq!(dom.matches("<tr class=\"finding").count(), n);
+    assert!(dom.contains(&format!("{n} of {n}")));
 }
