@@ -32,11 +32,11 @@ if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^keysweep-fuzz$')
 fi
 
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg fuzzing -Cpasses=sancov-module \
+export RUSTFLAGS="${RUSTFLAGS:-} -Cpasses=sancov-module \
 -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
 -Cllvm-args=-sanitizer-coverage-pc-table \
--Cllvm-args=-sanitizer-coverage-trace-compares"
+-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
 CARGO_TARGET_DIR=$target_dir cargo build --release --target "$host" \
