@@ -20,8 +20,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub use args::Cli;
-pub use revoke_cmd::parse_report;
 use args::{Command, RuleArgs};
+pub use revoke_cmd::parse_report;
 
 use crate::rules::RuleSet;
 
