@@ -29,13 +29,23 @@ pub(crate) struct Request {
 }
 
 /// The parts of an answer validators look at.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Response {
     pub status: u16,
     pub body: String,
     /// Header names (lowercase) and values; analysis reads scopes and
     /// expiry from some (GitHub's `X-OAuth-Scopes`).
     pub headers: Vec<(String, String)>,
+}
+
+impl Response {
+    /// The first value of header `name` (compared in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Why a request was refused before anything was sent.
@@ -220,6 +230,10 @@ pub(crate) struct Net {
     limiter: RateLimiter,
     backoff: Duration,
     requests: AtomicU64,
+    max_body: u64,
+    /// Retry once on 429 and 5xx; callers that read rate-limit headers
+    /// themselves turn it off.
+    retry: bool,
 }
 
 impl Net {
@@ -229,15 +243,29 @@ impl Net {
         per_host_interval: Duration,
         backoff: Duration,
     ) -> Net {
+        Net::with_purpose(
+            timeout,
+            allow_internal,
+            per_host_interval,
+            backoff,
+            "secret validation",
+        )
+    }
+
+    /// A client whose user agent names `purpose` (`keysweep/1.2 (purpose)`).
+    pub fn with_purpose(
+        timeout: Duration,
+        allow_internal: bool,
+        per_host_interval: Duration,
+        backoff: Duration,
+        purpose: &str,
+    ) -> Net {
+        let ua = format!("keysweep/{} ({purpose})", env!("CARGO_PKG_VERSION"));
         let agent = |allow| {
             ureq::AgentBuilder::new()
                 .timeout(timeout)
                 .redirects(0)
-                .user_agent(concat!(
-                    "keysweep/",
-                    env!("CARGO_PKG_VERSION"),
-                    " (secret validation)"
-                ))
+                .user_agent(&ua)
                 .resolver(GuardedResolver { allow, timeout })
                 .build()
         };
@@ -255,7 +283,23 @@ impl Net {
             },
             backoff,
             requests: AtomicU64::new(0),
+            max_body: MAX_BODY,
+            retry: true,
         }
+    }
+
+    /// Reads answers up to `bytes` (a platform's listing is larger than a
+    /// validation answer); longer ones are cut there.
+    pub fn max_body(mut self, bytes: u64) -> Net {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Returns 429 and 5xx answers as they are, for callers that wait by
+    /// the rate-limit headers themselves.
+    pub fn no_retry(mut self) -> Net {
+        self.retry = false;
+        self
     }
 
     /// Requests sent so far (retries included).
@@ -306,11 +350,15 @@ impl Net {
                 .map(Duration::from_secs);
             let headers = answer_headers(&resp);
             let mut body = Vec::new();
-            if let Err(e) = resp.into_reader().take(MAX_BODY).read_to_end(&mut body) {
+            if let Err(e) = resp
+                .into_reader()
+                .take(self.max_body)
+                .read_to_end(&mut body)
+            {
                 return Err(self.describe_io(&e, "reading the answer"));
             }
             let body = String::from_utf8_lossy(&body).into_owned();
-            if status == 429 || status >= 500 {
+            if self.retry && (status == 429 || status >= 500) {
                 let what = if status == 429 {
                     format!("rate limited (HTTP {status})")
                 } else {
@@ -433,6 +481,20 @@ pub(crate) fn human_duration(d: Duration) -> String {
     }
 }
 
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `sha256=<hex HMAC-SHA256 of body>`: the `X-Keysweep-Signature` header of
+/// broker requests and sweep notifications (`docs/revocation.md`).
+pub(crate) fn signature(key: &[u8], body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", hex(&mac.finalize().into_bytes()))
+}
+
 /// Characters left as they are when a value goes into a URL template: the
 /// unreserved set plus the path characters that mean nothing in a query
 /// (`:` `@` …). Everything else, `/ ? # & = +` included, is percent-encoded so
@@ -553,6 +615,15 @@ mod tests {
         };
         assert!(ureq::Resolver::resolve(&internal, "127.0.0.1:80").is_ok());
         assert!(ureq::Resolver::resolve(&internal, "8.8.8.8:80").is_err());
+    }
+
+    #[test]
+    fn signature_is_rfc4231_hmac() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

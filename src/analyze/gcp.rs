@@ -80,8 +80,8 @@ pub(super) fn run(
     let hide = |e: String| AnalyzeError::Request(scrub(&scrub(&e, &token), secret));
     let req = v
         .build_request(provider, &req_spec, &token, &named)
-        .map_err(hide)?;
-    let resp = v.send(&req, &token).map_err(hide)?;
+        .map_err(|e| hide(e.to_string()))?;
+    let resp = v.send(&req, &token).map_err(|e| hide(e.to_string()))?;
     let body: Option<Value> = serde_json::from_str(&resp.body).ok();
     if resp.status != 200 {
         let said = provider_message(&resp.body, body.as_ref()).unwrap_or_default();

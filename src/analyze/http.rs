@@ -20,8 +20,10 @@ pub(super) fn run(
 ) -> Result<Analysis, AnalyzeError> {
     let req = v
         .build_request(provider, &spec.request(), secret, parts)
-        .map_err(AnalyzeError::Request)?;
-    let resp = v.send(&req, secret).map_err(AnalyzeError::Request)?;
+        .map_err(|e| AnalyzeError::Request(e.to_string()))?;
+    let resp = v
+        .send(&req, secret)
+        .map_err(|e| AnalyzeError::Request(e.to_string()))?;
     let json: Option<Value> = serde_json::from_str(&resp.body).ok();
     let ok = match &spec.ok {
         Some(m) => m.matches(resp.status, &resp.body, json.as_ref()),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::units::{parse_duration, parse_size};
+use crate::config::units::{parse_age, parse_duration, parse_size};
 use crate::report::Format;
 
 /// Find leaked API keys and tokens in files, MCP configs, CI files and notebooks.
@@ -33,7 +33,7 @@ pub enum Command {
     ///
     /// Exit codes: 0 no findings, 1 findings, 2 a repository failed (the
     /// others are still swept and reported) or the sweep could not run.
-    Sweep(SweepArgs),
+    Sweep(Box<SweepArgs>),
     /// Render findings stored by `keysweep sweep`.
     Report(ReportArgs),
     /// Install a git pre-commit hook that runs `keysweep staged`.
@@ -457,6 +457,13 @@ pub struct HistoryArgs {
     /// same path. Same findings, slower; for comparisons.
     #[arg(long, hide = true)]
     pub no_dedupe: bool,
+
+    /// Experimental: after walking the commits, read blobs straight from
+    /// the pack files in delta-tree order (each delta applied once) instead
+    /// of looking each up by id. Same findings; loose objects and anything a
+    /// pack cannot resolve alone are still read by id.
+    #[arg(long, help_heading = "Git")]
+    pub read_packs: bool,
 }
 
 impl HistoryArgs {
@@ -471,6 +478,9 @@ impl HistoryArgs {
         }
         if self.range.is_some() {
             v.push("--range");
+        }
+        if self.read_packs {
+            v.push("--read-packs");
         }
         v
     }
@@ -596,6 +606,79 @@ pub struct InitArgs {
     pub force: bool,
 }
 
+/// Listing repositories through a platform's API: `sweep --github-org`.
+#[derive(Debug, Args, Clone)]
+pub struct PlatformArgs {
+    /// Sweep every repository of this GitHub organisation. Repeatable.
+    #[arg(long, value_name = "NAME", group = "input", help_heading = "Platforms")]
+    pub github_org: Vec<String>,
+
+    /// Sweep every repository this GitHub user owns. Repeatable.
+    #[arg(long, value_name = "NAME", group = "input", help_heading = "Platforms")]
+    pub github_user: Vec<String>,
+
+    /// Sweep every project of this GitLab group (full path, e.g.
+    /// `acme/platform`), subgroups included. Repeatable.
+    #[arg(long, value_name = "PATH", group = "input", help_heading = "Platforms")]
+    pub gitlab_group: Vec<String>,
+
+    /// The GitHub REST API (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://api.github.com",
+        help_heading = "Platforms"
+    )]
+    pub github_api_url: String,
+
+    /// The GitLab REST API (self-managed: https://HOST/api/v4).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://gitlab.com/api/v4",
+        help_heading = "Platforms"
+    )]
+    pub gitlab_api_url: String,
+
+    /// The environment variable holding the GitHub token (sent only in the
+    /// API's Authorization header; without it, public repositories only).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "GITHUB_TOKEN",
+        help_heading = "Platforms"
+    )]
+    pub github_token_env: String,
+
+    /// The environment variable holding the GitLab token (PRIVATE-TOKEN header).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "GITLAB_TOKEN",
+        help_heading = "Platforms"
+    )]
+    pub gitlab_token_env: String,
+
+    /// Also sweep archived repositories.
+    #[arg(long, help_heading = "Platforms")]
+    pub include_archived: bool,
+
+    /// Also sweep forks.
+    #[arg(long, help_heading = "Platforms")]
+    pub include_forks: bool,
+
+    /// Longest total wait for the API's rate limit to reset; a later reset
+    /// stops the sweep with a message before anything is swept.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "15m",
+        value_parser = parse_age,
+        help_heading = "Platforms"
+    )]
+    pub rate_limit_wait: std::time::Duration,
+}
+
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("input").required(true).multiple(true))]
 pub struct SweepArgs {
@@ -619,15 +702,12 @@ pub struct SweepArgs {
     pub cache: PathBuf,
 
     /// Where to record runs, scanned blobs and findings: an SQLite file, or a
-    /// `postgres://user@host/db` URL shared by many workers. Holds secrets:
-    /// protect it like them.
-    #[arg(
-        long,
-        value_name = "PATH|URL",
-        default_value = ".keysweep/sweep.db",
-        help_heading = "Sweep"
-    )]
-    pub datastore: String,
+    /// `postgres://user@host/db` URL shared by many workers [default:
+    /// $KEYSWEEP_DATASTORE, else .keysweep/sweep.db]. Put a URL with a
+    /// password in KEYSWEEP_DATASTORE, not here: the command line is visible
+    /// to other users. Holds secrets: protect it like them.
+    #[arg(long, value_name = "PATH|URL", help_heading = "Sweep")]
+    pub datastore: Option<String>,
 
     /// Sweep only shard K of N (0 <= K < N) of the repository list, chosen by a
     /// stable hash of each entry, so N workers split one list.
@@ -647,6 +727,50 @@ pub struct SweepArgs {
     pub threads: usize,
 
     #[command(flatten)]
+    pub platforms: PlatformArgs,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(flatten)]
+    pub triage: TriageArgs,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+
+    /// Validate a stored finding again only when its last validation is
+    /// older than this (e.g. 12h, 7d); younger results are reused.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "24h",
+        value_parser = parse_age,
+        requires = "validate",
+        help_heading = "Validation"
+    )]
+    pub revalidate_after: std::time::Duration,
+
+    /// After the sweep, POST the findings first seen in it (redacted, JSON)
+    /// to URL, signed with HMAC-SHA256 in X-Keysweep-Signature when
+    /// --notify-key-env names the key, as broker requests are (docs/revocation.md).
+    #[arg(long, value_name = "URL", help_heading = "Notify")]
+    pub notify: Option<String>,
+
+    /// The environment variable holding the notification's HMAC key.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "notify",
+        help_heading = "Notify"
+    )]
+    pub notify_key_env: Option<String>,
+
+    /// Send the notification as a Slack-compatible message (`{"text": …}`)
+    /// instead of keysweep's JSON.
+    #[arg(long, requires = "notify", help_heading = "Notify")]
+    pub notify_slack: bool,
+
+    #[command(flatten)]
     pub out: OutputArgs,
 
     #[command(flatten)]
@@ -664,14 +788,10 @@ pub struct SweepArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The datastore written by `keysweep sweep` (SQLite path or
-    /// `postgres://` URL).
-    #[arg(
-        long,
-        value_name = "PATH|URL",
-        default_value = ".keysweep/sweep.db",
-        help_heading = "Input"
-    )]
-    pub datastore: String,
+    /// `postgres://` URL) [default: $KEYSWEEP_DATASTORE, else
+    /// .keysweep/sweep.db].
+    #[arg(long, value_name = "PATH|URL", help_heading = "Input")]
+    pub datastore: Option<String>,
 
     /// Only findings first seen after run RUN.
     #[arg(long, value_name = "RUN", help_heading = "Input")]

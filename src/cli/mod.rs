@@ -66,7 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Git(args) => scan_cmd::run(args.into(), scan_cmd::Mode::Git),
         Command::Staged(args) => scan_cmd::run(args.into(), scan_cmd::Mode::Staged),
-        Command::Sweep(args) => sweep_cmd::run(args),
+        Command::Sweep(args) => sweep_cmd::run(*args),
         Command::Report(args) => report_cmd::run(args),
         Command::InstallHook(args) => hook_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),

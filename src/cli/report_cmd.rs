@@ -12,15 +12,16 @@ use crate::scan::Summary;
 use crate::source::git::GitSummary;
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let is_url = args.datastore.contains("://");
-    if !is_url && !std::path::Path::new(&args.datastore).exists() {
+    let location = datastore::location(args.datastore.as_deref());
+    let is_url = location.contains("://");
+    if !is_url && !std::path::Path::new(&location).exists() {
         anyhow::bail!(
             "{}: no such datastore (run `keysweep sweep` first, or pass --datastore)",
-            args.datastore
+            datastore::display_location(&location)
         );
     }
     let mut out = open_output(args.out.output.as_deref())?;
-    let mut store = datastore::open(&args.datastore)?;
+    let mut store = datastore::open(&location)?;
     let findings: Vec<_> = store
         .findings(&FindingQuery {
             since_run: args.since,
@@ -50,7 +51,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "keysweep: {} findings from {}",
             findings.len(),
-            args.datastore
+            datastore::display_location(&location)
         );
     }
     Ok(ExitCode::from(

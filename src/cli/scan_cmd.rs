@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::args::{FailOn, ScanArgs};
+use super::args::{CheckArgs, FailOn, ScanArgs, TriageArgs};
 use super::setup::{setup, Setup};
 use super::{
     add_config_endpoints, revoke_options, validate_options, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS,
@@ -15,11 +15,11 @@ use super::{open_output, write_report};
 use crate::diag::Messages;
 use crate::finding::{self, Finding, ValidationStatus};
 use crate::report::{Format, Report, RunSummary};
-use crate::revoke::{RevokeOptions, RevokeRequire, Revoker};
+use crate::revoke::{RevokeOptions, RevokeRequire, RevokeSummary, Revoker};
 use crate::rules::{Confidence, Severity};
 use crate::scan::{ScanOptions, ScanResult, Scanner};
 use crate::source::git::GitOptions;
-use crate::validate::Validator;
+use crate::validate::{ValidationSummary, Validator};
 
 /// What `scan`, `git` and `staged` read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,11 +34,11 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let show = super::show_options(&args.out);
     let messages = Messages::new(args.out.quiet);
     let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
-    use_baseline(&args, &mut setup)?;
-    check_flags(&args)?;
+    use_baseline(&args.triage, &mut setup)?;
+    check_flags(&args.checks)?;
     // Resolve validation and revocation options before scanning so a bad
     // --endpoint or broker fails fast.
-    let plan = ChecksPlan::new(&args, &setup)?;
+    let plan = ChecksPlan::new(&args.checks, &setup)?;
     let rules = setup.rules.clone();
     let streamed = streams(&args, mode);
     let opts = ScanOptions {
@@ -142,23 +142,26 @@ fn stream_to_stdout(
     }))
 }
 
-/// `--baseline`, else the configured baseline unless `--no-baseline`.
-fn use_baseline(args: &ScanArgs, setup: &mut Setup) -> anyhow::Result<()> {
-    let baseline = match (&args.triage.baseline, args.triage.no_baseline) {
+/// `--baseline`, else the configured baseline unless `--no-baseline`;
+/// returns the file loaded.
+pub(crate) fn use_baseline(
+    triage: &TriageArgs,
+    setup: &mut Setup,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let baseline = match (&triage.baseline, triage.no_baseline) {
         (Some(b), _) => Some(b.clone()),
         (None, false) => setup.config_baseline()?,
         (None, true) => None,
     };
-    if let Some(b) = baseline {
-        setup.use_baseline(&b)?;
+    if let Some(b) = &baseline {
+        setup.use_baseline(b)?;
     }
-    Ok(())
+    Ok(baseline)
 }
 
 /// Flag combinations clap cannot express: `--fail-on live` and
 /// `--only-live` need validation, `--fail-on SEVERITY` needs analysis.
-fn check_flags(args: &ScanArgs) -> anyhow::Result<()> {
-    let c = &args.checks;
+pub(crate) fn check_flags(c: &CheckArgs) -> anyhow::Result<()> {
     let validating = c.validate || c.analyze;
     if c.fail_on == FailOn::Live && !validating {
         anyhow::bail!("--fail-on live needs --validate");
@@ -201,6 +204,7 @@ fn scan(
                 max_file_size: opts.walk.max_file_size,
                 threads: opts.walk.threads,
                 dedupe: !args.history.no_dedupe,
+                read_packs: args.history.read_packs,
             };
             let mut all = ScanResult::default();
             for repo in &args.paths {
@@ -215,33 +219,33 @@ fn scan(
     })
 }
 
-/// What runs after the scan: validation and revocation, resolved up front.
-struct ChecksPlan {
+/// What runs after a scan or sweep: validation and revocation, resolved up
+/// front so a bad --endpoint or broker fails before anything is read.
+pub(crate) struct ChecksPlan {
     validator: Option<Validator>,
     /// Validate the findings (asked for, or needed to revoke only live ones).
     validate: bool,
+    /// Analyze live findings (`--analyze`).
+    analyze: bool,
     revoke: Option<RevokeOptions>,
 }
 
 impl ChecksPlan {
-    fn new(args: &ScanArgs, setup: &Setup) -> anyhow::Result<ChecksPlan> {
-        let revoke = if args.checks.revoke {
+    pub(crate) fn new(checks: &CheckArgs, setup: &Setup) -> anyhow::Result<ChecksPlan> {
+        let revoke = if checks.revoke {
             Some(revoke_options(setup.config.as_ref())?)
         } else {
             None
         };
         // Revoking only live secrets needs to know which are live.
-        let validate = args.checks.validate
-            || args.checks.analyze
+        let validate = checks.validate
+            || checks.analyze
             || revoke
                 .as_ref()
                 .is_some_and(|r| r.config.require == RevokeRequire::Live);
-        let validator = if validate || args.checks.revoke {
-            let mut opts = validate_options(
-                &args.checks.net,
-                &setup.rules,
-                args.checks.validate_concurrency,
-            )?;
+        let validator = if validate || checks.revoke {
+            let mut opts =
+                validate_options(&checks.net, &setup.rules, checks.validate_concurrency)?;
             add_config_endpoints(&mut opts, setup.config.as_ref())?;
             Some(Validator::new(opts)?)
         } else {
@@ -250,8 +254,61 @@ impl ChecksPlan {
         Ok(ChecksPlan {
             validator,
             validate,
+            analyze: checks.analyze,
             revoke,
         })
+    }
+
+    /// Whether nothing runs after the scan.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.validator.is_none()
+    }
+
+    /// Whether findings are validated.
+    pub(crate) fn validates(&self) -> bool {
+        self.validate && self.validator.is_some()
+    }
+
+    /// Validates `findings` when planned.
+    pub(crate) fn validate(
+        &self,
+        rules: &crate::rules::RuleSet,
+        findings: &mut [Finding],
+    ) -> Option<ValidationSummary> {
+        let validator = self.validator.as_ref().filter(|_| self.validate)?;
+        Some(validator.validate_findings(rules, findings))
+    }
+
+    /// Analyzes what the live secrets among `findings` can do, when asked.
+    /// Runs before revocation: a revoked secret can no longer say.
+    pub(crate) fn analyze(
+        &self,
+        rules: &crate::rules::RuleSet,
+        findings: &mut [Finding],
+    ) -> Option<crate::analyze::AnalysisSummary> {
+        let validator = self.validator.as_ref().filter(|_| self.analyze)?;
+        Some(crate::analyze::Analyzer::new(validator).analyze_findings(rules, findings))
+    }
+
+    /// Revokes `findings` when planned (a dry run unless the policy
+    /// enforces), printing the dry run's plan unless `quiet`.
+    pub(crate) fn revoke(
+        self,
+        rules: &crate::rules::RuleSet,
+        findings: &mut [Finding],
+        quiet: bool,
+    ) -> anyhow::Result<Option<RevokeSummary>> {
+        let (Some(ropts), Some(validator)) = (self.revoke, &self.validator) else {
+            return Ok(None);
+        };
+        let mut revoker = Revoker::new(ropts, validator, rules)?;
+        let counts = revoker.revoke_findings(findings)?;
+        if !quiet {
+            for line in &revoker.plan {
+                eprintln!("keysweep: dry run: {line}");
+            }
+        }
+        Ok(Some(counts))
     }
 
     /// Validates and revokes the findings as planned, counting both.
@@ -262,38 +319,26 @@ impl ChecksPlan {
         mut result: ScanResult,
     ) -> anyhow::Result<(ScanResult, RunSummary)> {
         let mut summary = RunSummary::from(result.summary.clone());
-        if let Some(validator) = self.validator.as_ref().filter(|_| self.validate) {
-            let counts = validator.validate_findings(rules, &mut result.findings);
+        if let Some(counts) = self.validate(rules, &mut result.findings) {
             if args.checks.only_live {
-                result.findings.retain(|f| {
-                    f.annotations
-                        .validation
-                        .as_ref()
-                        .is_some_and(|v| v.status == ValidationStatus::Live)
-                });
+                result.findings.retain(is_live);
                 summary.scan.findings = result.findings.len();
             }
             summary.validation = Some(counts);
-            // Before revocation: a revoked secret can no longer say what it
-            // could do.
-            if args.checks.analyze {
-                let analyzer = crate::analyze::Analyzer::new(validator);
-                summary.analysis = Some(analyzer.analyze_findings(rules, &mut result.findings));
-            }
+            summary.analysis = self.analyze(rules, &mut result.findings);
         }
-        if let (Some(ropts), Some(validator)) = (self.revoke, &self.validator) {
-            let mut revoker = Revoker::new(ropts, validator, rules)?;
-            let counts = revoker.revoke_findings(&mut result.findings)?;
-            if !args.out.quiet {
-                for line in &revoker.plan {
-                    eprintln!("keysweep: dry run: {line}");
-                }
-            }
-            summary.revocation = Some(counts);
-        }
+        summary.revocation = self.revoke(rules, &mut result.findings, args.out.quiet)?;
         result.summary = summary.scan.clone();
         Ok((result, summary))
     }
+}
+
+/// A finding its provider confirmed live.
+pub(crate) fn is_live(f: &Finding) -> bool {
+    f.annotations
+        .validation
+        .as_ref()
+        .is_some_and(|v| v.status == ValidationStatus::Live)
 }
 
 /// The one-line summary machine formats put on standard error.
@@ -346,17 +391,11 @@ fn print_commit_blocked(n: usize) {
     );
 }
 
-/// 2 on errors, 3 on a failed revocation, 1 on findings (as `--fail-on`
-/// defines them) unless `--exit-zero`, else 0.
-fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 {
-    let failing = match args.checks.fail_on {
+/// Whether `findings` make the exit code 1 under `--fail-on`.
+pub(crate) fn fails(fail_on: FailOn, findings: &[Finding]) -> bool {
+    match fail_on {
         FailOn::Any => !findings.is_empty(),
-        FailOn::Live => findings.iter().any(|f| {
-            f.annotations
-                .validation
-                .as_ref()
-                .is_some_and(|v| v.status == ValidationStatus::Live)
-        }),
+        FailOn::Live => findings.iter().any(is_live),
         other => {
             let least = fail_severity(other).unwrap_or(Severity::Low);
             findings.iter().any(|f| {
@@ -367,7 +406,13 @@ fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 
                     .is_some_and(|s| s >= least)
             })
         }
-    };
+    }
+}
+
+/// 2 on errors, 3 on a failed revocation, 1 on findings (as `--fail-on`
+/// defines them) unless `--exit-zero`, else 0.
+fn exit_code(args: &ScanArgs, findings: &[Finding], summary: &RunSummary) -> u8 {
+    let failing = fails(args.checks.fail_on, findings);
     let revoke_failed = summary
         .revocation
         .as_ref()

@@ -66,6 +66,38 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, UnitError> {
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
+/// Parses an age or a wait: a number with `s`, `m`, `h` or `d` (seconds if
+/// bare), from 0 up to a year — `--revalidate-after 7d`,
+/// `--rate-limit-wait 0`.
+///
+/// ```
+/// use std::time::Duration;
+/// use keysweep::config::units::parse_age;
+/// assert_eq!(parse_age("12h"), Ok(Duration::from_secs(12 * 3600)));
+/// assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86400)));
+/// assert_eq!(parse_age("0"), Ok(Duration::ZERO));
+/// assert!(parse_age("2y").is_err());
+/// assert!(parse_age("400d").is_err());
+/// ```
+pub fn parse_age(s: &str) -> Result<std::time::Duration, UnitError> {
+    let (n, unit) = number_and_unit(s, "an age (try 30m, 12h or 7d)")?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        other => {
+            return Err(UnitError(format!(
+                "unknown unit {other:?} (use s, m, h or d)"
+            )))
+        }
+    };
+    if !(0.0..=365.0 * 86400.0).contains(&secs) {
+        return Err(UnitError(format!("{s:?} must be at most 365d")));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 /// Splits `s` into its leading number and the unit after it; `what` names
 /// the kind of value for the error.
 fn number_and_unit<'a>(s: &'a str, what: &str) -> Result<(f64, &'a str), UnitError> {

@@ -22,7 +22,7 @@ pub use self::sqlite::Sqlite;
 
 /// The schema version this build writes. Each backend holds one migration per
 /// version; a store newer than this is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A run of `keysweep sweep` (or one worker's share of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +75,8 @@ pub struct StoredFinding {
     pub last_seen_run: i64,
     pub validation_status: Option<String>,
     pub revocation_status: Option<String>,
+    /// When the validation was made (Unix seconds); `None` if never.
+    pub validated_at: Option<i64>,
 }
 
 /// Which stored findings to return.
@@ -128,8 +130,29 @@ pub trait Datastore: Send {
     /// Marks `run` finished.
     fn finish_run(&mut self, run: i64) -> anyhow::Result<()>;
 
+    /// Stores a finding's validation and revocation (the finding as given,
+    /// found by its `repo` and fingerprint), validated at `validated_at`
+    /// (Unix seconds). A finding not stored is left alone.
+    fn record_checks(&mut self, finding: &Finding, validated_at: i64) -> anyhow::Result<()>;
+
     /// Stored findings, ordered by repository, path and fingerprint.
     fn findings(&mut self, query: &FindingQuery) -> anyhow::Result<Vec<StoredFinding>>;
+}
+
+/// The environment variable that names the datastore when `--datastore` is
+/// not given: a PostgreSQL URL with a password stays out of `argv` (and out of
+/// Kubernetes manifests, filled from a Secret).
+pub const ENV: &str = "KEYSWEEP_DATASTORE";
+
+/// Where the datastore is when not given on the command line.
+pub const DEFAULT_LOCATION: &str = ".keysweep/sweep.db";
+
+/// The datastore location: `flag`, else `$KEYSWEEP_DATASTORE` (when set and
+/// not empty), else [`DEFAULT_LOCATION`].
+pub fn location(flag: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var(ENV).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_LOCATION.to_string())
 }
 
 /// Opens the store at `location`: a `postgres://` or `postgresql://` URL, or a
@@ -190,6 +213,23 @@ fn now() -> String {
 fn blob_of(f: &Finding) -> Option<Vec<u8>> {
     let hex = &f.git.as_ref()?.blob;
     git2::Oid::from_str(hex).ok().map(|o| o.as_bytes().to_vec())
+}
+
+/// The stored names of a finding's validation and revocation status.
+fn check_statuses(f: &Finding) -> (Option<String>, Option<String>) {
+    let name = |v: serde_json::Result<serde_json::Value>| {
+        v.ok().and_then(|v| v.as_str().map(str::to_string))
+    };
+    (
+        f.annotations
+            .validation
+            .as_ref()
+            .and_then(|v| name(serde_json::to_value(v.status))),
+        f.annotations
+            .revocation
+            .as_ref()
+            .and_then(|r| name(serde_json::to_value(r.status))),
+    )
 }
 
 fn commit_of(f: &Finding) -> Option<&str> {

@@ -62,6 +62,9 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX findings_first_seen ON findings (first_seen_run);
     CREATE INDEX findings_last_seen ON findings (last_seen_run);",
+    // 2: when a finding was validated, so a later sweep validates it again
+    // only once that is older than --revalidate-after.
+    "ALTER TABLE findings ADD COLUMN validated_at BIGINT;",
 ];
 
 /// Key of the advisory lock that serialises migrations when many workers
@@ -318,10 +321,32 @@ impl Datastore for Postgres {
         Ok(())
     }
 
+    fn record_checks(
+        &mut self,
+        f: &crate::finding::Finding,
+        validated_at: i64,
+    ) -> anyhow::Result<()> {
+        let (validation, revocation) = super::check_statuses(f);
+        self.client.execute(
+            "UPDATE findings SET finding = $1, validation_status = $2, revocation_status = $3,
+                 validated_at = $4
+             WHERE fingerprint = $5 AND repo = (SELECT id FROM repos WHERE url = $6)",
+            &[
+                &serde_json::to_string(f)?,
+                &validation,
+                &revocation,
+                &validated_at,
+                &f.matched.fingerprint,
+                &f.annotations.repo.as_deref().unwrap_or_default(),
+            ],
+        )?;
+        Ok(())
+    }
+
     fn findings(&mut self, q: &FindingQuery) -> anyhow::Result<Vec<StoredFinding>> {
         let rows = self.client.query(
             "SELECT f.finding, f.first_seen_run, f.last_seen_run, f.validation_status,
-                    f.revocation_status
+                    f.revocation_status, f.validated_at
              FROM findings f JOIN repos r ON r.id = f.repo
              WHERE ($1::bigint IS NULL OR f.first_seen_run > $1)
                AND ($2::bigint IS NULL OR f.first_seen_run = $2)
@@ -340,6 +365,7 @@ impl Datastore for Postgres {
                     last_seen_run: r.get(2),
                     validation_status: r.get(3),
                     revocation_status: r.get(4),
+                    validated_at: r.get(5),
                 })
             })
             .collect()

@@ -62,6 +62,9 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX findings_first_seen ON findings (first_seen_run);
     CREATE INDEX findings_last_seen ON findings (last_seen_run);",
+    // 2: when a finding was validated, so a later sweep validates it again
+    // only once that is older than --revalidate-after.
+    "ALTER TABLE findings ADD COLUMN validated_at INTEGER;",
 ];
 
 /// An SQLite datastore. Holds secrets: the file is created readable by its
@@ -352,10 +355,32 @@ impl Datastore for Sqlite {
         Ok(())
     }
 
+    fn record_checks(
+        &mut self,
+        f: &crate::finding::Finding,
+        validated_at: i64,
+    ) -> anyhow::Result<()> {
+        let (validation, revocation) = super::check_statuses(f);
+        self.conn.execute(
+            "UPDATE findings SET finding = ?1, validation_status = ?2, revocation_status = ?3,
+                 validated_at = ?4
+             WHERE fingerprint = ?5 AND repo = (SELECT id FROM repos WHERE url = ?6)",
+            params![
+                serde_json::to_string(f)?,
+                validation,
+                revocation,
+                validated_at,
+                f.matched.fingerprint,
+                f.annotations.repo.as_deref().unwrap_or_default(),
+            ],
+        )?;
+        Ok(())
+    }
+
     fn findings(&mut self, q: &FindingQuery) -> anyhow::Result<Vec<StoredFinding>> {
         let mut st = self.conn.prepare(
             "SELECT f.finding, f.first_seen_run, f.last_seen_run, f.validation_status,
-                    f.revocation_status
+                    f.revocation_status, f.validated_at
              FROM findings f JOIN repos r ON r.id = f.repo
              WHERE (?1 IS NULL OR f.first_seen_run > ?1)
                AND (?2 IS NULL OR f.first_seen_run = ?2)
@@ -375,6 +400,7 @@ impl Datastore for Sqlite {
                 last_seen_run: row.get(2)?,
                 validation_status: row.get(3)?,
                 revocation_status: row.get(4)?,
+                validated_at: row.get(5)?,
             });
         }
         Ok(out)

@@ -31,6 +31,10 @@ pub enum Encoding {
     Hex,
     /// URL percent-encoding (`%5F`); `+` is kept, since tokens contain it.
     Percent,
+    /// A JSON string's escapes (`\"token\": \"…\"`, a JSON document logged
+    /// inside another): one level per decoding, so text escaped twice is
+    /// read after two.
+    JsonEscaped,
 }
 
 impl Encoding {
@@ -39,6 +43,7 @@ impl Encoding {
             Encoding::Base64 => "base64",
             Encoding::Hex => "hex",
             Encoding::Percent => "percent",
+            Encoding::JsonEscaped => "json-escaped",
         }
     }
 }
@@ -125,6 +130,57 @@ pub fn decode_runs(text: &[u8], mut found: impl FnMut(Range<usize>, Encoding, Ve
         }
     });
     percent_runs(text, |r, decoded| found(r, Encoding::Percent, decoded));
+    escaped_runs(text, |r, decoded| found(r, Encoding::JsonEscaped, decoded));
+}
+
+/// Calls `found(line, decoded)` for each line holding at least two `\"`
+/// (a JSON document embedded in a string, as log lines carry them), with one
+/// level of escapes undone: `\"` is `"`, `\\` is `\`, `\/` is `/`; other
+/// escapes stay as written, so lines keep their numbers.
+///
+/// ```
+/// let mut got = Vec::new();
+/// let line = br#"{"msg": "{\\\"token\\\": \\\"abc\\\"}"}"#;
+/// keysweep::format::encoded::escaped_runs(line, |r, d| got.push((r, d)));
+/// assert_eq!(got[0].1, br#"{"msg": "{\"token\": \"abc\"}"}"#);
+/// ```
+///
+/// # Time complexity
+///
+/// Linear: one search for `\"`, and each line with one is decoded once.
+pub fn escaped_runs(text: &[u8], mut found: impl FnMut(Range<usize>, Vec<u8>)) {
+    let mut done = 0;
+    for at in memchr::memmem::find_iter(text, b"\\\"") {
+        if at < done {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+        let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+        done = end;
+        let line = &text[start..end];
+        if line.len() > MAX_RUN || memchr::memmem::find_iter(line, b"\\\"").nth(1).is_none() {
+            continue;
+        }
+        found(start..end, unescape_once(line));
+    }
+}
+
+fn unescape_once(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        match (line[i], line.get(i + 1)) {
+            (b'\\', Some(&c @ (b'"' | b'\\' | b'/'))) => {
+                out.push(c);
+                i += 2;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Base64 wrapped over several lines, as `base64`, MIME (76 columns) and
@@ -608,6 +664,24 @@ mod tests {
         let mut v = Vec::new();
         decode_runs(text, |r, e, d| v.push((r, e, d)));
         v
+    }
+
+    #[test]
+    fn escaped_json_is_undone_one_level_at_a_time() {
+        let text = b"a\nlog {\"m\": \"{\\\\\\\"pw\\\\\\\": \\\\\\\"x\\\\\\\"}\"}\nsay \\\"hi\n";
+        let mut got = Vec::new();
+        escaped_runs(text, |r, d| got.push((r, d)));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, 2..text.len() - 10);
+        let once = &got[0].1;
+        assert_eq!(once, br#"log {"m": "{\"pw\": \"x\"}"}"#);
+        let mut again = Vec::new();
+        escaped_runs(once, |_, d| again.push(d));
+        assert_eq!(again, [br#"log {"m": "{"pw": "x"}"}"#.to_vec()]);
+        // One `\"` on a line is a quote in a string, not embedded JSON.
+        let mut none = Vec::new();
+        escaped_runs(b"say \\\"hi", |r, _| none.push(r));
+        assert!(none.is_empty());
     }
 
     #[test]

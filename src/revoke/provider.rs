@@ -83,7 +83,7 @@ pub fn parse_revoker_file(
         }
         let spec: RevokeSpec =
             serde_json::from_value(Value::Object(entry)).map_err(|e| err(name, e.to_string()))?;
-        spec.check().map_err(|e| err(name, e))?;
+        spec.check().map_err(|e| err(name, e.to_string()))?;
         out.push((rules, spec));
     }
     Ok(out)
@@ -151,7 +151,7 @@ fn build(job: &Job<'_>, send_lookup: bool) -> Result<crate::net::Request, CallEr
     let parts = parts(job, spec, send_lookup)?;
     job.validator
         .build_request(&f.rule.provider, &spec.request(), &f.matched.secret, &parts)
-        .map_err(CallError::Request)
+        .map_err(|e| CallError::Request(e.to_string()))
 }
 
 /// The finding's parts plus those `extract` cuts from the secret and those
@@ -190,11 +190,11 @@ fn parts(
             &f.matched.secret,
             &parts,
         )
-        .map_err(CallError::Lookup)?;
+        .map_err(|e| CallError::Lookup(e.to_string()))?;
     let resp = job
         .validator
         .send(&req, &f.matched.secret)
-        .map_err(CallError::Lookup)?;
+        .map_err(|e| CallError::Lookup(e.to_string()))?;
     let json: Option<Value> = serde_json::from_str(&resp.body).ok();
     if !(200..300).contains(&resp.status) {
         return Err(CallError::Lookup(format!("HTTP {}", resp.status)));
@@ -230,7 +230,7 @@ pub(crate) fn revoke(job: &Job<'_>) -> Outcome {
     };
     let resp = match job.validator.send(&req, &job.finding.matched.secret) {
         Ok(r) => r,
-        Err(e) => return Outcome::failed(e, None),
+        Err(e) => return Outcome::failed(e.to_string(), None),
     };
     let json: Option<Value> = serde_json::from_str(&resp.body).ok();
     let said = crate::net::provider_message(&resp.body, json.as_ref())

@@ -75,6 +75,6 @@ pub(crate) fn revoke(job: &Job<'_>, address: &str, token_env: Option<&str>) -> O
             format!("vault answered HTTP {}: {}", r.status, short(&r.body)),
             Some(r.status),
         ),
-        Err(e) => Outcome::failed(e, None),
+        Err(e) => Outcome::failed(e.to_string(), None),
     }
 }

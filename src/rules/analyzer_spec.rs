@@ -201,7 +201,10 @@ impl AnalyzeSpec {
             return Err(E::Severity);
         }
         for (loc, t) in self.request().templates() {
-            Template::parse(t).map_err(|message| E::Template { loc, message })?;
+            Template::parse(t).map_err(|e| E::Template {
+                loc,
+                message: e.to_string(),
+            })?;
         }
         for (name, value) in &self.headers {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
@@ -216,7 +219,7 @@ impl AnalyzeSpec {
             return if extra { Err(E::CodeFields) } else { Ok(()) };
         }
         let url = self.url.as_deref().ok_or(E::NoUrl)?;
-        check_url(url).map_err(|e| E::Url(e.replacen("validate: ", "", 1)))?;
+        check_url(url, super::Section::Validate).map_err(|e| E::Url(e.problem))?;
         let method = self.method.as_deref().unwrap_or("GET");
         if !["GET", "HEAD", "POST"].contains(&method) {
             return Err(E::Method(method.to_string()));

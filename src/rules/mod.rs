@@ -21,8 +21,9 @@ pub use analyzer_spec::{
 pub use filter::{entropy, has_classes, is_placeholder};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
 pub use validator_spec::{
-    json_path, parse_validator_file, BasicAuth, LookupSpec, Matchers, ResponseMatch, RevokeSpec,
-    Template, ValidateSpec, ValidatorEntry, ValidatorKind,
+    json_path, parse_validator_file, BasicAuth, LookupSpec, Matchers, MissingPart, ResponseMatch,
+    RevokeSpec, Section, SpecError, Template, TemplateError, ValidateSpec, ValidatorEntry,
+    ValidatorFileError, ValidatorKind,
 };
 
 use std::path::{Path, PathBuf};

@@ -183,10 +183,12 @@ impl RuleSpec {
             return Err(super::RuleProblem::MaxLen);
         }
         if let Some(v) = &self.validate {
-            v.check().map_err(super::RuleProblem::Validator)?;
+            v.check()
+                .map_err(|e| super::RuleProblem::Validator(e.to_string()))?;
         }
         if let Some(r) = &self.revoke {
-            r.check().map_err(super::RuleProblem::Revoker)?;
+            r.check()
+                .map_err(|e| super::RuleProblem::Revoker(e.to_string()))?;
         }
         Ok(())
     }

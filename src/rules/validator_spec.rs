@@ -9,6 +9,76 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Which kind of section a [`SpecError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Validate,
+    Revoke,
+}
+
+impl std::fmt::Display for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Section::Validate => "validate",
+            Section::Revoke => "revoke",
+        })
+    }
+}
+
+/// A malformed `validate:` or `revoke:` section. Display starts with the
+/// section and field (`validate url: …`, `revoke header X: …`) and then says
+/// how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{section} {field}: {problem}")]
+pub struct SpecError {
+    pub section: Section,
+    /// `url`, `method`, `header NAME`, `json`, `live` …
+    pub field: String,
+    pub problem: String,
+}
+
+impl SpecError {
+    fn new(section: Section, field: impl Into<String>, problem: impl Into<String>) -> SpecError {
+        SpecError {
+            section,
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A template that does not parse. Display starts with the template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {template:?}: unclosed '{{{{'")]
+    Unclosed { template: String },
+    #[error(
+        "template {template:?}: unknown placeholder {{{{{name}}}}} (use {{{{secret}}}} or {{{{parts.NAME}}}})"
+    )]
+    UnknownPlaceholder { template: String, name: String },
+}
+
+/// A template names a part the finding does not have. Display names the part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("part {0}: not found with the secret")]
+pub struct MissingPart(pub String);
+
+/// A malformed bundled or user validator file. Display starts with the entry
+/// (the caller puts the file's path in front).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidatorFileError {
+    #[error("top level: a validator file maps entry names (rule ids) to validate sections")]
+    NotAMap,
+    #[error("entry {entry}: expected a map")]
+    EntryNotAMap { entry: String },
+    #[error("entry {entry}: `{key}` must be a list of rule ids or globs")]
+    BadList { entry: String, key: String },
+    #[error("entry {entry}: {message}")]
+    Syntax { entry: String, message: String },
+    #[error("entry {entry}: {source}")]
+    Spec { entry: String, source: SpecError },
+}
+
 /// How a rule's secrets are checked with their provider.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -126,53 +196,48 @@ impl RevokeSpec {
     ///
     /// # Errors
     ///
-    /// Names the problem, prefixed `revoke`.
-    pub fn check(&self) -> Result<(), String> {
+    /// Names the field and the problem, prefixed `revoke`.
+    pub fn check(&self) -> Result<(), SpecError> {
         let req = self.request();
-        let err = |e: String| e.replacen("validate", "revoke", 1);
-        for (loc, t) in req.templates() {
-            Template::parse(t).map_err(|e| format!("revoke {loc}: {e}"))?;
-        }
-        for (name, value) in &self.headers {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-                return Err(format!("revoke: invalid header name {name:?}"));
-            }
-            if value.contains(['\r', '\n']) {
-                return Err(format!("revoke: header {name} contains a line break"));
-            }
-        }
-        check_url(&self.url).map_err(err)?;
+        let err = |field: &str, problem: String| SpecError::new(Section::Revoke, field, problem);
+        check_templates(&req, Section::Revoke)?;
+        check_headers(&self.headers, Section::Revoke)?;
+        check_url(&self.url, Section::Revoke)?;
         let method = req.method.as_deref().unwrap_or("POST");
         if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method) {
-            return Err(format!(
-                "revoke: method {method:?} is not one of GET, POST, PUT, PATCH, DELETE"
+            return Err(err(
+                "method",
+                format!("{method:?} is not one of GET, POST, PUT, PATCH, DELETE"),
             ));
         }
-        let bodies = [
-            self.body.is_some(),
-            self.form.is_some(),
-            self.json.is_some(),
-        ];
-        if bodies.iter().filter(|b| **b).count() > 1 {
-            return Err("revoke: give at most one of body, form and json".into());
+        if req.body_count() > 1 {
+            return Err(err(
+                "body",
+                "give at most one of body, form and json".into(),
+            ));
         }
         if self.revoked.is_empty() {
-            return Err("revoke: needs a `revoked` answer (everything else is a failure)".into());
+            return Err(err(
+                "revoked",
+                "needs a `revoked` answer (everything else is a failure)".into(),
+            ));
         }
         if let Some(re) = &self.extract {
-            let re = regex::Regex::new(re).map_err(|e| format!("revoke extract: {e}"))?;
+            let re = regex::Regex::new(re).map_err(|e| err("extract", e.to_string()))?;
             if re.capture_names().flatten().next().is_none() {
-                return Err("revoke extract: needs named groups, one per part".into());
+                return Err(err("extract", "needs named groups, one per part".into()));
             }
         }
         if let Some(l) = &self.lookup {
-            check_url(&l.url).map_err(err)?;
+            let lookup = |e: SpecError| err(&format!("lookup {}", e.field), e.problem);
+            check_url(&l.url, Section::Revoke).map_err(lookup)?;
             if l.parts.is_empty() {
-                return Err("revoke lookup: needs `parts` (name → JSON path)".into());
+                return Err(err(
+                    "lookup parts",
+                    "needs `parts` (name → JSON path)".into(),
+                ));
             }
-            for (loc, t) in l.request().templates() {
-                Template::parse(t).map_err(|e| format!("revoke lookup {loc}: {e}"))?;
-            }
+            check_templates(&l.request(), Section::Revoke).map_err(lookup)?;
         }
         Ok(())
     }
@@ -356,7 +421,7 @@ impl Template {
     /// assert_eq!(t.render("abc", &Default::default(), |s| s.to_string()).unwrap(), "Bearer abc");
     /// assert!(Template::parse("{{token}}").is_err());
     /// ```
-    pub fn parse(s: &str) -> Result<Template, String> {
+    pub fn parse(s: &str) -> Result<Template, TemplateError> {
         let mut pieces = Vec::new();
         let mut rest = s;
         while let Some(open) = rest.find("{{") {
@@ -364,9 +429,9 @@ impl Template {
                 pieces.push(Piece::Text(rest[..open].to_string()));
             }
             let after = &rest[open + 2..];
-            let close = after
-                .find("}}")
-                .ok_or_else(|| format!("unclosed '{{{{' in {s:?}"))?;
+            let close = after.find("}}").ok_or_else(|| TemplateError::Unclosed {
+                template: s.to_string(),
+            })?;
             let name = after[..close].trim();
             pieces.push(match name {
                 "secret" => Piece::Secret,
@@ -378,9 +443,10 @@ impl Template {
                         Piece::Part(p.to_string())
                     }
                     _ => {
-                        return Err(format!(
-                            "unknown placeholder {{{{{name}}}}} in {s:?} (use {{{{secret}}}} or {{{{parts.NAME}}}})"
-                        ))
+                        return Err(TemplateError::UnknownPlaceholder {
+                            template: s.to_string(),
+                            name: name.to_string(),
+                        })
                     }
                 },
             });
@@ -408,19 +474,22 @@ impl Template {
     ///
     /// # Errors
     ///
-    /// Returns the name of a part that `parts` lacks.
+    /// Names a part that `parts` lacks.
     pub fn render(
         &self,
         secret: &str,
         parts: &BTreeMap<String, String>,
         encode: impl Fn(&str) -> String,
-    ) -> Result<String, String> {
+    ) -> Result<String, MissingPart> {
         let mut out = String::new();
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Secret => out.push_str(&encode(secret)),
-                Piece::Part(n) => out.push_str(&encode(parts.get(n).ok_or_else(|| n.clone())?)),
+                Piece::Part(n) => {
+                    let value = parts.get(n).ok_or_else(|| MissingPart(n.clone()))?;
+                    out.push_str(&encode(value))
+                }
             }
         }
         Ok(out)
@@ -476,91 +545,122 @@ impl ValidateSpec {
         names
     }
 
+    /// How many of `body`, `form` and `json` are given.
+    fn body_count(&self) -> usize {
+        [
+            self.body.is_some(),
+            self.form.is_some(),
+            self.json.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count()
+    }
+
     /// Checks what serde cannot: templates parse, the URL names its host
     /// literally over HTTPS, one body at most, matchers are meaningful.
     ///
     /// # Errors
     ///
-    /// Returns the first problem, phrased to say how to fix it.
-    pub fn check(&self) -> Result<(), String> {
-        for (loc, t) in self.templates() {
-            Template::parse(t).map_err(|e| format!("validate {loc}: {e}"))?;
-        }
-        for (name, value) in &self.headers {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-                return Err(format!("validate: invalid header name {name:?}"));
-            }
-            if value.contains(['\r', '\n']) {
-                return Err(format!("validate: header {name} contains a line break"));
-            }
-        }
+    /// Returns the first problem, naming the field and how to fix it.
+    pub fn check(&self) -> Result<(), SpecError> {
+        let err = |field: &str, problem: String| SpecError::new(Section::Validate, field, problem);
+        check_templates(self, Section::Validate)?;
+        check_headers(&self.headers, Section::Validate)?;
         if let Some(url) = &self.url {
-            check_url(url)?;
+            check_url(url, Section::Validate)?;
         }
         match self.kind {
-            ValidatorKind::Http => {
-                let method = self.method.as_deref().unwrap_or("GET");
-                if !METHODS.contains(&method) {
-                    return Err(format!(
-                        "validate: method {method:?} is not allowed (use GET, HEAD or POST: a check must not change anything)"
-                    ));
-                }
-                if self.url.is_none() {
-                    return Err("validate: needs a url".into());
-                }
-                let bodies = [
-                    self.body.is_some(),
-                    self.form.is_some(),
-                    self.json.is_some(),
-                ];
-                if bodies.iter().filter(|b| **b).count() > 1 {
-                    return Err("validate: give at most one of body, form and json".into());
-                }
-                if self.live.is_empty() || self.invalid.is_empty() {
-                    return Err(
-                        "validate: needs both `live` and `invalid` answers (everything else is unknown)"
-                            .into(),
-                    );
-                }
-            }
+            ValidatorKind::Http => self.check_http()?,
             kind => {
                 let extra = self.method.is_some()
                     || !self.headers.is_empty()
                     || !self.query.is_empty()
                     || self.basic_auth.is_some()
-                    || self.body.is_some()
-                    || self.form.is_some()
-                    || self.json.is_some()
+                    || self.body_count() > 0
                     || !self.live.is_empty()
                     || !self.invalid.is_empty()
                     || self.identity.is_some();
                 if extra {
-                    return Err(format!(
-                        "validate: kind {kind} is a validator in code; it takes only an optional url"
+                    return Err(err(
+                        "kind",
+                        format!("{kind} is a validator in code; it takes only an optional url"),
                     ));
                 }
             }
         }
         for (which, ms) in [("live", &self.live), ("invalid", &self.invalid)] {
-            for m in &ms.0 {
-                if m.is_empty() {
-                    return Err(format!(
-                        "validate: an empty `{which}` matcher matches everything"
-                    ));
-                }
+            if ms.0.iter().any(ResponseMatch::is_empty) {
+                return Err(err(which, "an empty matcher matches everything".into()));
             }
         }
         // Rate limiting and server errors say nothing about the secret; the
         // engine always reports them as unknown, so a rule must not claim them.
-        for m in self.invalid.0.iter().chain(&self.live.0) {
-            if let Some(s) = m.status.iter().find(|s| **s == 429 || **s >= 500) {
-                return Err(format!(
-                    "validate: status {s} cannot prove anything (rate limits and server errors are always unknown)"
+        for (which, ms) in [("live", &self.live), ("invalid", &self.invalid)] {
+            let claimed = ms.0.iter().flat_map(|m| &m.status);
+            if let Some(s) = claimed.into_iter().find(|s| **s == 429 || **s >= 500) {
+                return Err(err(
+                    which,
+                    format!("status {s} cannot prove anything (rate limits and server errors are always unknown)"),
                 ));
             }
         }
         Ok(())
     }
+
+    /// The checks only a templated request needs.
+    fn check_http(&self) -> Result<(), SpecError> {
+        let err = |field: &str, problem: &str| SpecError::new(Section::Validate, field, problem);
+        let method = self.method.as_deref().unwrap_or("GET");
+        if !METHODS.contains(&method) {
+            return Err(err(
+                "method",
+                &format!("{method:?} is not allowed (use GET, HEAD or POST: a check must not change anything)"),
+            ));
+        }
+        if self.url.is_none() {
+            return Err(err("url", "missing: an http validator needs a url"));
+        }
+        if self.body_count() > 1 {
+            return Err(err("body", "give at most one of body, form and json"));
+        }
+        if self.live.is_empty() || self.invalid.is_empty() {
+            return Err(err(
+                "live/invalid",
+                "needs both `live` and `invalid` answers (everything else is unknown)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Every template of a section parses.
+fn check_templates(spec: &ValidateSpec, section: Section) -> Result<(), SpecError> {
+    for (loc, t) in spec.templates() {
+        Template::parse(t).map_err(|e| SpecError::new(section, loc, e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Header names are tokens and values hold no line breaks.
+fn check_headers(headers: &BTreeMap<String, String>, section: Section) -> Result<(), SpecError> {
+    for (name, value) in headers {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            return Err(SpecError::new(
+                section,
+                format!("header {name:?}"),
+                "invalid header name",
+            ));
+        }
+        if value.contains(['\r', '\n']) {
+            return Err(SpecError::new(
+                section,
+                format!("header {name}"),
+                "contains a line break",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn json_strings<'a>(v: &'a Value, out: &mut Vec<(String, &'a str)>) {
@@ -574,22 +674,23 @@ fn json_strings<'a>(v: &'a Value, out: &mut Vec<(String, &'a str)>) {
 
 /// A validator URL must be HTTPS and name its host literally, so that a
 /// secret can only ever go to the host its rule names.
-pub(crate) fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str, section: Section) -> Result<(), SpecError> {
+    let err = |problem: String| SpecError::new(section, "url", problem);
     let rest = url
         .strip_prefix("https://")
-        .ok_or_else(|| format!("validate: url {url:?} must start with https://"))?;
+        .ok_or_else(|| err(format!("{url:?} must start with https://")))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.is_empty() || authority.contains("{{") || authority.contains('@') {
-        return Err(format!(
-            "validate: url {url:?} must name its host literally (no placeholders or user info before the path)"
-        ));
+        return Err(err(format!(
+            "{url:?} must name its host literally (no placeholders or user info before the path)"
+        )));
     }
-    let t = Template::parse(url).map_err(|e| format!("validate url: {e}"))?;
+    let t = Template::parse(url).map_err(|e| err(e.to_string()))?;
     let dummy: BTreeMap<String, String> = t.parts().map(|p| (p.to_string(), "x".into())).collect();
     let probe = t
         .render("x", &dummy, |_| "x".into())
-        .map_err(|p| format!("validate url: missing part {p}"))?;
-    url::Url::parse(&probe).map_err(|e| format!("validate: url {url:?}: {e}"))?;
+        .map_err(|e| err(e.to_string()))?;
+    url::Url::parse(&probe).map_err(|e| err(format!("{url:?}: {e}")))?;
     Ok(())
 }
 
@@ -625,22 +726,23 @@ impl ValidatorEntry {
 ///
 /// Fails naming the entry when it is not a map, its `rules` is not a list of
 /// strings, or its section is malformed.
-pub fn parse_validator_file(doc: &Value) -> Result<Vec<ValidatorEntry>, String> {
-    let map = doc
-        .as_object()
-        .ok_or("a validator file maps entry names (rule ids) to validate sections")?;
+pub fn parse_validator_file(doc: &Value) -> Result<Vec<ValidatorEntry>, ValidatorFileError> {
+    let map = doc.as_object().ok_or(ValidatorFileError::NotAMap)?;
     let mut out = Vec::new();
     for (name, v) in map {
         let mut obj = v
             .as_object()
             .cloned()
-            .ok_or_else(|| format!("entry {name}: expected a map"))?;
-        let mut list = |key: &str| -> Result<Vec<String>, String> {
+            .ok_or_else(|| ValidatorFileError::EntryNotAMap {
+                entry: name.clone(),
+            })?;
+        let mut list = |key: &str| -> Result<Vec<String>, ValidatorFileError> {
             match obj.remove(key) {
                 None => Ok(Vec::new()),
                 Some(Value::String(s)) => Ok(vec![s]),
-                Some(v) => serde_json::from_value(v).map_err(|_| {
-                    format!("entry {name}: `{key}` must be a list of rule ids or globs")
+                Some(v) => serde_json::from_value(v).map_err(|_| ValidatorFileError::BadList {
+                    entry: name.clone(),
+                    key: key.to_string(),
                 }),
             }
         };
@@ -650,8 +752,14 @@ pub fn parse_validator_file(doc: &Value) -> Result<Vec<ValidatorEntry>, String> 
             rules.push(name.clone());
         }
         let spec: ValidateSpec =
-            serde_json::from_value(Value::Object(obj)).map_err(|e| format!("entry {name}: {e}"))?;
-        spec.check().map_err(|e| format!("entry {name}: {e}"))?;
+            serde_json::from_value(Value::Object(obj)).map_err(|e| ValidatorFileError::Syntax {
+                entry: name.clone(),
+                message: e.to_string(),
+            })?;
+        spec.check().map_err(|source| ValidatorFileError::Spec {
+            entry: name.clone(),
+            source,
+        })?;
         out.push(ValidatorEntry {
             name: name.clone(),
             rules,
@@ -669,7 +777,7 @@ mod tests {
 
     fn spec(v: Value) -> Result<ValidateSpec, String> {
         let s: ValidateSpec = serde_json::from_value(v).map_err(|e| e.to_string())?;
-        s.check()?;
+        s.check().map_err(|e| e.to_string())?;
         Ok(s)
     }
 
@@ -684,7 +792,7 @@ mod tests {
         assert_eq!(t.parts().collect::<Vec<_>>(), ["key_id"]);
         assert_eq!(
             t.render("s", &BTreeMap::new(), |v| v.to_string()),
-            Err("key_id".to_string())
+            Err(MissingPart("key_id".to_string()))
         );
         assert!(Template::parse("{{secret").is_err());
         assert!(Template::parse("{{parts.}}").is_err());
@@ -775,6 +883,9 @@ mod tests {
             .unwrap();
         assert!(exact.names_exactly("openai-admin-key"));
         let bad = json!({"x": {"rules": [1], "url": "https://a.test/"}});
-        assert!(parse_validator_file(&bad).unwrap_err().contains("entry x"));
+        assert!(parse_validator_file(&bad)
+            .unwrap_err()
+            .to_string()
+            .starts_with("entry x:"));
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -51,7 +51,11 @@ impl Scanner {
         let errors = AtomicU64::new(0);
         let meter = progress.then(super::meter::Meter::history);
         messages.set_progress(meter.as_ref().map(|m| m.bar().clone()));
-        let result = enumerate_and_scan(repo_path, self, opts, messages, &errors, meter.as_ref());
+        let result = if opts.read_packs {
+            enumerate_then_scan_packs(repo_path, self, opts, messages, &errors, meter.as_ref())
+        } else {
+            enumerate_and_scan(repo_path, self, opts, messages, &errors, meter.as_ref())
+        };
         if let Some(m) = meter {
             m.finish();
         }
@@ -291,6 +295,128 @@ pub fn enumerate_and_scan(
     })
 }
 
+/// Walks the history first, then scans its blobs as the pack files yield
+/// them in delta-tree order ([`crate::source::pack`]); blobs no pack yielded
+/// (loose, in alternates, in a pack that does not resolve alone) are then
+/// read by id. Each blob is scanned once, at its site, as
+/// [`enumerate_and_scan`] does, so the findings are the same.
+///
+/// # Errors
+///
+/// As [`enumerate_and_scan`]. A pack that cannot be read is warned about and
+/// its blobs read by id instead.
+pub fn enumerate_then_scan_packs(
+    repo_path: &Path,
+    scanner: &Scanner,
+    opts: &GitOptions,
+    messages: &Messages,
+    errors: &AtomicU64,
+    progress: Option<&Meter>,
+) -> anyhow::Result<(History, BlobScan)> {
+    let repo = open(repo_path)?;
+    let history = enumerate_with(&repo, opts, messages, errors, None)?;
+    let git_dir = repo.path().to_path_buf();
+    let worker = Worker::new(repo_path, scanner, opts, messages, errors, progress);
+    let sites: HashMap<Oid, usize> = history
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.blob, i))
+        .collect();
+    let done: Vec<AtomicBool> = (0..history.sites.len())
+        .map(|_| AtomicBool::new(false))
+        .collect();
+    let found = Mutex::new(Vec::new());
+    for idx in crate::source::pack::pack_indexes(&git_dir) {
+        let visit = {
+            let mut local = Local::default();
+            let (worker, sites, done, found) = (&worker, &sites, &done, &found);
+            let list = &history.sites;
+            move |oid: Oid, content: &[u8]| {
+                let Some(&i) = sites.get(&oid) else { return };
+                if done[i].swap(true, Ordering::Relaxed) {
+                    return;
+                }
+                let Local(scratch, ranges) = &mut local;
+                let f = worker.scan_blob(&list[i], content, scratch, ranges);
+                if let Some(m) = worker.progress {
+                    m.scanned(f.len(), Some(list[i].commit));
+                }
+                if !f.is_empty() {
+                    found.lock().unwrap().extend(f);
+                }
+            }
+        };
+        if let Err(e) = crate::source::pack::for_each_blob(&idx, opts.threads, visit) {
+            messages.warn(
+                &e.path.display().to_string(),
+                &format!("{}; reading its blobs by id instead", e.message),
+            );
+        }
+    }
+    let rest: Vec<Site> = history
+        .sites
+        .iter()
+        .zip(&done)
+        .filter(|(_, d)| !d.load(Ordering::Relaxed))
+        .map(|(s, _)| s.clone())
+        .collect();
+    let mut findings = found.into_inner().unwrap();
+    findings.extend(scan_by_id(
+        &worker,
+        &rest,
+        history.sites.len(),
+        opts,
+        messages,
+    )?);
+    let mut scan = worker.finish(findings);
+    scan.findings = attach_provenance(
+        &repo,
+        &history,
+        std::mem::take(&mut scan.findings),
+        messages,
+    );
+    Ok((history, scan))
+}
+
+/// Scans the blobs no pack handed over (loose objects, alternates, packs
+/// that failed), reading them by id.
+fn scan_by_id(
+    worker: &Worker<'_>,
+    rest: &[Site],
+    total: usize,
+    opts: &GitOptions,
+    messages: &Messages,
+) -> anyhow::Result<Vec<Finding>> {
+    messages.log(
+        crate::diag::Level::Info,
+        format_args!(
+            "{} blobs read from pack files in delta order, {} by id",
+            total - rest.len(),
+            rest.len()
+        ),
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()?;
+    Ok(pool.install(|| {
+        rest.par_chunks(64)
+            .flat_map_iter(|c| worker.scan_chunk(c))
+            .collect::<Vec<_>>()
+    }))
+}
+
+/// A scanning thread's own working memory; a clone starts empty (each
+/// thread of the pack traversal gets one).
+#[derive(Default)]
+struct Local(Scratch, Vec<Range<usize>>);
+
+impl Clone for Local {
+    fn clone(&self) -> Local {
+        Local::default()
+    }
+}
+
 /// Where [`scan_sites`] gets its blobs.
 enum Sites<'a> {
     Listed(&'a [Site]),
@@ -310,19 +436,7 @@ fn scan_sites(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()?;
-    let plan = scanner.history_plan();
-    let worker = Worker {
-        repo_dir: repo_path.to_path_buf(),
-        repos: Mutex::new(Vec::new()),
-        scanner,
-        plan,
-        seen: super::dedupe::Seen::new(plan.margin),
-        opts,
-        messages,
-        errors,
-        progress,
-        counts: Counts::default(),
-    };
+    let worker = Worker::new(repo_path, scanner, opts, messages, errors, progress);
     let per_blob: Vec<Finding> = pool.install(|| match sites {
         Sites::Listed(list) => list
             .par_chunks(64)
@@ -335,21 +449,7 @@ fn scan_sites(
             .flat_map_iter(|c| worker.scan_chunk(&c))
             .collect(),
     });
-    let c = worker.counts;
-    if crate::diag::enabled(crate::diag::Level::Info) {
-        eprintln!(
-            "keysweep: [info] whole-blob rules ran over {} bytes",
-            c.long_bytes.load(Ordering::Relaxed)
-        );
-    }
-    Ok(BlobScan {
-        findings: per_blob,
-        scanned: c.scanned.into_inner(),
-        bytes: c.bytes.into_inner(),
-        new_bytes: c.new_bytes.into_inner(),
-        binary: c.binary.into_inner(),
-        too_large: c.too_large.into_inner(),
-    })
+    Ok(worker.finish(per_blob))
 }
 
 /// What the scanning threads count.
@@ -378,7 +478,49 @@ struct Worker<'a> {
     counts: Counts,
 }
 
-impl Worker<'_> {
+impl<'a> Worker<'a> {
+    fn new(
+        repo_path: &Path,
+        scanner: &'a Scanner,
+        opts: &'a GitOptions,
+        messages: &'a Messages,
+        errors: &'a AtomicU64,
+        progress: Option<&'a Meter>,
+    ) -> Worker<'a> {
+        let plan = scanner.history_plan();
+        Worker {
+            repo_dir: repo_path.to_path_buf(),
+            repos: Mutex::new(Vec::new()),
+            scanner,
+            plan,
+            seen: super::dedupe::Seen::new(plan.margin),
+            opts,
+            messages,
+            errors,
+            progress,
+            counts: Counts::default(),
+        }
+    }
+
+    /// The counts and the (provenance-less) findings of the blobs scanned.
+    fn finish(self, findings: Vec<Finding>) -> BlobScan {
+        let c = self.counts;
+        if crate::diag::enabled(crate::diag::Level::Info) {
+            eprintln!(
+                "keysweep: [info] whole-blob rules ran over {} bytes",
+                c.long_bytes.load(Ordering::Relaxed)
+            );
+        }
+        BlobScan {
+            findings,
+            scanned: c.scanned.into_inner(),
+            bytes: c.bytes.into_inner(),
+            new_bytes: c.new_bytes.into_inner(),
+            binary: c.binary.into_inner(),
+            too_large: c.too_large.into_inner(),
+        }
+    }
+
     /// Scans a batch of blobs with one repository handle (libgit2 handles
     /// are not shared between threads).
     fn scan_chunk(&self, chunk: &[Site]) -> Vec<Finding> {

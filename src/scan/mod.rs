@@ -699,6 +699,43 @@ impl Scanner {
     }
 }
 
+/// Findings read from JSON-escaped text that repeat one found with fewer
+/// decodings (the same rule and secret, overlapping): a token in an escaped
+/// log line is matched as written too, and reported there, at its column.
+fn escaped_repeats(found: &[(Finding, Range<usize>)]) -> std::collections::HashSet<usize> {
+    let tag = encoded::Encoding::JsonEscaped.name();
+    let levels = |f: &Finding| {
+        f.place
+            .decoded
+            .as_deref()
+            .map_or(0, |d| d.split('/').count())
+    };
+    let is_escaped = |f: &Finding| f.place.decoded.as_deref().is_some_and(|d| d.ends_with(tag));
+    if !found.iter().any(|(f, _)| is_escaped(f)) {
+        return Default::default();
+    }
+    // (rule, secret) → (decodings, span) of each finding.
+    type Readings<'a> = HashMap<(&'a str, &'a str), Vec<(usize, &'a Range<usize>)>>;
+    let mut by_value: Readings<'_> = HashMap::new();
+    for (f, s) in found {
+        by_value
+            .entry((f.rule.id.as_str(), f.matched.secret.as_str()))
+            .or_default()
+            .push((levels(f), s));
+    }
+    found
+        .iter()
+        .enumerate()
+        .filter(|(_, (f, s))| {
+            is_escaped(f)
+                && by_value[&(f.rule.id.as_str(), f.matched.secret.as_str())]
+                    .iter()
+                    .any(|(l, t)| *l < levels(f) && t.start < s.end && s.start < t.end)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 fn category_index(c: generic::Category) -> usize {
     generic::Category::ALL
         .iter()
@@ -756,10 +793,13 @@ fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
             });
         }
     }
+    let escaped = escaped_repeats(found);
     let keep: Vec<bool> = found
         .iter()
-        .map(|(f, s)| {
-            !indices[&f.rule.confidence].any_overlap(s)
+        .enumerate()
+        .map(|(i, (f, s))| {
+            !escaped.contains(&i)
+                && !indices[&f.rule.confidence].any_overlap(s)
                 && unescaped
                     .get(&(f.rule.id.as_str(), f.rule.confidence))
                     .is_none_or(|ix| f.place.decoded.is_some() || !ix.any_overlap(s))

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod mirror;
+pub mod pack;
 pub mod staged;
 pub mod stdin;
 

@@ -36,7 +36,7 @@ pub(crate) fn check(
     }
     let url = match ctx.url(spec.url.as_deref().unwrap_or(DEFAULT_URL)) {
         Ok(u) => u,
-        Err(e) => return Validation::unknown(e),
+        Err(e) => return Validation::unknown(e.to_string()),
     };
     let req = signed_request(
         url,
@@ -48,7 +48,7 @@ pub(crate) fn check(
     );
     match ctx.send(&req) {
         Ok(resp) => interpret(&resp),
-        Err(e) => Validation::unknown(e),
+        Err(e) => Validation::unknown(e.to_string()),
     }
 }
 

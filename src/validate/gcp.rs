@@ -33,11 +33,11 @@ pub(crate) fn check(
     let canonical = spec.url.as_deref().unwrap_or(TOKEN_URL);
     let req = match token_request(ctx, canonical, secret, parts, SCOPE) {
         Ok(r) => r,
-        Err(e) => return Validation::unknown(e),
+        Err(e) => return Validation::unknown(e.to_string()),
     };
     match ctx.send(&req) {
         Ok(resp) => interpret(&resp, email),
-        Err(e) => Validation::unknown(e),
+        Err(e) => Validation::unknown(e.to_string()),
     }
 }
 
@@ -49,11 +49,9 @@ pub(crate) fn token_request(
     secret: &str,
     parts: &BTreeMap<String, String>,
     scope: &str,
-) -> Result<Request, String> {
-    let email = parts
-        .get("client_email")
-        .ok_or("needs the client_email found with the key")?;
-    let key = key_pair(secret).map_err(|e| format!("cannot use the private key: {e}"))?;
+) -> Result<Request, TokenError> {
+    let email = parts.get("client_email").ok_or(TokenError::NoEmail)?;
+    let key = key_pair(secret)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -138,12 +136,13 @@ fn interpret(resp: &Response, email: &str) -> Validation {
 
 /// Parses the key as found: a PEM block, possibly with JSON-escaped
 /// newlines (`\n`) as in a key file, or a whole key file.
-fn key_pair(secret: &str) -> Result<RsaKeyPair, String> {
+fn key_pair(secret: &str) -> Result<RsaKeyPair, KeyError> {
     let pem = if secret.trim_start().starts_with('{') {
-        let v: Value = serde_json::from_str(secret).map_err(|e| format!("not JSON: {e}"))?;
+        let v: Value =
+            serde_json::from_str(secret).map_err(|e| KeyError::NotJson(e.to_string()))?;
         v.get("private_key")
             .and_then(Value::as_str)
-            .ok_or("no private_key field")?
+            .ok_or(KeyError::NoPrivateKey)?
             .to_string()
     } else {
         secret
@@ -152,31 +151,73 @@ fn key_pair(secret: &str) -> Result<RsaKeyPair, String> {
             .replace("\\/", "/")
     };
     let (label, der) = pem_body(&pem)?;
+    let key = |problem: String| KeyError::Key {
+        label: label.clone(),
+        problem,
+    };
     match label.as_str() {
         "PRIVATE KEY" => {
-            RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("not an RSA PKCS#8 key: {e}"))
+            RsaKeyPair::from_pkcs8(&der).map_err(|e| key(format!("not an RSA PKCS#8 key: {e}")))
         }
-        "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der).map_err(|e| format!("not an RSA key: {e}")),
-        other => Err(format!("unsupported PEM block {other:?}")),
+        "RSA PRIVATE KEY" => {
+            RsaKeyPair::from_der(&der).map_err(|e| key(format!("not an RSA key: {e}")))
+        }
+        _ => Err(key("unsupported PEM block".into())),
     }
 }
 
+/// Why the token request cannot be built. Display starts with what is at
+/// fault; it never quotes the key.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TokenError {
+    #[error("client_email: needs the client_email found with the key")]
+    NoEmail,
+    #[error("cannot use the private key: {0}")]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Url(#[from] super::RequestError),
+}
+
+/// Why the private key cannot sign. Display starts with the part of the key
+/// at fault; it never quotes the key.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum KeyError {
+    #[error("key file: not JSON: {0}")]
+    NotJson(String),
+    #[error("key file: no private_key field")]
+    NoPrivateKey,
+    #[error("PEM header: no PEM header")]
+    NoHeader,
+    #[error("PEM header: malformed")]
+    BadHeader,
+    #[error("PEM footer: no PEM footer for {0:?}")]
+    NoFooter(String),
+    #[error("PEM body: not base64: {0}")]
+    NotBase64(String),
+    #[error("PEM block {label:?}: {problem}")]
+    Key { label: String, problem: String },
+    #[error("JWT: signing failed")]
+    Signing,
+}
+
 /// The label and decoded body of the first PEM block.
-fn pem_body(pem: &str) -> Result<(String, Vec<u8>), String> {
-    let begin = pem.find("-----BEGIN ").ok_or("no PEM header")?;
+fn pem_body(pem: &str) -> Result<(String, Vec<u8>), KeyError> {
+    let begin = pem.find("-----BEGIN ").ok_or(KeyError::NoHeader)?;
     let rest = &pem[begin + 11..];
-    let label_end = rest.find("-----").ok_or("malformed PEM header")?;
+    let label_end = rest.find("-----").ok_or(KeyError::BadHeader)?;
     let label = rest[..label_end].to_string();
     let body_start = label_end + 5;
     let footer = format!("-----END {label}-----");
-    let end = rest.find(&footer).ok_or("no PEM footer")?;
+    let end = rest
+        .find(&footer)
+        .ok_or_else(|| KeyError::NoFooter(label.clone()))?;
     let b64: String = rest[body_start..end]
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(b64)
-        .map_err(|e| format!("PEM body is not base64: {e}"))?;
+        .map_err(|e| KeyError::NotBase64(e.to_string()))?;
     Ok((label, der))
 }
 
@@ -184,7 +225,7 @@ fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn sign_jwt(key: &RsaKeyPair, header: &Value, claims: &Value) -> Result<String, String> {
+fn sign_jwt(key: &RsaKeyPair, header: &Value, claims: &Value) -> Result<String, KeyError> {
     let signing_input = format!(
         "{}.{}",
         b64url(header.to_string().as_bytes()),
@@ -197,7 +238,7 @@ fn sign_jwt(key: &RsaKeyPair, header: &Value, claims: &Value) -> Result<String, 
         signing_input.as_bytes(),
         &mut sig,
     )
-    .map_err(|_| "signing the JWT failed".to_string())?;
+    .map_err(|_| KeyError::Signing)?;
     Ok(format!("{signing_input}.{}", b64url(&sig)))
 }
 
@@ -207,17 +248,16 @@ mod tests {
 
     #[test]
     fn pem_parsing_errors_are_plain() {
-        assert!(key_pair("nothing here")
-            .unwrap_err()
-            .contains("no PEM header"));
-        let e = key_pair("-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n")
-            .unwrap_err();
-        assert!(e.contains("PKCS#8"), "{e}");
+        let e = |s: &str| key_pair(s).expect_err("a key error").to_string();
+        assert_eq!(e("nothing here"), "PEM header: no PEM header");
+        let bad = e("-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n");
+        assert!(bad.starts_with("PEM block \"PRIVATE KEY\": "), "{bad}");
+        assert!(bad.contains("PKCS#8"), "{bad}");
         assert!(
-            key_pair("-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----")
-                .unwrap_err()
-                .contains("base64")
+            e("-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----")
+                .starts_with("PEM body: not base64")
         );
+        assert_eq!(e("{\"type\": 1}"), "key file: no private_key field");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use serde_json::Value;
 
-use super::Ctx;
+use super::{Ctx, RequestError};
 use crate::finding::Validation;
 use crate::net::{encode_url_value, provider_message, Request, Response};
 use crate::rules::{json_path, Template, ValidateSpec};
@@ -19,11 +19,11 @@ pub(crate) fn check(
 ) -> Validation {
     let req = match build(ctx, spec, secret, parts) {
         Ok(r) => r,
-        Err(e) => return Validation::not_checked(e),
+        Err(e) => return Validation::not_checked(e.to_string()),
     };
     match ctx.send(&req) {
         Ok(resp) => interpret(spec, &resp),
-        Err(e) => Validation::unknown(e),
+        Err(e) => Validation::unknown(e.to_string()),
     }
 }
 
@@ -32,10 +32,8 @@ fn render(
     secret: &str,
     parts: &BTreeMap<String, String>,
     encode: impl Fn(&str) -> String,
-) -> Result<String, String> {
-    Template::parse(t)?
-        .render(secret, parts, encode)
-        .map_err(|p| format!("needs the {p} found with the secret"))
+) -> Result<String, RequestError> {
+    Ok(Template::parse(t)?.render(secret, parts, encode)?)
 }
 
 pub(crate) fn build(
@@ -43,8 +41,11 @@ pub(crate) fn build(
     spec: &ValidateSpec,
     secret: &str,
     parts: &BTreeMap<String, String>,
-) -> Result<Request, String> {
-    let raw = spec.url.as_deref().ok_or("validator has no url")?;
+) -> Result<Request, RequestError> {
+    let raw = spec
+        .url
+        .as_deref()
+        .ok_or_else(|| RequestError::Url("missing".into()))?;
     let mut url = ctx.url(&render(raw, secret, parts, encode_url_value)?)?;
     if !spec.query.is_empty() {
         let mut q = url.query_pairs_mut();
@@ -56,7 +57,7 @@ pub(crate) fn build(
     for (k, t) in &spec.headers {
         let v = render(t, secret, parts, str::to_string)?;
         if v.contains(['\r', '\n']) {
-            return Err("the secret contains a line break and cannot go into a header".into());
+            return Err(RequestError::LineBreak(k.clone()));
         }
         headers.push((k.clone(), v));
     }
@@ -104,7 +105,11 @@ pub(crate) fn build(
 
 /// Fills templates in every string of a JSON body; serializing afterwards
 /// escapes whatever the secret contains.
-fn fill_json(v: &Value, secret: &str, parts: &BTreeMap<String, String>) -> Result<Value, String> {
+fn fill_json(
+    v: &Value,
+    secret: &str,
+    parts: &BTreeMap<String, String>,
+) -> Result<Value, RequestError> {
     Ok(match v {
         Value::String(s) => Value::String(render(s, secret, parts, str::to_string)?),
         Value::Array(a) => Value::Array(
@@ -115,7 +120,7 @@ fn fill_json(v: &Value, secret: &str, parts: &BTreeMap<String, String>) -> Resul
         Value::Object(o) => Value::Object(
             o.iter()
                 .map(|(k, x)| Ok((k.clone(), fill_json(x, secret, parts)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, RequestError>>()?,
         ),
         other => other.clone(),
     })

@@ -90,6 +90,28 @@ pub enum ValidateError {
     Concurrency,
 }
 
+/// Why a validator's request could not be built. Display starts with the
+/// part of the validator at fault; it never quotes the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("validator url: {0}")]
+    Url(String),
+    #[error("validator {0}")]
+    Template(#[from] crate::rules::TemplateError),
+    #[error("validator {0}")]
+    MissingPart(#[from] crate::rules::MissingPart),
+    #[error("header {0}: the secret contains a line break and cannot go into a header")]
+    LineBreak(String),
+}
+
+/// Why no usable answer came back: a refused address, DNS, connection, TLS
+/// or timeout failure, or a rate limit or server error that outlasted the
+/// retry. Display is the network layer's reason, which names the host when
+/// the host is what failed; the secret is scrubbed out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SendError(String);
+
 /// Why a request made for a later stage (analysis) brought no usable
 /// answer. Never quotes the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -245,15 +267,20 @@ impl Validator {
     /// Builds the templated request of `spec` for a rule of `provider`, with
     /// that provider's endpoint override applied, without sending it.
     /// Revocation uses it for `revoke:` sections.
+    ///
+    /// # Errors
+    ///
+    /// A template that does not parse or names a missing part, a URL that
+    /// does not parse, or a secret that cannot go into a header.
     pub(crate) fn build_request(
         &self,
         provider: &str,
         spec: &crate::rules::ValidateSpec,
         secret: &str,
         parts: &BTreeMap<String, String>,
-    ) -> Result<net::Request, String> {
+    ) -> Result<net::Request, RequestError> {
         let ctx = Ctx { v: self, provider };
-        http::build(&ctx, spec, secret, parts).map_err(|e| scrub(&e, secret))
+        http::build(&ctx, spec, secret, parts)
     }
 
     /// Requests in flight at once, for stages that run after validation
@@ -280,9 +307,10 @@ impl Validator {
         session: Option<&str>,
     ) -> Result<net::Response, CallError> {
         let ctx = Ctx { v: self, provider };
-        let url = ctx.url(url).map_err(CallError::Build)?;
+        let url = ctx.url(url).map_err(|e| CallError::Build(e.to_string()))?;
         let req = aws::signed_request(url, service, body, key_id, secret, session);
-        self.send(&req, secret).map_err(CallError::Send)
+        self.send(&req, secret)
+            .map_err(|e| CallError::Send(e.to_string()))
     }
 
     /// A GCP service account's access token for `scope` (JWT-bearer grant),
@@ -300,8 +328,10 @@ impl Validator {
     ) -> Result<String, CallError> {
         let ctx = Ctx { v: self, provider };
         let req = gcp::token_request(&ctx, gcp::TOKEN_URL, secret, parts, scope)
-            .map_err(|e| CallError::Build(scrub(&e, secret)))?;
-        let resp = self.send(&req, secret).map_err(CallError::Send)?;
+            .map_err(|e| CallError::Build(scrub(&e.to_string(), secret)))?;
+        let resp = self
+            .send(&req, secret)
+            .map_err(|e| CallError::Send(e.to_string()))?;
         let json: Option<serde_json::Value> = serde_json::from_str(&resp.body).ok();
         json.as_ref()
             .and_then(|j| j.get("access_token"))
@@ -313,10 +343,17 @@ impl Validator {
             })
     }
 
-    /// Sends a request through the address guard and rate limiter. Errors
-    /// never quote `secret`.
-    pub(crate) fn send(&self, req: &net::Request, secret: &str) -> Result<net::Response, String> {
-        self.net.send(req).map_err(|e| scrub(&e, secret))
+    /// Sends a request through the address guard and rate limiter.
+    ///
+    /// # Errors
+    ///
+    /// Why no usable answer came ([`SendError`]); never quotes `secret`.
+    pub(crate) fn send(
+        &self,
+        req: &net::Request,
+        secret: &str,
+    ) -> Result<net::Response, SendError> {
+        self.net.send(req).map_err(|e| SendError(scrub(&e, secret)))
     }
 
     /// Sets `validation` on every finding. Each distinct (rule, secret,
@@ -411,16 +448,17 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Parses a validator URL and applies the provider's endpoint override.
-    pub fn url(&self, raw: &str) -> Result<Url, String> {
-        let mut url = Url::parse(raw).map_err(|e| format!("bad validator URL: {e}"))?;
+    pub fn url(&self, raw: &str) -> Result<Url, RequestError> {
+        let mut url = Url::parse(raw).map_err(|e| RequestError::Url(e.to_string()))?;
         if let Some(base) = self.v.endpoints.get(self.provider) {
             apply_endpoint(&mut url, base);
         }
         Ok(url)
     }
 
-    pub fn send(&self, req: &net::Request) -> Result<net::Response, String> {
-        self.v.net.send(req)
+    /// The detail of a [`SendError`] is scrubbed by [`Validator::check`].
+    pub fn send(&self, req: &net::Request) -> Result<net::Response, SendError> {
+        self.v.net.send(req).map_err(SendError)
     }
 }
 

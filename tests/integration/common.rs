@@ -37,6 +37,9 @@ impl Env {
         // the test's.
         c.current_dir(self.dir.path())
             .env_remove("KEYSWEEP_CONFIG")
+            .env_remove("KEYSWEEP_DATASTORE")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITLAB_TOKEN")
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
             .env("KEYSWEEP_ID_KEY", "keysweep-tests");

@@ -376,15 +376,19 @@ fn notebook_sources_and_outputs_are_located_by_cell() {
     assert_eq!(f.len(), 4, "{json:#}");
     assert!(!json.to_string().contains(&toks[3]));
 
-    // Read as raw JSON, the quoted key is missed: that is what the format fixes.
+    // Read as raw JSON, the quoted key is found only by undoing the escapes
+    // of the whole line, located at the line's start: the notebook format
+    // locates it at its column.
     std::fs::copy(env.path().join("api.ipynb"), env.path().join("raw.json")).unwrap();
     let (_, raw) = env.scan_json(&["--rules", "acme.yml", "raw.json"]);
-    assert!(
-        !findings(&raw)
-            .iter()
-            .any(|x| x["rule_id"] == "acme-api-key"),
-        "{raw:#}"
-    );
+    let raw_acme: Vec<_> = findings(&raw)
+        .iter()
+        .filter(|x| x["rule_id"] == "acme-api-key")
+        .collect();
+    assert_eq!(raw_acme.len(), 1, "{raw:#}");
+    assert_eq!(raw_acme[0]["decoded"], "json-escaped");
+    assert_eq!(raw_acme[0]["column"], 1);
+    assert_eq!(raw_acme[0]["line"], acme["line"]);
 }
 
 #[test]
@@ -922,4 +926,41 @@ fn percent_encoded_values_are_decoded_with_their_keys() {
         ],
         "{json:#}"
     );
+}
+
+#[test]
+fn json_escaped_twice_in_a_log_line_is_read_and_tokens_are_not_repeated() {
+    let mut fake = Fake::new(611);
+    let aws = fake.string(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
+        40,
+    );
+    let pat = fake.github_pat();
+    // A JSON body logged as a string inside a JSON log line: the key names
+    // the rule needs sit behind two levels of escapes.
+    let inner = serde_json::json!({ "aws_secret_access_key": aws }).to_string();
+    let line = serde_json::json!({ "msg": "request", "body": inner }).to_string();
+    let twice = serde_json::to_string(&line).unwrap();
+    let once_with_pat =
+        serde_json::json!({ "body": format!("{{\"auth\": \"{pat}\"}}") }).to_string();
+    let env = Env::new();
+    env.write("app.log", format!("start\n{twice}\n{once_with_pat}\n"));
+    let (code, json) = env.scan_json(&["--show-secrets", "--no-config", "."]);
+    assert_eq!(code, 1);
+    let got = findings(&json);
+    let aws_found: Vec<_> = got.iter().filter(|f| f["secret"] == aws.as_str()).collect();
+    assert_eq!(aws_found.len(), 1, "{json:#}");
+    assert_eq!(aws_found[0]["decoded"], "json-escaped/json-escaped");
+    assert_eq!(aws_found[0]["line"], 2);
+    // A token readable as written is reported once, at its column, not again
+    // from the decoded line.
+    let pat_found: Vec<_> = got.iter().filter(|f| f["secret"] == pat.as_str()).collect();
+    assert_eq!(pat_found.len(), 1, "{json:#}");
+    assert!(
+        pat_found[0].get("decoded").is_none_or(|d| d.is_null()),
+        "{json:#}"
+    );
+    assert_eq!(pat_found[0]["line"], 3);
+    let col = once_with_pat.find(&pat).unwrap() + 1;
+    assert_eq!(pat_found[0]["column"], col as u64);
 }

@@ -479,9 +479,24 @@ fn dedupe_finds_exactly_what_a_full_scan_finds() {
             &format!("round {round}"),
             1_700_000_000 + round as i64 * 100,
         );
+        // Several packs, one with REF deltas, then loose objects on top:
+        // `--read-packs` must find the same in every mix.
+        if round == 25 {
+            git(env.path(), &["repack", "-q", "-d"]);
+        }
+        if round == 45 {
+            let refs = "repack.useDeltaBaseOffset=false";
+            git(env.path(), &["-c", refs, "repack", "-q", "-d"]);
+        }
     }
     let (_, deduped) = git_json(&env, &["--show-secrets", "."]);
     let (_, full) = git_json(&env, &["--show-secrets", "--no-dedupe", "."]);
+    let (_, mixed) = git_json(&env, &["--show-secrets", "--read-packs", "."]);
+    assert_same(&finding_keys(&mixed), &finding_keys(&full));
+    // One pack, long delta chains.
+    git(env.path(), &["gc", "-q", "--aggressive", "--prune=now"]);
+    let (_, packed) = git_json(&env, &["--show-secrets", "--read-packs", "."]);
+    assert_same(&finding_keys(&packed), &finding_keys(&full));
     let (a, b) = (finding_keys(&deduped), finding_keys(&full));
     assert!(
         b.len() >= 20,
@@ -639,4 +654,74 @@ fn commit_tag_and_note_messages_are_scanned_with_their_commit() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     assert_eq!(paths, ["<tag v1.0>"]);
+}
+
+/// `--read-packs` takes packed blobs from the pack in delta order and the
+/// loose ones by id, and finds the secrets in both.
+#[test]
+fn read_packs_reads_packed_and_loose_blobs() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(41);
+    let (packed, loose) = (fake.github_pat(), fake.github_pat());
+    r.write("README.md", "hello\n");
+    r.write("config.env", &format!("GITHUB_TOKEN={packed}\n"));
+    r.commit("packed", 1_700_000_000);
+    git(env.path(), &["gc", "-q", "--prune=now"]);
+    r.write("later.env", &format!("GITHUB_TOKEN={loose}\n"));
+    r.commit("loose", 1_700_000_100);
+    let out = env
+        .cmd()
+        .args(["scan", "--git", "--read-packs", "--log-level", "info"])
+        .args(["--show-secrets", "-f", "json", "."])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 blobs read from pack files in delta order, 1 by id"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut secrets: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap())
+        .collect();
+    secrets.sort_unstable();
+    let mut want = vec![packed.as_str(), loose.as_str()];
+    want.sort_unstable();
+    assert_eq!(secrets, want);
+}
+
+#[test]
+fn every_stash_entry_is_scanned_not_only_the_newest() {
+    let env = Env::new();
+    let dir = env.path();
+    git(dir, &["init", "-q"]);
+    std::fs::write(dir.join("app.env"), "A=1\n").unwrap();
+    git(dir, &["add", "app.env"]);
+    git(dir, &["commit", "-qm", "initial"]);
+    let mut fake = Fake::new(47);
+    let toks: Vec<String> = (0..3).map(|_| fake.github_pat()).collect();
+    // stash@{2}: a work-tree change; stash@{1}: a staged one; stash@{0}: an
+    // untracked file.
+    std::fs::write(dir.join("app.env"), format!("A=1\nT={}\n", toks[0])).unwrap();
+    git(dir, &["stash", "-q"]);
+    std::fs::write(dir.join("app.env"), format!("A=1\nT={}\n", toks[1])).unwrap();
+    git(dir, &["add", "app.env"]);
+    git(dir, &["stash", "-q"]);
+    std::fs::write(dir.join("new.env"), format!("T={}\n", toks[2])).unwrap();
+    git(dir, &["stash", "-q", "--include-untracked"]);
+    assert_eq!(git(dir, &["stash", "list"]).lines().count(), 3);
+
+    let (code, json) = git_json(&env, &["--show-secrets", "."]);
+    assert_eq!(code, 1);
+    let mut found: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap())
+        .collect();
+    found.sort();
+    found.dedup();
+    let mut want: Vec<&str> = toks.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(found, want, "{json:#}");
 }

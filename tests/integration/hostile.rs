@@ -297,6 +297,19 @@ const CASES: &[Case] = &[
         expect: &["\"mcp_server\": \"s\""],
         found: true,
     },
+    // JSON escaped in strings: each level is undone in one pass, however
+    // many escapes a line holds.
+    Case {
+        name: "a 2 MB line of JSON escapes around an escaped secret",
+        build: |env, _, secret| {
+            let mut line = "\\\\\\\"".repeat(500_000);
+            line.push_str(&format!("token\\\\\\\": \\\\\\\"{secret}\\\\\\\"\n"));
+            env.write("app.log", line);
+            args(&["scan", "."])
+        },
+        expect: &[],
+        found: true,
+    },
     // Item 13: thread counts are validated.
     Case {
         name: "-j 100000",

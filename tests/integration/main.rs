@@ -15,6 +15,7 @@ mod input;
 mod layering;
 
 mod offline;
+mod org;
 mod output;
 mod repo;
 mod reports;
@@ -25,3 +26,4 @@ mod stub;
 mod sweep;
 mod triage;
 mod validate;
+mod validator_table;

@@ -58,6 +58,11 @@ impl Reply {
             headers: Vec::new(),
         }
     }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
 }
 
 type Handler = dyn Fn(&Seen, usize) -> Reply + Send + Sync;

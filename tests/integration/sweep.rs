@@ -84,7 +84,7 @@ fn blobs_scanned(json: &Value) -> u64 {
 /// A fresh database on the test server, or `None` (with a message) when there
 /// is none or keysweep is built without the `postgres` feature.
 #[cfg(not(feature = "postgres"))]
-fn postgres_db() -> Option<String> {
+pub(crate) fn postgres_db() -> Option<String> {
     eprintln!("skipped: built without the postgres feature");
     None
 }
@@ -93,7 +93,7 @@ fn postgres_db() -> Option<String> {
 /// is none. In CI (`CI=true`) a missing server fails the test: `.ci/run`
 /// starts one, so its absence means the tests did not run.
 #[cfg(feature = "postgres")]
-fn postgres_db() -> Option<String> {
+pub(crate) fn postgres_db() -> Option<String> {
     let Ok(url) = std::env::var("KEYSWEEP_TEST_POSTGRES_URL") else {
         assert!(
             !crate::common::in_ci(),
@@ -587,7 +587,7 @@ fn a_newer_datastore_schema_and_bad_flags_are_refused() {
     let version: i64 = db
         .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, keysweep::datastore::SCHEMA_VERSION);
     db.execute("UPDATE schema_version SET version = 99", [])
         .unwrap();
     drop(db);

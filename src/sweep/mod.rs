@@ -8,6 +8,9 @@
 //! findings and blob ids are written to the store and dropped before the
 //! worker takes the next.
 
+pub mod forge;
+pub mod notify;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -168,6 +171,43 @@ pub fn sweep(
     messages: &Messages,
 ) -> anyhow::Result<SweepSummary> {
     let started = Instant::now();
+    let (mut summary, todo) = start(store, repos, opts)?;
+    let pb = opts.progress.then(|| progress_bar(todo.len()));
+    messages.set_progress(pb.clone());
+    let ctx = Ctx {
+        scanner,
+        store: Mutex::new(store),
+        opts,
+        messages,
+        run: summary.run,
+        failed: AtomicU64::new(0),
+    };
+    let (totals, fatal) = run_workers(&ctx, todo, pb.as_ref());
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    messages.set_progress(None);
+    let store = ctx.store.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = fatal {
+        return Err(e.context(format!(
+            "datastore failed: run {} left unfinished; sweep again to resume it",
+            summary.run
+        )));
+    }
+    summary.failures = store.failures(summary.run)?;
+    store.finish_run(summary.run)?;
+    totals.add_to(&mut summary);
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Step 1: the cache directory, the shard's repositories, and the run
+/// (started, or resumed without the repositories it already finished).
+fn start(
+    store: &mut dyn Datastore,
+    repos: Vec<String>,
+    opts: &SweepOptions,
+) -> anyhow::Result<(SweepSummary, Vec<String>)> {
     std::fs::create_dir_all(&opts.cache).map_err(|e| {
         anyhow::anyhow!(
             "{}: cannot create cache directory: {e}",
@@ -184,62 +224,47 @@ pub fn sweep(
     } else {
         HashSet::new()
     };
-    let mut summary = SweepSummary {
+    let listed = repos.len();
+    let todo: Vec<String> = repos.into_iter().filter(|r| !done.contains(r)).collect();
+    let summary = SweepSummary {
         run: run.id,
         resumed: run.resumed,
-        repos: repos.len(),
+        repos: listed,
+        already_done: listed - todo.len(),
         ..SweepSummary::default()
     };
-    let todo: Vec<String> = repos.into_iter().filter(|r| !done.contains(r)).collect();
-    summary.already_done = summary.repos - todo.len();
-    drop(done);
+    Ok((summary, todo))
+}
 
-    let pb = opts.progress.then(|| {
-        let pb =
-            ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr());
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {pos}/{len} repositories ({per_sec}, {eta}) {msg}",
-            )
+fn progress_bar(len: usize) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} repositories ({per_sec}, {eta}) {msg}")
             .expect("progress template"),
-        );
-        pb
-    });
-    messages.set_progress(pb.clone());
+    );
+    pb
+}
 
-    let ctx = Ctx {
-        scanner,
-        store: Mutex::new(store),
-        opts,
-        messages,
-        run: run.id,
-        failed: AtomicU64::new(0),
-    };
+/// Step 2: `opts.jobs` threads sweep `todo`; the counts, and the datastore
+/// error that stopped them, if any.
+fn run_workers(
+    ctx: &Ctx<'_>,
+    todo: Vec<String>,
+    pb: Option<&ProgressBar>,
+) -> (Totals, Option<anyhow::Error>) {
     let queue = Mutex::new(todo.into_iter());
     let stop = AtomicBool::new(false);
     let fatal: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let totals = Totals::default();
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| work(&ctx, &queue, &stop, &fatal, &totals, pb.as_ref()));
+        for _ in 0..ctx.opts.jobs.max(1) {
+            s.spawn(|| work(ctx, &queue, &stop, &fatal, &totals, pb));
         }
     });
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
-    }
-    messages.set_progress(None);
-    let store = ctx.store.into_inner().unwrap_or_else(|e| e.into_inner());
-    if let Some(e) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return Err(e.context(format!(
-            "datastore failed: run {} left unfinished; sweep again to resume it",
-            run.id
-        )));
-    }
-    summary.failures = store.failures(run.id)?;
-    store.finish_run(run.id)?;
-    totals.add_to(&mut summary);
-    summary.elapsed = started.elapsed();
-    Ok(summary)
+    (
+        totals,
+        fatal.into_inner().unwrap_or_else(|e| e.into_inner()),
+    )
 }
 
 /// What the sweeping threads count.
@@ -434,11 +459,16 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
     let mut history = git::enumerate(&repo, &gopts, ctx.messages, &errors).map_err(Failed::Repo)?;
     // Findings whose blob is no longer reachable (history rewritten) are not
     // seen again in this run.
-    let gone = unreachable(known, &history);
+    let mut gone = unreachable(&known, &history);
     let skipped = history.skip_blobs(|id| scanned_before.contains(&raw(id))) as u64;
     drop(scanned_before);
     let mut blobs: Vec<[u8; 20]> = history.blob_ids().map(raw).collect();
     let (findings, bytes, suppressed) = scan_blobs(ctx, url, &repo, &history, &gopts, &errors)?;
+    if !same_rules {
+        // Every blob was scanned again under other rules or triage: a stored
+        // finding not found now is no longer reported.
+        gone = not_found_again(known, &findings);
+    }
     let n_errors = errors.into_inner();
     let (refs_digest, error) = if n_errors > 0 {
         // Keep what was found, but scan the repository again next time.
@@ -464,15 +494,28 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
 
 /// The fingerprints of known findings whose blob is no longer reachable
 /// (history rewritten): they are not seen again in this run.
-fn unreachable(known: Vec<(String, Vec<u8>)>, history: &git::History) -> Vec<String> {
+fn unreachable(known: &[(String, Vec<u8>)], history: &git::History) -> Vec<String> {
     if known.is_empty() {
         return Vec::new();
     }
     let reachable: HashSet<[u8; 20]> = history.blob_ids().map(raw).collect();
     known
-        .into_iter()
+        .iter()
         .filter(|(_, b)| <[u8; 20]>::try_from(b.as_slice()).is_ok_and(|b| !reachable.contains(&b)))
+        .map(|(fp, _)| fp.clone())
+        .collect()
+}
+
+/// The fingerprints of known findings a full scan did not report again.
+fn not_found_again(known: Vec<(String, Vec<u8>)>, found: &[Finding]) -> Vec<String> {
+    let found: HashSet<&str> = found
+        .iter()
+        .map(|f| f.matched.fingerprint.as_str())
+        .collect();
+    known
+        .into_iter()
         .map(|(fp, _)| fp)
+        .filter(|fp| !found.contains(fp.as_str()))
         .collect()
 }
 
