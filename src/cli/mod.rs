@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 pub use args::Cli;
 use args::{Command, RuleArgs};
+pub use revoke_cmd::parse_report;
 
 use crate::rules::RuleSet;
 

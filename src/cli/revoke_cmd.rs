@@ -30,13 +30,23 @@ use crate::validate::Validator;
 pub(crate) fn read_report(path: &Path) -> anyhow::Result<Vec<Finding>> {
     let text = crate::blob::read_text_file(path)
         .with_context(|| format!("{}: cannot read the report", path.display()))?;
+    parse_report(&text, path)
+}
+
+/// Parses the text of a report read from `path`; public so the fuzz target
+/// `report` runs the same code as `revoke --from`.
+///
+/// # Errors
+///
+/// As [`read_report`].
+pub fn parse_report(text: &str, path: &Path) -> anyhow::Result<Vec<Finding>> {
     let trimmed = text.trim_start();
     let findings: Vec<Finding> = if trimmed.starts_with('{') && !trimmed.contains("\n{") {
         #[derive(serde::Deserialize)]
         struct Doc {
             findings: Vec<Finding>,
         }
-        serde_json::from_str::<Doc>(&text)
+        serde_json::from_str::<Doc>(text)
             .with_context(|| format!("{}: not a keysweep JSON report", path.display()))?
             .findings
     } else {

@@ -2,10 +2,11 @@
 //! executes in seconds: seed inputs for every parser keysweep runs on
 //! scanned content, mutated by a fixed-seed generator, through format
 //! detection and parsing, the matcher with all rules, the JSONC parser, the
-//! RE2 translation and the gitleaks config loader. Nothing may panic,
+//! RE2 translation, the gitleaks config loader, baseline and report reading
+//! and encoded-value decoding. Nothing may panic,
 //! abort or take long. The `fuzz/` directory holds the cargo-fuzz targets
 //! for open-ended runs; regression inputs they find live in
-//! `fuzz/regressions/` and are replayed here.
+//! `fuzz/regressions/<target>/` and are replayed here through every path.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +27,8 @@ const SEEDS: &[&str] = &[
     "[mcp_servers.x]\ncommand = \"npx\"\nenv = { KEY = \"abc\" }\n",
     "a=Z2hwX0FCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaYWJjZGVmZ2hpams=\nb=6768705f41424344\n",
     "\u{feff}{\"mcpServers\":{}}",
-    "{\"keysweep_baseline\":1,\"salt\":\"00\"}\n{\"path\":\"a\",\"rule\":\"r\",\"secret_hash\":\"00\"}\n",
+    "{\"keysweep_baseline\":1,\"salt\":\"00\"}\n{\"path\":\"a\",\"rule\":\"r\",\"secret_hash\":\"00\"}\n",    "{\"findings\":[{\"rule_id\":\"r\",\"path\":\"a\",\"line\":1,\"column\":1,\"secret\":\"s\"}]}",
+    "mcpServers:\n  - name: x\n    env:\n      API_KEY: abcdef123456\n",
 ];
 
 /// Paths that make format detection choose each parser.
@@ -118,8 +120,37 @@ fn exercise(scanner: &Scanner, scratch: &mut Scratch, messages: &Messages, input
         let _ = scanner.scan_bytes_with(input, &origin, scratch, messages);
     }
     let _ = keysweep::format::jsonc::parse(input);
+    // YAML and TOML MCP configs: the scanner's paths above reach them only
+    // when the content looks like one.
+    let _ = keysweep::format::mcp::literals(keysweep::format::Client::Continue, input);
+    let _ = keysweep::format::mcp::literals(keysweep::format::Client::Codex, input);
+    keysweep::format::encoded::decode_runs(input, |r, _, _| assert!(r.end <= input.len()));
+    keysweep::format::encoded::percent_runs(input, |r, _| assert!(r.end <= input.len()));
     let text = String::from_utf8_lossy(input);
     let _ = keysweep::gitleaks::GitleaksConfig::parse(&text, Path::new("g.toml"), Path::new("/"));
+    let _ = keysweep::triage::Baseline::parse(&text, Path::new("b.jsonl"), Path::new("/"));
+    let _ = keysweep::cli::parse_report(&text, Path::new("r.json"));
+}
+
+/// The files under `fuzz/regressions/`, one level of per-target
+/// directories included (the layout `scripts/fuzz.sh` reads).
+fn regression_inputs() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[test]
@@ -134,13 +165,21 @@ fn bounded_fuzz_run_of_parsers_and_matcher() {
     let mut runs = 0;
 
     // Regression inputs found by cargo-fuzz runs, replayed first.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for e in entries.flatten() {
-            let bytes = std::fs::read(e.path()).unwrap();
-            exercise(&scanner, &mut scratch, &messages, &bytes);
-            runs += 1;
+    let regressions = regression_inputs();
+    assert!(regressions.len() >= 2, "fuzz/regressions/ not found");
+    for path in regressions {
+        let bytes = std::fs::read(&path).unwrap();
+        let one = Instant::now();
+        exercise(&scanner, &mut scratch, &messages, &bytes);
+        assert!(
+            one.elapsed() < Duration::from_secs(3),
+            "{}: slow",
+            path.display()
+        );
+        if let Ok(re) = std::str::from_utf8(&bytes) {
+            let _ = keysweep::gitleaks::re2::translate(re);
         }
+        runs += 1;
     }
     for re in REGEXES {
         let _ = keysweep::gitleaks::re2::translate(re);
