@@ -25,6 +25,7 @@ pub use validator_spec::{
     RevokeSpec, Section, SpecError, Template, TemplateError, ValidateSpec, ValidatorEntry,
     ValidatorFileError, ValidatorKind,
 };
+pub(crate) use validator_spec::{host_part, is_host_label};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
