@@ -802,6 +802,29 @@ pub fn parse_validator_file(doc: &Value) -> Result<Vec<ValidatorEntry>, Validato
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_may_start_with_one_part_label_before_a_literal_domain() {
+        let ok = "https://{{parts.shop}}.myshopify.com/admin/oauth/access_scopes.json";
+        assert_eq!(host_part(ok), Some("shop"));
+        assert!(check_url(ok, Section::Validate).is_ok());
+        for bad in [
+            "https://{{parts.shop}}.com/",
+            "https://{{parts.shop}}/",
+            "https://{{parts.a}}.{{parts.b}}.example.com/",
+            "https://x.{{parts.shop}}.example.com/",
+            "https://{{secret}}.example.com/",
+            "https://{{parts.shop}}@evil.example.com/",
+        ] {
+            assert!(check_url(bad, Section::Validate).is_err(), "{bad}");
+        }
+        for label in ["acme", "acme-eng", "a1"] {
+            assert!(is_host_label(label), "{label}");
+        }
+        for label in ["", "evil.com", "-x", "x-", "a/b", "a%2f", "a b", &"a".repeat(64)] {
+            assert!(!is_host_label(label), "{label:?}");
+        }
+    }
     use serde_json::json;
 
     fn spec(v: Value) -> Result<ValidateSpec, String> {

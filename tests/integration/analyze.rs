@@ -893,3 +893,30 @@ fn readme_states_the_analyzer_count_from_rules_list() {
         "README should say \"{figure}\" (from `keysweep rules list -f json`)"
     );
 }
+
+/// A store or site part that is not one DNS label never becomes a host: the
+/// request is not built and nothing is sent.
+#[test]
+fn a_hostile_host_part_sends_nothing() {
+    let rules = RuleSet::builtin();
+    let rule = rules.get("shopify-access-token").unwrap();
+    let server = Server::start(|_, _| Reply::new(200, r#"{"access_scopes":[]}"#));
+    let v = Validator::new(ValidateOptions {
+        allow_internal: true,
+        ..ValidateOptions::default()
+    })
+    .unwrap();
+    for shop in ["evil.example.com/x?", "127.0.0.1:9", "a@b", "-acme"] {
+        let parts = BTreeMap::from([("shop".to_string(), shop.to_string())]);
+        let secret = "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";
+        let e = Analyzer::new(&v).analyze(rule, secret, &parts).unwrap_err();
+        assert!(
+            e.to_string().contains("not a host name label"),
+            "{shop}: {e}"
+        );
+        let val = v.check(rule, secret, &parts);
+        assert_eq!(val.status, keysweep::finding::ValidationStatus::NotChecked, "{shop}");
+    }
+    assert_eq!(v.requests(), 0);
+    assert!(server.requests().is_empty());
+}
