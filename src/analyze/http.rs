@@ -245,7 +245,9 @@ mod tests {
         let token = format!(
             "{}.{}.c2ln",
             b64(json!({"alg": "RS256"})),
-            b64(json!({"app_displayname": "deployer", "roles": ["Mail.Send"], "exp": 1_900_000_000}))
+            b64(
+                json!({"app_displayname": "deployer", "roles": ["Mail.Send"], "exp": 1_900_000_000})
+            )
         );
         let spec: AnalyzeSpec = serde_json::from_value(json!({
             "docs": "https://d.test/", "url": "https://a.test/", "claims": "access_token",
@@ -254,7 +256,13 @@ mod tests {
         }))
         .unwrap();
         let parts = BTreeMap::from([("tenant_id".to_string(), "t-1".to_string())]);
-        let a = read_answer(&spec, 200, &[], Some(&json!({"access_token": token})), &parts);
+        let a = read_answer(
+            &spec,
+            200,
+            &[],
+            Some(&json!({"access_token": token})),
+            &parts,
+        );
         assert_eq!(a.identity.as_deref(), Some("deployer / t-1"));
         assert_eq!(a.scopes, ["Mail.Send"]);
         assert_eq!(a.expires.as_deref(), Some("2030-03-17T17:46:40Z"));

@@ -186,7 +186,10 @@ mod tests {
             r#"{"version": 1, "permissions": {"projects": ["flask"]}}"#,
             r#"{"project_ids": ["a1"]}"#,
         ]);
-        assert_eq!((legacy.projects, legacy.project_ids), (vec!["flask".to_string()], vec!["a1".to_string()]));
+        assert_eq!(
+            (legacy.projects, legacy.project_ids),
+            (vec!["flask".to_string()], vec!["a1".to_string()])
+        );
         let user = read(&[r#"{"version": 1, "permissions": "user"}"#]);
         assert_eq!(user, Restrictions::default());
     }

@@ -65,8 +65,8 @@ fn one(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     // An offline analysis reads the secret, not the provider: it proves
     // nothing live, though a token past its own expiry is proved dead.
     let analyzed = analysis.as_ref().and_then(|a| a.as_ref().ok());
-    let live = validation.status == ValidationStatus::Live
-        || (analyzed.is_some() && !spec.is_offline());
+    let live =
+        validation.status == ValidationStatus::Live || (analyzed.is_some() && !spec.is_offline());
     let expired =
         spec.is_offline() && analyzed.is_some_and(|a| a.scopes.iter().any(|s| s == "expired"));
     let mut out = io::stdout().lock();

@@ -49,7 +49,10 @@ pub(crate) fn build(
     if let Some(name) = crate::rules::host_part(raw) {
         // The part becomes the first label of the provider's own domain;
         // anything but one DNS label could move the request elsewhere.
-        if !parts.get(name).is_some_and(|v| crate::rules::is_host_label(v)) {
+        if !parts
+            .get(name)
+            .is_some_and(|v| crate::rules::is_host_label(v))
+        {
             return Err(RequestError::Url(format!(
                 "the {name} found with the secret is not a host name label"
             )));

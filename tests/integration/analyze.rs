@@ -328,9 +328,8 @@ fn every_networked_analyzer_maps_refusals_and_server_errors() {
         let secret = secret_for(spec.kind, &entry.name, &ex);
         let ctx = format!("{} entry {}", entry.file, entry.name);
         for status in [401u16, 503] {
-            let server = Server::start(move |_, _| {
-                Reply::new(status, r#"{"message":"stand-in refusal"}"#)
-            });
+            let server =
+                Server::start(move |_, _| Reply::new(status, r#"{"message":"stand-in refusal"}"#));
             let v = validator(&rule.provider, &server.url);
             let got = Analyzer::new(&v).analyze(rule, &secret, &parts);
             match (status, got) {
@@ -915,8 +914,39 @@ fn a_hostile_host_part_sends_nothing() {
             "{shop}: {e}"
         );
         let val = v.check(rule, secret, &parts);
-        assert_eq!(val.status, keysweep::finding::ValidationStatus::NotChecked, "{shop}");
+        assert_eq!(
+            val.status,
+            keysweep::finding::ValidationStatus::NotChecked,
+            "{shop}"
+        );
     }
     assert_eq!(v.requests(), 0);
     assert!(server.requests().is_empty());
+}
+
+/// docs/analysis.md lists every analyzer with its documentation, so the
+/// per-provider page cannot fall behind the analyzer files.
+#[test]
+fn every_analyzer_is_documented_in_docs_analysis() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/analysis.md"),
+    )
+    .unwrap();
+    let rows = doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("| `"))
+        .count();
+    let all = bundled_analyzers().unwrap();
+    for e in all {
+        let row = doc
+            .lines()
+            .find(|l| l.contains(&format!("| `{}` |", e.name)))
+            .unwrap_or_else(|| panic!("docs/analysis.md has no row for {}", e.name));
+        assert!(
+            row.contains(&e.spec.docs),
+            "{}: docs URL not in {row}",
+            e.name
+        );
+    }
+    assert_eq!(rows, all.len(), "docs/analysis.md rows vs analyzer entries");
 }
