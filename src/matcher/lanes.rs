@@ -110,7 +110,8 @@ impl KeywordDfa {
             self.walk_lanes(hay, span, &mut out.0);
         }
         out.0.retain(|o| o.0 < block.end);
-        out.0.sort_unstable_by_key(|&(s, p)| (s, std::cmp::Reverse(self.lens[p as usize])));
+        out.0
+            .sort_unstable_by_key(|&(s, p)| (s, std::cmp::Reverse(self.lens[p as usize])));
     }
 
     /// The length of pattern `p`.
@@ -135,9 +136,7 @@ impl KeywordDfa {
     }
 
     fn start(&self) -> StateID {
-        self.dfa
-            .start_state(Anchored::No)
-            .expect("unanchored DFA")
+        self.dfa.start_state(Anchored::No).expect("unanchored DFA")
     }
 
     /// Walks `hay[at..end]` from state `sid`, recording matches; returns the
@@ -235,12 +234,35 @@ mod tests {
             .ascii_case_insensitive(true)
             .build(&patterns)
             .unwrap();
-        let words = ["API_KEY", "apikey", "tok", "TOKEN", "xk", "y_api_key", "_", "\n"];
+        let words = [
+            "API_KEY",
+            "apikey",
+            "tok",
+            "TOKEN",
+            "xk",
+            "y_api_key",
+            "_",
+            "\n",
+        ];
         let mut seed = 7u64;
-        for len in [0, 1, 5, 1023, 1024, 1025, 1031, 4099, 20000, BLOCK + 3, 3 * BLOCK + 1030] {
+        for len in [
+            0,
+            1,
+            5,
+            1023,
+            1024,
+            1025,
+            1031,
+            4099,
+            20000,
+            BLOCK + 3,
+            3 * BLOCK + 1030,
+        ] {
             let mut hay = Vec::new();
             while hay.len() < len {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 hay.extend_from_slice(words[(seed >> 33) as usize % words.len()].as_bytes());
             }
             hay.truncate(len);
@@ -260,7 +282,9 @@ mod tests {
                 }
                 let mut occ = Occurrences::default();
                 let mut got = Vec::new();
-                dfa.leftmost_longest(&hay, range.clone(), &mut occ, resume, |p, s| got.push((p, s)));
+                dfa.leftmost_longest(&hay, range.clone(), &mut occ, resume, |p, s| {
+                    got.push((p, s))
+                });
                 assert_eq!(got, want, "len {len}, range {range:?}");
                 dfa.occurrences(&hay, range.clone(), range.end, &mut occ);
                 let all = standard.find_overlapping_iter(&hay[range.clone()]).count();

@@ -442,7 +442,9 @@ impl Matcher {
             return false;
         };
         // Mark words are no keywords, unless a keyword lies inside one.
-        dfa.any(hay, |p| p < self.rule_patterns || !self.pattern_rules[p].is_empty())
+        dfa.any(hay, |p| {
+            p < self.rule_patterns || !self.pattern_rules[p].is_empty()
+        })
     }
 
     /// Merges matches from several scans of the same haystack (e.g. by
