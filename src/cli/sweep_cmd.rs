@@ -166,7 +166,10 @@ impl Stored {
         Ok(Stored {
             validated_at: kept.iter().map(|f| f.validated_at).collect(),
             analyzed_at: kept.iter().map(|f| f.analyzed_at).collect(),
-            findings: kept.into_iter().map(|f| f.into_finding(Some(run))).collect(),
+            findings: kept
+                .into_iter()
+                .map(|f| f.into_finding(Some(run)))
+                .collect(),
             seen,
             new,
         })

@@ -433,9 +433,8 @@ impl Datastore for Postgres {
         rows.iter()
             .map(|r| {
                 let json: &str = r.get(0);
-                let mut finding = serde_json::from_str(json).with_context(|| {
-                    format!("{}: a stored finding cannot be read", self.name)
-                })?;
+                let mut finding = serde_json::from_str(json)
+                    .with_context(|| format!("{}: a stored finding cannot be read", self.name))?;
                 restore_analysis(&mut finding, r.get::<_, Option<&str>>(6));
                 Ok(StoredFinding {
                     finding,

@@ -428,7 +428,12 @@ fn write_sweep(s: &crate::sweep::SweepSummary, out: &mut dyn Write) -> io::Resul
         s.live,
         s.revoked,
     )?;
-    let width = s.repositories.iter().map(|r| r.repo.len()).max().unwrap_or(0);
+    let width = s
+        .repositories
+        .iter()
+        .map(|r| r.repo.len())
+        .max()
+        .unwrap_or(0);
     for r in &s.repositories {
         // Repository URLs come from a list or an API: escape them even when
         // the report is coloured.

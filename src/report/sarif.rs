@@ -362,11 +362,7 @@ fn tool(rules: Vec<Value>) -> Value {
 
 /// Whether the report is of a sweep: findings from many repositories.
 fn is_sweep(report: &Report<'_>) -> bool {
-    report.summary.sweep.is_some()
-        || report
-            .findings
-            .iter()
-            .any(|f| f.annotations.repo.is_some())
+    report.summary.sweep.is_some() || report.findings.iter().any(|f| f.annotations.repo.is_some())
 }
 
 /// A sweep's runs: one per repository (those the run reached, with or

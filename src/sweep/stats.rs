@@ -198,7 +198,13 @@ mod tests {
             &[finding("b", true), finding("b", false), finding("a", false)],
         );
         assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].repo.as_str(), rows[0].status.as_str()), ("a", NOT_IN_RUN));
-        assert_eq!((rows[1].findings, rows[1].new, rows[1].blobs_scanned), (2, 1, 3));
+        assert_eq!(
+            (rows[0].repo.as_str(), rows[0].status.as_str()),
+            ("a", NOT_IN_RUN)
+        );
+        assert_eq!(
+            (rows[1].findings, rows[1].new, rows[1].blobs_scanned),
+            (2, 1, 3)
+        );
     }
 }

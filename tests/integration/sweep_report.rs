@@ -92,7 +92,10 @@ fn report_of_two_runs_shows_what_was_scanned_per_repository_and_what_is_new() {
         );
         assert_eq!((&r0["findings"], &r0["new"]), (&2.into(), &1.into()));
         let r1 = repo_row(&rep.json, "r1");
-        assert_eq!((&r1["blobs_scanned"], &r1["findings"], &r1["new"]), (&0.into(), &1.into(), &0.into()));
+        assert_eq!(
+            (&r1["blobs_scanned"], &r1["findings"], &r1["new"]),
+            (&0.into(), &1.into(), &0.into())
+        );
         assert_eq!(repo_row(&rep.json, "r2")["blobs_scanned"], 1);
         assert_eq!(
             new_flags(&rep.json),
@@ -109,7 +112,9 @@ fn report_of_two_runs_shows_what_was_scanned_per_repository_and_what_is_new() {
         let first = run_json(env, &["report", "--datastore", store, "--run", "1"]);
         assert_eq!(first.json["summary"]["files_scanned"], 4);
         assert!(first.json["summary"]["sweep"].get("previous_run").is_none());
-        let rows = first.json["summary"]["sweep"]["repositories"].as_array().unwrap();
+        let rows = first.json["summary"]["sweep"]["repositories"]
+            .as_array()
+            .unwrap();
         assert_eq!(rows.len(), 2, "{:#}", first.json);
         assert!(findings(&first.json).is_empty());
 
@@ -120,7 +125,9 @@ fn report_of_two_runs_shows_what_was_scanned_per_repository_and_what_is_new() {
             .unwrap();
         let human = String::from_utf8(human.stdout).unwrap();
         assert!(
-            human.contains("run 2 (after run 1): 3 repositories (3 swept, 1 unchanged, 0 failed); 2 new"),
+            human.contains(
+                "run 2 (after run 1): 3 repositories (3 swept, 1 unchanged, 0 failed); 2 new"
+            ),
             "{human}"
         );
         assert!(human.contains("scanned 3 blobs"), "{human}");
@@ -197,7 +204,10 @@ fn sarif_of_a_sweep_has_one_run_per_repository_with_provenance_and_no_credential
             };
             let r0 = by_uri("/r0");
             let vcs = &r0["versionControlProvenance"][0];
-            assert!(vcs["repositoryUri"].as_str().unwrap().starts_with("file:///"));
+            assert!(vcs["repositoryUri"]
+                .as_str()
+                .unwrap()
+                .starts_with("file:///"));
             assert_eq!(vcs["revisionId"], head.as_str());
             assert_eq!(vcs["branch"], "main");
             assert_eq!(r0["results"].as_array().unwrap().len(), 1);
@@ -211,7 +221,10 @@ fn sarif_of_a_sweep_has_one_run_per_repository_with_provenance_and_no_credential
             );
             assert_eq!(bad["invocations"][0]["executionSuccessful"], false);
             assert!(bad["results"].as_array().unwrap().is_empty());
-            assert_ne!(r0["automationDetails"]["id"], bad["automationDetails"]["id"]);
+            assert_ne!(
+                r0["automationDetails"]["id"],
+                bad["automationDetails"]["id"]
+            );
         }
     });
 }
@@ -370,6 +383,10 @@ fn an_sqlite_store_of_schema_2_is_upgraded_and_keeps_its_findings() {
     let next = sweep(&env, "old.db", &["--repos", "repos.txt"]);
     assert_eq!(next.code, 1, "{}", next.stderr);
     assert_eq!(next.json["summary"]["sweep"]["run"], 2);
-    assert_eq!(next.json["summary"]["sweep"]["new_findings"], 0, "{:#}", next.json);
+    assert_eq!(
+        next.json["summary"]["sweep"]["new_findings"], 0,
+        "{:#}",
+        next.json
+    );
     assert_eq!(repo_row(&next.json, "r0")["commits"], 1);
 }
