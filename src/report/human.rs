@@ -428,39 +428,54 @@ fn write_sweep(s: &crate::sweep::SweepSummary, out: &mut dyn Write) -> io::Resul
         s.live,
         s.revoked,
     )?;
-    let width = s
+    // Only repositories with findings or a failure: a sweep of thousands
+    // would otherwise bury them (JSON and HTML list every one).
+    let shown: Vec<_> = s
         .repositories
         .iter()
-        .map(|r| r.repo.len())
-        .max()
-        .unwrap_or(0);
-    for r in &s.repositories {
-        // Repository URLs come from a list or an API: escape them even when
-        // the report is coloured.
-        let name = crate::diag::terminal_safe(&r.repo);
-        write!(
+        .filter(|r| r.findings > 0 || r.status == "failed")
+        .collect();
+    let width = shown.iter().map(|r| r.repo.len()).max().unwrap_or(0);
+    for r in &shown {
+        write_repo(r, width, out)?;
+    }
+    let quiet = s.repositories.len() - shown.len();
+    if quiet > 0 {
+        writeln!(
             out,
-            "  {name:<width$}  {}: {} commit{}, {} blob{} ({}), {} skipped; {} finding{} \
-             ({} new, {} live, {} revoked)",
-            r.status,
-            r.commits,
-            plural(r.commits),
-            r.blobs_scanned,
-            plural(r.blobs_scanned),
-            human_bytes(r.bytes_scanned),
-            r.blobs_skipped,
-            r.findings,
-            plural(r.findings as u64),
-            r.new,
-            r.live,
-            r.revoked,
+            "  {quiet} other repositor{} without findings",
+            if quiet == 1 { "y" } else { "ies" }
         )?;
-        match &r.error {
-            Some(e) => writeln!(out, "; {}", crate::diag::terminal_safe(e))?,
-            None => writeln!(out)?,
-        }
     }
     Ok(())
+}
+
+/// One repository's line: status, what was scanned, its findings.
+fn write_repo(r: &crate::sweep::RepoSummary, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    // Repository URLs come from a list or an API: escape them even when the
+    // report is coloured.
+    let name = crate::diag::terminal_safe(&r.repo);
+    write!(
+        out,
+        "  {name:<width$}  {}: {} commit{}, {} blob{} ({}), {} skipped; {} finding{} \
+         ({} new, {} live, {} revoked)",
+        r.status,
+        r.commits,
+        plural(r.commits),
+        r.blobs_scanned,
+        plural(r.blobs_scanned),
+        human_bytes(r.bytes_scanned),
+        r.blobs_skipped,
+        r.findings,
+        plural(r.findings as u64),
+        r.new,
+        r.live,
+        r.revoked,
+    )?;
+    match &r.error {
+        Some(e) => writeln!(out, "; {}", crate::diag::terminal_safe(e)),
+        None => writeln!(out),
+    }
 }
 
 /// Skipped, malformed, suppressed, commits, errors, validation, revocation.
