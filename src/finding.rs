@@ -150,6 +150,18 @@ pub struct Annotations {
     /// Who a live secret belongs to and what it can do (`--analyze`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
+    /// The sweep runs that saw the finding (`keysweep sweep`, `keysweep report`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepState>,
+}
+
+/// When sweeps saw a finding, as the datastore recorded it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepState {
+    pub first_seen_run: i64,
+    pub last_seen_run: i64,
+    /// First seen in the run the report is about: new since the run before.
+    pub new: bool,
 }
 
 /// Why a finding was suppressed. Serialized in kebab-case; the summary counts

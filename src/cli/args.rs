@@ -34,7 +34,9 @@ pub enum Command {
     /// Exit codes: 0 no findings, 1 findings, 2 a repository failed (the
     /// others are still swept and reported) or the sweep could not run.
     Sweep(Box<SweepArgs>),
-    /// Render findings stored by `keysweep sweep`.
+    /// Render findings stored by `keysweep sweep`, with what the latest run
+    /// (or `--run`) scanned per repository and which findings are new,
+    /// live or revoked. SARIF has one run per repository.
     Report(ReportArgs),
     /// Install a git pre-commit hook that runs `keysweep staged`.
     InstallHook(InstallHookArgs),
@@ -799,7 +801,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "RUN", help_heading = "Input")]
     pub since: Option<i64>,
 
-    /// Only findings seen in run RUN.
+    /// Only findings seen in run RUN. The report's summary describes that
+    /// run (default: the latest): what it scanned, per repository, and
+    /// which findings it saw first (new since the run before).
     #[arg(long, value_name = "RUN", help_heading = "Input")]
     pub run: Option<i64>,
 

@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use super::args::ReportArgs;
+use super::sweep_cmd::run_summary;
 use super::{open_output, write_report};
 use super::{EXIT_CLEAN, EXIT_FINDINGS};
-use crate::datastore::{self, FindingQuery};
+use crate::datastore::{self, Datastore, FindingQuery};
+use crate::finding::Finding;
 use crate::report::{Format, Report, RunSummary};
 use crate::rules::RuleSet;
 use crate::scan::Summary;
@@ -22,24 +24,24 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = open_output(args.out.output.as_deref())?;
     let mut store = datastore::open(&location)?;
-    let findings: Vec<_> = store
+    // The run the summary describes, and that "new" is relative to.
+    let run = match args.run {
+        Some(r) => Some(r),
+        None => store.runs()?.last().map(|r| r.id),
+    };
+    let findings: Vec<Finding> = store
         .findings(&FindingQuery {
             since_run: args.since,
             last_seen_run: args.run,
             ..FindingQuery::default()
         })?
         .into_iter()
-        .map(|f| f.finding)
+        .map(|f| f.into_finding(run))
         .collect();
     // Rule metadata for SARIF's rule table: the bundled rules, where the
     // stored findings' rules usually come from.
     let rules = RuleSet::builtin();
-    let summary = RunSummary::from(Summary {
-        findings: findings.len(),
-        rules: rules.len(),
-        git: Some(GitSummary::default()),
-        ..Summary::default()
-    });
+    let summary = summary_of(&mut *store, run, &findings, rules.len())?;
     let report = Report {
         findings: &findings,
         summary: &summary,
@@ -61,4 +63,24 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             EXIT_FINDINGS
         },
     ))
+}
+
+/// The summary of `run` as stored (scanned counts, repositories, new, live
+/// and revoked findings); only the findings' count when the store has no run.
+fn summary_of(
+    store: &mut dyn Datastore,
+    run: Option<i64>,
+    findings: &[Finding],
+    rules: usize,
+) -> anyhow::Result<RunSummary> {
+    let Some(run) = run else {
+        return Ok(RunSummary::from(Summary {
+            findings: findings.len(),
+            rules,
+            git: Some(GitSummary::default()),
+            ..Summary::default()
+        }));
+    };
+    let sweep = crate::sweep::stored_summary(store, run, findings)?;
+    Ok(run_summary(&sweep, findings.len(), rules))
 }

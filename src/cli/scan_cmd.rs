@@ -270,6 +270,11 @@ impl ChecksPlan {
         self.validate && self.validator.is_some()
     }
 
+    /// Whether live findings are analyzed.
+    pub(crate) fn analyzes(&self) -> bool {
+        self.analyze && self.validator.is_some()
+    }
+
     /// Validates `findings` when planned.
     pub(crate) fn validate(
         &self,

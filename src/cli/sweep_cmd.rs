@@ -10,7 +10,7 @@ use super::scan_cmd::{check_flags, fails, is_live, use_baseline, ChecksPlan};
 use super::setup::{setup, Setup};
 use super::{open_output, write_report};
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_REVOKE_FAILED};
-use crate::datastore::{self, Datastore, FindingQuery};
+use crate::datastore::{self, CheckTimes, Datastore, FindingQuery};
 use crate::diag::Messages;
 use crate::finding::Finding;
 use crate::report::{Report, RunSummary};
@@ -39,10 +39,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let triage = std::mem::take(&mut setup.triage);
     let scanner = Scanner::new(rules.clone(), Confidence::from(args.min_confidence))
         .with_triage(std::sync::Arc::new(triage));
-    let s = sweep::sweep(&scanner, &mut *store, repos, &opts, &messages)?;
+    let mut s = sweep::sweep(&scanner, &mut *store, repos, &opts, &messages)?;
 
     let mut stored = Stored::load(&mut *store, s.run, args.new_only)?;
     let checks = stored.check(plan, &args, &rules, &mut *store)?;
+    sweep::add_stored(&mut s, &mut *store, &stored.findings)?;
     let notified = notify
         .map(|n| send_notification(&n, s.run, &stored.new_findings()))
         .transpose();
@@ -130,12 +131,13 @@ fn file_digest(path: &std::path::Path) -> anyhow::Result<String> {
 
 /// The findings the sweep reports, from the store.
 struct Stored {
-    run: i64,
-    /// Reported: seen in this run (only the new ones with `--new-only`).
+    /// Reported: seen in this run (only the new ones with `--new-only`),
+    /// each annotated with the runs that saw it.
     findings: Vec<Finding>,
-    /// When each reported finding was last validated (Unix seconds).
+    /// When each reported finding was last validated and analyzed (Unix
+    /// seconds).
     validated_at: Vec<Option<i64>>,
-    first_seen: Vec<i64>,
+    analyzed_at: Vec<Option<i64>>,
     /// Findings seen in this run, and of those first seen in it.
     seen: usize,
     new: usize,
@@ -162,10 +164,12 @@ impl Stored {
             .filter(|f| !new_only || f.first_seen_run == run)
             .collect();
         Ok(Stored {
-            run,
             validated_at: kept.iter().map(|f| f.validated_at).collect(),
-            first_seen: kept.iter().map(|f| f.first_seen_run).collect(),
-            findings: kept.into_iter().map(|f| f.finding).collect(),
+            analyzed_at: kept.iter().map(|f| f.analyzed_at).collect(),
+            findings: kept
+                .into_iter()
+                .map(|f| f.into_finding(Some(run)))
+                .collect(),
             seen,
             new,
         })
@@ -175,15 +179,15 @@ impl Stored {
     fn new_findings(&self) -> Vec<Finding> {
         self.findings
             .iter()
-            .zip(&self.first_seen)
-            .filter(|(_, r)| **r == self.run)
-            .map(|(f, _)| f.clone())
+            .filter(|f| f.annotations.sweep.is_some_and(|s| s.new))
+            .cloned()
             .collect()
     }
 
     /// Validates the findings whose stored validation is missing or older
-    /// than `--revalidate-after` (the rest keep theirs), revokes as the
-    /// policy says, and stores both.
+    /// than `--revalidate-after`, analyzes those whose analysis is (or that
+    /// were validated again), revokes as the policy says, and stores what
+    /// ran; the rest keep their stored results.
     fn check(
         &mut self,
         plan: ChecksPlan,
@@ -195,41 +199,44 @@ impl Stored {
             return Ok(Checks::default());
         }
         let now = crate::time::unix_now();
-        let stale = |at: &Option<i64>| {
-            at.is_none_or(|t| now.saturating_sub(t) >= args.revalidate_after.as_secs() as i64)
-        };
-        let due: Vec<usize> = (0..self.findings.len())
-            .filter(|&i| !plan.validates() || stale(&self.validated_at[i]))
+        let max_age = args.revalidate_after.as_secs() as i64;
+        let stale = |at: Option<i64>| at.is_none_or(|t| now.saturating_sub(t) >= max_age);
+        let n = self.findings.len();
+        let check_due: Vec<bool> = (0..n)
+            .map(|i| !plan.validates() || stale(self.validated_at[i]))
             .collect();
-        let mut batch: Vec<Finding> = due.iter().map(|&i| self.findings[i].clone()).collect();
-        let validation = plan.validate(rules, &mut batch);
-        let analysis = validation
-            .is_some()
-            .then(|| plan.analyze(rules, &mut batch))
-            .flatten();
+        let analyze_due: Vec<bool> = (0..n)
+            .map(|i| plan.analyzes() && (check_due[i] || stale(self.analyzed_at[i])))
+            .collect();
+        let which = |due: &[bool]| -> Vec<usize> { (0..n).filter(|&i| due[i]).collect() };
+        let validation = on_subset(&mut self.findings, &which(&check_due), |b| {
+            plan.validate(rules, b)
+        });
+        // Runs before revocation: a revoked secret can no longer say.
+        let analysis = on_subset(&mut self.findings, &which(&analyze_due), |b| {
+            plan.analyze(rules, b)
+        });
         // A secret an earlier sweep revoked is not sent to the broker again.
-        let pending: Vec<usize> = (0..batch.len())
-            .filter(|&i| !already_revoked(&batch[i]))
+        let pending: Vec<usize> = which(&check_due)
+            .into_iter()
+            .filter(|&i| !already_revoked(&self.findings[i]))
             .collect();
-        let mut to_revoke: Vec<Finding> = pending.iter().map(|&i| batch[i].clone()).collect();
-        let revocation = plan.revoke(rules, &mut to_revoke, args.out.quiet)?;
-        for (i, f) in pending.into_iter().zip(to_revoke) {
-            batch[i] = f;
-        }
-        if validation.is_some() || analysis.is_some() || revocation.is_some() {
-            for f in &batch {
-                store.record_checks(f, now)?;
+        let quiet = args.out.quiet;
+        let revocation = on_subset(&mut self.findings, &pending, |b| {
+            plan.revoke(rules, b, quiet)
+        })?;
+        let checked = validation.is_some() || revocation.is_some();
+        for (i, f) in self.findings.iter().enumerate() {
+            let times = CheckTimes {
+                validated_at: (checked && check_due[i]).then_some(now),
+                analyzed_at: (analysis.is_some() && analyze_due[i]).then_some(now),
+            };
+            if times != CheckTimes::default() {
+                store.record_checks(f, times)?;
             }
         }
-        for (i, f) in due.into_iter().zip(batch) {
-            self.findings[i] = f;
-        }
         if args.checks.only_live {
-            let keep: Vec<bool> = self.findings.iter().map(is_live).collect();
-            let mut k = keep.iter();
-            self.findings.retain(|_| *k.next().unwrap_or(&false));
-            let mut k = keep.iter();
-            self.first_seen.retain(|_| *k.next().unwrap_or(&false));
+            self.findings.retain(is_live);
         }
         Ok(Checks {
             validation,
@@ -237,6 +244,21 @@ impl Stored {
             revocation,
         })
     }
+}
+
+/// Runs `check` on copies of `findings[i]` for each `i` of `which`, and puts
+/// the checked copies back.
+fn on_subset<T>(
+    findings: &mut [Finding],
+    which: &[usize],
+    check: impl FnOnce(&mut [Finding]) -> T,
+) -> T {
+    let mut batch: Vec<Finding> = which.iter().map(|&i| findings[i].clone()).collect();
+    let out = check(&mut batch);
+    for (&i, f) in which.iter().zip(batch) {
+        findings[i] = f;
+    }
+    out
 }
 
 /// Whether a stored finding's secret was revoked by an earlier sweep.
@@ -399,7 +421,7 @@ fn platform_listings(
 }
 
 /// The report's summary of a sweep: blobs as files, the sweep's own counts.
-fn run_summary(s: &sweep::SweepSummary, findings: usize, rules: usize) -> RunSummary {
+pub(crate) fn run_summary(s: &sweep::SweepSummary, findings: usize, rules: usize) -> RunSummary {
     let scan = Summary {
         files_scanned: s.blobs_scanned,
         bytes_scanned: s.bytes_scanned,

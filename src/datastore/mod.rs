@@ -22,7 +22,7 @@ pub use self::sqlite::Sqlite;
 
 /// The schema version this build writes. Each backend holds one migration per
 /// version; a store newer than this is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A run of `keysweep sweep` (or one worker's share of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,13 @@ pub struct RepoScan<'a> {
     /// every other stored finding of the repository is marked seen in this run.
     pub gone: &'a [String],
     pub bytes_scanned: u64,
+    /// Commits walked, and blobs left out because an earlier run scanned them.
+    pub commits: u64,
+    pub blobs_skipped: u64,
+    /// The commit and branch the repository's `HEAD` named, when it was
+    /// fetched; `None` keeps what an earlier run recorded.
+    pub revision: Option<&'a str>,
+    pub branch: Option<&'a str>,
     /// Set when part of the repository could not be read: the findings are
     /// kept but the repository is recorded as failed in this run.
     pub error: Option<String>,
@@ -77,6 +84,60 @@ pub struct StoredFinding {
     pub revocation_status: Option<String>,
     /// When the validation was made (Unix seconds); `None` if never.
     pub validated_at: Option<i64>,
+    /// When the analysis was made (Unix seconds); `None` if never. The
+    /// analysis itself is in `finding.annotations.analysis`.
+    pub analyzed_at: Option<i64>,
+}
+
+impl StoredFinding {
+    /// The finding, annotated with the runs that saw it; `new` when first
+    /// seen in `run`.
+    pub fn into_finding(self, run: Option<i64>) -> Finding {
+        let mut f = self.finding;
+        f.annotations.sweep = Some(crate::finding::SweepState {
+            first_seen_run: self.first_seen_run,
+            last_seen_run: self.last_seen_run,
+            new: run == Some(self.first_seen_run),
+        });
+        f
+    }
+}
+
+/// Which checks [`Datastore::record_checks`] stores: each time is when that
+/// check ran (Unix seconds), `None` to keep the stored result of that check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckTimes {
+    /// Validation or revocation ran.
+    pub validated_at: Option<i64>,
+    /// Analysis ran (its result may be none: the secret was not live).
+    pub analyzed_at: Option<i64>,
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunInfo {
+    pub id: i64,
+    pub started: String,
+    pub finished: Option<String>,
+    pub shard: String,
+}
+
+/// What a run did with one repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoRun {
+    pub repo: String,
+    /// `finished` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    pub commits: u64,
+    pub blobs_scanned: u64,
+    pub blobs_skipped: u64,
+    pub bytes_scanned: u64,
+    /// Findings the run's scan of the repository reported.
+    pub findings: u64,
+    /// The last known `HEAD` commit and branch of the repository.
+    pub revision: Option<String>,
+    pub branch: Option<String>,
 }
 
 /// Which stored findings to return.
@@ -130,10 +191,16 @@ pub trait Datastore: Send {
     /// Marks `run` finished.
     fn finish_run(&mut self, run: i64) -> anyhow::Result<()>;
 
-    /// Stores a finding's validation and revocation (the finding as given,
-    /// found by its `repo` and fingerprint), validated at `validated_at`
-    /// (Unix seconds). A finding not stored is left alone.
-    fn record_checks(&mut self, finding: &Finding, validated_at: i64) -> anyhow::Result<()>;
+    /// Stores a finding's validation, revocation and analysis (the finding
+    /// as given, found by its `repo` and fingerprint) with when they ran. A
+    /// finding not stored is left alone.
+    fn record_checks(&mut self, finding: &Finding, times: CheckTimes) -> anyhow::Result<()>;
+
+    /// Every run, oldest first.
+    fn runs(&mut self) -> anyhow::Result<Vec<RunInfo>>;
+
+    /// What `run` did with each repository it reached, ordered by URL.
+    fn run_repos(&mut self, run: i64) -> anyhow::Result<Vec<RepoRun>>;
 
     /// Stored findings, ordered by repository, path and fingerprint.
     fn findings(&mut self, query: &FindingQuery) -> anyhow::Result<Vec<StoredFinding>>;
@@ -230,6 +297,38 @@ fn check_statuses(f: &Finding) -> (Option<String>, Option<String>) {
             .as_ref()
             .and_then(|r| name(serde_json::to_value(r.status))),
     )
+}
+
+/// A finding's analysis as stored: JSON and severity name, when it has one.
+fn analysis_of(f: &Finding) -> (Option<String>, Option<String>) {
+    let Some(a) = &f.annotations.analysis else {
+        return (None, None);
+    };
+    let severity = a.severity.and_then(|s| {
+        serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+    });
+    (serde_json::to_string(a).ok(), severity)
+}
+
+/// The finding as stored in its `finding` column: what sweeps saw is kept
+/// in columns of its own.
+fn finding_json(f: &Finding) -> serde_json::Result<String> {
+    if f.annotations.sweep.is_none() {
+        return serde_json::to_string(f);
+    }
+    let mut f = f.clone();
+    f.annotations.sweep = None;
+    serde_json::to_string(&f)
+}
+
+/// Puts a stored analysis (column `analysis`) into `f`. Stores from before
+/// schema 3 kept it only inside the finding's JSON, which stays as it was.
+fn restore_analysis(f: &mut Finding, analysis: Option<&str>) {
+    if let Some(a) = analysis.and_then(|a| serde_json::from_str(a).ok()) {
+        f.annotations.analysis = Some(a);
+    }
 }
 
 fn commit_of(f: &Finding) -> Option<&str> {

@@ -7,8 +7,9 @@ use anyhow::Context;
 use postgres::{Client, NoTls};
 
 use super::{
-    blob_of, commit_of, now, too_new, Datastore, Failure, FindingQuery, RepoScan, RepoState, Run,
-    StoredFinding, SCHEMA_VERSION,
+    analysis_of, blob_of, commit_of, finding_json, now, restore_analysis, too_new, CheckTimes,
+    Datastore, Failure, FindingQuery, RepoRun, RepoScan, RepoState, Run, RunInfo, StoredFinding,
+    SCHEMA_VERSION,
 };
 
 /// Migrations, one per schema version, in order. Keep in step with
@@ -65,6 +66,16 @@ const MIGRATIONS: &[&str] = &[
     // 2: when a finding was validated, so a later sweep validates it again
     // only once that is older than --revalidate-after.
     "ALTER TABLE findings ADD COLUMN validated_at BIGINT;",
+    // 3: what each run scanned per repository (commits, blobs left out),
+    // the repository's HEAD for SARIF provenance, and analysis results with
+    // when they were made, re-used like validation results.
+    "ALTER TABLE run_repos ADD COLUMN commits BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE run_repos ADD COLUMN blobs_skipped BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE repos ADD COLUMN revision TEXT;
+    ALTER TABLE repos ADD COLUMN branch TEXT;
+    ALTER TABLE findings ADD COLUMN analysis TEXT;
+    ALTER TABLE findings ADD COLUMN analysis_severity TEXT;
+    ALTER TABLE findings ADD COLUMN analyzed_at BIGINT;",
 ];
 
 /// Key of the advisory lock that serialises migrations when many workers
@@ -244,14 +255,23 @@ impl Datastore for Postgres {
                     &commit_of(f),
                     &blob_of(f),
                     &s.run,
-                    &serde_json::to_string(f)?,
+                    &finding_json(f)?,
                 ],
             )?;
         }
         tx.execute(
-            "UPDATE repos SET refs_digest = $2, rules_digest = $3, last_run = $4, last_error = $5
+            "UPDATE repos SET refs_digest = $2, rules_digest = $3, last_run = $4, last_error = $5,
+                 revision = COALESCE($6, revision), branch = COALESCE($7, branch)
              WHERE id = $1",
-            &[&s.repo, &s.refs_digest, &s.rules_digest, &s.run, &s.error],
+            &[
+                &s.repo,
+                &s.refs_digest,
+                &s.rules_digest,
+                &s.run,
+                &s.error,
+                &s.revision,
+                &s.branch,
+            ],
         )?;
         let status = if s.error.is_some() {
             "failed"
@@ -260,12 +280,13 @@ impl Datastore for Postgres {
         };
         tx.execute(
             "INSERT INTO run_repos (run, repo, status, error, blobs_scanned, bytes_scanned,
-                 findings, finished)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 findings, finished, commits, blobs_skipped)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (run, repo) DO UPDATE SET status = excluded.status,
                  error = excluded.error, blobs_scanned = excluded.blobs_scanned,
                  bytes_scanned = excluded.bytes_scanned, findings = excluded.findings,
-                 finished = excluded.finished",
+                 finished = excluded.finished, commits = excluded.commits,
+                 blobs_skipped = excluded.blobs_skipped",
             &[
                 &s.run,
                 &s.repo,
@@ -275,6 +296,8 @@ impl Datastore for Postgres {
                 &(s.bytes_scanned as i64),
                 &(s.findings.len() as i64),
                 &now(),
+                &(s.commits as i64),
+                &(s.blobs_skipped as i64),
             ],
         )?;
         tx.commit()?;
@@ -324,18 +347,29 @@ impl Datastore for Postgres {
     fn record_checks(
         &mut self,
         f: &crate::finding::Finding,
-        validated_at: i64,
+        times: CheckTimes,
     ) -> anyhow::Result<()> {
         let (validation, revocation) = super::check_statuses(f);
+        let (analysis, severity) = analysis_of(f);
+        // A check that did not run keeps its stored result and time; one
+        // that ran replaces both, even with nothing (no longer live).
         self.client.execute(
-            "UPDATE findings SET finding = $1, validation_status = $2, revocation_status = $3,
-                 validated_at = $4
-             WHERE fingerprint = $5 AND repo = (SELECT id FROM repos WHERE url = $6)",
+            "UPDATE findings SET finding = $1,
+                 validation_status = CASE WHEN $4::bigint IS NULL THEN validation_status ELSE $2 END,
+                 revocation_status = CASE WHEN $4::bigint IS NULL THEN revocation_status ELSE $3 END,
+                 validated_at = COALESCE($4, validated_at),
+                 analysis = CASE WHEN $7::bigint IS NULL THEN analysis ELSE $5 END,
+                 analysis_severity = CASE WHEN $7::bigint IS NULL THEN analysis_severity ELSE $6 END,
+                 analyzed_at = COALESCE($7, analyzed_at)
+             WHERE fingerprint = $8 AND repo = (SELECT id FROM repos WHERE url = $9)",
             &[
-                &serde_json::to_string(f)?,
+                &finding_json(f)?,
                 &validation,
                 &revocation,
-                &validated_at,
+                &times.validated_at,
+                &analysis,
+                &severity,
+                &times.analyzed_at,
                 &f.matched.fingerprint,
                 &f.annotations.repo.as_deref().unwrap_or_default(),
             ],
@@ -343,10 +377,52 @@ impl Datastore for Postgres {
         Ok(())
     }
 
+    fn runs(&mut self) -> anyhow::Result<Vec<RunInfo>> {
+        let rows = self.client.query(
+            "SELECT id, started, finished, shard FROM runs ORDER BY id",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| RunInfo {
+                id: r.get(0),
+                started: r.get(1),
+                finished: r.get(2),
+                shard: r.get(3),
+            })
+            .collect())
+    }
+
+    fn run_repos(&mut self, run: i64) -> anyhow::Result<Vec<RepoRun>> {
+        let rows = self.client.query(
+            "SELECT r.url, rr.status, rr.error, rr.commits, rr.blobs_scanned, rr.blobs_skipped,
+                    rr.bytes_scanned, rr.findings, r.revision, r.branch
+             FROM run_repos rr JOIN repos r ON r.id = rr.repo
+             WHERE rr.run = $1 ORDER BY r.url",
+            &[&run],
+        )?;
+        let n = |r: &postgres::Row, i: usize| r.get::<_, i64>(i) as u64;
+        Ok(rows
+            .iter()
+            .map(|r| RepoRun {
+                repo: r.get(0),
+                status: r.get(1),
+                error: r.get(2),
+                commits: n(r, 3),
+                blobs_scanned: n(r, 4),
+                blobs_skipped: n(r, 5),
+                bytes_scanned: n(r, 6),
+                findings: n(r, 7),
+                revision: r.get(8),
+                branch: r.get(9),
+            })
+            .collect())
+    }
+
     fn findings(&mut self, q: &FindingQuery) -> anyhow::Result<Vec<StoredFinding>> {
         let rows = self.client.query(
             "SELECT f.finding, f.first_seen_run, f.last_seen_run, f.validation_status,
-                    f.revocation_status, f.validated_at
+                    f.revocation_status, f.validated_at, f.analysis, f.analyzed_at
              FROM findings f JOIN repos r ON r.id = f.repo
              WHERE ($1::bigint IS NULL OR f.first_seen_run > $1)
                AND ($2::bigint IS NULL OR f.first_seen_run = $2)
@@ -357,15 +433,17 @@ impl Datastore for Postgres {
         rows.iter()
             .map(|r| {
                 let json: &str = r.get(0);
+                let mut finding = serde_json::from_str(json)
+                    .with_context(|| format!("{}: a stored finding cannot be read", self.name))?;
+                restore_analysis(&mut finding, r.get::<_, Option<&str>>(6));
                 Ok(StoredFinding {
-                    finding: serde_json::from_str(json).with_context(|| {
-                        format!("{}: a stored finding cannot be read", self.name)
-                    })?,
+                    finding,
                     first_seen_run: r.get(1),
                     last_seen_run: r.get(2),
                     validation_status: r.get(3),
                     revocation_status: r.get(4),
                     validated_at: r.get(5),
+                    analyzed_at: r.get(7),
                 })
             })
             .collect()

@@ -7,8 +7,9 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    blob_of, commit_of, now, too_new, Datastore, Failure, FindingQuery, RepoScan, RepoState, Run,
-    StoredFinding, SCHEMA_VERSION,
+    analysis_of, blob_of, commit_of, finding_json, now, restore_analysis, too_new, CheckTimes,
+    Datastore, Failure, FindingQuery, RepoRun, RepoScan, RepoState, Run, RunInfo, StoredFinding,
+    SCHEMA_VERSION,
 };
 
 /// Migrations, one per schema version, in order. Keep in step with
@@ -65,6 +66,16 @@ const MIGRATIONS: &[&str] = &[
     // 2: when a finding was validated, so a later sweep validates it again
     // only once that is older than --revalidate-after.
     "ALTER TABLE findings ADD COLUMN validated_at INTEGER;",
+    // 3: what each run scanned per repository (commits, blobs left out),
+    // the repository's HEAD for SARIF provenance, and analysis results with
+    // when they were made, re-used like validation results.
+    "ALTER TABLE run_repos ADD COLUMN commits INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE run_repos ADD COLUMN blobs_skipped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE repos ADD COLUMN revision TEXT;
+    ALTER TABLE repos ADD COLUMN branch TEXT;
+    ALTER TABLE findings ADD COLUMN analysis TEXT;
+    ALTER TABLE findings ADD COLUMN analysis_severity TEXT;
+    ALTER TABLE findings ADD COLUMN analyzed_at INTEGER;",
 ];
 
 /// An SQLite datastore. Holds secrets: the file is created readable by its
@@ -272,12 +283,13 @@ impl Datastore for Sqlite {
                     commit_of(f),
                     blob_of(f),
                     s.run,
-                    serde_json::to_string(f)?,
+                    finding_json(f)?,
                 ])?;
             }
         }
         tx.prepare_cached(
-            "UPDATE repos SET refs_digest = ?2, rules_digest = ?3, last_run = ?4, last_error = ?5
+            "UPDATE repos SET refs_digest = ?2, rules_digest = ?3, last_run = ?4, last_error = ?5,
+                 revision = COALESCE(?6, revision), branch = COALESCE(?7, branch)
              WHERE id = ?1",
         )?
         .execute(params![
@@ -285,16 +297,19 @@ impl Datastore for Sqlite {
             s.refs_digest,
             s.rules_digest,
             s.run,
-            s.error
+            s.error,
+            s.revision,
+            s.branch,
         ])?;
         tx.prepare_cached(
             "INSERT INTO run_repos (run, repo, status, error, blobs_scanned, bytes_scanned,
-                 findings, finished)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 findings, finished, commits, blobs_skipped)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (run, repo) DO UPDATE SET status = excluded.status,
                  error = excluded.error, blobs_scanned = excluded.blobs_scanned,
                  bytes_scanned = excluded.bytes_scanned, findings = excluded.findings,
-                 finished = excluded.finished",
+                 finished = excluded.finished, commits = excluded.commits,
+                 blobs_skipped = excluded.blobs_skipped",
         )?
         .execute(params![
             s.run,
@@ -308,7 +323,9 @@ impl Datastore for Sqlite {
             s.blobs.len() as i64,
             s.bytes_scanned as i64,
             s.findings.len() as i64,
-            now()
+            now(),
+            s.commits as i64,
+            s.blobs_skipped as i64,
         ])?;
         tx.commit()?;
         Ok(())
@@ -358,18 +375,29 @@ impl Datastore for Sqlite {
     fn record_checks(
         &mut self,
         f: &crate::finding::Finding,
-        validated_at: i64,
+        times: CheckTimes,
     ) -> anyhow::Result<()> {
         let (validation, revocation) = super::check_statuses(f);
+        let (analysis, severity) = analysis_of(f);
+        // A check that did not run keeps its stored result and time; one
+        // that ran replaces both, even with nothing (no longer live).
         self.conn.execute(
-            "UPDATE findings SET finding = ?1, validation_status = ?2, revocation_status = ?3,
-                 validated_at = ?4
-             WHERE fingerprint = ?5 AND repo = (SELECT id FROM repos WHERE url = ?6)",
+            "UPDATE findings SET finding = ?1,
+                 validation_status = CASE WHEN ?4 IS NULL THEN validation_status ELSE ?2 END,
+                 revocation_status = CASE WHEN ?4 IS NULL THEN revocation_status ELSE ?3 END,
+                 validated_at = COALESCE(?4, validated_at),
+                 analysis = CASE WHEN ?7 IS NULL THEN analysis ELSE ?5 END,
+                 analysis_severity = CASE WHEN ?7 IS NULL THEN analysis_severity ELSE ?6 END,
+                 analyzed_at = COALESCE(?7, analyzed_at)
+             WHERE fingerprint = ?8 AND repo = (SELECT id FROM repos WHERE url = ?9)",
             params![
-                serde_json::to_string(f)?,
+                finding_json(f)?,
                 validation,
                 revocation,
-                validated_at,
+                times.validated_at,
+                analysis,
+                severity,
+                times.analyzed_at,
                 f.matched.fingerprint,
                 f.annotations.repo.as_deref().unwrap_or_default(),
             ],
@@ -377,10 +405,53 @@ impl Datastore for Sqlite {
         Ok(())
     }
 
+    fn runs(&mut self) -> anyhow::Result<Vec<RunInfo>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, started, finished, shard FROM runs ORDER BY id")?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(RunInfo {
+                    id: r.get(0)?,
+                    started: r.get(1)?,
+                    finished: r.get(2)?,
+                    shard: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn run_repos(&mut self, run: i64) -> anyhow::Result<Vec<RepoRun>> {
+        let mut st = self.conn.prepare(
+            "SELECT r.url, rr.status, rr.error, rr.commits, rr.blobs_scanned, rr.blobs_skipped,
+                    rr.bytes_scanned, rr.findings, r.revision, r.branch
+             FROM run_repos rr JOIN repos r ON r.id = rr.repo
+             WHERE rr.run = ?1 ORDER BY r.url",
+        )?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(RepoRun {
+                    repo: r.get(0)?,
+                    status: r.get(1)?,
+                    error: r.get(2)?,
+                    commits: r.get::<_, i64>(3)? as u64,
+                    blobs_scanned: r.get::<_, i64>(4)? as u64,
+                    blobs_skipped: r.get::<_, i64>(5)? as u64,
+                    bytes_scanned: r.get::<_, i64>(6)? as u64,
+                    findings: r.get::<_, i64>(7)? as u64,
+                    revision: r.get(8)?,
+                    branch: r.get(9)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     fn findings(&mut self, q: &FindingQuery) -> anyhow::Result<Vec<StoredFinding>> {
         let mut st = self.conn.prepare(
             "SELECT f.finding, f.first_seen_run, f.last_seen_run, f.validation_status,
-                    f.revocation_status, f.validated_at
+                    f.revocation_status, f.validated_at, f.analysis, f.analyzed_at
              FROM findings f JOIN repos r ON r.id = f.repo
              WHERE (?1 IS NULL OR f.first_seen_run > ?1)
                AND (?2 IS NULL OR f.first_seen_run = ?2)
@@ -391,9 +462,10 @@ impl Datastore for Sqlite {
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let json: String = row.get(0)?;
-            let finding = serde_json::from_str(&json).with_context(|| {
+            let mut finding = serde_json::from_str(&json).with_context(|| {
                 format!("{}: a stored finding cannot be read", self.path.display())
             })?;
+            restore_analysis(&mut finding, row.get::<_, Option<String>>(6)?.as_deref());
             out.push(StoredFinding {
                 finding,
                 first_seen_run: row.get(1)?,
@@ -401,6 +473,7 @@ impl Datastore for Sqlite {
                 validation_status: row.get(3)?,
                 revocation_status: row.get(4)?,
                 validated_at: row.get(5)?,
+                analyzed_at: row.get(7)?,
             });
         }
         Ok(out)

@@ -165,6 +165,17 @@ fn write_finding(
     if let Some(repo) = &f.annotations.repo {
         detail(out, pal, "repo", repo)?;
     }
+    if let Some(s) = &f.annotations.sweep {
+        let seen = if s.new {
+            format!("new in run {}", s.first_seen_run)
+        } else {
+            format!(
+                "first seen in run {}, last in run {}",
+                s.first_seen_run, s.last_seen_run
+            )
+        };
+        detail(out, pal, "sweep", &seen)?;
+    }
     write_git(f, pal, out)?;
     if f.annotations.suppressed.is_none() {
         detail(out, pal, "what to do", &paint(pal.advice, advice(f, rules)))?;
@@ -374,6 +385,9 @@ fn write_group(g: &Group, rules: &RuleSet, pal: &Palette, out: &mut dyn Write) -
 /// "N findings (M distinct secrets) in F files; scanned …" and the run's
 /// other counts.
 fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(sweep) = &report.summary.sweep {
+        write_sweep(sweep, out)?;
+    }
     let s = &report.summary.scan;
     write!(
         out,
@@ -389,6 +403,79 @@ fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The sweep's run and one line per repository: what was scanned, and its
+/// findings, new, live and revoked.
+fn write_sweep(s: &crate::sweep::SweepSummary, out: &mut dyn Write) -> io::Result<()> {
+    if s.repositories.is_empty() {
+        return Ok(());
+    }
+    let previous = s
+        .previous_run
+        .map_or_else(String::new, |p| format!(" (after run {p})"));
+    writeln!(
+        out,
+        "run {}{previous}: {} repositor{} ({} swept, {} unchanged, {} failed); \
+         {} new, {} live, {} revoked",
+        s.run,
+        s.repos,
+        if s.repos == 1 { "y" } else { "ies" },
+        s.swept,
+        s.unchanged,
+        s.failures.len(),
+        s.new_findings,
+        s.live,
+        s.revoked,
+    )?;
+    // Only repositories with findings or a failure: a sweep of thousands
+    // would otherwise bury them (JSON and HTML list every one).
+    let shown: Vec<_> = s
+        .repositories
+        .iter()
+        .filter(|r| r.findings > 0 || r.status == "failed")
+        .collect();
+    let width = shown.iter().map(|r| r.repo.len()).max().unwrap_or(0);
+    for r in &shown {
+        write_repo(r, width, out)?;
+    }
+    let quiet = s.repositories.len() - shown.len();
+    if quiet > 0 {
+        writeln!(
+            out,
+            "  {quiet} other repositor{} without findings",
+            if quiet == 1 { "y" } else { "ies" }
+        )?;
+    }
+    Ok(())
+}
+
+/// One repository's line: status, what was scanned, its findings.
+fn write_repo(r: &crate::sweep::RepoSummary, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    // Repository URLs come from a list or an API: escape them even when the
+    // report is coloured.
+    let name = crate::diag::terminal_safe(&r.repo);
+    write!(
+        out,
+        "  {name:<width$}  {}: {} commit{}, {} blob{} ({}), {} skipped; {} finding{} \
+         ({} new, {} live, {} revoked)",
+        r.status,
+        r.commits,
+        plural(r.commits),
+        r.blobs_scanned,
+        plural(r.blobs_scanned),
+        human_bytes(r.bytes_scanned),
+        r.blobs_skipped,
+        r.findings,
+        plural(r.findings as u64),
+        r.new,
+        r.live,
+        r.revoked,
+    )?;
+    match &r.error {
+        Some(e) => writeln!(out, "; {}", crate::diag::terminal_safe(e)),
+        None => writeln!(out),
+    }
 }
 
 /// Skipped, malformed, suppressed, commits, errors, validation, revocation.

@@ -1,11 +1,11 @@
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::{json, Value};
 
 use super::{Report, Reporter};
-use crate::finding::SuppressReason;
+use crate::finding::{Finding, SuppressReason};
 use crate::rules::{Confidence, Severity};
 
 /// SARIF 2.1.0 as GitHub code scanning accepts it: every selected rule in
@@ -349,8 +349,146 @@ fn properties(f: &crate::finding::Finding) -> Value {
     Value::Object(props)
 }
 
+/// `tool`: keysweep with `rules` as its rule table.
+fn tool(rules: Vec<Value>) -> Value {
+    json!({"driver": {
+        "name": "keysweep",
+        "version": env!("CARGO_PKG_VERSION"),
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "informationUri": "https://github.com/keysweep/keysweep",
+        "rules": rules,
+    }})
+}
+
+/// Whether the report is of a sweep: findings from many repositories.
+fn is_sweep(report: &Report<'_>) -> bool {
+    report.summary.sweep.is_some() || report.findings.iter().any(|f| f.annotations.repo.is_some())
+}
+
+/// A sweep's runs: one per repository (those the run reached, with or
+/// without findings, so a viewer can close alerts of a cleaned repository,
+/// and those the findings name), each with its provenance.
+fn sweep_runs(report: &Report<'_>) -> Vec<Value> {
+    let shown = report.shown();
+    let rows: &[crate::sweep::RepoSummary] = report
+        .summary
+        .sweep
+        .as_ref()
+        .map_or(&[], |s| s.repositories.as_slice());
+    let mut by_repo: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for r in rows {
+        by_repo.entry(r.repo.as_str()).or_default();
+    }
+    for f in &shown {
+        let repo = f.annotations.repo.as_deref().unwrap_or_default();
+        by_repo.entry(repo).or_default().push(f);
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    by_repo
+        .into_iter()
+        .map(|(repo, findings)| {
+            let row = rows.iter().find(|r| r.repo == repo);
+            repo_run(report, repo, row, &findings, &cwd)
+        })
+        .collect()
+}
+
+/// The run of one swept repository: only the rules its results use (a
+/// sweep of thousands of repositories must not repeat the whole table in
+/// each), and `versionControlProvenance` naming the repository without
+/// credentials, with the commit and branch of its `HEAD` when known.
+fn repo_run(
+    report: &Report<'_>,
+    repo: &str,
+    row: Option<&crate::sweep::RepoSummary>,
+    findings: &[&Finding],
+    cwd: &Path,
+) -> Value {
+    let mut index = HashMap::new();
+    let mut rules = Vec::new();
+    for f in findings {
+        if let Some(r) = report.rules.get(&f.rule.id) {
+            index.entry(f.rule.id.as_str()).or_insert_with(|| {
+                rules.push(rule_descriptor(r));
+                rules.len() - 1
+            });
+        }
+    }
+    let ctx = Context {
+        cwd: cwd.to_path_buf(),
+        root: cwd.to_path_buf(),
+        vcs: None,
+    };
+    let results: Vec<Value> = findings.iter().map(|f| result(f, &index, &ctx)).collect();
+    let failed = row.and_then(|r| r.error.as_deref().or((r.status == "failed").then_some("")));
+    let mut invocation = json!({"executionSuccessful": failed.is_none()});
+    if let Some(e) = failed.filter(|e| !e.is_empty()) {
+        invocation["toolExecutionNotifications"] =
+            json!([{"level": "error", "message": {"text": e}}]);
+    }
+    let uri = repository_uri(repo);
+    let mut run = json!({
+        "tool": tool(rules),
+        // One category per repository: code scanning keeps each one's alerts.
+        "automationDetails": {"id": format!("keysweep/sweep/{uri}/")},
+        "invocations": [invocation],
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    });
+    if !repo.is_empty() {
+        let mut vcs = json!({
+            "repositoryUri": uri,
+            // Result locations are relative to the repository's root.
+            "mappedTo": {"uriBaseId": "%SRCROOT%"},
+        });
+        if let Some(rev) = row.and_then(|r| r.revision.as_deref()) {
+            vcs["revisionId"] = json!(rev);
+        }
+        if let Some(b) = row.and_then(|r| r.branch.as_deref()) {
+            vcs["branch"] = json!(b);
+        }
+        run["versionControlProvenance"] = json!([vcs]);
+    }
+    run
+}
+
+/// A swept repository as an absolute URI without credentials: a URL loses
+/// its user, password, query and fragment (where tokens hide); `git@host:o/r`
+/// becomes `ssh://host/o/r`; a local path becomes a `file://` URI.
+fn repository_uri(repo: &str) -> String {
+    if let Ok(mut u) = url::Url::parse(repo) {
+        // `C:\x` parses with scheme `c`: a Windows path, not a URL.
+        if u.scheme().len() > 1 {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            return u.to_string();
+        }
+    }
+    if !repo.contains("://") {
+        if let Some((host, path)) = repo.split_once(':') {
+            if host.len() > 1 && !host.contains('/') {
+                let host = host.rsplit('@').next().unwrap_or(host);
+                return format!("ssh://{host}/{}", uri(path.trim_start_matches('/')));
+            }
+        }
+    }
+    let abs = std::path::absolute(repo).unwrap_or_else(|_| PathBuf::from(repo));
+    uri(&normalize(&abs).to_string_lossy())
+}
+
 impl Reporter for Sarif {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        if is_sweep(report) {
+            let doc = json!({
+                "$schema": SCHEMA,
+                "version": "2.1.0",
+                "runs": sweep_runs(report),
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            return writeln!(out);
+        }
         let mut index = HashMap::new();
         let rules: Vec<Value> = report
             .rules
@@ -382,13 +520,7 @@ impl Reporter for Sarif {
             "files"
         };
         let mut run = json!({
-            "tool": {"driver": {
-                "name": "keysweep",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/keysweep/keysweep",
-                "rules": rules,
-            }},
+            "tool": tool(rules),
             "automationDetails": {"id": format!("keysweep/{kind}/")},
             "invocations": [{
                 "executionSuccessful": report.summary.scan.errors == 0,
@@ -453,5 +585,29 @@ mod tests {
             super::strip_credentials("https://u:t@github.com/o/r.git"),
             "https://github.com/o/r.git"
         );
+    }
+
+    #[test]
+    fn repository_uris_never_carry_credentials() {
+        use super::repository_uri;
+        for (repo, want) in [
+            (
+                "https://x-access-token:ghp_x@github.com/o/r.git",
+                "https://github.com/o/r.git",
+            ),
+            (
+                "https://gitlab.example/g/r.git?private_token=t#frag",
+                "https://gitlab.example/g/r.git",
+            ),
+            ("https://u:***@host/r", "https://host/r"),
+            ("git@github.com:o/r.git", "ssh://github.com/o/r.git"),
+            ("ssh://git@host:2222/r", "ssh://host:2222/r"),
+            ("file:///srv/git/r", "file:///srv/git/r"),
+        ] {
+            assert_eq!(repository_uri(repo), want, "{repo}");
+        }
+        let local = repository_uri("repos/a b");
+        assert!(local.starts_with("file:///"), "{local}");
+        assert!(local.ends_with("/repos/a%20b"), "{local}");
     }
 }

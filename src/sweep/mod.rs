@@ -10,6 +10,9 @@
 
 pub mod forge;
 pub mod notify;
+mod stats;
+
+pub use stats::{add_stored, is_live, is_revoked, stored_summary, RepoSummary, NOT_IN_RUN};
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -76,6 +79,17 @@ pub struct SweepSummary {
     pub failures: Vec<Failure>,
     #[serde(serialize_with = "crate::time::serialize_secs")]
     pub elapsed: Duration,
+    /// The run before this one (of any shard), which "new" is relative to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_run: Option<i64>,
+    /// Of the reported findings: first seen in this run, live when last
+    /// validated, and revoked.
+    pub new_findings: usize,
+    pub live: usize,
+    pub revoked: usize,
+    /// Each repository the run reached, by URL (credentials left out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<RepoSummary>,
 }
 
 /// A digest of everything that decides what a scan finds: keysweep's version,
@@ -129,6 +143,9 @@ struct Scanned {
     unchanged: bool,
     suppressed: u64,
     error: Option<String>,
+    /// `HEAD`'s commit and branch, when the repository was fetched.
+    revision: Option<String>,
+    branch: Option<String>,
 }
 
 struct Ctx<'a> {
@@ -383,6 +400,10 @@ fn sweep_repo(ctx: &Ctx<'_>, url: &str) -> anyhow::Result<Option<Recorded>> {
                 findings: &scanned.findings,
                 gone: &scanned.gone,
                 bytes_scanned: scanned.bytes,
+                commits: scanned.commits,
+                blobs_skipped: scanned.skipped,
+                revision: scanned.revision.as_deref(),
+                branch: scanned.branch.as_deref(),
                 error: scanned.error.clone(),
             };
             let mut guard = ctx.store.lock().unwrap_or_else(|e| e.into_inner());
@@ -434,11 +455,14 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
     let dest = mirror::cache_path(&ctx.opts.cache, url);
     let repo = mirror::fetch(url, &dest).map_err(Failed::Repo)?;
     let digest = mirror::refs_digest(&repo).map_err(Failed::Repo)?;
+    let (revision, branch) = head_of(&repo);
     if same_rules && state.refs_digest.as_deref() == Some(digest.as_str()) {
         // Nothing moved: every blob was scanned under these rules.
         return Ok(Scanned {
             refs_digest: Some(digest),
             unchanged: true,
+            revision,
+            branch,
             ..Scanned::default()
         });
     }
@@ -489,7 +513,48 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
         unchanged: false,
         suppressed,
         error,
+        revision,
+        branch,
     })
+}
+
+/// The default branch and its commit, for SARIF's
+/// `versionControlProvenance`. A mirror's `HEAD` is its own, not the
+/// remote's (fetching does not set it): when it names no branch the mirror
+/// has, `main`, else `master`, else the only branch stands in; `None` when
+/// none fits.
+fn head_of(repo: &git2::Repository) -> (Option<String>, Option<String>) {
+    let branch_commit = |name: &str| {
+        repo.find_branch(name, git2::BranchType::Local)
+            .ok()
+            .and_then(|b| b.get().peel_to_commit().ok())
+            .map(|c| c.id().to_string())
+    };
+    if let Ok(head) = repo.head() {
+        if let (true, Ok(name)) = (head.is_branch(), head.shorthand()) {
+            if let Some(c) = branch_commit(name) {
+                return (Some(c), Some(name.to_string()));
+            }
+        }
+    }
+    let names: Vec<String> = repo
+        .branches(Some(git2::BranchType::Local))
+        .map(|it| {
+            it.flatten()
+                .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_string))
+                .take(2)
+                .collect()
+        })
+        .unwrap_or_default();
+    let pick = ["main", "master"]
+        .into_iter()
+        .find(|n| branch_commit(n).is_some())
+        .map(str::to_string)
+        .or_else(|| (names.len() == 1).then(|| names[0].clone()));
+    match pick {
+        Some(name) => (branch_commit(&name), Some(name)),
+        None => (None, None),
+    }
 }
 
 /// The fingerprints of known findings whose blob is no longer reachable

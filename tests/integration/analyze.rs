@@ -671,7 +671,7 @@ fn check_outcome(ctx: &str, case: Case, status: &RevocationStatus, detail: &str)
 }
 
 /// A GitHub stand-in for the CLI tests: `/user` with scopes and expiry.
-fn github(live: &str) -> Server {
+pub(crate) fn github(live: &str) -> Server {
     let want = format!("Bearer {live}");
     Server::start(move |req, _| {
         if req.header("authorization") != Some(want.as_str()) {

@@ -24,6 +24,7 @@ mod rules;
 mod scan;
 mod stub;
 mod sweep;
+mod sweep_report;
 mod triage;
 mod validate;
 mod validator_table;

@@ -13,7 +13,7 @@ use crate::repo::Repo;
 
 /// Creates `n` repositories `r0..r{n-1}` under `env`, each with one secret of
 /// its own and a harmless file; returns the secrets.
-fn repos(env: &Env, n: usize, seed: u64) -> Vec<String> {
+pub(crate) fn repos(env: &Env, n: usize, seed: u64) -> Vec<String> {
     let mut fake = Fake::new(seed);
     (0..n)
         .map(|i| {
@@ -31,19 +31,19 @@ fn repos(env: &Env, n: usize, seed: u64) -> Vec<String> {
         .collect()
 }
 
-fn write_list(env: &Env, name: &str, repos: &[&str]) {
+pub(crate) fn write_list(env: &Env, name: &str, repos: &[&str]) {
     env.write(name, repos.join("\n") + "\n");
 }
 
-struct Out {
-    code: i32,
-    json: Value,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) json: Value,
+    pub(crate) stderr: String,
 }
 
 /// Runs `keysweep ARGS -f json` (with the summary on standard error) in the
 /// temp dir.
-fn run_json(env: &Env, args: &[&str]) -> Out {
+pub(crate) fn run_json(env: &Env, args: &[&str]) -> Out {
     let out = env.cmd().args(args).args(["-f", "json"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -59,7 +59,7 @@ fn run_json(env: &Env, args: &[&str]) -> Out {
     }
 }
 
-fn sweep(env: &Env, store: &str, extra: &[&str]) -> Out {
+pub(crate) fn sweep(env: &Env, store: &str, extra: &[&str]) -> Out {
     let mut args = vec!["sweep", "--cache", "cache", "--datastore", store];
     args.extend_from_slice(extra);
     run_json(env, &args)
@@ -122,7 +122,7 @@ pub(crate) fn postgres_db() -> Option<String> {
 
 /// Runs `check` with an SQLite store and, when a server is available, a
 /// PostgreSQL one.
-fn each_store(check: impl Fn(&Env, &str)) {
+pub(crate) fn each_store(check: impl Fn(&Env, &str)) {
     let env = Env::new();
     check(&env, "state/sweep.db");
     if let Some(url) = postgres_db() {
@@ -298,7 +298,7 @@ fn failing_repositories_are_recorded_and_the_sweep_goes_on() {
 }
 
 /// One repository with one secret at `rel`.
-fn repos_at(env: &Env, rel: &str, seed: u64) -> String {
+pub(crate) fn repos_at(env: &Env, rel: &str, seed: u64) -> String {
     let tok = Fake::new(seed).github_pat();
     Repo::init(&env.path().join(rel)).commit_files(&[("key.env", &format!("K={tok}\n"))], "key");
     tok
@@ -477,9 +477,12 @@ fn report_renders_stored_findings_in_every_format() {
         .unwrap();
         let validator = jsonschema::validator_for(&schema).unwrap();
         assert!(validator.is_valid(&sarif));
-        let results = sarif["runs"][0]["results"].as_array().unwrap();
-        assert_eq!(results.len(), 3);
-        assert_eq!(results[2]["properties"]["repo"], "r2");
+        // One run per repository, in order.
+        let runs = sarif["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 3);
+        let results = runs[2]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0]["properties"]["repo"], "r2");
     });
 }
 
