@@ -827,9 +827,13 @@ pub fn jwt_claims(v: &[u8]) -> Option<serde_json::Value> {
 
 /// Published by design, not a secret: Stripe publishable keys (`pk_`),
 /// Mapbox public tokens (`pk.`), Google OAuth client ids, JWTs whose claims
-/// say they are public (Supabase `role: anon`) or the jwt.io sample.
+/// say they are public (Supabase `role: anon`) or the jwt.io sample, and
+/// the vendors' own documented samples ([`is_documented_sample`]).
 pub fn is_public_by_design(v: &[u8]) -> bool {
     if v.starts_with(b"pk_live_") || v.starts_with(b"pk_test_") || v.starts_with(b"pk.eyJ") {
+        return true;
+    }
+    if is_documented_sample(v) {
         return true;
     }
     if v.ends_with(b".apps.googleusercontent.com") {
@@ -847,6 +851,35 @@ pub fn is_public_by_design(v: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Keys that vendors print in their documentation or ship in local
+/// emulators, the same on every machine: AWS's documentation keys (an
+/// access key id or secret key ending in `EXAMPLE` / `EXAMPLEKEY`, as in
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html>),
+/// the Azurite storage emulator's account key and the Azure Cosmos DB
+/// emulator's key (both published by Microsoft: Azurite's README, "Use the
+/// Azure Cosmos DB emulator for local development").
+pub fn is_documented_sample(v: &[u8]) -> bool {
+    const EMULATOR_KEYS: &[&[u8]] = &[
+        b"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+        b"C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+    ];
+    let aws_sample = (v.len() == 20
+        && (v.starts_with(b"AKIA") || v.starts_with(b"ASIA"))
+        && v.ends_with(b"EXAMPLE"))
+        || (v.len() == 40 && v.ends_with(b"EXAMPLEKEY"));
+    aws_sample || EMULATOR_KEYS.contains(&v)
+}
+
+/// A name that says its value is published (`FLW_PUBLIC_KEY`,
+/// `stripePublishableKey`): such values are reported at low confidence at
+/// most. Not "never": CredData labels some `PublicKey{Key: …}` literals as
+/// credentials, and a secret under a misleading name is still a leak.
+pub fn is_public_name(name: &[u8]) -> bool {
+    static G: OnceLock<WordGroups> = OnceLock::new();
+    G.get_or_init(|| WordGroups::new(&[&["public", "publishable"]]))
+        .any(name)
 }
 
 /// Starts like a provider's token (`ghp_`, `xoxb-`, `sk_live_`, `AKIA`):
