@@ -779,12 +779,17 @@ fn read_packs_resolves_a_delta_chain_deeper_than_the_cache() {
     }
     git(
         env.path(),
-        &["repack", "-q", "-a", "-d", "-f", "--depth=500", "--window=500"],
+        &[
+            "repack",
+            "-q",
+            "-a",
+            "-d",
+            "-f",
+            "--depth=500",
+            "--window=500",
+        ],
     );
-    let stats = git(
-        env.path(),
-        &["verify-pack", "-s", &pack_idx(env.path())],
-    );
+    let stats = git(env.path(), &["verify-pack", "-s", &pack_idx(env.path())]);
     let deepest = stats
         .lines()
         .filter_map(|l| l.strip_prefix("chain length = "))
@@ -837,7 +842,9 @@ rules:
     let (whole, half) = (fake.string(lower, 32), fake.string(lower, 32));
     // The base is larger (git keeps the larger version whole and makes the
     // smaller one a delta of it): a trailer the later version drops.
-    let trailer: String = (0..40).map(|i| format!("old {i} {}\n", fake.alnum(30))).collect();
+    let trailer: String = (0..40)
+        .map(|i| format!("old {i} {}\n", fake.alnum(30)))
+        .collect();
     let base = format!(
         "{body}acme_key=PLACEHOLDER\nhalf: acme_key={}\n{body}{trailer}",
         &half[..16]
@@ -862,12 +869,22 @@ rules:
     );
     let keys = assert_read_packs_same(
         &env,
-        &["--rules", "rules/acme.yml", "--rule", "acme-key", "--show-secrets", "repo"],
+        &[
+            "--rules",
+            "rules/acme.yml",
+            "--rule",
+            "acme-key",
+            "--show-secrets",
+            "repo",
+        ],
     );
     let mut got: Vec<(&str, &str)> = keys.iter().map(|k| (k.2.as_str(), k.3.as_str())).collect();
     got.sort_unstable();
     let second = second.to_string();
-    let mut want = vec![(whole.as_str(), second.as_str()), (half.as_str(), second.as_str())];
+    let mut want = vec![
+        (whole.as_str(), second.as_str()),
+        (half.as_str(), second.as_str()),
+    ];
     want.sort_unstable();
     assert_eq!(got, want);
 }
@@ -888,7 +905,16 @@ fn read_packs_with_alternates_and_shallow_clones() {
     }
     git(&src, &["gc", "-q", "--prune=now"]);
     let url = format!("file://{}", src.display());
-    git(env.path(), &["clone", "-q", "--shared", &src.display().to_string(), "borrowed"]);
+    git(
+        env.path(),
+        &[
+            "clone",
+            "-q",
+            "--shared",
+            &src.display().to_string(),
+            "borrowed",
+        ],
+    );
     let borrowed = env.path().join("borrowed");
     assert!(borrowed.join(".git/objects/info/alternates").is_file());
     let own = fake.github_pat();
@@ -899,7 +925,10 @@ fn read_packs_with_alternates_and_shallow_clones() {
     let keys = assert_read_packs_same(&env, &["--show-secrets", "borrowed"]);
     assert_eq!(keys.len(), 4, "{keys:#?}");
 
-    git(env.path(), &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    git(
+        env.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
     let keys = assert_read_packs_same(&env, &["--show-secrets", "shallow"]);
     assert_eq!(keys.len(), 3, "{keys:#?}");
 }
