@@ -773,7 +773,12 @@ fn read_packs_resolves_a_delta_chain_deeper_than_the_cache() {
         if v == 90 {
             lines.retain(|l| !l.contains(&middle));
         }
-        lines.push(format!("appended {v} {}\n", fake.alnum(12)));
+        // Each version rewrites one more line, so a version is closest to
+        // its neighbours and git chains them instead of basing all on one.
+        let at = 1 + (v as usize * 7) % (lines.len() - 1);
+        if !lines[at].contains("TOKEN=") {
+            lines[at] = format!("setting_{at} = {} v{v}\n", fake.alnum(20));
+        }
         r.write("settings.conf", &lines.concat());
         r.commit(&format!("v{v}"), 1_700_000_000 + v);
     }
