@@ -35,17 +35,38 @@ pub(super) fn run(
             said: provider_message(&resp.body, json.as_ref()).unwrap_or_default(),
         });
     }
-    Ok(read_answer(spec, resp.status, &resp.headers, json.as_ref()))
+    Ok(read_answer(
+        spec,
+        resp.status,
+        &resp.headers,
+        json.as_ref(),
+        parts,
+    ))
 }
 
-/// Reads identity, scopes, expiry and severity from a successful answer.
+/// The claims of the token at `path` in the answer, unverified: the token
+/// came straight from the provider over HTTPS, and only its own words are
+/// read from it.
+fn claims(json: Option<&Value>, path: &str) -> Option<Value> {
+    let token = json.and_then(|j| json_path(j, path))?.as_str()?;
+    crate::rules::checksum::jwt_payload(token).map(Value::Object)
+}
+
+/// Reads identity, scopes, expiry and severity from a successful answer
+/// (from the claims of the token in it when the spec names `claims`).
 /// Public so tests can check an analyzer against its example answer.
 pub fn read_answer(
     spec: &AnalyzeSpec,
     status: u16,
     headers: &[(String, String)],
     json: Option<&Value>,
+    parts: &BTreeMap<String, String>,
 ) -> Analysis {
+    let from_claims = spec.claims.as_deref().map(|p| claims(json, p));
+    let json = match &from_claims {
+        Some(c) => c.as_ref(),
+        None => json,
+    };
     let header = |name: &str| {
         headers
             .iter()
@@ -55,9 +76,14 @@ pub fn read_answer(
     let identity: Vec<String> = spec
         .identity
         .iter()
-        .filter_map(|p| match p.strip_prefix("header:") {
-            Some(h) => header(h).map(str::to_string),
-            None => json.and_then(|j| json_path(j, p)).and_then(text),
+        .filter_map(|p| {
+            if let Some(h) = p.strip_prefix("header:") {
+                header(h).map(str::to_string)
+            } else if let Some(name) = p.strip_prefix("parts:") {
+                parts.get(name).cloned()
+            } else {
+                json.and_then(|j| json_path(j, p)).and_then(text)
+            }
         })
         .collect();
     let mut scopes = Vec::new();
@@ -189,6 +215,7 @@ mod tests {
             200,
             &[("x-oauth-scopes".into(), "repo, gist".into())],
             Some(&body),
+            &BTreeMap::new(),
         );
         assert_eq!(a.identity.as_deref(), Some("octo / acme"));
         assert_eq!(
@@ -206,8 +233,42 @@ mod tests {
         assert_eq!(a.severity, Some(Severity::Medium));
         let owner = json!({"roles": [{"name": "owner"}]});
         assert_eq!(
-            read_answer(&spec, 200, &[], Some(&owner)).severity,
+            read_answer(&spec, 200, &[], Some(&owner), &BTreeMap::new()).severity,
             Some(Severity::Critical)
         );
+    }
+
+    #[test]
+    fn reads_the_claims_of_an_issued_token_and_parts() {
+        use base64::Engine;
+        let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(json!({"alg": "RS256"})),
+            b64(
+                json!({"app_displayname": "deployer", "roles": ["Mail.Send"], "exp": 1_900_000_000})
+            )
+        );
+        let spec: AnalyzeSpec = serde_json::from_value(json!({
+            "docs": "https://d.test/", "url": "https://a.test/", "claims": "access_token",
+            "identity": ["app_displayname", "parts:tenant_id"], "scopes": [{"json": "roles"}],
+            "expires": {"json": "exp"}, "severity": [{"level": "high"}]
+        }))
+        .unwrap();
+        let parts = BTreeMap::from([("tenant_id".to_string(), "t-1".to_string())]);
+        let a = read_answer(
+            &spec,
+            200,
+            &[],
+            Some(&json!({"access_token": token})),
+            &parts,
+        );
+        assert_eq!(a.identity.as_deref(), Some("deployer / t-1"));
+        assert_eq!(a.scopes, ["Mail.Send"]);
+        assert_eq!(a.expires.as_deref(), Some("2030-03-17T17:46:40Z"));
+        // No token where the spec says: nothing read, not the answer itself.
+        let plain = read_answer(&spec, 200, &[], Some(&json!({"roles": ["x"]})), &parts);
+        assert!(plain.scopes.is_empty());
+        assert_eq!(plain.identity.as_deref(), Some("t-1"));
     }
 }

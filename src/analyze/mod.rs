@@ -3,9 +3,13 @@
 //!
 //! Analyzers are data (`rules/analyzers/<provider>.yml`, parsed by
 //! [`crate::rules::AnalyzeSpec`]): one documented read-only request and
-//! where in the answer each fact is. AWS and GCP keys are not bearer tokens,
-//! so their analyzers are code ([`aws`](self), [`gcp`](self)) built on the
-//! validators' signing.
+//! where in the answer each fact is (or in the claims of a token the answer
+//! carries). AWS and GCP keys are not bearer tokens, so their analyzers are
+//! code ([`aws`](self), [`gcp`](self)) built on the validators' signing.
+//! PyPI tokens carry their restrictions as macaroon caveats: that analyzer
+//! ([`pypi`](self)) is offline and sends nothing, so it also runs on
+//! secrets no validator confirmed (it says what the token would allow, not
+//! that it is live).
 //!
 //! # Safety
 //!
@@ -19,6 +23,7 @@
 mod aws;
 mod gcp;
 mod http;
+mod pypi;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -122,6 +127,7 @@ impl<'a> Analyzer<'a> {
             AnalyzerKind::Http => http::run(self.validator, &rule.provider, spec, secret, parts),
             AnalyzerKind::Aws => aws::run(self.validator, &rule.provider, spec, secret, parts),
             AnalyzerKind::Gcp => gcp::run(self.validator, &rule.provider, spec, secret, parts),
+            AnalyzerKind::PypiMacaroon => pypi::run(spec, secret),
         };
         a.map(|a| clean(a, secret)).map_err(|e| match e {
             AnalyzeError::Request(m) => AnalyzeError::Request(scrub(&m, secret)),
@@ -134,20 +140,21 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Sets `analysis` on every finding validated live whose rule has an
-    /// analyzer. Each distinct (rule, secret, parts) is analyzed once, on
-    /// up to the validator's concurrency of threads.
+    /// analyzer, and on every finding not shown invalid whose analyzer is
+    /// offline. Each distinct (rule, secret, parts) is analyzed once, on up
+    /// to the validator's concurrency of threads.
     pub fn analyze_findings(&self, rules: &RuleSet, findings: &mut [Finding]) -> AnalysisSummary {
         let mut summary = AnalysisSummary::default();
         let mut index: HashMap<Key<'_>, usize> = HashMap::new();
         let mut jobs: Vec<(&Rule, Key<'_>)> = Vec::new();
         let mut job_of: Vec<Option<usize>> = Vec::with_capacity(findings.len());
         for f in findings.iter() {
-            let live = f
-                .annotations
-                .validation
-                .as_ref()
-                .is_some_and(|v| v.status == ValidationStatus::Live);
-            let rule = rules.get(&f.rule.id).filter(|_| live);
+            let status = f.annotations.validation.as_ref().map(|v| v.status);
+            let rule = rules.get(&f.rule.id).filter(|r| match status {
+                Some(ValidationStatus::Live) => true,
+                Some(ValidationStatus::Invalid) => false,
+                _ => analyzer_for(r).is_some_and(AnalyzeSpec::is_offline),
+            });
             match rule {
                 Some(rule) if has_analyzer(rule) => {
                     let key = (

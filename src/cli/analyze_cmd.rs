@@ -13,7 +13,7 @@ use super::{
     ignore_broken_pipe, load_rules, validate_options, write_report, EXIT_CLEAN, EXIT_ERROR,
     EXIT_FINDINGS,
 };
-use crate::analyze::{has_analyzer, Analyzer};
+use crate::analyze::{analyzer_for, Analyzer};
 use crate::finding::{Validation, ValidationStatus};
 use crate::report::{Format, Report, RunSummary};
 use crate::scan::Summary;
@@ -41,16 +41,18 @@ fn one(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let rule = rules
         .get(&id)
         .ok_or_else(|| anyhow::anyhow!("unknown rule id {id:?} (see `keysweep rules list`)"))?;
-    if !has_analyzer(rule) {
+    let Some(spec) = analyzer_for(rule) else {
         anyhow::bail!(
             "rule {id} has no analyzer (`keysweep rules list -f json` shows which rules have one)"
         );
-    }
+    };
     let secret = read_secret(args.secret.as_deref().unwrap_or("-"))?;
     let parts: BTreeMap<String, String> = args.part.iter().cloned().collect();
     let validator = Validator::new(validate_options(&args.net, &rules, 1)?)?;
     let validation = if rule.spec.validate.is_some() {
         validator.check(rule, &secret, &parts)
+    } else if spec.is_offline() {
+        Validation::not_checked("no validator for this rule; the offline analysis cannot tell")
     } else {
         Validation::not_checked("no validator for this rule; analysis decides")
     };
@@ -60,8 +62,13 @@ fn one(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    // An offline analysis reads the secret, not the provider: it proves
+    // nothing live, though a token past its own expiry is proved dead.
+    let analyzed = analysis.as_ref().and_then(|a| a.as_ref().ok());
     let live =
-        validation.status == ValidationStatus::Live || analysis.as_ref().is_some_and(|a| a.is_ok());
+        validation.status == ValidationStatus::Live || (analyzed.is_some() && !spec.is_offline());
+    let expired =
+        spec.is_offline() && analyzed.is_some_and(|a| a.scopes.iter().any(|s| s == "expired"));
     let mut out = io::stdout().lock();
     let written = match args.format {
         ValidateFormat::Human => {
@@ -89,7 +96,7 @@ fn one(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     ignore_broken_pipe(written)?;
     Ok(ExitCode::from(if live {
         EXIT_FINDINGS
-    } else if validation.status == ValidationStatus::Invalid {
+    } else if validation.status == ValidationStatus::Invalid || expired {
         EXIT_CLEAN
     } else {
         EXIT_ERROR

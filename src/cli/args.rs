@@ -45,7 +45,9 @@ pub enum Command {
     /// scopes, expiry and severity, from the provider's read-only endpoints.
     ///
     /// Exit codes: 0 the secret is not live, 1 it is live (analyzed or
-    /// not), 2 nothing could be proved or an error.
+    /// not), 2 nothing could be proved or an error. An offline analysis
+    /// (PyPI) says what a token would allow, not that it is live: 2, or 0
+    /// when the token is past its own expiry.
     Analyze(AnalyzeArgs),
     /// Check one known secret with its provider.
     ///

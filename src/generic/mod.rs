@@ -168,6 +168,9 @@ impl Scored {
     /// Mapbox `pk.`, OAuth client ids, Supabase `anon` and jwt.io sample
     /// JWTs) is never reported.
     ///
+    /// Nor is an unquoted value that is code ([`value::is_code_value`]:
+    /// `1073741837i32`, `Cwd::getcwd()`).
+    ///
     /// Documentation shapes are not reported either: a value cut short with
     /// `...`, and `Basic` credentials that decode to a placeholder
     /// (`user:password`, `admin:admin`). A comparison (`token == "…"`) is
@@ -176,6 +179,9 @@ impl Scored {
     pub fn level(&self, text: &[u8]) -> Option<Level> {
         let v = &text[self.value()];
         if value::is_public_by_design(v) || memchr::memmem::find(v, b"...").is_some() {
+            return None;
+        }
+        if self.candidate.quote == 0 && value::is_code_value(v) {
             return None;
         }
         if let Some(scheme) = &self.candidate.auth_scheme {

@@ -296,6 +296,11 @@ fn documented_samples_and_public_names() {
         // One character off the emulator's key: a real account key.
         ("AZURE_STORAGE_KEY=Fby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==\n", Some(Level::Medium)),
         ("FLW_SECRET_KEY=Kq8wN4rT2yP6Lm0VzX3cBn5Hj7Ds\n", Some(Level::Medium)),
+        ("pub const STATUS_NULL_LM_PASSWORD: NTSTATUS = 1073741837i32;\n", None),
+        ("#define PASSWORD_FLAGS 0x80000000UL\n", None),
+        ("pub const STATUS_PWD_TOO_LONG: NTSTATUS = -1073741220i32;\n", None),
+        ("$pwd=Cwd::getcwd();\n", None),
+        ("password = \"1073741837i32x\"\n", Some(Level::Medium)),
     ];
     for (text, want) in rows {
         let d = detect(text.as_bytes(), Some(Path::new("config/app.env")));

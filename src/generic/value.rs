@@ -222,6 +222,30 @@ pub fn is_number(v: &[u8]) -> bool {
         && v.iter().filter(|c| c.is_ascii_alphabetic()).count() <= 1
 }
 
+/// An unquoted value that is code, not data: a number with a type suffix
+/// (`1073741837i32`, `0x10u64`, `42UL`, as in `windows-sys`' thousands of
+/// `pub const …_PASSWORD: u32 = …;`), or an expression (`Cwd::getcwd()`,
+/// `self->pass`, `env::var(KEY)`).
+pub fn is_code_value(v: &[u8]) -> bool {
+    const SUFFIXES: &[&[u8]] = &[
+        b"i8", b"i16", b"i32", b"i64", b"i128", b"isize", b"u8", b"u16", b"u32", b"u64", b"u128",
+        b"usize", b"f32", b"f64", b"ull", b"ul", b"ll", b"lu", b"u", b"l",
+    ];
+    let unsigned = v.strip_prefix(b"-").unwrap_or(v);
+    let lower = unsigned.to_ascii_lowercase();
+    let typed = SUFFIXES.iter().any(|s| {
+        lower.strip_suffix(*s).is_some_and(|n| {
+            let n = n.strip_suffix(b"_").unwrap_or(n);
+            let hex = n.strip_prefix(b"0x").is_some_and(|h| {
+                !h.is_empty() && h.iter().all(|c| c.is_ascii_hexdigit() || *c == b'_')
+            });
+            hex || (!n.is_empty() && n.iter().all(|c| c.is_ascii_digit() || *c == b'_'))
+        })
+    });
+    let expr = v.ends_with(b")") && v.contains(&b'(') || contains(v, b"::") || contains(v, b"->");
+    typed || expr
+}
+
 /// `2024-05-01`, `01/05/2024`, `2024-05-01T10:00:00Z`.
 pub fn is_date(v: &[u8]) -> bool {
     if v.len() < 8 || v.len() > 40 {

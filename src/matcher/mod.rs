@@ -13,15 +13,18 @@
 //! time one of its keywords is seen, and kept for the life of the rule set.
 
 pub mod check;
+mod lanes;
 
 pub use check::{check_rules, CheckReport};
 
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use regex_automata::util::captures::Captures;
 use regex_automata::{meta, Input};
 
+use self::lanes::{KeywordDfa, Occurrences};
 use crate::rules::{entropy, has_classes, is_placeholder, Confidence, Engine, Rule, RuleSet};
 
 /// A secret found by one rule in one haystack. Offsets are byte offsets.
@@ -42,7 +45,7 @@ pub struct Match {
 /// Compiled keyword prefilter over a rule set.
 pub struct Matcher {
     rules: Arc<RuleSet>,
-    ac: Option<AhoCorasick>,
+    dfa: Option<KeywordDfa>,
     /// For each automaton pattern, the rules to try when it matches. A keyword
     /// also triggers the rules of every shorter keyword it contains, because the
     /// automaton reports only the longest keyword at a position.
@@ -211,9 +214,12 @@ fn cut_keywords(keywords: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<Vec<u32>>) {
 #[derive(Default)]
 pub struct Scratch {
     windows: Vec<(u32, usize, usize)>,
-    caches: Vec<Option<meta::Cache>>,
+    /// Per rule, its regex's cache and capture slots (made on first use).
+    caches: Vec<Option<(meta::Cache, Captures)>>,
     /// Places of mark words found by the last scan, in hit order.
     marks: Vec<usize>,
+    /// Keyword occurrences of the block being scanned.
+    occurrences: Occurrences,
 }
 
 impl Scratch {
@@ -299,17 +305,10 @@ impl Matcher {
         }
         let marks = Marks::new(mark_words, &patterns, rule_patterns);
         let pattern_rules: Vec<Vec<u32>> = patterns.iter().map(|p| rules_within(p)).collect();
-        let ac = (!patterns.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&patterns)
-                .expect("keyword automaton")
-        });
+        let dfa = (!patterns.is_empty()).then(|| KeywordDfa::new(&patterns));
         Matcher {
             rules,
-            ac,
+            dfa,
             pattern_rules,
             pattern_longer,
             keywords,
@@ -356,9 +355,9 @@ impl Matcher {
         for &r in &self.always {
             scratch.windows.push((r, 0, hay.len()));
         }
-        if let Some(ac) = &self.ac {
+        if let Some(dfa) = &self.dfa {
             for range in ranges {
-                self.find_keywords(ac, hay, range.clone(), scratch);
+                self.find_keywords(dfa, hay, range.clone(), scratch);
             }
         }
         if scratch.windows.is_empty() {
@@ -380,9 +379,11 @@ impl Matcher {
                 i += 1;
             }
             let rule = &rules[r as usize];
-            let cache = scratch.caches[r as usize]
-                .get_or_insert_with(|| rule.compiled().regex.create_cache());
-            search_window(rule, r as usize, hay, start..end, cache, &mut found);
+            let (cache, caps) = scratch.caches[r as usize].get_or_insert_with(|| {
+                let re = &rule.compiled().regex;
+                (re.create_cache(), re.create_captures())
+            });
+            search_window(rule, r as usize, hay, start..end, cache, caps, &mut found);
         }
         scratch.windows = windows;
         dedupe(&mut found, rules);
@@ -390,69 +391,60 @@ impl Matcher {
     }
 
     /// Adds the windows of the keyword hits in `range` of `hay` to
-    /// `scratch`, and the places of mark words.
+    /// `scratch`, and the places of mark words. The hits are those of a
+    /// leftmost-longest search that goes on after each hit at its pattern's
+    /// resume offset (see [`Marks`]).
     fn find_keywords(
         &self,
-        ac: &AhoCorasick,
+        dfa: &KeywordDfa,
         hay: &[u8],
         range: Range<usize>,
         scratch: &mut Scratch,
     ) {
         let rules = self.rules.rules();
-        let mut pos = range.start;
-        while pos < range.end {
-            let Some(m) = ac.find(aho_corasick::Input::new(hay).span(pos..range.end)) else {
-                break;
-            };
-            let p = m.pattern().as_usize();
-            pos = m.start() + self.marks.resume[p] as usize;
-            self.marks.record(hay, p, m.start(), &mut scratch.marks);
+        let mut occurrences = std::mem::take(&mut scratch.occurrences);
+        let resume = |p: usize| self.marks.resume[p] as usize;
+        dfa.leftmost_longest(hay, range, &mut occurrences, resume, |p, start| {
+            let end = start + dfa.pattern_len(p);
+            self.marks.record(hay, p, start, &mut scratch.marks);
             add_windows(
                 &mut scratch.windows,
                 rules,
                 &self.pattern_rules[p],
-                m.start(),
-                m.end(),
+                start,
+                end,
                 hay.len(),
             );
             for &k in &self.pattern_longer[p] {
                 let kw = &self.keywords[k as usize];
-                let end = m.start() + kw.len();
+                let end = start + kw.len();
                 if hay
-                    .get(m.start()..end)
+                    .get(start..end)
                     .is_some_and(|t| t.eq_ignore_ascii_case(kw))
                 {
                     add_windows(
                         &mut scratch.windows,
                         rules,
                         &self.closure[k as usize],
-                        m.start(),
+                        start,
                         end,
                         hay.len(),
                     );
                 }
             }
-        }
+        });
+        scratch.occurrences = occurrences;
     }
 
     /// Whether any keyword of this matcher's rules occurs in `hay`.
     pub fn has_keyword(&self, hay: &[u8]) -> bool {
-        let Some(ac) = &self.ac else {
+        let Some(dfa) = &self.dfa else {
             return false;
         };
-        if self.marks.words.is_empty() {
-            return ac.is_match(hay);
-        }
-        // Mark words are no keywords: look past their hits.
-        let mut pos = 0;
-        while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(pos..hay.len())) {
-            let p = m.pattern().as_usize();
-            if p < self.rule_patterns || !self.pattern_rules[p].is_empty() {
-                return true;
-            }
-            pos = m.start() + self.marks.resume[p] as usize;
-        }
-        false
+        // Mark words are no keywords, unless a keyword lies inside one.
+        dfa.any(hay, |p| {
+            p < self.rule_patterns || !self.pattern_rules[p].is_empty()
+        })
     }
 
     /// Merges matches from several scans of the same haystack (e.g. by
@@ -498,15 +490,15 @@ fn search_window(
     hay: &[u8],
     window: Range<usize>,
     cache: &mut meta::Cache,
+    caps: &mut Captures,
     out: &mut Vec<Match>,
 ) {
     let compiled = rule.compiled();
     let re = &compiled.regex;
-    let mut caps = re.create_captures();
     let mut pos = window.start;
     while pos <= window.end {
         let input = Input::new(hay).span(pos..window.end);
-        re.search_captures_with(cache, &input, &mut caps);
+        re.search_captures_with(cache, &input, caps);
         let Some(whole) = caps.get_match() else { break };
         pos = if whole.end() > whole.start() {
             whole.end()
@@ -528,7 +520,7 @@ fn search_window(
         let Some(h) = passes_filters(rule, value) else {
             continue;
         };
-        let Some(parts) = parts_of(rule, hay, &caps, whole.range()) else {
+        let Some(parts) = parts_of(rule, hay, caps, whole.range()) else {
             continue;
         };
         out.push(Match {
@@ -566,7 +558,7 @@ fn passes_filters(rule: &Rule, value: &[u8]) -> Option<f64> {
 fn parts_of(
     rule: &Rule,
     hay: &[u8],
-    caps: &regex_automata::util::captures::Captures,
+    caps: &Captures,
     whole: Range<usize>,
 ) -> Option<Vec<(String, String)>> {
     let text = |r: Range<usize>| String::from_utf8_lossy(&hay[r]).into_owned();

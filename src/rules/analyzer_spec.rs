@@ -34,6 +34,8 @@ pub enum AnalyzerKind {
     /// A service account's access token, then `testIamPermissions` on its
     /// project.
     Gcp,
+    /// A PyPI token's macaroon caveats, read offline: no request is sent.
+    PypiMacaroon,
 }
 
 /// One analyzer: a read-only request and how to read its answer.
@@ -64,8 +66,13 @@ pub struct AnalyzeSpec {
     /// Answers that count as success; any 2xx when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ok: Option<ResponseMatch>,
-    /// JSON paths (or `header:NAME`) naming the owner; the values found are
-    /// joined with ` / `.
+    /// A JSON path to a JSON Web Token in the answer (an access token the
+    /// call issued): `identity`, `scopes`, `expires` and severity `json`
+    /// conditions then read its payload's claims instead of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<String>,
+    /// JSON paths (or `header:NAME`, or `parts:NAME` for a part found beside
+    /// the secret) naming the owner; the values found are joined with ` / `.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identity: Vec<String>,
     /// Where scopes come from; all sources add up.
@@ -158,6 +165,12 @@ impl SeverityRule {
 }
 
 impl AnalyzeSpec {
+    /// Whether the analyzer reads the secret itself and sends nothing: it
+    /// may run on secrets that no validator confirmed.
+    pub fn is_offline(&self) -> bool {
+        self.kind == AnalyzerKind::PypiMacaroon
+    }
+
     /// The request part as an http validator section, so analysis builds
     /// requests with the validation engine's templating and URL rules.
     pub fn request(&self) -> ValidateSpec {
@@ -215,7 +228,10 @@ impl AnalyzeSpec {
             }
         }
         if self.kind != AnalyzerKind::Http {
-            let extra = self.url.is_some() || !self.headers.is_empty() || self.method.is_some();
+            let extra = self.url.is_some()
+                || !self.headers.is_empty()
+                || self.method.is_some()
+                || self.claims.is_some();
             return if extra { Err(E::CodeFields) } else { Ok(()) };
         }
         let url = self.url.as_deref().ok_or(E::NoUrl)?;
@@ -265,7 +281,7 @@ pub enum AnalyzeCheckError {
     HeaderName(String),
     #[error("analyze: header {0} contains a line break")]
     HeaderBreak(String),
-    #[error("analyze: a code analyzer (aws, gcp) takes no request fields")]
+    #[error("analyze: a code analyzer (aws, gcp, pypi-macaroon) takes no request fields")]
     CodeFields,
     #[error("analyze: needs a url")]
     NoUrl,

@@ -57,6 +57,10 @@ pub enum CheckStatus {
     Failed,
     /// A well-formed token whose own expiry time has passed.
     Expired,
+    /// A well-formed token whose own claims say it is meant to be published:
+    /// a Supabase `anon` key (shipped in every browser bundle, gated by row
+    /// level security) or the jwt.io documentation sample.
+    Public,
     /// The check does not apply to this variant of the format (e.g. a GitHub
     /// token longer than the 36 characters whose checksum is documented).
     Skipped,
@@ -68,6 +72,7 @@ impl std::fmt::Display for CheckStatus {
             CheckStatus::Passed => "passed",
             CheckStatus::Failed => "failed",
             CheckStatus::Expired => "expired",
+            CheckStatus::Public => "public",
             CheckStatus::Skipped => "skipped",
         })
     }
@@ -258,6 +263,19 @@ fn jwt(secret: &str, now: i64) -> Verdict {
     if b64url(parts[2]).is_none_or(|s| s.is_empty()) {
         return failed("the signature is not base64url");
     }
+    let claim = |k: &str| payload.get(k).and_then(|v| v.as_str());
+    if claim("role") == Some("anon") {
+        return (
+            CheckStatus::Public,
+            format!("a public key by its own claims (role anon, {alg})"),
+        );
+    }
+    if claim("sub") == Some("1234567890") && claim("name") == Some("John Doe") {
+        return (
+            CheckStatus::Public,
+            "the jwt.io documentation sample".to_string(),
+        );
+    }
     let issuer = payload
         .get("iss")
         .and_then(|i| i.as_str())
@@ -339,18 +357,29 @@ const IDENTIFIER: u64 = 2;
 const VID: u64 = 4;
 const SIGNATURE: u64 = 6;
 
+/// A macaroon's public parts: where it is used, and the predicate of each
+/// first-party caveat (third-party caveats, which carry a verification id,
+/// are counted but their predicate is not a restriction we can read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Macaroon {
+    pub location: String,
+    pub caveats: Vec<Vec<u8>>,
+    pub third_party: usize,
+}
+
 /// Parses a macaroon in the v2 binary format (version byte 2, then
 /// location?, identifier, end; caveats each ended by end; end; signature).
-fn macaroon_v2(b: &[u8]) -> Result<(String, usize), MacaroonError> {
+/// Linear in the input; nothing is allocated beyond the caveats' bytes.
+fn macaroon_v2(b: &[u8]) -> Result<Macaroon, MacaroonError> {
     if b.first() != Some(&2) {
         return Err(MacaroonError::Version);
     }
     let mut i = 1;
-    let mut location = String::new();
+    let mut m = Macaroon::default();
     let mut identifier = false;
     while let Some((ty, data)) = field(b, &mut i)? {
         match ty {
-            LOCATION => location = String::from_utf8_lossy(data).into_owned(),
+            LOCATION => m.location = String::from_utf8_lossy(data).into_owned(),
             IDENTIFIER => identifier = true,
             t => return Err(MacaroonError::HeaderField(t)),
         }
@@ -358,42 +387,78 @@ fn macaroon_v2(b: &[u8]) -> Result<(String, usize), MacaroonError> {
     if !identifier {
         return Err(MacaroonError::NoIdentifier);
     }
-    let mut caveats = 0;
     // Each caveat is a list of fields ended by end-of-section; an empty
     // caveat (end-of-section alone) ends the caveat list.
-    while let Some((ty, _)) = field(b, &mut i)? {
-        match ty {
-            LOCATION | IDENTIFIER | VID => {}
-            t => return Err(MacaroonError::CaveatField(t)),
-        }
-        caveats += 1;
-        while let Some((ty, _)) = field(b, &mut i)? {
-            if !matches!(ty, LOCATION | IDENTIFIER | VID) {
-                return Err(MacaroonError::CaveatField(ty));
+    let mut next = field(b, &mut i)?;
+    while let Some((ty, data)) = next {
+        let (mut predicate, mut vid) = (None, false);
+        let mut cur = Some((ty, data));
+        while let Some((ty, data)) = cur {
+            match ty {
+                IDENTIFIER => predicate = Some(data),
+                VID => vid = true,
+                LOCATION => {}
+                t => return Err(MacaroonError::CaveatField(t)),
             }
+            cur = field(b, &mut i)?;
         }
+        match predicate {
+            Some(p) if !vid => m.caveats.push(p.to_vec()),
+            _ => m.third_party += 1,
+        }
+        next = field(b, &mut i)?;
     }
     match field(b, &mut i)? {
-        Some((SIGNATURE, sig)) if sig.len() == 32 => Ok((location, caveats)),
+        Some((SIGNATURE, sig)) if sig.len() == 32 => Ok(m),
         Some((SIGNATURE, sig)) => Err(MacaroonError::SignatureLength(sig.len())),
         _ => Err(MacaroonError::NoSignature),
     }
 }
 
+/// Why a PyPI token's macaroon could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PypiTokenError {
+    #[error("no 'pypi-' prefix")]
+    Prefix,
+    #[error("not base64url")]
+    Base64,
+    #[error("not a well-formed macaroon: {0}")]
+    Macaroon(String),
+}
+
+/// The macaroon inside a PyPI API token (`pypi-` + base64url macaroon v2).
+/// Its signature is not checked: that needs PyPI's key.
+///
+/// # Errors
+///
+/// No prefix, not base64url, or not a well-formed v2 macaroon.
+pub fn pypi_token_macaroon(secret: &str) -> Result<Macaroon, PypiTokenError> {
+    let body = secret.strip_prefix("pypi-").ok_or(PypiTokenError::Prefix)?;
+    let bytes = b64url(body).ok_or(PypiTokenError::Base64)?;
+    macaroon_v2(&bytes).map_err(|e| PypiTokenError::Macaroon(e.to_string()))
+}
+
+/// The payload of a JSON Web Token (`header.payload.signature`) as a JSON
+/// object, unverified: what the issuer wrote, for reading claims only.
+pub fn jwt_payload(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut it = token.split('.');
+    let (_, payload, _, rest) = (it.next()?, it.next()?, it.next()?, it.next());
+    if rest.is_some() {
+        return None;
+    }
+    json_object(payload)
+}
+
 /// `pypi-` and a base64url macaroon v2 whose location is a PyPI index.
 fn pypi_macaroon(secret: &str) -> Verdict {
-    let Some(body) = secret.strip_prefix("pypi-") else {
-        return failed("no 'pypi-' prefix");
-    };
-    let Some(bytes) = b64url(body) else {
-        return failed("not base64url");
-    };
-    match macaroon_v2(&bytes) {
-        Ok((location, caveats)) if location.ends_with("pypi.org") => passed(format!(
-            "well-formed macaroon for {location} with {caveats} caveat(s)"
+    match pypi_token_macaroon(secret) {
+        Ok(m) if m.location.ends_with("pypi.org") => passed(format!(
+            "well-formed macaroon for {} with {} caveat(s)",
+            m.location,
+            m.caveats.len() + m.third_party
         )),
-        Ok((location, _)) => failed(format!("a macaroon for {location:?}, not PyPI")),
-        Err(e) => failed(format!("not a well-formed macaroon: {e}")),
+        Ok(m) => failed(format!("a macaroon for {:?}, not PyPI", m.location)),
+        Err(e) => failed(e.to_string()),
     }
 }
 
@@ -533,6 +598,24 @@ mod tests {
                 jwt_with(h, r#"{"sub":"42"}"#),
                 CheckStatus::Passed,
                 "no expiry",
+            ),
+            (
+                jwt_with(h, r#"{"iss":"supabase","role":"anon","exp":1900000000}"#),
+                CheckStatus::Public,
+                "role anon",
+            ),
+            (
+                jwt_with(h, r#"{"iss":"supabase","role":"service_role"}"#),
+                CheckStatus::Passed,
+                "issuer supabase",
+            ),
+            (
+                jwt_with(
+                    h,
+                    r#"{"sub":"1234567890","name":"John Doe","iat":1516239022}"#,
+                ),
+                CheckStatus::Public,
+                "jwt.io documentation sample",
             ),
             (
                 jwt_with(r#"{"typ":"JWT"}"#, r#"{"sub":"42"}"#),

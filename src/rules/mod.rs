@@ -20,6 +20,7 @@ pub use analyzer_spec::{
 };
 pub use filter::{entropy, has_classes, is_placeholder};
 pub use spec::{CharClass, Companion, Confidence, RuleFile, RuleSpec, Severity};
+pub(crate) use validator_spec::{host_part, is_host_label};
 pub use validator_spec::{
     json_path, parse_validator_file, BasicAuth, LookupSpec, Matchers, MissingPart, ResponseMatch,
     RevokeSpec, Section, SpecError, Template, TemplateError, ValidateSpec, ValidatorEntry,

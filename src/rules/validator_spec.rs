@@ -680,9 +680,16 @@ pub(crate) fn check_url(url: &str, section: Section) -> Result<(), SpecError> {
         .strip_prefix("https://")
         .ok_or_else(|| err(format!("{url:?} must start with https://")))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.is_empty() || authority.contains("{{") || authority.contains('@') {
+    let literal = match host_part(url) {
+        Some(_) => authority.split_once("}}").map_or("", |(_, s)| s),
+        None => authority,
+    };
+    let suffix_ok = host_part(url).is_none() || literal.matches('.').count() >= 2;
+    if literal.is_empty() || literal.contains("{{") || authority.contains('@') || !suffix_ok {
         return Err(err(format!(
-            "{url:?} must name its host literally (no placeholders or user info before the path)"
+            "{url:?} must name its host literally (no placeholders or user info before the path), \
+             or as one label from a part before the provider's own domain \
+             (`https://{{{{parts.shop}}}}.myshopify.com/`)"
         )));
     }
     let t = Template::parse(url).map_err(|e| err(e.to_string()))?;
@@ -692,6 +699,28 @@ pub(crate) fn check_url(url: &str, section: Section) -> Result<(), SpecError> {
         .map_err(|e| err(e.to_string()))?;
     url::Url::parse(&probe).map_err(|e| err(format!("{url:?}: {e}")))?;
     Ok(())
+}
+
+/// The part whose value is the first label of a URL's host
+/// (`https://{{parts.site}}.atlassian.net/`), if the host starts with one:
+/// the provider gives each customer a subdomain of its own domain, and the
+/// value must be a single DNS label ([`is_host_label`]) when the request is
+/// built, so the host stays under that domain.
+pub(crate) fn host_part(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://")?.strip_prefix("{{parts.")?;
+    let (name, after) = rest.split_once("}}")?;
+    let ok = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && after.starts_with('.');
+    ok.then_some(name)
+}
+
+/// One DNS label: 1–63 letters, digits and inner hyphens.
+pub(crate) fn is_host_label(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 /// One entry of a bundled validator file: which rules it serves and the
@@ -773,6 +802,38 @@ pub fn parse_validator_file(doc: &Value) -> Result<Vec<ValidatorEntry>, Validato
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_may_start_with_one_part_label_before_a_literal_domain() {
+        let ok = "https://{{parts.shop}}.myshopify.com/admin/oauth/access_scopes.json";
+        assert_eq!(host_part(ok), Some("shop"));
+        assert!(check_url(ok, Section::Validate).is_ok());
+        for bad in [
+            "https://{{parts.shop}}.com/",
+            "https://{{parts.shop}}/",
+            "https://{{parts.a}}.{{parts.b}}.example.com/",
+            "https://x.{{parts.shop}}.example.com/",
+            "https://{{secret}}.example.com/",
+            "https://{{parts.shop}}@evil.example.com/",
+        ] {
+            assert!(check_url(bad, Section::Validate).is_err(), "{bad}");
+        }
+        for label in ["acme", "acme-eng", "a1"] {
+            assert!(is_host_label(label), "{label}");
+        }
+        for label in [
+            "",
+            "evil.com",
+            "-x",
+            "x-",
+            "a/b",
+            "a%2f",
+            "a b",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_host_label(label), "{label:?}");
+        }
+    }
     use serde_json::json;
 
     fn spec(v: Value) -> Result<ValidateSpec, String> {

@@ -46,6 +46,18 @@ pub(crate) fn build(
         .url
         .as_deref()
         .ok_or_else(|| RequestError::Url("missing".into()))?;
+    if let Some(name) = crate::rules::host_part(raw) {
+        // The part becomes the first label of the provider's own domain;
+        // anything but one DNS label could move the request elsewhere.
+        if !parts
+            .get(name)
+            .is_some_and(|v| crate::rules::is_host_label(v))
+        {
+            return Err(RequestError::Url(format!(
+                "the {name} found with the secret is not a host name label"
+            )));
+        }
+    }
     let mut url = ctx.url(&render(raw, secret, parts, encode_url_value)?)?;
     if !spec.query.is_empty() {
         let mut q = url.query_pairs_mut();

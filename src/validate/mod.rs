@@ -8,7 +8,8 @@
 //!
 //! # Safety
 //!
-//! A secret goes only to the host its rule names (URL hosts are literal and
+//! A secret goes only to the host its rule names (URL hosts are literal, or
+//! one DNS label from a part before the provider's literal domain, and
 //! redirects are not followed), over HTTPS, and never to a loopback, private,
 //! link-local, unique-local or CGNAT address unless
 //! [`ValidateOptions::allow_internal`] is set. `--endpoint PROVIDER=URL`

@@ -135,9 +135,13 @@ fn gcp_key() -> String {
     .unwrap()
 }
 
-/// The secret an analyzer is tried with: the test key for GCP, a fake of no
-/// provider's format otherwise (analysis does not look at the format).
-fn secret_for(kind: AnalyzerKind, name: &str) -> String {
+/// The secret an analyzer is tried with: the example's own (an offline
+/// analyzer reads the secret), the test key for GCP, a fake of no provider's
+/// format otherwise (a network analysis does not look at the format).
+fn secret_for(kind: AnalyzerKind, name: &str, example: &Value) -> String {
+    if let Some(s) = example["secret"].as_str() {
+        return s.to_string();
+    }
     match kind {
         AnalyzerKind::Gcp => gcp_key(),
         _ => format!("kstest_{}_Zq81mV3xP0", name.replace('-', "_")),
@@ -172,7 +176,7 @@ fn every_analyzer_reads_its_documented_answer_from_a_stand_in() {
         };
         let parts: BTreeMap<String, String> =
             serde_json::from_value(ex["parts"].clone()).unwrap_or_default();
-        let secret = secret_for(spec.kind, &entry.name);
+        let secret = secret_for(spec.kind, &entry.name, &ex);
         let server = Server::start(move |req, _| {
             let seen = format!("{} {}\n{}", req.method, req.target, req.body);
             let a = answers
@@ -242,6 +246,14 @@ fn check_sent(
                 basic,
             };
             check_request(ctx, &seen[0], &e, secret, parts);
+            let body_spec = serde_json::to_string(&(&spec.form, &spec.json)).unwrap();
+            if body_spec.contains("{{secret}}") {
+                assert!(
+                    seen[0].body.contains(secret),
+                    "{ctx}: the body does not carry the secret\n{}",
+                    seen[0].raw()
+                );
+            }
         }
         AnalyzerKind::Aws => {
             let actions: Vec<&str> = seen
@@ -270,6 +282,7 @@ fn check_sent(
                 );
             }
         }
+        AnalyzerKind::PypiMacaroon => assert!(seen.is_empty(), "{ctx}: offline, sends nothing"),
         AnalyzerKind::Gcp => {
             assert_eq!(seen.len(), 2, "{ctx}");
             assert_eq!(seen[0].target, "/token");
@@ -290,6 +303,86 @@ fn check_sent(
             );
         }
     }
+}
+
+/// Every analyzer that asks its provider: a refusal (401) is reported as the
+/// provider's status and a server error (503, after the retry) as no usable
+/// answer, never as an analysis; offline ones send nothing and need neither.
+#[test]
+fn every_networked_analyzer_maps_refusals_and_server_errors() {
+    let rules = RuleSet::builtin();
+    let mut tried = 0;
+    for entry in bundled_analyzers().unwrap() {
+        let spec = &entry.spec;
+        if spec.is_offline() {
+            continue;
+        }
+        let rule = rules
+            .rules()
+            .iter()
+            .find(|r| entry.selects(r.id()))
+            .unwrap();
+        let ex = spec.example.clone().unwrap();
+        let parts: BTreeMap<String, String> =
+            serde_json::from_value(ex["parts"].clone()).unwrap_or_default();
+        let secret = secret_for(spec.kind, &entry.name, &ex);
+        let ctx = format!("{} entry {}", entry.file, entry.name);
+        for status in [401u16, 503] {
+            let server =
+                Server::start(move |_, _| Reply::new(status, r#"{"message":"stand-in refusal"}"#));
+            let v = validator(&rule.provider, &server.url);
+            let got = Analyzer::new(&v).analyze(rule, &secret, &parts);
+            match (status, got) {
+                (401, Err(AnalyzeError::Status { status: 401, .. })) => {}
+                (503, Err(AnalyzeError::Request(why))) => {
+                    assert!(!why.contains(&secret), "{ctx}: {why}")
+                }
+                (_, other) => panic!("{ctx}: HTTP {status} gave {other:?}"),
+            }
+            assert!(!server.requests().is_empty(), "{ctx}: nothing sent");
+        }
+        tried += 1;
+    }
+    assert!(tried >= 35, "only {tried} networked analyzers");
+}
+
+/// The PyPI analyzer reads a token offline; `keysweep analyze` says so and
+/// proves nothing live (exit 2), and `scan --analyze` analyzes tokens no
+/// validator confirmed.
+#[test]
+fn pypi_tokens_are_analyzed_offline() {
+    let entry = bundled_analyzers()
+        .unwrap()
+        .iter()
+        .find(|e| e.name == "pypi")
+        .unwrap();
+    let token = entry.spec.example.as_ref().unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["analyze", "-", "--rule", "pypi-api-token", "-f", "json"])
+        .write_stdin(format!("{token}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["validation"]["status"], "not-checked");
+    assert_eq!(doc["analysis"]["scopes"], json!(["project:acme-deploy"]));
+    assert_eq!(doc["analysis"]["severity"], "high");
+    env.write("setup.cfg", format!("[pypi]\npassword = {token}\n"));
+    let (code, json) = env.scan_json(&[".", "--analyze"]);
+    assert_eq!(code, 1);
+    let fs = findings(&json);
+    let pypi: Vec<&Value> = fs
+        .iter()
+        .filter(|f| f["rule_id"] == "pypi-api-token")
+        .collect();
+    assert_eq!(pypi.len(), 1, "{json:#}");
+    assert_eq!(pypi[0]["analysis"]["expires"], "2033-05-18T03:33:20Z");
+    assert!(!json.to_string().contains(&token));
 }
 
 #[test]
@@ -765,4 +858,95 @@ fn analyze_command_reads_the_secret_from_stdin() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("analysis: not run"));
+}
+
+/// The README's analyzer figure is the one `rules list` reports.
+#[test]
+fn readme_states_the_analyzer_count_from_rules_list() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["rules", "list", "-f", "json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let with = doc["counts"]["with_analyzer"].as_u64().unwrap();
+    let rules = doc["counts"]["rules"].as_u64().unwrap();
+    let providers: BTreeSet<&str> = doc["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["analyzer"] == true)
+        .filter_map(|r| r["provider"].as_str())
+        .collect();
+    assert!(providers.len() >= 30, "{} providers", providers.len());
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let figure = format!(
+        "{with} of the {rules} bundled rules ({} providers) have an analyzer",
+        providers.len()
+    );
+    assert!(
+        readme.replace('\n', " ").contains(&figure),
+        "README should say \"{figure}\" (from `keysweep rules list -f json`)"
+    );
+}
+
+/// A store or site part that is not one DNS label never becomes a host: the
+/// request is not built and nothing is sent.
+#[test]
+fn a_hostile_host_part_sends_nothing() {
+    let rules = RuleSet::builtin();
+    let rule = rules.get("shopify-access-token").unwrap();
+    let server = Server::start(|_, _| Reply::new(200, r#"{"access_scopes":[]}"#));
+    let v = Validator::new(ValidateOptions {
+        allow_internal: true,
+        ..ValidateOptions::default()
+    })
+    .unwrap();
+    for shop in ["evil.example.com/x?", "127.0.0.1:9", "a@b", "-acme"] {
+        let parts = BTreeMap::from([("shop".to_string(), shop.to_string())]);
+        let secret = "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";
+        let e = Analyzer::new(&v).analyze(rule, secret, &parts).unwrap_err();
+        assert!(
+            e.to_string().contains("not a host name label"),
+            "{shop}: {e}"
+        );
+        let val = v.check(rule, secret, &parts);
+        assert_eq!(
+            val.status,
+            keysweep::finding::ValidationStatus::NotChecked,
+            "{shop}"
+        );
+    }
+    assert_eq!(v.requests(), 0);
+    assert!(server.requests().is_empty());
+}
+
+/// docs/analysis.md lists every analyzer with its documentation, so the
+/// per-provider page cannot fall behind the analyzer files.
+#[test]
+fn every_analyzer_is_documented_in_docs_analysis() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/analysis.md"),
+    )
+    .unwrap();
+    let rows = doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("| `"))
+        .count();
+    let all = bundled_analyzers().unwrap();
+    for e in all {
+        let row = doc
+            .lines()
+            .find(|l| l.contains(&format!("| `{}` |", e.name)))
+            .unwrap_or_else(|| panic!("docs/analysis.md has no row for {}", e.name));
+        assert!(
+            row.contains(&e.spec.docs),
+            "{}: docs URL not in {row}",
+            e.name
+        );
+    }
+    assert_eq!(rows, all.len(), "docs/analysis.md rows vs analyzer entries");
 }

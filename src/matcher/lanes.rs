@@ -1,0 +1,303 @@
+//! The keyword pass: every occurrence of the automaton's patterns, found by
+//! several walks of one DFA over different parts of the haystack at once.
+//!
+//! A DFA step is a table load whose address depends on the previous step's
+//! result, so one walk costs a load's latency per byte, however wide the
+//! processor. Walking [`LANES`] parts in lockstep gives the processor
+//! independent loads to overlap: the same transitions, several bytes per
+//! latency. No SIMD and no `unsafe`: the automaton is aho-corasick's own DFA,
+//! stepped through its public [`Automaton`] trait.
+//!
+//! The walks report every occurrence (standard, overlapping semantics); the
+//! leftmost-longest hits the caller needs are replayed from them (see
+//! [`KeywordDfa::leftmost_longest`]), and are exactly those a
+//! leftmost-longest search would have found.
+
+use std::ops::Range;
+
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
+
+/// Walks in lockstep. Four hides most of a load's latency behind the others
+/// on current x86-64 and aarch64 cores without running out of registers.
+const LANES: usize = 4;
+
+/// Below this many bytes a haystack is walked in one lane: the lanes'
+/// lead-ins and the sort would cost more than they save.
+const LANE_MIN: usize = 1024;
+
+/// The most bytes whose keyword occurrences are kept at once: at most one
+/// per pattern length per byte, so a hostile haystack made of keywords
+/// holds a few MiB, not gigabytes.
+const BLOCK: usize = 64 * 1024;
+
+/// The keyword DFA: case-insensitive, standard semantics, no prefilter (so
+/// that only match states are special).
+pub(super) struct KeywordDfa {
+    dfa: DFA,
+    /// Length of each pattern.
+    lens: Vec<u32>,
+}
+
+impl KeywordDfa {
+    /// # Panics
+    ///
+    /// Panics only if the DFA cannot be built, which for a few thousand
+    /// patterns of at most a few bytes does not happen.
+    pub(super) fn new(patterns: &[Vec<u8>]) -> KeywordDfa {
+        let dfa = DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .expect("keyword automaton");
+        let lens = patterns.iter().map(|p| p.len() as u32).collect();
+        KeywordDfa { dfa, lens }
+    }
+
+    /// Calls `hit(pattern, start)` for each hit, in order, of a
+    /// leftmost-longest search of `range` of `hay` that goes on after each
+    /// hit at its start plus `resume(pattern)` (at least 1): from a
+    /// position, the hit is the longest pattern at the earliest start at or
+    /// after it. These are the hits aho-corasick's own leftmost-longest
+    /// search finds when restarted at those positions.
+    ///
+    /// The range is taken in blocks of [`BLOCK`] bytes, so the occurrences
+    /// kept at once (in `occ`) stay bounded whatever the haystack holds.
+    ///
+    /// # Time complexity
+    ///
+    /// One DFA step per byte of `range`, plus fewer than the longest
+    /// pattern's length per lane and block, plus a sort of each block's
+    /// occurrences.
+    pub(super) fn leftmost_longest(
+        &self,
+        hay: &[u8],
+        range: Range<usize>,
+        occ: &mut Occurrences,
+        resume: impl Fn(usize) -> usize,
+        mut hit: impl FnMut(usize, usize),
+    ) {
+        let mut pos = range.start;
+        let mut block = range.start;
+        while block < range.end {
+            let block_end = range.end.min(block + BLOCK);
+            self.occurrences(hay, block..block_end, range.end, occ);
+            for &(start, p) in &occ.0 {
+                // Occurrences at one start come longest first: once one is
+                // taken, `pos` has moved past that start.
+                if start < pos {
+                    continue;
+                }
+                hit(p as usize, start);
+                pos = start + resume(p as usize).max(1);
+            }
+            block = block_end;
+        }
+    }
+
+    /// Leaves in `out` every occurrence, `(start, pattern)`, of a pattern
+    /// starting in `block` and ending by `end`, sorted by start and, at one
+    /// start, longest first.
+    fn occurrences(&self, hay: &[u8], block: Range<usize>, end: usize, out: &mut Occurrences) {
+        out.0.clear();
+        // Occurrences starting in the block end before this.
+        let span = block.start..end.min(block.end + self.dfa.max_pattern_len().saturating_sub(1));
+        if span.len() < LANE_MIN {
+            self.walk(self.start(), hay, span.start, span.end, &mut out.0);
+        } else {
+            self.walk_lanes(hay, span, &mut out.0);
+        }
+        out.0.retain(|o| o.0 < block.end);
+        out.0
+            .sort_unstable_by_key(|&(s, p)| (s, std::cmp::Reverse(self.lens[p as usize])));
+    }
+
+    /// The length of pattern `p`.
+    pub(super) fn pattern_len(&self, p: usize) -> usize {
+        self.lens[p] as usize
+    }
+
+    /// Whether any pattern for which `wanted` holds occurs in `hay`;
+    /// stops at the first.
+    pub(super) fn any(&self, hay: &[u8], wanted: impl Fn(usize) -> bool) -> bool {
+        let mut sid = self.start();
+        for &b in hay {
+            sid = self.dfa.next_state(Anchored::No, sid, b);
+            if self.dfa.is_special(sid)
+                && (0..self.dfa.match_len(sid))
+                    .any(|i| wanted(self.dfa.match_pattern(sid, i).as_usize()))
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn start(&self) -> StateID {
+        self.dfa.start_state(Anchored::No).expect("unanchored DFA")
+    }
+
+    /// Walks `hay[at..end]` from state `sid`, recording matches; returns the
+    /// state at `end`.
+    fn walk(
+        &self,
+        mut sid: StateID,
+        hay: &[u8],
+        at: usize,
+        end: usize,
+        out: &mut Vec<(usize, u32)>,
+    ) -> StateID {
+        for (i, &b) in hay[at..end].iter().enumerate() {
+            sid = self.dfa.next_state(Anchored::No, sid, b);
+            if self.dfa.is_special(sid) {
+                self.record(sid, at + i + 1, out);
+            }
+        }
+        sid
+    }
+
+    /// Records the patterns of match state `sid` entered at `end`.
+    fn record(&self, sid: StateID, end: usize, out: &mut Vec<(usize, u32)>) {
+        for i in 0..self.dfa.match_len(sid) {
+            let p = self.dfa.match_pattern(sid, i).as_u32();
+            out.push((end - self.lens[p as usize] as usize, p));
+        }
+    }
+
+    /// [`LANES`] walks over equal parts of `range`. Each lane first walks,
+    /// without recording, the bytes before its part that a pattern ending
+    /// in its part can start at (the longest pattern's length less one), so
+    /// it reports exactly the occurrences ending in its part.
+    fn walk_lanes(&self, hay: &[u8], range: Range<usize>, out: &mut Vec<(usize, u32)>) {
+        let chunk = range.len() / LANES;
+        let lead = self.dfa.max_pattern_len().saturating_sub(1);
+        let mut sid = [self.start(); LANES];
+        let mut base = [0; LANES];
+        for k in 0..LANES {
+            base[k] = range.start + k * chunk;
+            let warm = base[k].saturating_sub(lead).max(range.start);
+            for &b in &hay[warm..base[k]] {
+                sid[k] = self.dfa.next_state(Anchored::No, sid[k], b);
+            }
+        }
+        let part = |k: usize| &hay[base[k]..base[k] + chunk];
+        let (p0, p1, p2, p3) = (part(0), part(1), part(2), part(3));
+        let [mut s0, mut s1, mut s2, mut s3] = sid;
+        let d = &self.dfa;
+        for (i, (((&b0, &b1), &b2), &b3)) in p0.iter().zip(p1).zip(p2).zip(p3).enumerate() {
+            s0 = d.next_state(Anchored::No, s0, b0);
+            s1 = d.next_state(Anchored::No, s1, b1);
+            s2 = d.next_state(Anchored::No, s2, b2);
+            s3 = d.next_state(Anchored::No, s3, b3);
+            if d.is_special(s0) | d.is_special(s1) | d.is_special(s2) | d.is_special(s3) {
+                for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
+                    if d.is_special(s) {
+                        self.record(s, base[k] + i + 1, out);
+                    }
+                }
+            }
+        }
+        // The last lane also takes the remainder of the division.
+        self.walk(s3, hay, base[LANES - 1] + chunk, range.end, out);
+    }
+}
+
+/// Working memory of [`KeywordDfa::leftmost_longest`]: the occurrences,
+/// `(start, pattern)`, of one block. Reuse it across scans to keep the
+/// allocation.
+#[derive(Default)]
+pub(super) struct Occurrences(Vec<(usize, u32)>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aho_corasick::AhoCorasick;
+
+    /// The lanes and the replay give the hits of aho-corasick's own
+    /// leftmost-longest search, for haystacks long enough to be split and
+    /// patterns straddling the lanes' borders at every offset.
+    #[test]
+    fn replay_equals_leftmost_longest_search() {
+        let patterns: Vec<Vec<u8>> = ["key", "api_key", "apikey", "ke", "y_a", "token", "k", "_k"]
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
+        let dfa = KeywordDfa::new(&patterns);
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .unwrap();
+        let standard = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .unwrap();
+        let words = [
+            "API_KEY",
+            "apikey",
+            "tok",
+            "TOKEN",
+            "xk",
+            "y_api_key",
+            "_",
+            "\n",
+        ];
+        let mut seed = 7u64;
+        for len in [
+            0,
+            1,
+            5,
+            1023,
+            1024,
+            1025,
+            1031,
+            4099,
+            20000,
+            BLOCK + 3,
+            3 * BLOCK + 1030,
+        ] {
+            let mut hay = Vec::new();
+            while hay.len() < len {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                hay.extend_from_slice(words[(seed >> 33) as usize % words.len()].as_bytes());
+            }
+            hay.truncate(len);
+            // Restarting after the hit, as without marks, or inside it, as
+            // after a mark word's hit.
+            let resumes: [&dyn Fn(usize) -> usize; 2] =
+                [&|p| patterns[p].len(), &|p| patterns[p].len().div_ceil(2)];
+            for (range, resume) in [0..hay.len(), hay.len() / 3..hay.len()]
+                .into_iter()
+                .flat_map(|r| resumes.map(|f| (r.clone(), f)))
+            {
+                let mut want = Vec::new();
+                let mut pos = range.start;
+                while let Some(m) = ac.find(aho_corasick::Input::new(&hay).span(pos..range.end)) {
+                    want.push((m.pattern().as_usize(), m.start()));
+                    pos = m.start() + resume(m.pattern().as_usize());
+                }
+                let mut occ = Occurrences::default();
+                let mut got = Vec::new();
+                dfa.leftmost_longest(&hay, range.clone(), &mut occ, resume, |p, s| {
+                    got.push((p, s))
+                });
+                assert_eq!(got, want, "len {len}, range {range:?}");
+                dfa.occurrences(&hay, range.clone(), range.end, &mut occ);
+                let all = standard.find_overlapping_iter(&hay[range.clone()]).count();
+                assert_eq!(occ.0.len(), all, "len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_stops_at_a_wanted_pattern() {
+        let dfa = KeywordDfa::new(&[b"key".to_vec(), b"token".to_vec()]);
+        assert!(dfa.any(b"my TOKEN", |p| p == 1));
+        assert!(!dfa.any(b"my key", |p| p == 1));
+        assert!(!dfa.any(b"", |_| true));
+    }
+}
