@@ -7,6 +7,7 @@
 //! formats (notebooks, configs) are read whole.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,6 +47,9 @@ impl Scanner {
     ) -> anyhow::Result<ScanResult> {
         let started = Instant::now();
         let fallbacks_before = messages.format_fallbacks();
+        if opts.read_packs {
+            crate::source::git::limit_pack_maps();
+        }
         // Fail fast, before any thread starts, when this is no repository.
         open(repo_path)?;
         let errors = AtomicU64::new(0);
@@ -61,7 +65,9 @@ impl Scanner {
         }
         messages.set_progress(None);
         let (history, mut scanned) = result?;
+        log_memory(messages, "blobs scanned");
         let texts = self.scan_texts(repo_path, &history, opts, messages, &errors)?;
+        log_memory(messages, "messages scanned");
         scanned.findings.extend(texts.findings);
         scanned.too_large += texts.too_large;
         if history.shallow {
@@ -295,11 +301,16 @@ pub fn enumerate_and_scan(
     })
 }
 
-/// Walks the history first, then scans its blobs as the pack files yield
-/// them in delta-tree order ([`crate::source::pack`]); blobs no pack yielded
-/// (loose, in alternates, in a pack that does not resolve alone) are then
-/// read by id. Each blob is scanned once, at its site, as
-/// [`enumerate_and_scan`] does, so the findings are the same.
+/// Walks the history, meanwhile reading the packs' indexes and entry headers
+/// into delta trees, then scans the blobs as the packs yield them in
+/// delta-tree order ([`crate::source::pack`]); blobs no pack yielded (loose,
+/// in alternates, in a pack that does not resolve alone) are then read by
+/// id. Each blob is scanned once, at its site, as [`enumerate_and_scan`]
+/// does, so the findings are the same.
+///
+/// The walk's repository handle is closed before the packs are read: its
+/// object cache and pack maps would otherwise stay resident through the
+/// whole traversal.
 ///
 /// # Errors
 ///
@@ -313,27 +324,105 @@ pub fn enumerate_then_scan_packs(
     errors: &AtomicU64,
     progress: Option<&Meter>,
 ) -> anyhow::Result<(History, BlobScan)> {
-    let repo = open(repo_path)?;
-    let history = enumerate_with(&repo, opts, messages, errors, None)?;
-    let git_dir = repo.path().to_path_buf();
+    let git_dir = open(repo_path)?.path().to_path_buf();
+    let (history, packs) = std::thread::scope(|scope| {
+        let walker = scope.spawn(|| -> anyhow::Result<History> {
+            let repo = open(repo_path)?;
+            enumerate_with(&repo, opts, messages, errors, None)
+        });
+        let packs: Vec<_> = crate::source::pack::pack_indexes(&git_dir)
+            .into_iter()
+            .map(|idx| crate::source::pack::Pack::open(&idx))
+            .collect();
+        let history = walker.join().expect("history walk panicked");
+        (history, packs)
+    });
+    let history = history?;
+    log_memory(messages, "history walked, pack delta trees built");
     let worker = Worker::new(repo_path, scanner, opts, messages, errors, progress);
-    let sites: HashMap<Oid, usize> = history
+    let done = scan_packs(&worker, &history, packs, opts, messages);
+    let rest: Vec<Site> = history
+        .sites
+        .iter()
+        .zip(&done.0)
+        .filter(|(_, d)| !d.load(Ordering::Relaxed))
+        .map(|(s, _)| s.clone())
+        .collect();
+    log_memory(messages, "packs read");
+    let mut findings = done.1;
+    findings.extend(scan_by_id(
+        &worker,
+        &rest,
+        history.sites.len(),
+        opts,
+        messages,
+    )?);
+    let mut scan = worker.finish(findings);
+    let repo = open(repo_path)?;
+    scan.findings = attach_provenance(
+        &repo,
+        &history,
+        std::mem::take(&mut scan.findings),
+        messages,
+    );
+    Ok((history, scan))
+}
+
+/// Logs (at info level) this process's resident memory now and at its peak
+/// so far, from `/proc/self/status` where there is one: which phase of a
+/// history scan holds the memory.
+fn log_memory(messages: &Messages, phase: &str) {
+    if !crate::diag::enabled(crate::diag::Level::Info) {
+        return;
+    }
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map_or("?", str::trim)
+            .to_string()
+    };
+    messages.log(
+        crate::diag::Level::Info,
+        format_args!(
+            "{phase}: resident {}, peak {}",
+            field("VmRSS:"),
+            field("VmHWM:")
+        ),
+    );
+}
+
+/// Scans the walked blobs the packs hold as each pack's traversal yields
+/// them; returns which sites were scanned and their findings. A pack that
+/// fails is warned about; its blobs not yet scanned stay unmarked.
+fn scan_packs(
+    worker: &Worker<'_>,
+    history: &History,
+    packs: Vec<Result<crate::source::pack::Pack, crate::source::pack::PackError>>,
+    opts: &GitOptions,
+    messages: &Messages,
+) -> (Vec<AtomicBool>, Vec<Finding>) {
+    let sites: HashMap<Oid, u32, BuildHasherDefault<crate::blob::FoldHasher>> = history
         .sites
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.blob, i))
+        .map(|(i, s)| (s.blob, i as u32))
         .collect();
     let done: Vec<AtomicBool> = (0..history.sites.len())
         .map(|_| AtomicBool::new(false))
         .collect();
     let found = Mutex::new(Vec::new());
-    for idx in crate::source::pack::pack_indexes(&git_dir) {
+    for pack in packs {
         let visit = {
             let mut local = Local::default();
-            let (worker, sites, done, found) = (&worker, &sites, &done, &found);
+            let (sites, done, found) = (&sites, &done, &found);
             let list = &history.sites;
             move |oid: Oid, content: &[u8]| {
                 let Some(&i) = sites.get(&oid) else { return };
+                let i = i as usize;
                 if done[i].swap(true, Ordering::Relaxed) {
                     return;
                 }
@@ -347,36 +436,14 @@ pub fn enumerate_then_scan_packs(
                 }
             }
         };
-        if let Err(e) = crate::source::pack::for_each_blob(&idx, opts.threads, visit) {
+        if let Err(e) = pack.and_then(|p| p.for_each_blob(opts.threads, visit)) {
             messages.warn(
                 &e.path.display().to_string(),
                 &format!("{}; reading its blobs by id instead", e.message),
             );
         }
     }
-    let rest: Vec<Site> = history
-        .sites
-        .iter()
-        .zip(&done)
-        .filter(|(_, d)| !d.load(Ordering::Relaxed))
-        .map(|(s, _)| s.clone())
-        .collect();
-    let mut findings = found.into_inner().unwrap();
-    findings.extend(scan_by_id(
-        &worker,
-        &rest,
-        history.sites.len(),
-        opts,
-        messages,
-    )?);
-    let mut scan = worker.finish(findings);
-    scan.findings = attach_provenance(
-        &repo,
-        &history,
-        std::mem::take(&mut scan.findings),
-        messages,
-    );
-    Ok((history, scan))
+    (done, found.into_inner().unwrap())
 }
 
 /// Scans the blobs no pack handed over (loose objects, alternates, packs

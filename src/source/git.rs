@@ -98,6 +98,31 @@ pub struct GitSummary {
     pub shallow: bool,
 }
 
+/// Bytes of parsed objects libgit2 may cache (its default is 256 MiB).
+const OBJECT_CACHE: isize = 32 << 20;
+
+/// Bytes of pack files libgit2 may keep mapped at once, in windows of
+/// [`PACK_WINDOW`] (its defaults: 8 GiB in 1 GiB windows, so a whole pack
+/// stays mapped and every page the walk touched stays resident).
+const PACK_MAPS: usize = 96 << 20;
+const PACK_WINDOW: usize = 16 << 20;
+
+/// Makes libgit2 unmap pack windows it is not using past [`PACK_MAPS`]
+/// bytes, for the rest of the process. Reading blobs by id at random
+/// places in a pack then maps windows again more often, so only the pack
+/// reading path ([`GitOptions::read_packs`]), which leaves libgit2 the
+/// commits and trees, asks for it.
+/// Call it before starting threads that read objects.
+pub fn limit_pack_maps() {
+    static LIMIT: std::sync::Once = std::sync::Once::new();
+    // SAFETY: C globals written without a lock, before this run's threads
+    // read objects (see above); they bound memory only, not results.
+    LIMIT.call_once(|| unsafe {
+        let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
+        let _ = git2::opts::set_mwindow_mapped_limit(PACK_MAPS);
+    });
+}
+
 /// Opens a repository (work tree, `.git` dir, bare repo or mirror).
 ///
 /// # Errors
@@ -107,6 +132,17 @@ pub fn open(path: &Path) -> anyhow::Result<Repository> {
     // Re-hashing every object read costs a quarter of a history scan; a
     // damaged object still fails to inflate and is reported.
     git2::opts::strict_hash_verification(false);
+    // libgit2 keeps up to 256 MiB of parsed commits and trees per process;
+    // a history walk reads each tree once and each commit twice, so a small
+    // cache costs little time and saves the most memory of the walk.
+    static CACHE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: a C global written without a lock. The first `open` of a run
+    // comes before any of its threads read objects (scan_git opens the
+    // repository before starting any); a size limit read mid-change would
+    // only bound memory a little differently.
+    CACHE.call_once(|| {
+        let _ = unsafe { git2::opts::set_cache_max_size(OBJECT_CACHE) };
+    });
     Repository::open(path)
         .map_err(|e| anyhow::anyhow!("{}: not a git repository: {}", path.display(), e.message()))
 }

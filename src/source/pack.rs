@@ -14,11 +14,12 @@
 //! delta chains being resolved.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use git2::Oid;
 use gix_pack::cache::delta::{traverse, Tree};
 use gix_pack::data::entry::Header;
+use gix_pack::data::EntryRange;
 use gix_utils::progress::Discard;
 
 /// No single object or delta buffer may grow past this: a hostile pack that
@@ -54,62 +55,153 @@ pub fn pack_indexes(git_dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Bytes of compressed pack data handed to the traversal between two
+/// releases of the map's resident pages (see [`Pages`]).
+const RELEASE_EVERY: usize = 64 << 20;
+
+/// The pack file's bytes, mapped read-only. The traversal reads every entry
+/// once, scattered over the whole file, so a plain map would end up with the
+/// whole pack resident in this process (317 MB for git.git, most of the
+/// peak); every [`RELEASE_EVERY`] bytes read the map's pages are dropped from
+/// the process again. They stay in the page cache, so one read again later
+/// faults back in without I/O.
+struct Pages {
+    map: memmap2::Mmap,
+    read: AtomicUsize,
+}
+
+impl Pages {
+    fn open(path: &Path) -> Result<Pages, PackError> {
+        let file = std::fs::File::open(path).map_err(|e| PackError::new(path, e))?;
+        // SAFETY: the map is only read; a pack file is never rewritten in
+        // place by git (it writes a new pack and renames it).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| PackError::new(path, e))?;
+        Ok(Pages {
+            map,
+            read: AtomicUsize::new(0),
+        })
+    }
+
+    fn entry(&self, range: EntryRange) -> Option<&[u8]> {
+        let bytes = self
+            .map
+            .get(usize::try_from(range.start).ok()?..usize::try_from(range.end).ok()?)?;
+        let before = self.read.fetch_add(bytes.len(), Ordering::Relaxed);
+        if before / RELEASE_EVERY != (before + bytes.len()) / RELEASE_EVERY {
+            self.release();
+        }
+        Some(bytes)
+    }
+
+    fn release(&self) {
+        #[cfg(unix)]
+        // SAFETY: a private read-only file mapping that nothing wrote to:
+        // dropped pages fault back in with the file's bytes, so slices other
+        // threads hold keep reading the same content.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
+}
+
+/// One pack's delta tree, built from its index and entry headers: the
+/// first half of [`for_each_blob`], which can run while the commits are
+/// still being walked.
+pub struct Pack {
+    pack_path: PathBuf,
+    tree: Tree<gix_pack::index::Entry>,
+}
+
+impl Pack {
+    /// Reads the index at `idx` and the headers of its pack.
+    ///
+    /// # Errors
+    ///
+    /// Fails, naming the file, when the index or pack does not open or parse,
+    /// or a REF delta names a base outside the pack (a thin pack).
+    pub fn open(idx: &Path) -> Result<Pack, PackError> {
+        let kind = gix_hash::Kind::Sha1;
+        let index = gix_pack::index::File::at(idx, kind).map_err(|e| PackError::new(idx, e))?;
+        let pack_path = idx.with_extension("pack");
+        let mut entries: Vec<_> = index.iter().collect();
+        entries.sort_by_key(|e| e.pack_offset);
+        let stop = AtomicBool::new(false);
+        let tree = Tree::from_offsets_in_pack(
+            &pack_path,
+            entries.into_iter(),
+            &|e| e.pack_offset,
+            &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
+            &mut Discard,
+            &stop,
+            kind,
+        )
+        .map_err(|e| PackError::new(&pack_path, e))?;
+        Ok(Pack { pack_path, tree })
+    }
+
+    /// Calls `visit` with the id and content of every blob in the pack, on
+    /// `threads` threads, in delta-tree order. `visit` is cloned once per
+    /// thread, so per-thread state (scratch buffers) lives in it.
+    ///
+    /// # Errors
+    ///
+    /// Fails, naming the pack, when a delta does not resolve (a base outside
+    /// the pack, corrupt data). Blobs visited before the failure stay
+    /// visited.
+    pub fn for_each_blob<V>(self, threads: usize, visit: V) -> Result<(), PackError>
+    where
+        V: FnMut(Oid, &[u8]) + Send + Clone,
+    {
+        let pack_path = self.pack_path;
+        let pages = Pages::open(&pack_path)?;
+        // The trailing checksum is no entry.
+        let end = pages
+            .map
+            .len()
+            .checked_sub(20)
+            .ok_or_else(|| PackError::new(&pack_path, "truncated pack"))?;
+        let stop = AtomicBool::new(false);
+        let mut visit = visit;
+        self.tree
+            .traverse(
+                |slice, pages: &Pages| pages.entry(slice),
+                &pages,
+                end as u64,
+                move |entry, _progress, ctx: traverse::Context<'_>| {
+                    // A resolved delta carries its base's kind.
+                    if matches!(ctx.entry.header, Header::Blob) {
+                        if let Ok(oid) = Oid::from_bytes(entry.oid.as_slice()) {
+                            visit(oid, ctx.decompressed);
+                        }
+                    }
+                    Ok(())
+                },
+                traverse::Options {
+                    object_progress: Box::new(Discard),
+                    size_progress: &mut Discard,
+                    thread_limit: Some(threads.max(1)),
+                    should_interrupt: &stop,
+                    object_hash: gix_hash::Kind::Sha1,
+                    alloc_limit_bytes: Some(ALLOC_LIMIT),
+                },
+            )
+            .map_err(|e| PackError::new(&pack_path, e))?;
+        Ok(())
+    }
+}
+
 /// Calls `visit` with the id and content of every blob in the pack whose
-/// index is `idx`, on `threads` threads, in delta-tree order. `visit` is
-/// cloned once per thread, so per-thread state (scratch buffers) lives in it.
+/// index is `idx`: [`Pack::open`] then [`Pack::for_each_blob`].
 ///
 /// # Errors
 ///
-/// Fails, naming the pack, when it does not open or a delta does not resolve
-/// (a base outside the pack, corrupt data). Blobs visited before the failure
-/// stay visited.
+/// As those two.
 pub fn for_each_blob<V>(idx: &Path, threads: usize, visit: V) -> Result<(), PackError>
 where
     V: FnMut(Oid, &[u8]) + Send + Clone,
 {
-    let kind = gix_hash::Kind::Sha1;
-    let index = gix_pack::index::File::at(idx, kind).map_err(|e| PackError::new(idx, e))?;
-    let pack_path = idx.with_extension("pack");
-    let pack =
-        gix_pack::data::File::at(&pack_path, kind).map_err(|e| PackError::new(&pack_path, e))?;
-    let mut entries: Vec<_> = index.iter().collect();
-    entries.sort_by_key(|e| e.pack_offset);
-    let stop = AtomicBool::new(false);
-    let tree = Tree::from_offsets_in_pack(
-        pack.path(),
-        entries.into_iter(),
-        &|e| e.pack_offset,
-        &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
-        &mut Discard,
-        &stop,
-        kind,
-    )
-    .map_err(|e| PackError::new(&pack_path, e))?;
-    let mut visit = visit;
-    tree.traverse(
-        |slice, pack: &gix_pack::data::File| pack.entry_slice(slice),
-        &pack,
-        pack.pack_end() as u64,
-        move |entry, _progress, ctx: traverse::Context<'_>| {
-            // A resolved delta carries its base's kind.
-            if matches!(ctx.entry.header, Header::Blob) {
-                if let Ok(oid) = Oid::from_bytes(entry.oid.as_slice()) {
-                    visit(oid, ctx.decompressed);
-                }
-            }
-            Ok(())
-        },
-        traverse::Options {
-            object_progress: Box::new(Discard),
-            size_progress: &mut Discard,
-            thread_limit: Some(threads.max(1)),
-            should_interrupt: &stop,
-            object_hash: kind,
-            alloc_limit_bytes: Some(ALLOC_LIMIT),
-        },
-    )
-    .map_err(|e| PackError::new(&pack_path, e))?;
-    Ok(())
+    Pack::open(idx)?.for_each_blob(threads, visit)
 }
 
 #[cfg(test)]

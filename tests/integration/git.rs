@@ -725,3 +725,215 @@ fn every_stash_entry_is_scanned_not_only_the_newest() {
     want.sort();
     assert_eq!(found, want, "{json:#}");
 }
+
+/// `--read-packs` must report what the default path reports, findings for
+/// findings (rule, path, secret, commit, line, status).
+fn assert_read_packs_same(env: &Env, args: &[&str]) -> Vec<Key> {
+    let (_, by_id) = git_json(env, args);
+    let mut with = vec!["--read-packs"];
+    with.extend_from_slice(args);
+    let (_, packed) = git_json(env, &with);
+    let keys = finding_keys(&by_id);
+    assert_same(&finding_keys(&packed), &keys);
+    keys
+}
+
+/// How each object is stored in the packs: its delta base, if any.
+fn delta_bases(dir: &Path) -> std::collections::HashMap<String, String> {
+    let out = git(
+        dir,
+        &[
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objectname) %(deltabase)",
+        ],
+    );
+    out.lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// A delta chain far deeper than any base cache: every version but one is
+/// a delta of the next, and the secrets are found at the right commits.
+#[test]
+fn read_packs_resolves_a_delta_chain_deeper_than_the_cache() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(51);
+    let (early, middle) = (fake.github_pat(), fake.github_pat());
+    let mut lines: Vec<String> = (0..300)
+        .map(|i| format!("setting_{i} = {}\n", fake.alnum(20)))
+        .collect();
+    lines.insert(10, format!("GITHUB_TOKEN={early}\n"));
+    for v in 0..160 {
+        if v == 80 {
+            lines.insert(200, format!("OTHER_TOKEN={middle}\n"));
+        }
+        if v == 90 {
+            lines.retain(|l| !l.contains(&middle));
+        }
+        // Each version rewrites one more line, so a version is closest to
+        // its neighbours and git chains them instead of basing all on one.
+        let at = 1 + (v as usize * 7) % (lines.len() - 1);
+        if !lines[at].contains("TOKEN=") {
+            lines[at] = format!("setting_{at} = {} v{v}\n", fake.alnum(20));
+        }
+        r.write("settings.conf", &lines.concat());
+        r.commit(&format!("v{v}"), 1_700_000_000 + v);
+    }
+    git(
+        env.path(),
+        &[
+            "repack",
+            "-q",
+            "-a",
+            "-d",
+            "-f",
+            "--depth=500",
+            "--window=500",
+        ],
+    );
+    let stats = git(env.path(), &["verify-pack", "-s", &pack_idx(env.path())]);
+    let deepest = stats
+        .lines()
+        .filter_map(|l| l.strip_prefix("chain length = "))
+        .filter_map(|l| l.split(':').next()?.trim().parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    assert!(deepest >= 100, "chains too short to test: {stats}");
+    let keys = assert_read_packs_same(&env, &["--show-secrets", "."]);
+    let secrets: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+    assert!(secrets.contains(&early.as_str()), "{keys:#?}");
+    assert!(secrets.contains(&middle.as_str()), "{keys:#?}");
+}
+
+/// The one pack index of the repository at `dir`.
+fn pack_idx(dir: &Path) -> String {
+    let packs = dir.join(".git/objects/pack");
+    let idx: Vec<_> = std::fs::read_dir(&packs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+        .collect();
+    assert_eq!(idx.len(), 1, "{idx:?}");
+    idx[0].display().to_string()
+}
+
+/// Secrets a delta builds from copied and inserted bytes: a keyword copied
+/// from the base with its value inserted, and a value whose first half is
+/// copied and second half inserted. Each blob is checked to be stored as a
+/// delta of the version before, so the case is really exercised.
+#[test]
+fn read_packs_finds_secrets_built_from_copied_and_inserted_bytes() {
+    let env = Env::new();
+    env.write(
+        "rules/acme.yml",
+        r#"
+rules:
+  - id: acme-key
+    name: ACME key
+    keywords: ["acme_key="]
+    pattern: 'acme_key=([a-z0-9]{32})\b'
+"#,
+    );
+    let r = Repo::init(&env.path().join("repo"));
+    let mut fake = Fake::new(52);
+    let body: String = (0..200)
+        .map(|i| format!("line {i} {}\n", fake.alnum(40)))
+        .collect();
+    let lower = "abcdefghijklmnopqrstuvwxyz0123456789";
+    let (whole, half) = (fake.string(lower, 32), fake.string(lower, 32));
+    // The base is larger (git keeps the larger version whole and makes the
+    // smaller one a delta of it): a trailer the later version drops.
+    let trailer: String = (0..40)
+        .map(|i| format!("old {i} {}\n", fake.alnum(30)))
+        .collect();
+    let base = format!(
+        "{body}acme_key=PLACEHOLDER\nhalf: acme_key={}\n{body}{trailer}",
+        &half[..16]
+    );
+    r.write("a.conf", &base);
+    r.commit("placeholder", 1_700_000_000);
+    let next = format!("{body}acme_key={whole}\nhalf: acme_key={half}\n{body}");
+    r.write("a.conf", &next);
+    let second = r.commit("real keys", 1_700_000_100);
+    let repo = env.path().join("repo");
+    git(&repo, &["repack", "-q", "-a", "-d", "-f"]);
+    let oid = |text: &str| {
+        git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
+            .unwrap()
+            .to_string()
+    };
+    let bases = delta_bases(&repo);
+    assert_eq!(
+        bases.get(&oid(&next)).map(String::as_str),
+        Some(oid(&base).as_str()),
+        "the later version should be a delta of the earlier"
+    );
+    let keys = assert_read_packs_same(
+        &env,
+        &[
+            "--rules",
+            "rules/acme.yml",
+            "--rule",
+            "acme-key",
+            "--show-secrets",
+            "repo",
+        ],
+    );
+    let mut got: Vec<(&str, &str)> = keys.iter().map(|k| (k.2.as_str(), k.3.as_str())).collect();
+    got.sort_unstable();
+    let second = second.to_string();
+    let mut want = vec![
+        (whole.as_str(), second.as_str()),
+        (half.as_str(), second.as_str()),
+    ];
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+/// Objects borrowed through `objects/info/alternates` and a shallow clone's
+/// cut history: `--read-packs` reads what its own packs hold and the rest by
+/// id, and reports what the default path reports.
+#[test]
+fn read_packs_with_alternates_and_shallow_clones() {
+    let env = Env::new();
+    let src = env.path().join("src");
+    let r = Repo::init(&src);
+    let mut fake = Fake::new(53);
+    let toks: Vec<String> = (0..3).map(|_| fake.github_pat()).collect();
+    for (i, t) in toks.iter().enumerate() {
+        r.write(&format!("f{i}.env"), &format!("TOKEN={t}\n"));
+        r.commit(&format!("c{i}"), 1_700_000_000 + i as i64 * 100);
+    }
+    git(&src, &["gc", "-q", "--prune=now"]);
+    let url = format!("file://{}", src.display());
+    git(
+        env.path(),
+        &[
+            "clone",
+            "-q",
+            "--shared",
+            &src.display().to_string(),
+            "borrowed",
+        ],
+    );
+    let borrowed = env.path().join("borrowed");
+    assert!(borrowed.join(".git/objects/info/alternates").is_file());
+    let own = fake.github_pat();
+    std::fs::write(borrowed.join("own.env"), format!("TOKEN={own}\n")).unwrap();
+    git(&borrowed, &["add", "own.env"]);
+    git(&borrowed, &["commit", "-q", "-m", "own"]);
+    git(&borrowed, &["repack", "-q", "-a", "-d", "-l"]);
+    let keys = assert_read_packs_same(&env, &["--show-secrets", "borrowed"]);
+    assert_eq!(keys.len(), 4, "{keys:#?}");
+
+    git(
+        env.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+    let keys = assert_read_packs_same(&env, &["--show-secrets", "shallow"]);
+    assert_eq!(keys.len(), 3, "{keys:#?}");
+}
