@@ -11,6 +11,7 @@ mod formats;
 mod fuzz_smoke;
 mod git;
 mod hostile;
+mod images;
 mod input;
 mod layering;
 
@@ -24,6 +25,7 @@ mod rules;
 mod scan;
 mod stub;
 mod sweep;
+mod symlinks;
 mod triage;
 mod validate;
 mod validator_table;
