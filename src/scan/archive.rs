@@ -133,12 +133,18 @@ impl Scanner {
     ) -> Option<Vec<Finding>> {
         let image = image::detect(bytes, a.limits)?;
         let mut found: Vec<(Option<(usize, String)>, Finding)> = Vec::new();
-        let opened = image::expand(a.path, bytes, image, a.limits, &mut |m: Member<'_>, data| {
-            let at = m.layer.map(|(l, p)| (l, p.to_string()));
-            for f in self.scan_member(m.location, data, a, scratch) {
-                found.push((at.clone(), f));
-            }
-        });
+        let opened = image::expand(
+            a.path,
+            bytes,
+            image,
+            a.limits,
+            &mut |m: Member<'_>, data| {
+                let at = m.layer.map(|(l, p)| (l, p.to_string()));
+                for f in self.scan_member(m.location, data, a, scratch) {
+                    found.push((at.clone(), f));
+                }
+            },
+        );
         let mut opened = match opened {
             Ok(o) => o,
             Err(e) => {

@@ -585,23 +585,7 @@ impl<'a> Worker<'a> {
             c.too_large.fetch_add(1, Ordering::Relaxed);
             return Vec::new();
         }
-        let blob = site.blob.to_string();
-        let archive = super::archive::ArchiveScan {
-            path: &site.path,
-            outer: super::archive::Outer::Git { blob: &blob },
-            limits: &self.opts.archives,
-            messages: self.messages,
-            tally: &c.archives,
-        };
-        if let Some(mut found) = self.scanner.scan_archive(content, &archive, scratch) {
-            // The member has no site of its own: the archive's blob stands
-            // for it until [`attach_provenance`] fills in the commit.
-            for f in &mut found {
-                f.git = Some(GitProvenance {
-                    blob: blob.clone(),
-                    ..GitProvenance::default()
-                });
-            }
+        if let Some(found) = self.scan_archive_blob(site, content, scratch) {
             return found;
         }
         if crate::blob::looks_binary(content) {
@@ -621,6 +605,36 @@ impl<'a> Worker<'a> {
             self.scanner
                 .scan_bytes_with(content, &origin, scratch, self.messages)
         }
+    }
+
+    /// The findings in `content`'s members when it is an archive blob, each
+    /// carrying the archive's blob id until [`attach_provenance`] fills in
+    /// the commit; `None` when it is no archive.
+    fn scan_archive_blob(
+        &self,
+        site: &Site,
+        content: &[u8],
+        scratch: &mut Scratch,
+    ) -> Option<Vec<Finding>> {
+        if self.opts.archives.depth == 0 || crate::source::archive::detect(content).is_none() {
+            return None;
+        }
+        let blob = site.blob.to_string();
+        let archive = super::archive::ArchiveScan {
+            path: &site.path,
+            outer: super::archive::Outer::Git { blob: &blob },
+            limits: &self.opts.archives,
+            messages: self.messages,
+            tally: &self.counts.archives,
+        };
+        let mut found = self.scanner.scan_archive(content, &archive, scratch)?;
+        for f in &mut found {
+            f.git = Some(GitProvenance {
+                blob: blob.clone(),
+                ..GitProvenance::default()
+            });
+        }
+        Some(found)
     }
 
     /// Matches plain text in the chunks not seen before at `path` (see

@@ -266,7 +266,11 @@ pub fn expand(
     for (i, layer) in opened.layers.iter_mut().enumerate() {
         current.set(Some(i));
         let mut listing = Listing::new();
-        x.layer(&prefixes[i], &bytes[members.0[&layer.member].clone()], &mut listing);
+        x.layer(
+            &prefixes[i],
+            &bytes[members.0[&layer.member].clone()],
+            &mut listing,
+        );
         layer.record(listing);
     }
     opened.skipped = std::mem::take(&mut x.skipped);
@@ -436,11 +440,14 @@ impl Plan {
 
 /// A descriptor's image names: containerd's full name, else the OCI tag.
 fn image_names(annotations: &HashMap<String, String>) -> Vec<String> {
-    ["io.containerd.image.name", "org.opencontainers.image.ref.name"]
-        .iter()
-        .find_map(|k| annotations.get(*k))
-        .map(|n| vec![n.clone()])
-        .unwrap_or_default()
+    [
+        "io.containerd.image.name",
+        "org.opencontainers.image.ref.name",
+    ]
+    .iter()
+    .find_map(|k| annotations.get(*k))
+    .map(|n| vec![n.clone()])
+    .unwrap_or_default()
 }
 
 fn valid_digest(d: &str) -> bool {
@@ -471,7 +478,10 @@ impl Reader<'_> {
             || p.contains('\0');
         if hostile {
             let shown: String = p.chars().take(80).collect();
-            return Err(self.error(file, format!("refused: path {shown:?} leads outside the image")));
+            return Err(self.error(
+                file,
+                format!("refused: path {shown:?} leads outside the image"),
+            ));
         }
         let p = archive::layer_name(p);
         if !self.members.0.contains_key(p) {
@@ -485,7 +495,10 @@ impl Reader<'_> {
     fn blob(&self, digest: &str) -> Result<String, ImageError> {
         if !valid_digest(digest) {
             let shown: String = digest.chars().take(80).collect();
-            return Err(self.error("index.json", format!("refused: digest {shown:?} is not sha256:<64 hex digits>")));
+            return Err(self.error(
+                "index.json",
+                format!("refused: digest {shown:?} is not sha256:<64 hex digits>"),
+            ));
         }
         let member = format!("blobs/sha256/{}", &digest[7..]);
         self.check_path("index.json", &member)?;
@@ -499,7 +512,10 @@ impl Reader<'_> {
         if range.len() > MAX_JSON {
             return Err(self.error(
                 file,
-                format!("refused: {} bytes of JSON, over the {MAX_JSON} byte limit", range.len()),
+                format!(
+                    "refused: {} bytes of JSON, over the {MAX_JSON} byte limit",
+                    range.len()
+                ),
             ));
         }
         serde_json::from_slice(&self.bytes[range.clone()])
@@ -519,7 +535,12 @@ mod tests {
 
     #[test]
     fn whiteouts_delete_files_and_directories() {
-        let upper = layer(&["etc/.wh.app.env", "var/.wh..wh..opq", "opt/x", "srv/.wh.data"]);
+        let upper = layer(&[
+            "etc/.wh.app.env",
+            "var/.wh..wh..opq",
+            "opt/x",
+            "srv/.wh.data",
+        ]);
         assert_eq!(upper.hides("etc/app.env"), Some(Fate::Deleted));
         assert_eq!(upper.hides("etc/other"), None);
         assert_eq!(upper.hides("var/log/a"), Some(Fate::Deleted));
@@ -538,9 +559,15 @@ mod tests {
         };
         for p in ["../etc/passwd", "/etc/passwd", "a/../../x", "a\\..\\x"] {
             let e = r.check_path("manifest.json", p).unwrap_err();
-            assert!(e.to_string().starts_with("img.tar!manifest.json: refused"), "{e}");
+            assert!(
+                e.to_string().starts_with("img.tar!manifest.json: refused"),
+                "{e}"
+            );
         }
-        assert_eq!(r.check_path("manifest.json", "./a/layer.tar"), Ok("a/layer.tar"));
+        assert_eq!(
+            r.check_path("manifest.json", "./a/layer.tar"),
+            Ok("a/layer.tar")
+        );
         assert!(r.blob("sha256:../../x").is_err());
     }
 }

@@ -38,12 +38,17 @@ fn sha(data: &[u8]) -> String {
 /// `docker save` of `app:1.0`, old format: `<id>/layer.tar` and a config
 /// whose `rootfs.diff_ids` name the layers.
 fn docker_save(layers: &[Vec<u8>], config_extra: &str) -> (Vec<u8>, Vec<String>) {
-    let digests: Vec<String> = layers.iter().map(|l| format!("sha256:{}", sha(l))).collect();
+    let digests: Vec<String> = layers
+        .iter()
+        .map(|l| format!("sha256:{}", sha(l)))
+        .collect();
     let config = format!(
         r#"{{"rootfs":{{"type":"layers","diff_ids":{}}}{config_extra}}}"#,
         serde_json::to_string(&digests).unwrap()
     );
-    let paths: Vec<String> = (0..layers.len()).map(|i| format!("l{i}/layer.tar")).collect();
+    let paths: Vec<String> = (0..layers.len())
+        .map(|i| format!("l{i}/layer.tar"))
+        .collect();
     let manifest = serde_json::json!([{
         "Config": "cfg.json",
         "RepoTags": ["app:1.0"],
@@ -109,11 +114,36 @@ fn saved_image_layers_are_scanned_and_whiteouts_marked() {
     let (l0, l1) = (short(&digests[0]), short(&digests[1]));
     let row = |p: String, line, status: &str, s: &str| (p, line, status.to_string(), s.to_string());
     let mut want = vec![
-            row(format!("app-image.tar!layer:{l0}!etc/app.env"), 2, "deleted", &gone),
-            row(format!("app-image.tar!layer:{l0}!srv/conf.env"), 1, "replaced", &replaced),
-            row(format!("app-image.tar!layer:{l0}!srv/keep.env"), 1, "present", &kept),
-            row(format!("app-image.tar!layer:{l0}!var/cache/c.env"), 1, "deleted", &replaced),
-            row(format!("app-image.tar!layer:{l1}!srv/conf.env"), 3, "present", &top),
+        row(
+            format!("app-image.tar!layer:{l0}!etc/app.env"),
+            2,
+            "deleted",
+            &gone,
+        ),
+        row(
+            format!("app-image.tar!layer:{l0}!srv/conf.env"),
+            1,
+            "replaced",
+            &replaced,
+        ),
+        row(
+            format!("app-image.tar!layer:{l0}!srv/keep.env"),
+            1,
+            "present",
+            &kept,
+        ),
+        row(
+            format!("app-image.tar!layer:{l0}!var/cache/c.env"),
+            1,
+            "deleted",
+            &replaced,
+        ),
+        row(
+            format!("app-image.tar!layer:{l1}!srv/conf.env"),
+            3,
+            "present",
+            &top,
+        ),
     ];
     want.sort();
     assert_eq!(got, want);
@@ -160,11 +190,19 @@ fn oci_layout_with_gzip_layers_is_scanned() {
         "layers": [desc(layer_mt, &base), desc(layer_mt, &app)],
     })
     .to_string();
-    let mut top = desc("application/vnd.oci.image.manifest.v1+json", manifest.as_bytes());
+    let mut top = desc(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.as_bytes(),
+    );
     top["annotations"] = serde_json::json!({"io.containerd.image.name": "registry.example/app:2"});
     let index = serde_json::json!({"schemaVersion": 2, "manifests": [top]}).to_string();
     let blob = |b: &[u8]| format!("blobs/sha256/{}", sha(b));
-    let (pb, pa, pc, pm) = (blob(&base), blob(&app), blob(&config), blob(manifest.as_bytes()));
+    let (pb, pa, pc, pm) = (
+        blob(&base),
+        blob(&app),
+        blob(&config),
+        blob(manifest.as_bytes()),
+    );
     let image = tar(&[
         ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#),
         ("index.json", index.as_bytes()),
@@ -217,7 +255,9 @@ fn hostile_manifests_are_refused_and_hide_nothing() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("evil.tar!manifest.json: refused: path \"../../etc/passwd\" leads outside the image"),
+        stderr.contains(
+            "evil.tar!manifest.json: refused: path \"../../etc/passwd\" leads outside the image"
+        ),
         "{stderr}"
     );
     assert!(
@@ -226,7 +266,16 @@ fn hostile_manifests_are_refused_and_hide_nothing() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["summary"]["skipped"]["image-manifest"], 2);
-    let mut paths: Vec<&str> = findings(&json).iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let mut paths: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     paths.sort();
-    assert_eq!(paths, ["evil.tar!l/layer.tar!app.env", "huge.tar!l/layer.tar!app.env"]);
+    assert_eq!(
+        paths,
+        [
+            "evil.tar!l/layer.tar!app.env",
+            "huge.tar!l/layer.tar!app.env"
+        ]
+    );
 }
