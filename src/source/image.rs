@@ -194,6 +194,7 @@ impl Opened {
             };
             let above = image.layers[pos + 1..]
                 .iter()
+                .filter(|&&l| l != layer)
                 .find_map(|&l| self.layers[l].hides(path).map(|f| (f, Some(l))));
             match above {
                 None => return (Fate::Present, None),
