@@ -124,6 +124,28 @@ pub struct Place {
     /// How to fix it, in the syntax of the client or CI system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The container images (by tag) whose layer holds the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The image layer holding the file, as its digest (`sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// Whether an upper layer deleted or replaced the file. Either way the
+    /// layer still holds it, and so does every copy of the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_status: Option<LayerStatus>,
+}
+
+/// What became of an image layer's file in the image built on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerStatus {
+    /// Visible in the image's file system.
+    Present,
+    /// Deleted by a whiteout in an upper layer.
+    Deleted,
+    /// Overwritten by an upper layer's file.
+    Replaced,
 }
 
 /// What the stages after matching added: offline checks, triage,

@@ -103,6 +103,7 @@ fn scan_options() -> ScanOptions {
             max_file_size: crate::config::units::DEFAULT_MAX_FILE_SIZE,
             threads,
             archives: Default::default(),
+            follow_symlinks: false,
         },
         progress: false,
         stream: None,

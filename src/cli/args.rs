@@ -305,6 +305,13 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
+    /// Follow symbolic links met in the walk, to files and directories
+    /// within the PATHs given only: a link leading elsewhere, or back to a
+    /// directory above it, is reported and counted as skipped. Links named
+    /// as PATH are always read.
+    #[arg(long, help_heading = "Input")]
+    pub follow_symlinks: bool,
+
     #[command(flatten)]
     pub config: ConfigArgs,
 
@@ -359,6 +366,12 @@ pub struct GitArgs {
     #[arg(long, short = 'j', value_name = "N", help_heading = "Input")]
     pub threads: Option<usize>,
 
+    /// Open archive blobs (zip, jar, tar, gz, bz2, xz, zstd) to this many
+    /// nesting levels and scan their members, reported as
+    /// `bundle.zip!inner.py`; 0 skips them as binary.
+    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Input")]
+    pub archive_depth: u32,
+
     #[command(flatten)]
     pub config: ConfigArgs,
 
@@ -406,8 +419,10 @@ impl From<GitArgs> for ScanArgs {
             input: InputArgs {
                 max_file_size: a.max_file_size,
                 threads: a.threads,
+                archive_depth: a.archive_depth,
                 ..InputArgs::default()
             },
+            follow_symlinks: false,
             config: a.config,
             triage: a.triage,
             git: true,
@@ -426,6 +441,7 @@ impl From<StagedArgs> for ScanArgs {
             rules: a.rules,
             min_confidence: a.min_confidence,
             input: InputArgs::default(),
+            follow_symlinks: false,
             config: a.config,
             triage: a.triage,
             git: false,

@@ -18,6 +18,7 @@ use crate::report::{Format, Report, RunSummary};
 use crate::revoke::{RevokeOptions, RevokeRequire, RevokeSummary, Revoker};
 use crate::rules::{Confidence, Severity};
 use crate::scan::{ScanOptions, ScanResult, Scanner};
+use crate::source::fs::WalkOptions;
 use crate::source::git::GitOptions;
 use crate::validate::{ValidationSummary, Validator};
 
@@ -42,7 +43,10 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let rules = setup.rules.clone();
     let streamed = streams(&args, mode);
     let opts = ScanOptions {
-        walk: setup.walk_options(&args.input)?,
+        walk: WalkOptions {
+            follow_symlinks: args.follow_symlinks,
+            ..setup.walk_options(&args.input)?
+        },
         progress: !args.out.quiet && io::stderr().is_terminal(),
         stream: streamed.then(|| stream_to_stdout(rules.clone(), show)),
     };
@@ -206,6 +210,7 @@ fn scan(
                 threads: opts.walk.threads,
                 dedupe: !args.history.no_dedupe,
                 read_packs: args.history.read_packs,
+                archives: opts.walk.archives,
             };
             let mut all = ScanResult::default();
             for repo in &args.paths {

@@ -77,6 +77,7 @@ impl Setup {
                 max_member: max_file_size,
                 ..Default::default()
             },
+            follow_symlinks: false,
         })
     }
 }

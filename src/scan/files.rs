@@ -192,9 +192,15 @@ impl Scanner {
                 return Vec::new();
             }
         };
-        if let Some(found) =
-            self.scan_archive(&blob, &opts.archives, scratch, messages, &counters.archives)
-        {
+        let path = blob.origin.display_path();
+        let archive = super::archive::ArchiveScan {
+            path: &path,
+            outer: super::archive::Outer::File,
+            limits: &opts.archives,
+            messages,
+            tally: &counters.archives,
+        };
+        if let Some(found) = self.scan_archive(&blob.bytes, &archive, scratch) {
             return found;
         }
         if blob.looks_binary() {
@@ -263,6 +269,9 @@ fn walk(
             SkipReason::Unreadable => {
                 summary.errors += 1;
                 messages.warn(&s.path.display().to_string(), &s.detail);
+            }
+            SkipReason::SymlinkLoop | SkipReason::OutsideRoot => {
+                messages.warn(&s.path.display().to_string(), &s.detail)
             }
             SkipReason::TooLarge => messages.warn(
                 &s.path.display().to_string(),

@@ -104,6 +104,9 @@ impl Scanner {
         if scanned.binary > 0 {
             summary.skipped.insert(SkipReason::Binary, scanned.binary);
         }
+        for (reason, n) in std::mem::take(&mut scanned.skipped) {
+            *summary.skipped.entry(reason).or_default() += n;
+        }
         if scanned.too_large > 0 {
             summary
                 .skipped
@@ -185,6 +188,8 @@ pub struct BlobScan {
     pub new_bytes: u64,
     pub binary: u64,
     pub too_large: u64,
+    /// Archive members (and archives) not scanned, by reason.
+    pub skipped: std::collections::BTreeMap<SkipReason, u64>,
 }
 
 /// Rules whose keyword may sit further than this from their match (PEM keys,
@@ -528,6 +533,7 @@ struct Counts {
     long_bytes: AtomicU64,
     binary: AtomicU64,
     too_large: AtomicU64,
+    archives: super::archive::ArchiveTally,
 }
 
 /// What each scanning thread shares: repository handles to reuse, the
@@ -578,13 +584,15 @@ impl<'a> Worker<'a> {
                 c.long_bytes.load(Ordering::Relaxed)
             );
         }
+        let (members, member_bytes, skipped) = c.archives.into_parts();
         BlobScan {
             findings,
-            scanned: c.scanned.into_inner(),
-            bytes: c.bytes.into_inner(),
+            scanned: c.scanned.into_inner() + members,
+            bytes: c.bytes.into_inner() + member_bytes,
             new_bytes: c.new_bytes.into_inner(),
             binary: c.binary.into_inner(),
             too_large: c.too_large.into_inner(),
+            skipped,
         }
     }
 
@@ -644,6 +652,9 @@ impl<'a> Worker<'a> {
             c.too_large.fetch_add(1, Ordering::Relaxed);
             return Vec::new();
         }
+        if let Some(found) = self.scan_archive_blob(site, content, scratch) {
+            return found;
+        }
         if crate::blob::looks_binary(content) {
             c.binary.fetch_add(1, Ordering::Relaxed);
             return Vec::new();
@@ -661,6 +672,36 @@ impl<'a> Worker<'a> {
             self.scanner
                 .scan_bytes_with(content, &origin, scratch, self.messages)
         }
+    }
+
+    /// The findings in `content`'s members when it is an archive blob, each
+    /// carrying the archive's blob id until [`attach_provenance`] fills in
+    /// the commit; `None` when it is no archive.
+    fn scan_archive_blob(
+        &self,
+        site: &Site,
+        content: &[u8],
+        scratch: &mut Scratch,
+    ) -> Option<Vec<Finding>> {
+        if self.opts.archives.depth == 0 || crate::source::archive::detect(content).is_none() {
+            return None;
+        }
+        let blob = site.blob.to_string();
+        let archive = super::archive::ArchiveScan {
+            path: &site.path,
+            outer: super::archive::Outer::Git { blob: &blob },
+            limits: &self.opts.archives,
+            messages: self.messages,
+            tally: &self.counts.archives,
+        };
+        let mut found = self.scanner.scan_archive(content, &archive, scratch)?;
+        for f in &mut found {
+            f.git = Some(GitProvenance {
+                blob: blob.clone(),
+                ..GitProvenance::default()
+            });
+        }
+        Some(found)
     }
 
     /// Matches plain text in the chunks not seen before at `path` (see
@@ -745,6 +786,8 @@ fn attach_provenance(
     found: Vec<Finding>,
     messages: &Messages,
 ) -> Vec<Finding> {
+    let (in_archives, found): (Vec<Finding>, Vec<Finding>) =
+        found.into_iter().partition(|f| f.git.is_some());
     let mut unique: HashMap<String, Finding> = HashMap::new();
     for f in found {
         unique.entry(f.matched.fingerprint.clone()).or_insert(f);
@@ -802,6 +845,74 @@ fn attach_provenance(
             },
             occurrences: paths.len() - 1,
         });
+        out.push(f);
+    }
+    out.extend(archive_provenance(repo, history, in_archives, &mut meta));
+    out
+}
+
+/// Provenance for findings in archive members (`bundle.zip!app.py`), which
+/// carry their archive's blob: each (rule, path, secret) once, at the
+/// earliest commit of an archive holding it; present when a branch tip's
+/// archive at that path is one of those holding it.
+fn archive_provenance(
+    repo: &Repository,
+    history: &History,
+    found: Vec<Finding>,
+    meta: &mut HashMap<Oid, (String, String, String, String)>,
+) -> Vec<Finding> {
+    if found.is_empty() {
+        return found;
+    }
+    let blob_of = |f: &Finding| f.git.as_ref().and_then(|g| Oid::from_str(&g.blob).ok());
+    let wanted: HashSet<Oid> = found.iter().filter_map(blob_of).collect();
+    let commit_of: HashMap<Oid, u32> = history
+        .sites
+        .iter()
+        .filter(|s| wanted.contains(&s.blob))
+        .map(|s| (s.blob, s.commit))
+        .collect();
+    let mut holders: HashMap<String, HashSet<Oid>> = HashMap::new();
+    let mut first: HashMap<String, (u32, Finding)> = HashMap::new();
+    for f in found {
+        let Some(blob) = blob_of(&f) else { continue };
+        let at = commit_of.get(&blob).copied().unwrap_or(u32::MAX);
+        let fp = f.matched.fingerprint.clone();
+        holders.entry(fp.clone()).or_default().insert(blob);
+        match first.get(&fp) {
+            Some((seen, _)) if *seen <= at => {}
+            _ => {
+                first.insert(fp, (at, f));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(first.len());
+    for (fp, (at, mut f)) in first {
+        let outer = f.location.path.split('!').next().unwrap_or_default();
+        let present = history
+            .tip_paths
+            .get(outer)
+            .is_some_and(|tips| tips.iter().any(|t| holders[&fp].contains(t)));
+        if let Some(&commit) = history.commits.get(at as usize) {
+            let m = meta
+                .entry(commit)
+                .or_insert_with(|| commit_meta(repo, commit));
+            let blob = f.git.take().map(|g| g.blob).unwrap_or_default();
+            f.git = Some(GitProvenance {
+                commit: commit.to_string(),
+                author: m.0.clone(),
+                email: m.1.clone(),
+                date: m.2.clone(),
+                message: m.3.clone(),
+                blob,
+                status: if present {
+                    GitStatus::Present
+                } else {
+                    GitStatus::HistoryOnly
+                },
+                occurrences: 0,
+            });
+        }
         out.push(f);
     }
     out

@@ -124,13 +124,7 @@ pub fn expand(
     limits: &Limits,
     visit: &mut dyn FnMut(&str, Vec<u8>),
 ) -> Vec<Skipped> {
-    let mut x = Expander {
-        limits: *limits,
-        expanded: 0,
-        members: 0,
-        skipped: Vec::new(),
-        visit,
-    };
+    let mut x = Expander::new(limits, visit);
     if limits.depth > 0 {
         if let Some(kind) = detect(bytes) {
             x.open(path, kind, bytes, 1);
@@ -151,26 +145,76 @@ impl From<io::Error> for Stop {
     }
 }
 
-struct Expander<'v> {
+/// Opens archives under one budget; [`super::image`] drives it layer by
+/// layer, so an image's layers share the limits an archive's members do.
+pub(super) struct Expander<'v> {
     limits: Limits,
     /// Bytes expanded so far, nested archives included.
     expanded: u64,
     members: u64,
-    skipped: Vec<Skipped>,
+    pub(super) skipped: Vec<Skipped>,
     visit: &'v mut dyn FnMut(&str, Vec<u8>),
 }
 
-impl Expander<'_> {
+/// The names a layer's tar holds, in order (a leading `./` or `/` taken
+/// off): regular files and whiteouts (`.wh.` names), for working out which
+/// files an upper layer deletes.
+pub(super) type Listing = Vec<String>;
+
+impl<'v> Expander<'v> {
+    pub(super) fn new(limits: &Limits, visit: &'v mut dyn FnMut(&str, Vec<u8>)) -> Expander<'v> {
+        Expander {
+            limits: *limits,
+            expanded: 0,
+            members: 0,
+            skipped: Vec::new(),
+            visit,
+        }
+    }
+
     /// Opens one archive at nesting level `depth` (1 for a file on disk).
     fn open(&mut self, path: &str, kind: Kind, bytes: &[u8], depth: u32) {
-        let ratio_cap = (bytes.len() as u64)
-            .saturating_mul(self.limits.max_ratio)
-            .max(RATIO_FLOOR);
+        let ratio_cap = ratio_cap(bytes.len() as u64, &self.limits);
         let result = match kind {
             Kind::Zip => self.zip(path, bytes, depth),
-            Kind::Tar => self.tar(path, Cursor::new(bytes), None, depth),
-            _ => self.stream(path, kind, bytes, ratio_cap, depth),
+            Kind::Tar => self.tar(path, Cursor::new(bytes), None, depth, None),
+            _ => self.stream(path, kind, bytes, ratio_cap, depth, None),
         };
+        self.settle(path, result);
+    }
+
+    /// Opens an image layer (a tar, compressed or not) as a level-1 archive
+    /// named `path`, filling `listing` with its names.
+    pub(super) fn layer(&mut self, path: &str, bytes: &[u8], listing: &mut Listing) {
+        let result = match detect(bytes) {
+            Some(Kind::Tar) => self.tar(path, Cursor::new(bytes), None, 1, Some(listing)),
+            Some(Kind::Zip) => Err(Stop::Corrupt("a zip, not a layer tar".to_string())),
+            Some(kind) => {
+                let cap = ratio_cap(bytes.len() as u64, &self.limits);
+                self.stream(path, kind, bytes, cap, 1, Some(listing))
+            }
+            // An empty layer is a tar of only its end-of-archive blocks.
+            None if bytes.iter().all(|&b| b == 0) => Ok(()),
+            None => Err(Stop::Corrupt("not a tar".to_string())),
+        };
+        self.settle(path, result);
+    }
+
+    /// Hands a small file of an image (its config) to the visitor, counted
+    /// like a member.
+    pub(super) fn plain(&mut self, path: &str, data: Vec<u8>) {
+        let size = data.len() as u64;
+        if size > self.room() || self.count_member().is_err() {
+            let detail = "past the archive limits; not scanned".to_string();
+            self.skip(path, SkipReason::ArchiveTooLarge, detail);
+            return;
+        }
+        self.expanded += size;
+        (self.visit)(path, data);
+    }
+
+    /// Records why reading `path` stopped early, if it did.
+    fn settle(&mut self, path: &str, result: Result<(), Stop>) {
         match result {
             Ok(()) => {}
             Err(Stop::Limit(reason, detail)) => self.skip(path, reason, detail),
@@ -276,6 +320,7 @@ impl Expander<'_> {
         bytes: &[u8],
         ratio_cap: u64,
         depth: u32,
+        listing: Option<&mut Listing>,
     ) -> Result<(), Stop> {
         let cap = ratio_cap.min(self.room());
         let meter = Rc::new(Cell::new(0u64));
@@ -293,7 +338,7 @@ impl Expander<'_> {
                 let tar = is_tar(&head);
                 let chained = Cursor::new(head).chain(reader);
                 if tar {
-                    self.tar(path, chained, Some(&meter), depth)
+                    self.tar(path, chained, Some(&meter), depth, listing)
                 } else {
                     self.count_member()?;
                     let inner = format!("{path}!{}", stream_member_name(path));
@@ -312,24 +357,38 @@ impl Expander<'_> {
     }
 
     /// The members of a tar. `meter` counts the bytes decompressed under it
-    /// (for a compressed tar), which are charged to the budget as read.
+    /// (for a compressed tar), which are charged to the budget as read. With
+    /// a `listing` (an image layer), names lose a leading `./` and whiteouts
+    /// are listed, not scanned.
     fn tar<R: Read>(
         &mut self,
         path: &str,
         reader: R,
         meter: Option<&Rc<Cell<u64>>>,
         depth: u32,
+        mut listing: Option<&mut Listing>,
     ) -> Result<(), Stop> {
         let mut archive = tar::Archive::new(reader);
         // Bytes of the decompressed stream already charged to the budget.
         let mut charged = 0;
         for entry in archive.entries()? {
             let mut entry = entry?;
-            if !entry.header().entry_type().is_file() {
+            let mut name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let is_file = entry.header().entry_type().is_file();
+            if let Some(list) = listing.as_deref_mut() {
+                name = layer_name(&name).to_string();
+                let whiteout = base_name(&name).starts_with(WHITEOUT);
+                if whiteout || is_file {
+                    list.push(name.clone());
+                }
+                if whiteout {
+                    continue;
+                }
+            }
+            if !is_file {
                 continue;
             }
             self.count_member()?;
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let size = entry.size();
             if size > self.room() {
                 return Err(Stop::Limit(
@@ -417,6 +476,31 @@ impl Expander<'_> {
             )
         }
     }
+}
+
+/// The prefix of a whiteout's name in an image layer: `.wh.NAME` deletes
+/// `NAME` from the layers below, `.wh..wh..opq` everything in its directory.
+pub(super) const WHITEOUT: &str = ".wh.";
+
+/// A layer member's name without the `./` or `/` tar writers put first.
+pub(super) fn layer_name(name: &str) -> &str {
+    let mut n = name;
+    loop {
+        match n.strip_prefix("./").or_else(|| n.strip_prefix('/')) {
+            Some(rest) => n = rest,
+            None => return n,
+        }
+    }
+}
+
+/// The last component of a `/`-separated name.
+pub(super) fn base_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// Expansion allowed from `compressed` bytes before they count as a bomb.
+fn ratio_cap(compressed: u64, limits: &Limits) -> u64 {
+    compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR)
 }
 
 fn bomb(size: u64, compressed: u64, limits: &Limits) -> Stop {

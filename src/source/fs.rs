@@ -27,6 +27,10 @@ pub struct WalkOptions {
     pub threads: usize,
     /// How far archives found in the walk are opened.
     pub archives: super::archive::Limits,
+    /// Follow symbolic links met in the walk, to targets within the roots
+    /// only (a link elsewhere is skipped as [`SkipReason::OutsideRoot`], a
+    /// link to a directory above it as [`SkipReason::SymlinkLoop`]).
+    pub follow_symlinks: bool,
 }
 
 /// A file to scan.
@@ -71,6 +75,13 @@ fn exclude_glob(glob: &str) -> String {
 /// broken links are reported in [`Walk::skipped`].
 pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error> {
     let mut walk = Walk::default();
+    // Where followed links may lead: the roots as the file system names them.
+    let within: Arc<Vec<PathBuf>> = Arc::new(
+        roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .collect(),
+    );
     for root in roots {
         let mut overrides = OverrideBuilder::new(root);
         for glob in &opts.excludes {
@@ -95,7 +106,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
             }
             continue;
         }
-        let mut found = walk_root(root, opts, &overrides);
+        let mut found = walk_root(root, opts, &overrides, &within);
         if opts.respect_ignore || !opts.excludes.is_empty() {
             found.skipped.extend(left_out(root, &found, &overrides));
         }
@@ -119,8 +130,14 @@ fn linked_file_size(p: &Path) -> Option<u64> {
 
 /// Walks one root in parallel; `dirs` keeps the directories seen, for
 /// [`left_out`].
-fn walk_root(root: &Path, opts: &WalkOptions, overrides: &Override) -> Walk {
+fn walk_root(
+    root: &Path,
+    opts: &WalkOptions,
+    overrides: &Override,
+    within: &Arc<Vec<PathBuf>>,
+) -> Walk {
     let mut builder = WalkBuilder::new(root);
+    let outside = Arc::new(Mutex::new(Vec::new()));
     builder
         .hidden(false)
         .parents(opts.respect_ignore)
@@ -131,7 +148,24 @@ fn walk_root(root: &Path, opts: &WalkOptions, overrides: &Override) -> Walk {
         .require_git(false)
         .overrides(overrides.clone())
         .threads(opts.threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .follow_links(opts.follow_symlinks);
+    if opts.follow_symlinks {
+        let (within, sink) = (within.clone(), outside.clone());
+        builder.filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            match leads_outside(e, &within) {
+                Some(skip) => {
+                    sink.lock().unwrap().push(skip);
+                    false
+                }
+                None => true,
+            }
+        });
+    } else {
+        builder.filter_entry(|e| e.file_name() != ".git");
+    }
     let found = Mutex::new(Walk::default());
     builder.build_parallel().run(|| {
         let found = &found;
@@ -144,7 +178,11 @@ fn walk_root(root: &Path, opts: &WalkOptions, overrides: &Override) -> Walk {
                 Ok(e) => classify(e, opts.max_file_size),
                 Err(err) => Err(Skipped {
                     path: error_path(&err).unwrap_or_else(|| root.to_path_buf()),
-                    reason: SkipReason::Unreadable,
+                    reason: if is_loop(&err) {
+                        SkipReason::SymlinkLoop
+                    } else {
+                        SkipReason::Unreadable
+                    },
                     detail: io_cause(&err),
                 }),
             };
@@ -156,7 +194,40 @@ fn walk_root(root: &Path, opts: &WalkOptions, overrides: &Override) -> Walk {
             WalkState::Continue
         })
     });
-    found.into_inner().unwrap()
+    let mut found = found.into_inner().unwrap();
+    found.skipped.append(&mut outside.lock().unwrap());
+    found
+}
+
+/// Why the symbolic link `e` is not followed, when its target lies outside
+/// every root: what the scanned tree links to must not widen what is read.
+fn leads_outside(e: &ignore::DirEntry, within: &[PathBuf]) -> Option<Skipped> {
+    if !e.path_is_symlink() {
+        return None;
+    }
+    // A link that does not resolve is left to the walk, which reports it.
+    let target = std::fs::canonicalize(e.path()).ok()?;
+    if within.iter().any(|r| target.starts_with(r)) {
+        return None;
+    }
+    Some(Skipped {
+        path: e.path().to_path_buf(),
+        reason: SkipReason::OutsideRoot,
+        detail: format!(
+            "symbolic link to {}, outside the scanned root; not followed",
+            target.display()
+        ),
+    })
+}
+
+fn is_loop(err: &ignore::Error) -> bool {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        ignore::Error::Loop { .. } => true,
+        _ => false,
+    }
 }
 
 /// A file to scan, or why an entry is skipped: too large, not a regular
@@ -234,7 +305,10 @@ fn io_cause(err: &ignore::Error) -> String {
         ignore::Error::WithPath { err, .. } => io_cause(err),
         ignore::Error::WithDepth { err, .. } => io_cause(err),
         ignore::Error::WithLineNumber { err, .. } => io_cause(err),
-        ignore::Error::Loop { child, .. } => format!("symlink loop at {}", child.display()),
+        ignore::Error::Loop { ancestor, .. } => format!(
+            "symbolic link back to {}, which contains it; not followed again",
+            ancestor.display()
+        ),
         other => other.to_string(),
     }
 }

@@ -42,6 +42,9 @@ pub struct GitOptions {
     /// ([`crate::source::pack`]) after the commit walk, instead of by id
     /// while it runs. Same findings; off by default until measured faster.
     pub read_packs: bool,
+    /// How far archive blobs (`bundle.zip`, `app.jar`) are opened; members
+    /// are reported as `bundle.zip!inner.py` with the archive's commit.
+    pub archives: super::archive::Limits,
 }
 
 /// One blob and where it first appeared.

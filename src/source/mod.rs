@@ -5,6 +5,7 @@ pub mod agents;
 pub mod archive;
 pub mod fs;
 pub mod git;
+pub mod image;
 pub mod mirror;
 pub mod pack;
 pub mod staged;
@@ -41,6 +42,15 @@ pub enum SkipReason {
     Ignored,
     /// Left out by `--exclude` (a directory counts once).
     Excluded,
+    /// An image tarball whose manifests were refused (a path leading outside
+    /// it, oversized JSON); its members are scanned as a plain tar's.
+    ImageManifest,
+    /// A symbolic link that leads back to a directory above it
+    /// (`--follow-symlinks`).
+    SymlinkLoop,
+    /// A symbolic link whose target is outside the roots scanned
+    /// (`--follow-symlinks` reads only within them).
+    OutsideRoot,
 }
 
 impl SkipReason {
@@ -58,6 +68,9 @@ impl SkipReason {
             SkipReason::ArchiveTooDeep => "archive nested too deep",
             SkipReason::Ignored => "ignored",
             SkipReason::Excluded => "excluded",
+            SkipReason::ImageManifest => "image manifest refused",
+            SkipReason::SymlinkLoop => "symlink loop",
+            SkipReason::OutsideRoot => "outside the scanned root",
         }
     }
 }

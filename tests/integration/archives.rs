@@ -257,3 +257,50 @@ fn members_over_max_file_size_are_skipped_and_named() {
         "{stderr}"
     );
 }
+
+/// A zip committed, then deleted: `keysweep git` opens the blob and reports
+/// the member with the commit that added the archive.
+#[test]
+fn archives_in_git_history_are_opened() {
+    let env = Env::new();
+    let r = crate::repo::Repo::init(env.path());
+    let tok = Fake::new(171).github_pat();
+    r.write("README.md", "hello\n");
+    r.commit("initial", 1_700_000_000);
+    let bundle = zip(
+        &[
+            ("inner.py", format!("# x\nT = '{tok}'\n").as_bytes()),
+            ("blob.bin", b"\x00\x01binary"),
+        ],
+        zip::CompressionMethod::Deflated,
+    );
+    std::fs::create_dir_all(env.path().join("path")).unwrap();
+    std::fs::write(env.path().join("path/bundle.zip"), &bundle).unwrap();
+    let added = r.commit("add bundle", 1_700_000_100);
+    r.remove("path/bundle.zip");
+    r.commit("remove bundle", 1_700_000_200);
+
+    let out = env
+        .cmd()
+        .args(["git", "-f", "json", "--show-secrets", "."])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fs = findings(&json);
+    assert_eq!(fs.len(), 1, "{json:#}");
+    assert_eq!(fs[0]["path"], "path/bundle.zip!inner.py");
+    assert_eq!(fs[0]["line"], 2);
+    assert_eq!(fs[0]["secret"], tok.as_str());
+    assert_eq!(fs[0]["commit"], added.to_string());
+    assert_eq!(fs[0]["status"], "history-only");
+    assert_eq!(json["summary"]["skipped"]["binary"], 1, "the binary member");
+
+    // --archive-depth 0: the archive is a binary blob again.
+    let out = env
+        .cmd()
+        .args(["git", "-f", "json", "--archive-depth", "0", "."])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(findings(&json).is_empty());
+}

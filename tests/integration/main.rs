@@ -11,6 +11,7 @@ mod formats;
 mod fuzz_smoke;
 mod git;
 mod hostile;
+mod images;
 mod input;
 mod layering;
 
@@ -25,6 +26,7 @@ mod scan;
 mod stub;
 mod sweep;
 mod sweep_report;
+mod symlinks;
 mod triage;
 mod validate;
 mod validator_table;
