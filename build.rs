@@ -63,6 +63,7 @@ fn rule_files(out: &mut String, name: &str, paths: &[PathBuf]) {
                 if let Some(obj) = rule.as_object_mut() {
                     obj.remove("examples");
                     obj.remove("negative_examples");
+                    obj.remove("generic_examples");
                 }
             }
         }

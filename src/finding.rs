@@ -653,7 +653,7 @@ fn located(
         .offline_check
         .map(|c| checksum::run(c, &secret, checksum::unix_now()));
     let confidence = match &offline_check {
-        Some(o) if o.status == CheckStatus::Failed => Confidence::Low,
+        Some(o) if matches!(o.status, CheckStatus::Failed | CheckStatus::Public) => Confidence::Low,
         _ => rule.spec.confidence,
     };
     Finding {

@@ -58,7 +58,8 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
 
     let scanner = Scanner::new(rules.clone(), Confidence::from(args.min_confidence))
         .with_triage(Arc::new(setup.triage))
-        .with_path_root(setup.path_root);
+        .with_path_root(setup.path_root)
+        .with_scan_roots(&args.paths);
     let result = scan(&scanner, &args, mode, &opts, &messages)?;
     let (result, summary) = plan.apply(&args, &rules, result)?;
 

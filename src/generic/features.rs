@@ -117,6 +117,88 @@ pub const NAMES: &[&str] = &[
 /// Number of features.
 pub const COUNT: usize = NAMES.len();
 
+/// Path words that mark test code and fixtures.
+const TEST_WORDS: &[&str] = &[
+    "test",
+    "tests",
+    "testing",
+    "testdata",
+    "testutil",
+    "testutils",
+    "testcase",
+    "testcases",
+    "unittest",
+    "unittests",
+    "spec",
+    "specs",
+    "mock",
+    "mocks",
+    "fixture",
+    "fixtures",
+    "fake",
+    "fakes",
+];
+
+/// Path words that mark examples and tutorials.
+const EXAMPLE_WORDS: &[&str] = &[
+    "example",
+    "examples",
+    "sample",
+    "samples",
+    "demo",
+    "demos",
+    "tutorial",
+    "tutorials",
+];
+
+/// The words of a path, lowercased: split at every character that is not
+/// a letter or digit and where a lowercase letter meets an uppercase one
+/// (`src/FooTest.java` → src, foo, test, java). Whole words, so that
+/// `contest.py`, `inspect/`, `docker/` and a checkout under `/home/tester`
+/// say nothing about tests or docs.
+pub fn path_words(path: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in path.chars() {
+        if (!c.is_alphanumeric() || (prev_lower && c.is_uppercase())) && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        if c.is_alphanumeric() {
+            cur.extend(c.to_lowercase());
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Whether the path says test code, fixtures, examples or documentation,
+/// read as whole words ([`path_words`]) plus the documentation extensions:
+/// what caps the generic detector's findings at low.
+pub fn is_quiet_path(path: Option<&Path>) -> bool {
+    let Some(path) = path else {
+        return false;
+    };
+    let s = path.to_string_lossy();
+    let ext = s
+        .rsplit_once('.')
+        .map_or("", |(_, e)| e)
+        .to_ascii_lowercase();
+    let doc_ext = matches!(
+        ext.as_str(),
+        "md" | "rst" | "txt" | "adoc" | "html" | "htm" | "tex"
+    );
+    doc_ext
+        || path_words(&s).iter().any(|w| {
+            TEST_WORDS.contains(&w.as_str())
+                || EXAMPLE_WORDS.contains(&w.as_str())
+                || matches!(w.as_str(), "doc" | "docs" | "documentation")
+        })
+}
+
 /// What a file's path says, computed once per file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileContext {
@@ -137,6 +219,8 @@ impl FileContext {
         let s = path.to_string_lossy().to_ascii_lowercase();
         let name = s.rsplit(['/', '\\']).next().unwrap_or("");
         let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+        // Substrings, as the model was trained on (`docker/` reads as
+        // `/doc`); the quiet cap reads whole words instead (`is_quiet_path`).
         let has = |w: &str| s.contains(w);
         FileContext {
             test: has("test") || has("spec") || has("mock") || has("fixture") || has("fake"),

@@ -168,13 +168,20 @@ impl Scored {
     /// Mapbox `pk.`, OAuth client ids, Supabase `anon` and jwt.io sample
     /// JWTs) is never reported.
     ///
+    /// Nor is an unquoted value that is code ([`value::is_code_value`]:
+    /// `1073741837i32`, `Cwd::getcwd()`).
+    ///
     /// Documentation shapes are not reported either: a value cut short with
     /// `...`, and `Basic` credentials that decode to a placeholder
     /// (`user:password`, `admin:admin`). A comparison (`token == "…"`) is
-    /// test code, so low at most.
+    /// test code, and a name that calls its value public
+    /// (`FLW_PUBLIC_KEY`) is probably right: both are low at most.
     pub fn level(&self, text: &[u8]) -> Option<Level> {
         let v = &text[self.value()];
         if value::is_public_by_design(v) || memchr::memmem::find(v, b"...").is_some() {
+            return None;
+        }
+        if self.candidate.quote == 0 && value::is_code_value(v) {
             return None;
         }
         if let Some(scheme) = &self.candidate.auth_scheme {
@@ -186,6 +193,7 @@ impl Scored {
         Some(match self.candidate.form {
             Form::AwsKeyId | Form::Compare => Level::Low,
             _ if self.quiet => Level::Low,
+            _ if value::is_public_name(&text[self.candidate.name.clone()]) => Level::Low,
             _ => level,
         })
     }
@@ -252,7 +260,7 @@ fn score_all(
     let mut found: Vec<Scored> = Vec::with_capacity(cands.len());
     let last = cands.iter().map(|c| c.value.start).max().unwrap_or(0);
     let tests_from = test_code_start(text, last);
-    let quiet_file = file.test || file.example || file.doc;
+    let quiet_file = features::is_quiet_path(path);
     let mut facts = LineCache::default();
     for c in cands {
         let x = features::features(text, &c, &file, facts.get(text, &c.line));

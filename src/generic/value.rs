@@ -222,6 +222,30 @@ pub fn is_number(v: &[u8]) -> bool {
         && v.iter().filter(|c| c.is_ascii_alphabetic()).count() <= 1
 }
 
+/// An unquoted value that is code, not data: a number with a type suffix
+/// (`1073741837i32`, `0x10u64`, `42UL`, as in `windows-sys`' thousands of
+/// `pub const …_PASSWORD: u32 = …;`), or an expression (`Cwd::getcwd()`,
+/// `self->pass`, `env::var(KEY)`).
+pub fn is_code_value(v: &[u8]) -> bool {
+    const SUFFIXES: &[&[u8]] = &[
+        b"i8", b"i16", b"i32", b"i64", b"i128", b"isize", b"u8", b"u16", b"u32", b"u64", b"u128",
+        b"usize", b"f32", b"f64", b"ull", b"ul", b"ll", b"lu", b"u", b"l",
+    ];
+    let unsigned = v.strip_prefix(b"-").unwrap_or(v);
+    let lower = unsigned.to_ascii_lowercase();
+    let typed = SUFFIXES.iter().any(|s| {
+        lower.strip_suffix(*s).is_some_and(|n| {
+            let n = n.strip_suffix(b"_").unwrap_or(n);
+            let hex = n.strip_prefix(b"0x").is_some_and(|h| {
+                !h.is_empty() && h.iter().all(|c| c.is_ascii_hexdigit() || *c == b'_')
+            });
+            hex || (!n.is_empty() && n.iter().all(|c| c.is_ascii_digit() || *c == b'_'))
+        })
+    });
+    let expr = v.ends_with(b")") && v.contains(&b'(') || contains(v, b"::") || contains(v, b"->");
+    typed || expr
+}
+
 /// `2024-05-01`, `01/05/2024`, `2024-05-01T10:00:00Z`.
 pub fn is_date(v: &[u8]) -> bool {
     if v.len() < 8 || v.len() > 40 {
@@ -827,9 +851,13 @@ pub fn jwt_claims(v: &[u8]) -> Option<serde_json::Value> {
 
 /// Published by design, not a secret: Stripe publishable keys (`pk_`),
 /// Mapbox public tokens (`pk.`), Google OAuth client ids, JWTs whose claims
-/// say they are public (Supabase `role: anon`) or the jwt.io sample.
+/// say they are public (Supabase `role: anon`) or the jwt.io sample, and
+/// the vendors' own documented samples ([`is_documented_sample`]).
 pub fn is_public_by_design(v: &[u8]) -> bool {
     if v.starts_with(b"pk_live_") || v.starts_with(b"pk_test_") || v.starts_with(b"pk.eyJ") {
+        return true;
+    }
+    if is_documented_sample(v) {
         return true;
     }
     if v.ends_with(b".apps.googleusercontent.com") {
@@ -847,6 +875,35 @@ pub fn is_public_by_design(v: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Keys that vendors print in their documentation or ship in local
+/// emulators, the same on every machine: AWS's documentation keys (an
+/// access key id or secret key ending in `EXAMPLE` / `EXAMPLEKEY`, as in
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html>),
+/// the Azurite storage emulator's account key and the Azure Cosmos DB
+/// emulator's key (both published by Microsoft: Azurite's README, "Use the
+/// Azure Cosmos DB emulator for local development").
+pub fn is_documented_sample(v: &[u8]) -> bool {
+    const EMULATOR_KEYS: &[&[u8]] = &[
+        b"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+        b"C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+    ];
+    let aws_sample = (v.len() == 20
+        && (v.starts_with(b"AKIA") || v.starts_with(b"ASIA"))
+        && v.ends_with(b"EXAMPLE"))
+        || (v.len() == 40 && v.ends_with(b"EXAMPLEKEY"));
+    aws_sample || EMULATOR_KEYS.contains(&v)
+}
+
+/// A name that says its value is published (`FLW_PUBLIC_KEY`,
+/// `stripePublishableKey`): such values are reported at low confidence at
+/// most. Not "never": CredData labels some `PublicKey{Key: …}` literals as
+/// credentials, and a secret under a misleading name is still a leak.
+pub fn is_public_name(name: &[u8]) -> bool {
+    static G: OnceLock<WordGroups> = OnceLock::new();
+    G.get_or_init(|| WordGroups::new(&[&["public", "publishable"]]))
+        .any(name)
 }
 
 /// Starts like a provider's token (`ghp_`, `xoxb-`, `sk_live_`, `AKIA`):

@@ -657,6 +657,7 @@ fn spec_of(raw: &RawRule, pattern: String) -> RuleSpec {
         references: Vec::new(),
         examples: Vec::new(),
         negative_examples: Vec::new(),
+        generic_examples: Vec::new(),
         reject_if_contains: Vec::new(),
         validate: None,
         revoke: None,

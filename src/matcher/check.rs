@@ -1,5 +1,5 @@
 //! `keysweep rules check`: every rule compiles, every example matches and no
-//! negative example does.
+//! negative or generic example does.
 
 use std::sync::Arc;
 
@@ -86,12 +86,15 @@ pub fn check_rules(set: &RuleSet) -> CheckReport {
                 ));
             }
         }
-        for (i, ex) in spec.negative_examples.iter().enumerate() {
+        let negatives = (spec.negative_examples.iter().enumerate())
+            .map(|(i, ex)| ("negative", i, ex))
+            .chain((spec.generic_examples.iter().enumerate()).map(|(i, ex)| ("generic", i, ex)));
+        for (kind, i, ex) in negatives {
             report.negative_examples += 1;
             let found = matcher.scan(ex.as_bytes(), &mut scratch);
             if let Some(m) = found.first() {
                 report.errors.push(format!(
-                    "{loc}: negative example {} matches {:?}: {ex:?}",
+                    "{loc}: {kind} example {} matches {:?}: {ex:?}",
                     i + 1,
                     String::from_utf8_lossy(&ex.as_bytes()[m.secret.clone()])
                 ));

@@ -57,6 +57,10 @@ pub enum CheckStatus {
     Failed,
     /// A well-formed token whose own expiry time has passed.
     Expired,
+    /// A well-formed token whose own claims say it is meant to be published:
+    /// a Supabase `anon` key (shipped in every browser bundle, gated by row
+    /// level security) or the jwt.io documentation sample.
+    Public,
     /// The check does not apply to this variant of the format (e.g. a GitHub
     /// token longer than the 36 characters whose checksum is documented).
     Skipped,
@@ -68,6 +72,7 @@ impl std::fmt::Display for CheckStatus {
             CheckStatus::Passed => "passed",
             CheckStatus::Failed => "failed",
             CheckStatus::Expired => "expired",
+            CheckStatus::Public => "public",
             CheckStatus::Skipped => "skipped",
         })
     }
@@ -257,6 +262,19 @@ fn jwt(secret: &str, now: i64) -> Verdict {
     };
     if b64url(parts[2]).is_none_or(|s| s.is_empty()) {
         return failed("the signature is not base64url");
+    }
+    let claim = |k: &str| payload.get(k).and_then(|v| v.as_str());
+    if claim("role") == Some("anon") {
+        return (
+            CheckStatus::Public,
+            format!("a public key by its own claims (role anon, {alg})"),
+        );
+    }
+    if claim("sub") == Some("1234567890") && claim("name") == Some("John Doe") {
+        return (
+            CheckStatus::Public,
+            "the jwt.io documentation sample".to_string(),
+        );
     }
     let issuer = payload
         .get("iss")
@@ -533,6 +551,24 @@ mod tests {
                 jwt_with(h, r#"{"sub":"42"}"#),
                 CheckStatus::Passed,
                 "no expiry",
+            ),
+            (
+                jwt_with(h, r#"{"iss":"supabase","role":"anon","exp":1900000000}"#),
+                CheckStatus::Public,
+                "role anon",
+            ),
+            (
+                jwt_with(h, r#"{"iss":"supabase","role":"service_role"}"#),
+                CheckStatus::Passed,
+                "issuer supabase",
+            ),
+            (
+                jwt_with(
+                    h,
+                    r#"{"sub":"1234567890","name":"John Doe","iat":1516239022}"#,
+                ),
+                CheckStatus::Public,
+                "jwt.io documentation sample",
             ),
             (
                 jwt_with(r#"{"typ":"JWT"}"#, r#"{"sub":"42"}"#),

@@ -82,6 +82,7 @@ pub fn rules() -> Vec<(RuleSpec, &'static str)> {
                 references: vec!["https://cwe.mitre.org/data/definitions/798.html".into()],
                 examples: Vec::new(),
                 negative_examples: Vec::new(),
+                generic_examples: Vec::new(),
                 reject_if_contains: Vec::new(),
                 validate: None,
                 revoke: None,

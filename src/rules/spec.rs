@@ -142,6 +142,14 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// Credentials this rule must not claim (they lack its provider's
+    /// prefix, length or context: `TOKEN=…` with the right shape but no
+    /// provider name) and that the generic detector reports under its own
+    /// rule instead. Checked like negative examples against this rule; a
+    /// test checks that the generic detector reports each one, so the
+    /// boundary between a provider rule and the detector is written down.
+    #[serde(default)]
+    pub generic_examples: Vec<String>,
     /// How to check a found secret with its provider (`--validate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate: Option<ValidateSpec>,

@@ -702,10 +702,8 @@ impl<'a> Worker<'a> {
         };
         let mut found = self.scanner.findings(content, origin, short.combine(a, b));
         found.extend(decoded);
-        let generic = self
-            .scanner
-            .generic_findings(content, origin, &fresh, &found);
-        found.extend(generic);
+        self.scanner
+            .add_generic_findings(content, origin, &fresh, &mut found);
         found
     }
 }

@@ -18,7 +18,7 @@ mod staged;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -149,6 +149,9 @@ pub struct Scanner {
     /// Rule path filters also see paths relative to this directory.
     path_root: PathBuf,
     cwd: PathBuf,
+    /// The directories a scan was asked for: the generic detector reads a
+    /// file's path below them only (see [`Scanner::with_scan_roots`]).
+    scan_roots: Vec<PathBuf>,
 }
 
 impl Scanner {
@@ -163,6 +166,7 @@ impl Scanner {
             triage: None,
             path_root: cwd.clone(),
             cwd,
+            scan_roots: Vec::new(),
         }
     }
 
@@ -192,6 +196,30 @@ impl Scanner {
     pub fn with_path_root(mut self, root: PathBuf) -> Scanner {
         self.path_root = root;
         self
+    }
+
+    /// The directories being scanned. The generic detector judges a file
+    /// by the words of its path (`tests/`, `examples/`), and only the part
+    /// below the scanned directory is the project's own: a checkout under
+    /// `/var/jenkins/workspace/api-test-job/` is not test code.
+    pub fn with_scan_roots(mut self, roots: &[PathBuf]) -> Scanner {
+        self.scan_roots = roots.iter().filter(|r| r.is_dir()).cloned().collect();
+        self
+    }
+
+    /// `origin`'s path as the generic detector reads it: below the scan
+    /// root holding it, when there is one.
+    fn context_path<'a>(&self, origin: &'a Origin) -> Option<&'a Path> {
+        let path = origin.path()?;
+        if !matches!(origin, Origin::File(_)) {
+            return Some(path);
+        }
+        let below = self
+            .scan_roots
+            .iter()
+            .filter_map(|r| path.strip_prefix(r).ok())
+            .min_by_key(|rel| rel.as_os_str().len());
+        Some(below.unwrap_or(path))
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -559,9 +587,12 @@ impl AddedSpans {
 impl Scanner {
     /// Adds the generic detector's findings (see [`crate::generic`]) that
     /// reach `min_confidence`, lie within `within` (all of `hay` when
-    /// `None`) and overlap no finding already in `found`: provider and
-    /// format rules keep priority, so a prefixed token is never reported
-    /// again, or downgraded, by the scorer. `marks` are the places of the
+    /// `None`) and overlap no provider or format finding already in
+    /// `found`: those rules keep priority, so a prefixed token is never
+    /// reported again, or downgraded, by the scorer. A generic *pattern*
+    /// rule's finding ([`replaceable`]) less confident than the scorer's
+    /// gives way to it: `TOKEN=<32 random>` is the scorer's high, not the
+    /// unquoted-assignment pattern's low. `marks` are the places of the
     /// detector's line keywords when the matcher found them (see
     /// [`Matcher::with_marks`]); without them the detector finds its own.
     fn add_generic(
@@ -576,9 +607,21 @@ impl Scanner {
             return;
         };
         let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        let fixed = spans::SpanIndex::new(
+            found
+                .iter()
+                .filter(|(f, _)| !replaceable(f))
+                .map(|(_, t)| t),
+        );
+        let weak: Vec<usize> = (0..found.len())
+            .filter(|&i| replaceable(&found[i].0))
+            .collect();
+        let weak_index = spans::SpanIndex::new(weak.iter().map(|&i| &found[i].1));
+        let mut replaced = vec![false; found.len()];
+        let path = self.context_path(origin);
         let detection = match marks {
-            Some(marks) => generic::detect_marked(hay, origin.path(), marks),
-            None => generic::detect(hay, origin.path()),
+            Some(marks) => generic::detect_marked(hay, path, marks),
+            None => generic::detect(hay, path),
         };
         let mut lines = finding::LineCounter::default();
         for s in &detection.found {
@@ -606,7 +649,18 @@ impl Scanner {
             if within.is_some_and(|w| !w.iter().any(|r| overlaps(r, &span))) {
                 continue;
             }
-            if found.iter().any(|(_, t)| overlaps(t, &span)) {
+            if fixed.any_overlap(&span) {
+                continue;
+            }
+            let under: Vec<usize> = weak_index
+                .touching(&span)
+                .map(|k| weak[k])
+                .filter(|&i| overlaps(&found[i].1, &span))
+                .collect();
+            if under
+                .iter()
+                .any(|&i| found[i].0.rule.confidence >= confidence)
+            {
                 continue;
             }
             let Some(rule) = rules[category_index(s.category)] else {
@@ -630,36 +684,74 @@ impl Scanner {
                 };
                 f.annotations.suppressed = triage.judge(&f, Some(&ctx));
             }
+            for i in under {
+                replaced[i] = true;
+            }
             found.push((f, span));
+        }
+        if replaced.contains(&true) {
+            let mut i = 0;
+            found.retain(|_| {
+                i += 1;
+                !replaced.get(i - 1).copied().unwrap_or(false)
+            });
         }
     }
 
-    /// The generic detector's findings in the `within` ranges of `hay` (the
-    /// chunks of a blob not seen before in history) that overlap none of
-    /// `existing` (same line, overlapping text).
-    pub fn generic_findings(
+    /// Adds to `existing` the generic detector's findings in the `within`
+    /// ranges of `hay` (the chunks of a blob not seen before in history)
+    /// that overlap none of `existing` (same line, one secret holding the
+    /// other), as [`Scanner::add_generic`] does for a whole file: a
+    /// [`replaceable`] finding less confident than the scorer's gives way.
+    pub fn add_generic_findings(
         &self,
         hay: &[u8],
         origin: &Origin,
         within: &[Range<usize>],
-        existing: &[Finding],
-    ) -> Vec<Finding> {
+        existing: &mut Vec<Finding>,
+    ) {
         if within.is_empty() {
-            return Vec::new();
+            return;
         }
         let mut found = Vec::new();
         self.add_generic(hay, origin, Some(within), None, &mut found);
-        found
-            .into_iter()
-            .map(|(f, _)| f)
-            .filter(|f| {
-                !existing.iter().any(|e| {
-                    e.location.line == f.location.line
-                        && (e.matched.secret.contains(&f.matched.secret)
-                            || f.matched.secret.contains(&e.matched.secret))
-                })
-            })
-            .collect()
+        if found.is_empty() {
+            return;
+        }
+        let mut by_line: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, e) in existing.iter().enumerate() {
+            by_line.entry(e.location.line).or_default().push(i);
+        }
+        let same = |e: &Finding, f: &Finding| {
+            e.matched.secret.contains(&f.matched.secret)
+                || f.matched.secret.contains(&e.matched.secret)
+        };
+        let mut replaced = vec![false; existing.len()];
+        let mut added = Vec::new();
+        for (f, _) in found {
+            let on_line = by_line.get(&f.location.line).map_or(&[][..], Vec::as_slice);
+            let under: Vec<usize> = on_line
+                .iter()
+                .copied()
+                .filter(|&i| same(&existing[i], &f))
+                .collect();
+            let gives_way = |i: &usize| {
+                replaceable(&existing[*i]) && existing[*i].rule.confidence < f.rule.confidence
+            };
+            if !under.iter().all(gives_way) {
+                continue;
+            }
+            for i in under {
+                replaced[i] = true;
+            }
+            added.push(f);
+        }
+        let mut i = 0;
+        existing.retain(|_| {
+            i += 1;
+            !replaced[i - 1]
+        });
+        existing.extend(added);
     }
 
     /// Whether `value` starts with a provider rule's keyword (`ghp_`,
@@ -747,6 +839,16 @@ fn category_index(c: generic::Category) -> usize {
 /// different texts (a base64 run as written and as decoded) cover the same
 /// bytes, only the most confident are kept. A value a rule matched both as
 /// written and percent-decoded is reported decoded: `p%40ss` is `p@ss`.
+/// A finding of a generic pattern rule (`generic-secret-assignment`,
+/// `generic-authorization-bearer`) on the value as written: no provider, no
+/// score, not decoded. The generic detector's scored reading of the same
+/// value replaces it when more confident; provider, format, scored and
+/// decoded findings are never replaced (the detector reads the raw text, so
+/// `p%40ss` would lose its decoded `p@ss`).
+fn replaceable(f: &Finding) -> bool {
+    f.rule.provider == "generic" && f.matched.score.is_none() && f.place.decoded.is_none()
+}
+
 fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
     if found.len() < 2 {
         return;

@@ -199,3 +199,76 @@ rules:
     let (code, _) = env.scan_json(&["--rules", "r.yml", "--min-confidence", "medium", "code"]);
     assert_eq!(code, 0);
 }
+
+/// The generic detector judges a file by the words of its path below the
+/// scanned directory: a checkout under a directory named like a test job
+/// is ordinary code, a `tests/` directory inside it is not, and neither
+/// `docker/` nor `contest` reads as documentation or tests. The same
+/// credential-shaped value at each place; at `--min-confidence medium` it
+/// is reported where the path says nothing and quiet (low) in tests.
+#[test]
+fn generic_detector_reads_the_path_below_the_scanned_directory() {
+    let env = Env::new();
+    let line = "SERVICE_TOKEN=Zq8wN4rT2yP6Lm0VzX3cBn5Hj7Ds\n";
+    let root = "ci-test-job/app";
+    for rel in [
+        "config.env",
+        "docker/compose.env",
+        "contest/app.env",
+        "tests/fixtures.env",
+        "src/FooTest.env",
+        "examples/demo.env",
+    ] {
+        env.write(&format!("{root}/{rel}"), line);
+    }
+    let scanned = env.path().join(root);
+    let (_, json) = env.scan_json(&[scanned.to_str().unwrap(), "--min-confidence", "medium"]);
+    let mut paths: Vec<String> = findings(&json)
+        .iter()
+        .map(|f| {
+            f["path"]
+                .as_str()
+                .unwrap()
+                .rsplit(root)
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["/config.env", "/contest/app.env", "/docker/compose.env"],
+        "{json}"
+    );
+}
+
+/// A generic pattern rule's low finding gives way to the generic
+/// detector's more confident reading of the same value (one finding, the
+/// scorer's), while a provider's token keeps its provider rule.
+#[test]
+fn scored_reading_replaces_a_less_confident_generic_pattern_finding() {
+    let env = Env::new();
+    let mut fake = Fake::new(177);
+    let pat = fake.github_pat();
+    env.write(
+        "deploy.env",
+        format!("TOKEN=nOBun6YMlvxiV5GQYJKoUjcyppYrk6ej\nGH_TOKEN={pat}\n"),
+    );
+    let (_, json) = env.scan_json(&["."]);
+    let got: Vec<(u64, String, String)> = findings(&json)
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["confidence"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 2, "{json:#}");
+    assert_eq!(got[0].0, 1);
+    assert_eq!(got[0].1, "generic-token");
+    assert_ne!(got[0].2, "low", "{json:#}");
+    assert_eq!((got[1].0, got[1].1.as_str()), (2, "github-pat-classic"));
+}
