@@ -244,7 +244,10 @@ mod tests {
         }
         let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
         let e = anyhow::Error::from(Wrapped { source: io() }).context("cannot load");
-        assert_eq!(format!("{e:#}"), "cannot load: bl.jsonl: no such file: no such file");
+        assert_eq!(
+            format!("{e:#}"),
+            "cannot load: bl.jsonl: no such file: no such file"
+        );
         assert_eq!(
             super::error_chain(e.as_ref()),
             "cannot load: bl.jsonl: no such file"

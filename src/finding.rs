@@ -900,7 +900,10 @@ mod tests {
         let k1 = fingerprint_with_key(b"key one, 16+ bytes", "r", "p", secret);
         let k2 = fingerprint_with_key(b"key two, 16+ bytes", "r", "p", secret);
         assert_ne!(k1, k2);
-        assert_eq!(k1, fingerprint_with_key(b"key one, 16+ bytes", "r", "p", secret));
+        assert_eq!(
+            k1,
+            fingerprint_with_key(b"key one, 16+ bytes", "r", "p", secret)
+        );
         // Neither is (a prefix of) a plain hash anyone could recompute:
         // the secret's SHA-256, or the unkeyed v1 fingerprint.
         let plain = hex(&Sha256::digest(secret));

@@ -666,7 +666,11 @@ pub fn pack_damage(dir: &Path) -> Vec<String> {
         if pack.extension().is_none_or(|x| x != "pack") {
             continue;
         }
-        let name = pack.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = pack
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let tail = |p: &Path, back: i64| -> std::io::Result<[u8; 20]> {
             let mut f = std::fs::File::open(p)?;
             f.seek(SeekFrom::End(-back))?;
@@ -696,4 +700,3 @@ pub fn pack_damage(dir: &Path) -> Vec<String> {
     damaged.sort();
     damaged
 }
-

@@ -253,7 +253,10 @@ pub fn damage(dest: &Path) -> Option<String> {
         Ok(r) => r,
         Err(e) => return Some(format!("does not open: {}", e.message())),
     };
-    if let Some(d) = super::git::pack_damage(&dest.join("objects/pack")).into_iter().next() {
+    if let Some(d) = super::git::pack_damage(&dest.join("objects/pack"))
+        .into_iter()
+        .next()
+    {
         return Some(d);
     }
     let refs = match repo.references() {
@@ -459,10 +462,16 @@ mod tests {
 
     fn truncate_packs(mirror: &Path) -> usize {
         let mut n = 0;
-        for e in std::fs::read_dir(mirror.join("objects/pack")).unwrap().flatten() {
+        for e in std::fs::read_dir(mirror.join("objects/pack"))
+            .unwrap()
+            .flatten()
+        {
             if e.path().extension().is_some_and(|x| x == "pack") {
                 let len = e.metadata().unwrap().len();
-                let f = std::fs::OpenOptions::new().write(true).open(e.path()).unwrap();
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(e.path())
+                    .unwrap();
                 f.set_len(len - 7).unwrap();
                 n += 1;
             }

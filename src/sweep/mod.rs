@@ -436,7 +436,8 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
     if let Some(d) = damage {
         let shown = mirror::without_credentials(url);
         let msg = format!("the cached mirror was damaged ({d}): cloned again");
-        ctx.messages.warn(&shown, &mirror::scrub_credentials(&msg, url));
+        ctx.messages
+            .warn(&shown, &mirror::scrub_credentials(&msg, url));
     }
     let digest = mirror::refs_digest(&repo).map_err(Failed::Repo)?;
     if same_rules && state.refs_digest.as_deref() == Some(digest.as_str()) {

@@ -168,7 +168,10 @@ impl Baseline {
             if line.contains("\"keysweep_baseline\"") {
                 let h = parse_header(line).map_err(|m| err(n, m))?;
                 match &header {
-                    Some(first) if first.salt != h.salt || first.keysweep_baseline != h.keysweep_baseline => {
+                    Some(first)
+                        if first.salt != h.salt
+                            || first.keysweep_baseline != h.keysweep_baseline =>
+                    {
                         return Err(err(
                             n,
                             "a second header with a different salt or version: two baselines \

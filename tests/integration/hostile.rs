@@ -504,7 +504,14 @@ fn control_characters_are_escaped_in_human_output() {
 /// `git ARGS` in `dir`, failing the test when git fails.
 fn git_in(dir: &Path, args: &[&str]) {
     let ok = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "gc.auto=0"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "gc.auto=0",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -522,7 +529,11 @@ fn a_truncated_pack_is_named_with_its_cause_and_the_rest_is_scanned() {
     git_in(&dir, &["init", "-q"]);
     let mut fake = Fake::new(2101);
     for i in 0..3 {
-        std::fs::write(dir.join(format!("f{i}.txt")), fake.string("abcdefghij", 20_000)).unwrap();
+        std::fs::write(
+            dir.join(format!("f{i}.txt")),
+            fake.string("abcdefghij", 20_000),
+        )
+        .unwrap();
         git_in(&dir, &["add", "."]);
         git_in(&dir, &["commit", "-qm", &format!("c{i}")]);
     }
@@ -598,7 +609,11 @@ fn an_oversized_history_blob_is_skipped_unread_named_and_counted() {
 fn an_error_cause_is_printed_once() {
     let env = Env::new();
     env.write("a.txt", "hello\n");
-    let r = run(&env, &args(&["scan", "--rules", "missing.yml", "."]), Duration::from_secs(60));
+    let r = run(
+        &env,
+        &args(&["scan", "--rules", "missing.yml", "."]),
+        Duration::from_secs(60),
+    );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("missing.yml"), "{}", r.stderr);
     assert_eq!(

@@ -657,7 +657,10 @@ fn inline_allows_hold_in_sweeps() {
 /// Truncates every pack of every mirror in `env`'s `cache` to half its size.
 fn truncate_mirror_packs(env: &Env) -> usize {
     let mut n = 0;
-    for m in std::fs::read_dir(env.path().join("cache")).unwrap().flatten() {
+    for m in std::fs::read_dir(env.path().join("cache"))
+        .unwrap()
+        .flatten()
+    {
         let Ok(packs) = std::fs::read_dir(m.path().join("objects/pack")) else {
             continue;
         };
@@ -685,7 +688,10 @@ fn a_damaged_mirror_is_cloned_again_and_its_findings_stay_reported() {
 
         // Upstream moves on (so the mirror must be fetched) and the cached
         // pack is truncated between the two sweeps.
-        Repo { repo: Repository::open(env.path().join("r0")).unwrap() }.commit_files(&[("NOTES.md", "notes\n")], "two");
+        Repo {
+            repo: Repository::open(env.path().join("r0")).unwrap(),
+        }
+        .commit_files(&[("NOTES.md", "notes\n")], "two");
         assert!(truncate_mirror_packs(env) > 0, "the mirror has no pack");
         let second = sweep(env, store, &["--repos", "repos.txt"]);
         assert_eq!(second.code, first.code, "{}", second.stderr);
@@ -704,7 +710,10 @@ fn a_damaged_mirror_is_cloned_again_and_its_findings_stay_reported() {
 
         // Damaged again, and upstream gone: an error naming the repository,
         // and its stored finding is still in the report.
-        Repo { repo: Repository::open(env.path().join("r0")).unwrap() }.commit_files(&[("MORE.md", "more\n")], "three");
+        Repo {
+            repo: Repository::open(env.path().join("r0")).unwrap(),
+        }
+        .commit_files(&[("MORE.md", "more\n")], "three");
         truncate_mirror_packs(env);
         std::fs::rename(env.path().join("r0"), env.path().join("r0-moved")).unwrap();
         let third = sweep(env, store, &["--repos", "repos.txt"]);

@@ -907,7 +907,9 @@ fn a_baseline_matches_only_under_the_key_it_was_written_with() {
     let (code, err) = run_keyed(&env, k2, &scan);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains(BASELINE) && err.contains("another identity key") && err.contains("KEYSWEEP_ID_KEY"),
+        err.contains(BASELINE)
+            && err.contains("another identity key")
+            && err.contains("KEYSWEEP_ID_KEY"),
         "{err}"
     );
     // `update` under the other key would mix keys: refused.
@@ -926,7 +928,10 @@ fn a_version_1_baseline_still_suppresses_with_a_warning_to_regenerate_it() {
     let salt = "5f0c1e2d3c4b5a69";
     let mut h = Sha256::new();
     h.update(format!("keysweep/baseline/v1\0{salt}\0{tok}").as_bytes());
-    let hash: String = h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hash: String = h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     env.write(
         BASELINE,
         format!(
@@ -942,9 +947,16 @@ fn a_version_1_baseline_still_suppresses_with_a_warning_to_regenerate_it() {
         "{err}"
     );
     // The migration the warning names: rewritten keyed, still matching.
-    run_keyed(&env, "any-key-0123456789abcdef", &["baseline", "create", "--force", "-q"]);
+    run_keyed(
+        &env,
+        "any-key-0123456789abcdef",
+        &["baseline", "create", "--force", "-q"],
+    );
     let text = std::fs::read_to_string(env.path().join(BASELINE)).unwrap();
-    assert!(text.starts_with("{\"keysweep_baseline\":2,") && !text.contains(&hash), "{text}");
+    assert!(
+        text.starts_with("{\"keysweep_baseline\":2,") && !text.contains(&hash),
+        "{text}"
+    );
     let (code, err) = run_keyed(&env, "any-key-0123456789abcdef", &scan);
     assert_eq!((code, err.contains("version 1")), (0, false), "{err}");
 }
@@ -963,7 +975,10 @@ fn report_fingerprints_are_keyed_not_a_plain_hash_of_the_secret() {
             .output()
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        findings(&json)[0]["fingerprint"].as_str().unwrap().to_string()
+        findings(&json)[0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     let (a, b) = (fp("key-a-0123456789abcdef"), fp("key-b-0123456789abcdef"));
     assert_ne!(a, b);
@@ -974,6 +989,9 @@ fn report_fingerprints_are_keyed_not_a_plain_hash_of_the_secret() {
         format!("keysweep/fp/v1\0github-pat-classic\0a.env\0{tok}").as_bytes(),
     ));
     for f in [&a, &b] {
-        assert!(!plain.starts_with(f.as_str()) && !v1.starts_with(f.as_str()), "{f}");
+        assert!(
+            !plain.starts_with(f.as_str()) && !v1.starts_with(f.as_str()),
+            "{f}"
+        );
     }
 }
