@@ -65,6 +65,25 @@ impl Messages {
     }
 }
 
+/// An error and its causes as one line, `error: cause: cause`, each cause
+/// said once. Many errors here end their own message with their source
+/// (`{path}: {source}`, so that they read well alone); printing the chain
+/// as well (anyhow's `{:#}`) repeated the cause. A cause whose text the line
+/// already holds is left out.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !s.is_empty() && !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = e.source();
+    }
+    out
+}
+
 /// How much `keysweep` says on standard error beyond warnings: `-v` is
 /// `info` (per-phase timings), `-vv` `debug` (each file skipped and why),
 /// `-vvv` `trace` (each file walked); `--log-level` names one.
@@ -216,6 +235,28 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn error_chain_says_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("bl.jsonl: {source}")]
+        struct Wrapped {
+            source: std::io::Error,
+        }
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::from(Wrapped { source: io() }).context("cannot load");
+        assert_eq!(
+            format!("{e:#}"),
+            "cannot load: bl.jsonl: no such file: no such file"
+        );
+        assert_eq!(
+            super::error_chain(e.as_ref()),
+            "cannot load: bl.jsonl: no such file"
+        );
+        // A cause not in the message is still said.
+        let e = anyhow::Error::from(io()).context("reading x");
+        assert_eq!(super::error_chain(e.as_ref()), "reading x: no such file");
+    }
+
     use super::*;
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::blob::Origin;
 use crate::format::{CellPart, CiSystem, Client, Context, Literal, Segment};
@@ -432,16 +432,44 @@ impl Analysis {
 }
 
 /// Fingerprint of a secret at a path: stable across runs and line moves, and
-/// not reversible to the secret (a truncated SHA-256).
+/// not reversible to the secret: HMAC-SHA256 under the identity key
+/// ([`id_key`]), truncated to 16 bytes. An unkeyed hash of a weak password
+/// would be guessed offline from a redacted report in seconds; without the
+/// key each guess cannot be checked.
 pub fn fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(b"keysweep/fp/v1\0");
-    h.update(rule_id.as_bytes());
-    h.update(b"\0");
-    h.update(path.as_bytes());
-    h.update(b"\0");
-    h.update(secret);
-    hex(&h.finalize()[..16])
+    fingerprint_with_key(id_key(), rule_id, path, secret)
+}
+
+/// [`fingerprint`] under a given key (what a machine with that identity key
+/// computes).
+pub fn fingerprint_with_key(key: &[u8], rule_id: &str, path: &str, secret: &[u8]) -> String {
+    keyed_hash(
+        key,
+        b"keysweep/fp/v2",
+        &[rule_id.as_bytes(), path.as_bytes(), secret],
+    )
+}
+
+/// HMAC-SHA256 under `key` of `domain` and `parts`, each ended by a NUL so
+/// that no two lists of parts give the same input; 16 bytes as hex.
+pub fn keyed_hash(key: &[u8], domain: &[u8], parts: &[&[u8]]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(domain);
+    mac.update(b"\0");
+    for p in parts {
+        mac.update(p);
+        mac.update(b"\0");
+    }
+    hex(&mac.finalize().into_bytes()[..16])
+}
+
+/// A short public name of the identity key (the HMAC of a constant under
+/// it): stored in baselines so that one made under another key is
+/// recognised instead of silently matching nothing. It reveals nothing
+/// about the key beyond what any fingerprint does.
+pub fn key_id(key: &[u8]) -> String {
+    keyed_hash(key, b"keysweep/key-id/v1", &[])[..8].to_string()
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -463,14 +491,18 @@ pub fn redact(secret: &str) -> String {
     redaction::redact_with(secret, redaction::shape_prefix(secret), Redaction::Identify)
 }
 
-/// The key of [`secret_id`]. `KEYSWEEP_ID_KEY` when set (so that CI runs on
-/// fresh machines agree), else a random per-installation key kept (0600) in
-/// `$XDG_DATA_HOME/keysweep/secret-id.key` (`~/.local/share/...`), created on
-/// first use; if that cannot be written, a key for this process only.
+/// The identity key that keys fingerprints, secret ids and baseline
+/// hashes, chosen once per process:
 ///
-/// The one place that chooses the key, so that it can follow the keyed
-/// fingerprints of issue 18 when they land.
-fn secret_id_key() -> &'static [u8] {
+/// 1. `KEYSWEEP_ID_KEY` (its bytes) when set: teams that share baselines or
+///    datastores across machines (CI runners) give every machine the same
+///    key, e.g. from a CI secret;
+/// 2. else a random per-installation key kept (0600) in
+///    `$XDG_DATA_HOME/keysweep/secret-id.key` (`~/.local/share/...`),
+///    created on first use;
+/// 3. if that cannot be written, a key for this process only (fingerprints
+///    then differ between runs).
+pub fn id_key() -> &'static [u8] {
     static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     KEY.get_or_init(|| {
         if let Some(k) = std::env::var_os("KEYSWEEP_ID_KEY").filter(|k| !k.is_empty()) {
@@ -516,13 +548,12 @@ fn installation_key() -> Option<Vec<u8>> {
     }
 }
 
-/// A stable id for a secret: HMAC-SHA256 under [`secret_id_key`], truncated
+/// A stable id for a secret: HMAC-SHA256 under [`id_key`], truncated
 /// to 16 bytes. Without the key it cannot be tested against guesses, so it
 /// says which findings share a secret without helping to recover it.
 pub fn secret_id(secret: &str) -> String {
     use hmac::{Hmac, Mac};
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret_id_key()).expect("HMAC takes keys of any length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(id_key()).expect("HMAC takes keys of any length");
     mac.update(b"keysweep/secret-id/v1\0");
     mac.update(secret.as_bytes());
     hex(&mac.finalize().into_bytes()[..16])
@@ -894,6 +925,30 @@ mod tests {
         assert_ne!(a, fingerprint("r", "p2", b"s"));
         assert_ne!(a, fingerprint("r", "p", b"s2"));
         assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn fingerprint_is_keyed() {
+        use sha2::Digest;
+        let secret = b"hunter2";
+        let k1 = fingerprint_with_key(b"key one, 16+ bytes", "r", "p", secret);
+        let k2 = fingerprint_with_key(b"key two, 16+ bytes", "r", "p", secret);
+        assert_ne!(k1, k2);
+        assert_eq!(
+            k1,
+            fingerprint_with_key(b"key one, 16+ bytes", "r", "p", secret)
+        );
+        // Neither is (a prefix of) a plain hash anyone could recompute:
+        // the secret's SHA-256, or the unkeyed v1 fingerprint.
+        let plain = hex(&Sha256::digest(secret));
+        let mut v1 = Sha256::new();
+        v1.update(b"keysweep/fp/v1\0r\0p\0");
+        v1.update(secret);
+        let v1 = hex(&v1.finalize());
+        for fp in [&k1, &k2, &fingerprint("r", "p", secret)] {
+            assert!(!plain.starts_with(fp.as_str()) && !v1.starts_with(fp.as_str()));
+        }
+        assert_ne!(key_id(b"key one, 16+ bytes"), key_id(b"key two, 16+ bytes"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ fn main() -> ExitCode {
     match keysweep::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("keysweep: {err:#}");
+            eprintln!("keysweep: {}", keysweep::diag::error_chain(err.as_ref()));
             ExitCode::from(keysweep::cli::EXIT_ERROR)
         }
     }

@@ -116,6 +116,18 @@ fn update(args: BaselineArgs) -> anyhow::Result<ExitCode> {
     }
     let cwd = setup.cwd.clone();
     let mut baseline = Baseline::load(&path, &cwd)?;
+    if let Some(k) = baseline.other_key() {
+        // Entries outside the scanned paths would keep the other key's
+        // hashes beside new ones under this key: a file no machine matches.
+        anyhow::bail!(
+            "{}: written under another identity key (key id {k}); run `update` with the \
+             KEYSWEEP_ID_KEY it was made with, or recreate it with `keysweep baseline create --force`",
+            path.display()
+        );
+    }
+    if let Some(n) = baseline.notice() {
+        messages.warn_line(&n);
+    }
     let (result, triage) = scan(&args, setup, &messages)?;
     let current = entries(&result, &baseline, &triage);
     let roots: Vec<PathBuf> = args

@@ -35,7 +35,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     let show = super::show_options(&args.out);
     let messages = Messages::new(args.out.quiet);
     let mut setup = setup(&args.config, &args.rules, &args.paths, &messages)?;
-    use_baseline(&args.triage, &mut setup)?;
+    use_baseline(&args.triage, &mut setup, &messages)?;
     check_flags(&args.checks)?;
     // Resolve validation and revocation options before scanning so a bad
     // --endpoint or broker fails fast.
@@ -152,6 +152,7 @@ fn stream_to_stdout(
 pub(crate) fn use_baseline(
     triage: &TriageArgs,
     setup: &mut Setup,
+    messages: &Messages,
 ) -> anyhow::Result<Option<std::path::PathBuf>> {
     let baseline = match (&triage.baseline, triage.no_baseline) {
         (Some(b), _) => Some(b.clone()),
@@ -159,7 +160,7 @@ pub(crate) fn use_baseline(
         (None, true) => None,
     };
     if let Some(b) = &baseline {
-        setup.use_baseline(b)?;
+        setup.use_baseline(b, messages)?;
     }
     Ok(baseline)
 }

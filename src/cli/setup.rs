@@ -47,9 +47,14 @@ impl Setup {
         })
     }
 
-    /// Loads a baseline into the triage.
-    pub fn use_baseline(&mut self, path: &Path) -> anyhow::Result<()> {
-        self.triage.baseline = Some(Baseline::load(path, &self.cwd)?);
+    /// Loads a baseline into the triage, warning when it is a version 1
+    /// (unkeyed) file or was written under another identity key.
+    pub fn use_baseline(&mut self, path: &Path, messages: &Messages) -> anyhow::Result<()> {
+        let b = Baseline::load(path, &self.cwd)?;
+        if let Some(n) = b.notice() {
+            messages.warn_line(&n);
+        }
+        self.triage.baseline = Some(b);
         Ok(())
     }
 

@@ -92,7 +92,7 @@ fn sweep_setup(
     let mut setup = setup(&cfg, &args.rules, &[], messages)?;
     let mut inputs: Vec<std::path::PathBuf> = setup.config.iter().map(|c| c.path.clone()).collect();
     inputs.extend(cfg.gitleaks_config.clone());
-    inputs.extend(use_baseline(&args.triage, &mut setup)?);
+    inputs.extend(use_baseline(&args.triage, &mut setup, messages)?);
     Ok((setup, inputs))
 }
 

@@ -182,7 +182,10 @@ pub trait Datastore: Send {
     /// Records a scanned repository: blobs, findings, and its state in the run.
     fn record_scan(&mut self, scan: &RepoScan<'_>) -> anyhow::Result<()>;
 
-    /// Records that a repository could not be swept in `run`.
+    /// Records that a repository could not be swept in `run`. Its stored
+    /// findings count as seen in `run`: nothing showed they are gone, and a
+    /// repository that fails (unreachable, a damaged mirror) must not drop
+    /// its known secrets from the run's report.
     fn record_failure(&mut self, run: i64, repo: i64, error: &str) -> anyhow::Result<()>;
 
     /// Failures recorded in `run`.

@@ -338,6 +338,10 @@ impl Datastore for Sqlite {
             params![repo, error, run],
         )?;
         tx.execute(
+            "UPDATE findings SET last_seen_run = ?1 WHERE repo = ?2 AND last_seen_run < ?1",
+            params![run, repo],
+        )?;
+        tx.execute(
             "INSERT INTO run_repos (run, repo, status, error, finished)
              VALUES (?1, ?2, 'failed', ?3, ?4)
              ON CONFLICT (run, repo) DO UPDATE SET status = 'failed', error = excluded.error,

@@ -252,10 +252,30 @@ fn sniff_stdin(bytes: &[u8]) -> Kind {
     }
 }
 
+/// The largest blob parsed as a structured format (notebook, MCP config, CI
+/// file). The document tree costs about 20 times the size of a file of
+/// small values (a node with its span and decoded text per few bytes), so a
+/// 50 MB JSON file took over 1 GB; larger files are scanned as plain text
+/// and counted as format fallbacks. Real configs are kilobytes; notebooks
+/// with embedded images reach a few megabytes.
+pub const MAX_PARSE: usize = 8 << 20;
+
 /// Prepares a blob of a given kind. Never fails: a blob that does not parse
-/// as its format comes back as one plain segment, with
-/// [`Prepared::fallback`] saying why.
+/// as its format, or is over [`MAX_PARSE`] bytes, comes back as one plain
+/// segment, with [`Prepared::fallback`] saying why.
 pub fn prepare(kind: Kind, bytes: &[u8]) -> Prepared<'_> {
+    if kind != Kind::Plain && bytes.len() > MAX_PARSE {
+        let mut p = Prepared::plain(bytes);
+        if let Kind::Ci(system) = kind {
+            p.literals = vec![ci::file_context(system, bytes.len())];
+        }
+        p.fallback = Some(format!(
+            "{} bytes, over the {} MiB parsed as a structured file; scanned as plain text",
+            bytes.len(),
+            MAX_PARSE >> 20
+        ));
+        return p;
+    }
     match kind {
         Kind::Plain => Prepared::plain(bytes),
         Kind::Notebook => match notebook::segments(bytes) {

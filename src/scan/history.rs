@@ -88,11 +88,15 @@ impl Scanner {
                 scanned.bytes
             ),
         );
+        let errors = errors.into_inner();
+        if errors > 0 {
+            warn_unreadable(repo_path, errors, messages);
+        }
         let mut summary = Summary {
             rules: self.rules().len(),
             files_scanned: scanned.scanned,
             bytes_scanned: scanned.bytes,
-            errors: errors.into_inner(),
+            errors,
             format_fallbacks: messages.format_fallbacks() - fallbacks_before,
             git: Some(GitSummary {
                 commits: history.commit_count() as u64,
@@ -116,6 +120,29 @@ impl Scanner {
         self.rejudge(&mut findings);
         Ok(self.finish(findings, summary, started))
     }
+}
+
+/// Sums up unreadable objects once, naming the repository and, when a pack
+/// is damaged (truncated by a full disk or an interrupted copy), which one:
+/// libgit2 only says "object not found" for each object inside it.
+fn warn_unreadable(repo_path: &Path, errors: u64, messages: &Messages) {
+    let packs = git2::Repository::open(repo_path)
+        .map(|r| crate::source::git::pack_damage(&r.path().join("objects/pack")))
+        .unwrap_or_default();
+    let cause = if packs.is_empty() {
+        String::new()
+    } else {
+        format!(" Damaged: {}.", packs.join("; "))
+    };
+    messages.warn(
+        &repo_path.display().to_string(),
+        &format!(
+            "{errors} object{} could not be read and {} skipped; everything else was scanned.{cause} \
+             `git fsck` lists what is lost; a fresh clone repairs it",
+            if errors == 1 { "" } else { "s" },
+            if errors == 1 { "was" } else { "were" },
+        ),
+    );
 }
 
 /// Findings in commit, tag and note messages, and the messages too large to
@@ -615,7 +642,11 @@ impl<'a> Worker<'a> {
         let mut scratch = Scratch::default();
         let mut ranges = Vec::new();
         let mut out = Vec::new();
+        let odb = repo.odb().ok();
         for site in chunk {
+            if self.too_large(odb.as_ref(), site) {
+                continue;
+            }
             let blob = match repo.find_blob(site.blob) {
                 Ok(b) => b,
                 Err(e) => {
@@ -631,8 +662,29 @@ impl<'a> Worker<'a> {
             }
             out.extend(found);
         }
+        drop(odb);
         self.repos.lock().unwrap().push(repo);
         out
+    }
+
+    /// Whether the blob at `site` is over `--max-file-size` by the size its
+    /// object header records (read without inflating the blob, so a huge
+    /// one is never held in memory); such a blob is named and counted.
+    fn too_large(&self, odb: Option<&git2::Odb<'_>>, site: &Site) -> bool {
+        let Some(Ok((size, _))) = odb.map(|o| o.read_header(site.blob)) else {
+            // Unreadable headers are reported when the blob is read.
+            return false;
+        };
+        let max = self.opts.max_file_size;
+        if size as u64 <= max {
+            return false;
+        }
+        self.counts.too_large.fetch_add(1, Ordering::Relaxed);
+        self.messages.warn(
+            &format!("blob {} ({})", site.blob, site.path),
+            &format!("skipped: larger than --max-file-size ({size} bytes, limit {max} bytes)"),
+        );
+        true
     }
 
     /// Scans one blob: plain text only where it is new at its path, formats

@@ -688,3 +688,54 @@ fn for_each_note(
         }
     }
 }
+
+/// Checks each `*.pack` below `dir` against its `.idx`: the pack starts with
+/// `PACK` and ends with the checksum the index records (the 20 bytes before
+/// the index's own trailing checksum). Reads 12 + 20 bytes per pack; one
+/// line per damaged pack, naming it. A pack that fails this cannot be read
+/// by libgit2 at all ("object not found"), so this says why.
+pub fn pack_damage(dir: &Path) -> Vec<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut damaged = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return damaged;
+    };
+    for e in entries.flatten() {
+        let pack = e.path();
+        if pack.extension().is_none_or(|x| x != "pack") {
+            continue;
+        }
+        let name = pack
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let tail = |p: &Path, back: i64| -> std::io::Result<[u8; 20]> {
+            let mut f = std::fs::File::open(p)?;
+            f.seek(SeekFrom::End(-back))?;
+            let mut b = [0u8; 20];
+            f.read_exact(&mut b)?;
+            Ok(b)
+        };
+        let head = std::fs::File::open(&pack).and_then(|mut f| {
+            let mut b = [0u8; 12];
+            f.read_exact(&mut b).map(|_| b)
+        });
+        if !head.is_ok_and(|h| &h[..4] == b"PACK") {
+            damaged.push(format!("{name}: not a pack (truncated?)"));
+            continue;
+        }
+        let idx = pack.with_extension("idx");
+        let (Ok(in_pack), Ok(in_idx)) = (tail(&pack, 20), tail(&idx, 40)) else {
+            damaged.push(format!("{name}: pack or index unreadable"));
+            continue;
+        };
+        if in_pack != in_idx {
+            damaged.push(format!(
+                "{name}: its checksum differs from its index's (truncated or overwritten)"
+            ));
+        }
+    }
+    damaged.sort();
+    damaged
+}

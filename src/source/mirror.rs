@@ -166,39 +166,116 @@ pub fn cache_path(cache: &Path, repo: &str) -> PathBuf {
 }
 
 /// Clones `repo` as a bare mirror into `dest`, or fetches what is new when the
-/// mirror exists. Branches and tags deleted upstream are pruned.
+/// mirror exists. Branches and tags deleted upstream are pruned. A damaged
+/// mirror is replaced (see [`fetch_repairing`]).
+///
+/// # Errors
+///
+/// As [`fetch_repairing`].
+pub fn fetch(repo: &str, dest: &Path) -> anyhow::Result<Repository> {
+    fetch_repairing(repo, dest).map(|(r, _)| r)
+}
+
+/// [`fetch`], also saying what was wrong with a cached mirror that had to be
+/// cloned again (`None` when it was sound or new).
 ///
 /// `repo` is a URL git understands or a local path (made absolute here).
+/// An existing mirror is checked first ([`damage`]: it opens, its refs and
+/// their objects read, each pack's trailer matches its index); a damaged one
+/// is moved aside to `DEST.damaged` and cloned afresh, and the copy is
+/// deleted once the new clone succeeded. Otherwise a mirror broken once
+/// would fail on every later sweep.
 ///
 /// # Errors
 ///
 /// Fails with the cause (unreachable, not a repository, authentication
-/// required, corrupt objects) when the fetch fails; a mirror left damaged by an
-/// interrupted run is recreated.
-pub fn fetch(repo: &str, dest: &Path) -> anyhow::Result<Repository> {
+/// required, corrupt objects) when the fetch fails, and when a damaged
+/// mirror cannot be cloned again (naming the damage too).
+pub fn fetch_repairing(repo: &str, dest: &Path) -> anyhow::Result<(Repository, Option<String>)> {
     let url = fetch_url(repo)?;
+    let damaged = dest.exists().then(|| damage(dest)).flatten();
+    let aside = aside_path(dest);
+    if damaged.is_some() {
+        if aside.exists() {
+            std::fs::remove_dir_all(&aside)
+                .with_context(|| format!("{}: cannot remove", aside.display()))?;
+        }
+        std::fs::rename(dest, &aside)
+            .with_context(|| format!("{}: cannot move the damaged mirror aside", dest.display()))?;
+    }
     let mirror = match Repository::open_bare(dest) {
         Ok(r) => r,
-        Err(_) => {
-            if dest.exists() {
-                std::fs::remove_dir_all(dest)
-                    .with_context(|| format!("{}: cannot replace cache", dest.display()))?;
-            }
-            Repository::init_bare(dest)
-                .with_context(|| format!("{}: cannot create cache", dest.display()))?
-        }
+        Err(_) => Repository::init_bare(dest)
+            .with_context(|| format!("{}: cannot create cache", dest.display()))?,
     };
-    {
-        let mut remote = mirror.remote_anonymous(&url)?;
-        let mut fo = FetchOptions::new();
-        fo.remote_callbacks(callbacks());
-        fo.prune(FetchPrune::On);
-        fo.download_tags(AutotagOption::None);
-        remote
-            .fetch(&REFSPECS, Some(&mut fo), None)
-            .map_err(|e| anyhow::anyhow!("fetch failed: {}", e.message()))?;
+    let fetched = fetch_into(&mirror, &url);
+    match (fetched, &damaged) {
+        (Ok(()), Some(_)) => {
+            // The new clone replaces it; a failed removal only costs disk.
+            let _ = std::fs::remove_dir_all(&aside);
+        }
+        (Ok(()), None) => {}
+        (Err(e), Some(d)) => {
+            return Err(e.context(format!(
+                "the cached mirror was damaged ({d}; moved to {}) and cannot be cloned again",
+                aside.display()
+            )))
+        }
+        (Err(e), None) => return Err(e),
     }
-    Ok(mirror)
+    Ok((mirror, damaged))
+}
+
+fn fetch_into(mirror: &Repository, url: &str) -> anyhow::Result<()> {
+    let mut remote = mirror.remote_anonymous(url)?;
+    let mut fo = FetchOptions::new();
+    fo.remote_callbacks(callbacks());
+    fo.prune(FetchPrune::On);
+    fo.download_tags(AutotagOption::None);
+    remote
+        .fetch(&REFSPECS, Some(&mut fo), None)
+        .map_err(|e| anyhow::anyhow!("fetch failed: {}", e.message()))
+}
+
+fn aside_path(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".damaged");
+    dest.with_file_name(name)
+}
+
+/// What is wrong with the mirror at `dest`, if anything, found cheaply (no
+/// object is hashed): it does not open as a bare repository; a ref, or the
+/// object it names, cannot be read; a pack lacks its index, does not start
+/// like a pack or its trailing checksum differs from the one its index
+/// records (a truncated or overwritten pack).
+pub fn damage(dest: &Path) -> Option<String> {
+    let repo = match Repository::open_bare(dest) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("does not open: {}", e.message())),
+    };
+    if let Some(d) = super::git::pack_damage(&dest.join("objects/pack"))
+        .into_iter()
+        .next()
+    {
+        return Some(d);
+    }
+    let refs = match repo.references() {
+        Ok(r) => r,
+        Err(e) => return Some(format!("refs unreadable: {}", e.message())),
+    };
+    for r in refs {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => return Some(format!("a ref is unreadable: {}", e.message())),
+        };
+        if let Some(t) = r.target() {
+            if let Err(e) = repo.find_object(t, None) {
+                let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+                return Some(format!("{name} -> {t}: {}", e.message()));
+            }
+        }
+    }
+    None
 }
 
 /// The URL to fetch `repo` from: URLs as they are, local paths made absolute.
@@ -367,6 +444,74 @@ mod tests {
         assert!(is_scp_like("git@github.com:org/repo.git"));
         assert!(!is_scp_like("/tmp/x"));
         assert!(!is_scp_like("C:/x"));
+    }
+
+    /// A repository at `dir/src` with one commit; its path.
+    fn source_repo(dir: &Path) -> String {
+        let src = dir.join("src");
+        let repo = Repository::init(&src).unwrap();
+        std::fs::write(src.join("a.txt"), "a\n").unwrap();
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new("a.txt")).unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.org").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "one", &tree, &[])
+            .unwrap();
+        src.display().to_string()
+    }
+
+    fn truncate_packs(mirror: &Path) -> usize {
+        let mut n = 0;
+        for e in std::fs::read_dir(mirror.join("objects/pack"))
+            .unwrap()
+            .flatten()
+        {
+            if e.path().extension().is_some_and(|x| x == "pack") {
+                let len = e.metadata().unwrap().len();
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(e.path())
+                    .unwrap();
+                f.set_len(len - 7).unwrap();
+                n += 1;
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn a_damaged_mirror_is_detected_and_cloned_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = source_repo(dir.path());
+        let dest = dir.path().join("m.git");
+        let (_, damage) = fetch_repairing(&url, &dest).unwrap();
+        assert_eq!(damage, None);
+        assert_eq!(super::damage(&dest), None);
+        assert!(truncate_packs(&dest) > 0);
+        let found = super::damage(&dest).expect("a truncated pack is damage");
+        assert!(found.contains(".pack"), "{found}");
+        let (m, damage) = fetch_repairing(&url, &dest).unwrap();
+        assert_eq!(damage.as_deref(), Some(found.as_str()));
+        assert_eq!(super::damage(&dest), None);
+        assert_eq!(m.references().unwrap().count(), 1);
+        assert!(!aside_path(&dest).exists());
+
+        // A mirror that no longer opens (HEAD gone) is damage too.
+        std::fs::remove_file(dest.join("HEAD")).unwrap();
+        assert!(super::damage(&dest).unwrap().starts_with("does not open"));
+
+        // Damaged, and the source is no longer a repository: the error says
+        // both, and the damaged copy is kept aside.
+        std::fs::remove_dir_all(dir.path().join("src/.git")).unwrap();
+        let Err(e) = fetch_repairing(&url, &dest) else {
+            panic!("cloned from a directory that is no repository");
+        };
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("damaged (does not open") && e.contains("cannot be cloned again"),
+            "{e}"
+        );
+        assert!(aside_path(&dest).exists());
     }
 
     #[test]

@@ -424,7 +424,7 @@ fn sweep_repo(ctx: &Ctx<'_>, url: &str) -> anyhow::Result<Option<Recorded>> {
         }
         Err(Failed::Store(e)) => Err(e),
         Err(Failed::Repo(e)) => {
-            let msg = mirror::scrub_credentials(&format!("{e:#}"), url);
+            let msg = mirror::scrub_credentials(&crate::diag::error_chain(e.as_ref()), url);
             ctx.messages.warn(&shown, &msg);
             let state = ctx.store(|s| s.repo(&shown)).map_err(|f| match f {
                 Failed::Store(e) | Failed::Repo(e) => e,
@@ -453,7 +453,13 @@ fn scan_repo(ctx: &Ctx<'_>, url: &str, state: &RepoState) -> Result<Scanned, Fai
         }
     }
     let dest = mirror::cache_path(&ctx.opts.cache, url);
-    let repo = mirror::fetch(url, &dest).map_err(Failed::Repo)?;
+    let (repo, damage) = mirror::fetch_repairing(url, &dest).map_err(Failed::Repo)?;
+    if let Some(d) = damage {
+        let shown = mirror::without_credentials(url);
+        let msg = format!("the cached mirror was damaged ({d}): cloned again");
+        ctx.messages
+            .warn(&shown, &mirror::scrub_credentials(&msg, url));
+    }
     let digest = mirror::refs_digest(&repo).map_err(Failed::Repo)?;
     let (revision, branch) = head_of(&repo);
     if same_rules && state.refs_digest.as_deref() == Some(digest.as_str()) {

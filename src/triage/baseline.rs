@@ -5,7 +5,7 @@
 //! JSON Lines, meant to be committed and merged:
 //!
 //! ```text
-//! {"keysweep_baseline":1,"about":"…","salt":"5f0c…"}
+//! {"keysweep_baseline":2,"about":"…","salt":"5f0c…","key_id":"3e9a01c4"}
 //! {"path":"config/dev.env","rule":"github-pat-classic","secret_hash":"9a1e…"}
 //! {"path":"src/app.py","rule":"openai-api-key","commit":"1f2e…","secret_hash":"07bd…"}
 //! ```
@@ -14,8 +14,17 @@
 //!   and a salted hash of the secret, plus the commit for findings from git
 //!   history. Never a line number: moving code does not churn the file, and a
 //!   renamed file's findings are new because the path changed.
-//! - No secret is stored: `secret_hash` is a truncated SHA-256 of the salt and
-//!   the secret. The salt is random per baseline and kept by `update`.
+//! - No secret is stored: `secret_hash` is a truncated HMAC-SHA256 of the
+//!   salt and the secret under the identity key
+//!   ([`crate::finding::id_key`]: `KEYSWEEP_ID_KEY`, else a per-installation
+//!   key), so a weak password cannot be guessed from the file offline. The
+//!   salt is random per baseline and kept by `update`; `key_id` names the
+//!   key (an HMAC of a constant), so a baseline used under another key is
+//!   reported rather than silently matching nothing. A baseline shared
+//!   between machines (CI) needs the same `KEYSWEEP_ID_KEY` on each.
+//! - Version 1 files (an unkeyed salted SHA-256) are still read and matched,
+//!   with a warning: `keysweep baseline create --force` rewrites them keyed.
+//!   `update` keeps a version 1 file at version 1.
 //! - One entry per line, sorted, no timestamps and no separators between
 //!   entries, so that branches adding entries in different places merge
 //!   without conflict, and `merge=union` in `.gitattributes` is safe for
@@ -31,11 +40,14 @@ use sha2::{Digest, Sha256};
 use super::{absolute, PathForms};
 use crate::finding::{hex, Finding};
 
-const VERSION: u32 = 1;
+/// The version written: keyed hashes.
+const VERSION: u32 = 2;
+/// The version before keyed hashes, still read.
+const LEGACY_VERSION: u32 = 1;
 /// How every baseline file starts.
 const MAGIC: &[u8] = b"{\"keysweep_baseline\":";
 const ABOUT: &str =
-    "keysweep baseline: known findings, one per line; secrets are stored only as salted hashes";
+    "keysweep baseline: known findings, one per line; secrets are stored only as keyed hashes";
 
 /// An error reading or writing a baseline. Display starts with the location.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +72,8 @@ struct Header {
     #[serde(default)]
     about: String,
     salt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
 }
 
 /// One known finding. Field order is the sort order and the layout on disk.
@@ -88,6 +102,10 @@ pub struct Baseline {
     /// Absolute directory entry paths are relative to.
     base: PathBuf,
     salt: String,
+    /// Version 1: hashes are unkeyed.
+    legacy: bool,
+    /// The `key_id` of the file when it differs from this machine's key.
+    other_key: Option<String>,
     entries: BTreeSet<Entry>,
 }
 
@@ -107,6 +125,8 @@ impl Baseline {
             path: path.to_path_buf(),
             base: base_dir(path, cwd),
             salt: hex(&salt),
+            legacy: false,
+            other_key: None,
             entries: BTreeSet::new(),
         })
     }
@@ -137,7 +157,7 @@ impl Baseline {
             line,
             message,
         };
-        let mut salt: Option<String> = None;
+        let mut header: Option<Header> = None;
         let mut entries = BTreeSet::new();
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
@@ -146,31 +166,26 @@ impl Baseline {
                 continue;
             }
             if line.contains("\"keysweep_baseline\"") {
-                let h: Header = serde_json::from_str(line)
-                    .map_err(|e| err(n, format!("invalid header: {e}")))?;
-                if h.keysweep_baseline != VERSION {
-                    return Err(err(
-                        n,
-                        format!(
-                            "baseline version {} is not supported (this keysweep reads version {VERSION})",
-                            h.keysweep_baseline
-                        ),
-                    ));
-                }
-                match &salt {
-                    Some(s) if *s != h.salt => {
+                let h = parse_header(line).map_err(|m| err(n, m))?;
+                match &header {
+                    Some(first)
+                        if first.salt != h.salt
+                            || first.keysweep_baseline != h.keysweep_baseline =>
+                    {
                         return Err(err(
                             n,
-                            "a second header with a different salt: two baselines created \
-                             separately were merged; recreate it with `keysweep baseline create --force`"
+                            "a second header with a different salt or version: two baselines \
+                             created separately were merged; recreate it with \
+                             `keysweep baseline create --force`"
                                 .into(),
                         ))
                     }
-                    _ => salt = Some(h.salt),
+                    Some(_) => {}
+                    None => header = Some(h),
                 }
                 continue;
             }
-            if salt.is_none() {
+            if header.is_none() {
                 return Err(err(
                     n,
                     "not a keysweep baseline (the first line must be its header)".into(),
@@ -183,13 +198,50 @@ impl Baseline {
             }
             entries.insert(e);
         }
-        let salt = salt.ok_or_else(|| err(1, "empty file: not a keysweep baseline".into()))?;
+        let h = header.ok_or_else(|| err(1, "empty file: not a keysweep baseline".into()))?;
+        let legacy = h.keysweep_baseline == LEGACY_VERSION;
+        let mine = crate::finding::key_id(crate::finding::id_key());
+        let other_key = h.key_id.filter(|k| !legacy && *k != mine);
         Ok(Baseline {
             path: path.to_path_buf(),
             base: base_dir(path, cwd),
-            salt,
+            salt: h.salt,
+            legacy,
+            other_key,
             entries,
         })
+    }
+
+    /// What the user should know before this baseline is used: it holds
+    /// unkeyed hashes (version 1), or was written under another identity
+    /// key (its entries then match nothing here). Starts with the file.
+    pub fn notice(&self) -> Option<String> {
+        let p = self.path.display();
+        if self.legacy {
+            return Some(format!(
+                "{p}: version 1 baseline: its hashes are unkeyed, so a weak secret could be \
+                 guessed from it offline; it is still used. Rewrite it keyed with \
+                 `keysweep baseline create --force` (and commit the result)"
+            ));
+        }
+        self.other_key.as_ref().map(|k| {
+            format!(
+                "{p}: written under another identity key (key id {k}), so none of its entries \
+                 match here; give this machine the same KEYSWEEP_ID_KEY as the one that wrote \
+                 it (e.g. from a CI secret), or recreate it with `keysweep baseline create --force`"
+            )
+        })
+    }
+
+    /// The key id the file was written under, when it is not this
+    /// machine's identity key.
+    pub fn other_key(&self) -> Option<&str> {
+        self.other_key.as_deref()
+    }
+
+    /// Whether entries use the unkeyed version 1 hash.
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
     }
 
     pub fn path(&self) -> &Path {
@@ -208,14 +260,22 @@ impl Baseline {
         self.entries.iter()
     }
 
-    /// The salted hash of a secret, as stored.
+    /// The hash of a secret, as stored: keyed (version 2), or the unkeyed
+    /// salted SHA-256 of a version 1 file.
     pub fn secret_hash(&self, secret: &str) -> String {
-        let mut h = Sha256::new();
-        h.update(b"keysweep/baseline/v1\0");
-        h.update(self.salt.as_bytes());
-        h.update(b"\0");
-        h.update(secret.as_bytes());
-        hex(&h.finalize()[..16])
+        if self.legacy {
+            return legacy_hash(&self.salt, secret);
+        }
+        self.secret_hash_with_key(crate::finding::id_key(), secret)
+    }
+
+    /// [`Baseline::secret_hash`] of a version 2 file under a given key.
+    pub fn secret_hash_with_key(&self, key: &[u8], secret: &str) -> String {
+        crate::finding::keyed_hash(
+            key,
+            b"keysweep/baseline/v2",
+            &[self.salt.as_bytes(), secret.as_bytes()],
+        )
     }
 
     /// The entry that records `f`.
@@ -280,10 +340,20 @@ impl Baseline {
 
     /// The file's text: header, then entries sorted, one per line.
     pub fn render(&self) -> String {
-        let header = Header {
-            keysweep_baseline: VERSION,
-            about: ABOUT.to_string(),
-            salt: self.salt.clone(),
+        let header = if self.legacy {
+            Header {
+                keysweep_baseline: LEGACY_VERSION,
+                about: ABOUT.replace("keyed", "salted"),
+                salt: self.salt.clone(),
+                key_id: None,
+            }
+        } else {
+            Header {
+                keysweep_baseline: VERSION,
+                about: ABOUT.to_string(),
+                salt: self.salt.clone(),
+                key_id: Some(crate::finding::key_id(crate::finding::id_key())),
+            }
         };
         let mut out = serde_json::to_string(&header).expect("header serializes");
         out.push('\n');
@@ -328,7 +398,11 @@ pub fn is_baseline(bytes: &[u8]) -> bool {
 /// do not move.
 pub fn masked(bytes: &[u8]) -> Vec<u8> {
     let mut out = bytes.to_vec();
-    for key in [&b"\"secret_hash\":\""[..], &b"\"salt\":\""[..]] {
+    for key in [
+        &b"\"secret_hash\":\""[..],
+        &b"\"salt\":\""[..],
+        &b"\"key_id\":\""[..],
+    ] {
         let mut from = 0;
         while let Some(p) = memchr::memmem::find(&out[from..], key) {
             let start = from + p + key.len();
@@ -341,6 +415,30 @@ pub fn masked(bytes: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// A header line, of a version this keysweep reads.
+fn parse_header(line: &str) -> Result<Header, String> {
+    let h: Header = serde_json::from_str(line).map_err(|e| format!("invalid header: {e}"))?;
+    if h.keysweep_baseline != VERSION && h.keysweep_baseline != LEGACY_VERSION {
+        return Err(format!(
+            "baseline version {} is not supported (this keysweep reads versions \
+             {LEGACY_VERSION} and {VERSION})",
+            h.keysweep_baseline
+        ));
+    }
+    Ok(h)
+}
+
+/// The version 1 hash: SHA-256 of the salt (stored beside it) and the
+/// secret, which anyone holding the file can test guesses against.
+fn legacy_hash(salt: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"keysweep/baseline/v1\0");
+    h.update(salt.as_bytes());
+    h.update(b"\0");
+    h.update(secret.as_bytes());
+    hex(&h.finalize()[..16])
 }
 
 fn base_dir(path: &Path, cwd: &Path) -> PathBuf {

@@ -498,3 +498,162 @@ fn control_characters_are_escaped_in_human_output() {
     }
     assert!(r.stdout.contains("\\u{1b}"), "{}", r.stdout);
 }
+
+// ---------------------------------------------------------------- item 21
+
+/// `git ARGS` in `dir`, failing the test when git fails.
+fn git_in(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "gc.auto=0",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn a_truncated_pack_is_named_with_its_cause_and_the_rest_is_scanned() {
+    let env = Env::new();
+    let dir = env.path().join("repo");
+    std::fs::create_dir(&dir).unwrap();
+    git_in(&dir, &["init", "-q"]);
+    let mut fake = Fake::new(2101);
+    for i in 0..3 {
+        std::fs::write(
+            dir.join(format!("f{i}.txt")),
+            fake.string("abcdefghij", 20_000),
+        )
+        .unwrap();
+        git_in(&dir, &["add", "."]);
+        git_in(&dir, &["commit", "-qm", &format!("c{i}")]);
+    }
+    git_in(&dir, &["gc", "-q"]);
+    // The newest commit stays loose and readable.
+    let secret = fake.github_pat();
+    std::fs::write(dir.join(".env"), format!("GITHUB_TOKEN={secret}\n")).unwrap();
+    git_in(&dir, &["add", "."]);
+    git_in(&dir, &["commit", "-qm", "secret"]);
+    let packs: Vec<_> = std::fs::read_dir(dir.join(".git/objects/pack"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+        .collect();
+    assert_eq!(packs.len(), 1);
+    let len = std::fs::metadata(&packs[0]).unwrap().len();
+    let mut perm = std::fs::metadata(&packs[0]).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(&packs[0], perm).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&packs[0])
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+
+    let r = run(&env, &args(&["git", "repo"]), Duration::from_secs(120));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let pack = packs[0].file_name().unwrap().to_string_lossy().into_owned();
+    // One line names the repository, counts what was lost, names the
+    // damaged pack and why; the secret in the readable commit is found.
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("keysweep: repo: "))
+        .unwrap_or_else(|| panic!("no summary naming the repository:\n{}", r.stderr));
+    assert!(
+        line.contains("could not be read") && line.contains(&pack) && line.contains("truncated"),
+        "{line}"
+    );
+    assert!(r.stdout.contains(".env"), "{}", r.all());
+    assert!(!r.all().contains(&secret), "{}", r.all());
+}
+
+#[test]
+fn an_oversized_history_blob_is_skipped_unread_named_and_counted() {
+    let env = Env::new();
+    let dir = env.path().join("repo");
+    std::fs::create_dir(&dir).unwrap();
+    git_in(&dir, &["init", "-q"]);
+    std::fs::write(dir.join("big.txt"), "x".repeat(3 << 20)).unwrap();
+    std::fs::write(dir.join("small.txt"), "hello\n").unwrap();
+    git_in(&dir, &["add", "."]);
+    git_in(&dir, &["commit", "-qm", "one"]);
+    let out = env
+        .cmd()
+        .args(["git", "repo", "--max-file-size", "1M", "-f", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("(big.txt): skipped: larger than --max-file-size (3145728 bytes"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["skipped"]["too-large"], 1, "{json}");
+}
+
+#[test]
+fn an_error_cause_is_printed_once() {
+    let env = Env::new();
+    env.write("a.txt", "hello\n");
+    let r = run(
+        &env,
+        &args(&["scan", "--rules", "missing.yml", "."]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("missing.yml"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("No such file or directory").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_large_structured_file_is_scanned_as_text_within_bounded_memory() {
+    // 12 MB of small JSON values in an MCP config: the document tree took
+    // about 23 times that; over the parse limit it is scanned as text.
+    let env = Env::new();
+    let secret = Fake::new(2104).github_pat();
+    let mut body = String::from("{\"mcpServers\": {\"x\": {\"env\": {\"GITHUB_TOKEN\": \"");
+    body.push_str(&secret);
+    body.push_str("\"}}}, \"data\": [");
+    body.push_str(&"1,".repeat(6 << 20));
+    body.push_str("1]}\n");
+    env.write(".mcp.json", body);
+    // RLIMIT_DATA bounds heap and anonymous memory: the tree needed ~280 MB.
+    let bin = assert_cmd::cargo::cargo_bin("keysweep");
+    let out = std::process::Command::new("sh")
+        .args(["-c", "ulimit -d 200000 && exec \"$0\" \"$@\""])
+        .arg(&bin)
+        .args(["scan", ".", "-f", "json", "--max-file-size", "64M"])
+        .current_dir(env.path())
+        .env("KEYSWEEP_ID_KEY", "keysweep-tests")
+        .env_remove("KEYSWEEP_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(".mcp.json") && stderr.contains("scanned as plain text"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["format_fallbacks"], 1, "{json}");
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1, "{json}");
+}

@@ -656,3 +656,72 @@ fn inline_allows_hold_in_sweeps() {
     assert_eq!(got, [real.as_str()], "{}", out.stderr);
     assert_eq!(out.json["summary"]["sweep"]["suppressed"], 1);
 }
+
+/// Truncates every pack of every mirror in `env`'s `cache` to half its size.
+fn truncate_mirror_packs(env: &Env) -> usize {
+    let mut n = 0;
+    for m in std::fs::read_dir(env.path().join("cache"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(packs) = std::fs::read_dir(m.path().join("objects/pack")) else {
+            continue;
+        };
+        for p in packs.flatten() {
+            let p = p.path();
+            if p.extension().is_some_and(|x| x == "pack") {
+                let len = std::fs::metadata(&p).unwrap().len();
+                let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+                f.set_len(len / 2).unwrap();
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn a_damaged_mirror_is_cloned_again_and_its_findings_stay_reported() {
+    each_store(|env, store| {
+        repos(env, 1, 850);
+        write_list(env, "repos.txt", &["r0"]);
+        let first = sweep(env, store, &["--repos", "repos.txt"]);
+        let before = secrets_and_repos(&first.json);
+        assert_eq!(before.len(), 1, "{}", first.stderr);
+
+        // Upstream moves on (so the mirror must be fetched) and the cached
+        // pack is truncated between the two sweeps.
+        Repo {
+            repo: Repository::open(env.path().join("r0")).unwrap(),
+        }
+        .commit_files(&[("NOTES.md", "notes\n")], "two");
+        assert!(truncate_mirror_packs(env) > 0, "the mirror has no pack");
+        let second = sweep(env, store, &["--repos", "repos.txt"]);
+        assert_eq!(second.code, first.code, "{}", second.stderr);
+        assert!(
+            second.stderr.contains("r0: the cached mirror was damaged")
+                && second.stderr.contains("cloned again"),
+            "{}",
+            second.stderr
+        );
+        assert_eq!(secrets_and_repos(&second.json), before);
+        assert!(!env.path().join("cache").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".damaged")));
+
+        // Damaged again, and upstream gone: an error naming the repository,
+        // and its stored finding is still in the report.
+        Repo {
+            repo: Repository::open(env.path().join("r0")).unwrap(),
+        }
+        .commit_files(&[("MORE.md", "more\n")], "three");
+        truncate_mirror_packs(env);
+        std::fs::rename(env.path().join("r0"), env.path().join("r0-moved")).unwrap();
+        let third = sweep(env, store, &["--repos", "repos.txt"]);
+        assert_eq!(third.code, 2, "{}", third.stderr);
+        assert!(third.stderr.contains("failed: r0: "), "{}", third.stderr);
+        assert_eq!(secrets_and_repos(&third.json), before, "{}", third.stderr);
+    });
+}

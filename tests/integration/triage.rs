@@ -870,3 +870,128 @@ fn unmappable_gitleaks_regex_names_the_rule() {
         "{err}"
     );
 }
+
+// ------------------------------------------------- keyed baseline hashes
+
+/// `keysweep ARGS` with `KEYSWEEP_ID_KEY=key`: (exit code, stderr).
+fn run_keyed(env: &Env, key: &str, args: &[&str]) -> (i32, String) {
+    let out = env
+        .cmd()
+        .env("KEYSWEEP_ID_KEY", key)
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap(), err)
+}
+
+#[test]
+fn a_baseline_matches_only_under_the_key_it_was_written_with() {
+    let env = Env::new();
+    let tok = Fake::new(110).github_pat();
+    env.write("src/app.py", format!("TOKEN = \"{tok}\"\n"));
+    let k = "ci-secret-key-one-0123456789";
+    let k2 = "ci-secret-key-two-0123456789";
+    assert_eq!(run_keyed(&env, k, &["baseline", "create", "-q"]).0, 0);
+    let text = std::fs::read_to_string(env.path().join(BASELINE)).unwrap();
+    assert!(
+        text.starts_with("{\"keysweep_baseline\":2,") && text.contains("\"key_id\":\""),
+        "{text}"
+    );
+    // Same key (another CI machine given the same secret): suppressed.
+    let scan = ["scan", "--baseline", BASELINE, "."];
+    let (code, err) = run_keyed(&env, k, &scan);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("identity key"), "{err}");
+    // Another key: nothing matches, and the user is told why.
+    let (code, err) = run_keyed(&env, k2, &scan);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(BASELINE)
+            && err.contains("another identity key")
+            && err.contains("KEYSWEEP_ID_KEY"),
+        "{err}"
+    );
+    // `update` under the other key would mix keys: refused.
+    let (code, err) = run_keyed(&env, k2, &["baseline", "update", "-q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("another identity key"), "{err}");
+}
+
+#[test]
+fn a_version_1_baseline_still_suppresses_with_a_warning_to_regenerate_it() {
+    use sha2::{Digest, Sha256};
+    let env = Env::new();
+    let tok = Fake::new(111).github_pat();
+    env.write("src/app.py", format!("TOKEN = \"{tok}\"\n"));
+    // What keysweep wrote before keyed hashes: SHA-256 of salt and secret.
+    let salt = "5f0c1e2d3c4b5a69";
+    let mut h = Sha256::new();
+    h.update(format!("keysweep/baseline/v1\0{salt}\0{tok}").as_bytes());
+    let hash: String = h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    env.write(
+        BASELINE,
+        format!(
+            "{{\"keysweep_baseline\":1,\"about\":\"old\",\"salt\":\"{salt}\"}}\n\
+             {{\"path\":\"src/app.py\",\"rule\":\"github-pat-classic\",\"secret_hash\":\"{hash}\"}}\n"
+        ),
+    );
+    let scan = ["scan", "--baseline", BASELINE, "."];
+    let (code, err) = run_keyed(&env, "any-key-0123456789abcdef", &scan);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("version 1 baseline") && err.contains("baseline create --force"),
+        "{err}"
+    );
+    // The migration the warning names: rewritten keyed, still matching.
+    run_keyed(
+        &env,
+        "any-key-0123456789abcdef",
+        &["baseline", "create", "--force", "-q"],
+    );
+    let text = std::fs::read_to_string(env.path().join(BASELINE)).unwrap();
+    assert!(
+        text.starts_with("{\"keysweep_baseline\":2,") && !text.contains(&hash),
+        "{text}"
+    );
+    let (code, err) = run_keyed(&env, "any-key-0123456789abcdef", &scan);
+    assert_eq!((code, err.contains("version 1")), (0, false), "{err}");
+}
+
+#[test]
+fn report_fingerprints_are_keyed_not_a_plain_hash_of_the_secret() {
+    use sha2::{Digest, Sha256};
+    let env = Env::new();
+    let tok = Fake::new(112).github_pat();
+    env.write("a.env", format!("GH={tok}\n"));
+    let fp = |key: &str| {
+        let out = env
+            .cmd()
+            .env("KEYSWEEP_ID_KEY", key)
+            .args(["scan", "-f", "json", "-q", "."])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        findings(&json)[0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (a, b) = (fp("key-a-0123456789abcdef"), fp("key-b-0123456789abcdef"));
+    assert_ne!(a, b);
+    assert_eq!(a, fp("key-a-0123456789abcdef"));
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let plain = hex(&Sha256::digest(tok.as_bytes()));
+    let v1 = hex(&Sha256::digest(
+        format!("keysweep/fp/v1\0github-pat-classic\0a.env\0{tok}").as_bytes(),
+    ));
+    for f in [&a, &b] {
+        assert!(
+            !plain.starts_with(f.as_str()) && !v1.starts_with(f.as_str()),
+            "{f}"
+        );
+    }
+}
