@@ -249,6 +249,18 @@ pub struct InputArgs {
     /// levels and scan their members; 0 skips archives as binary files.
     #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Input")]
     pub archive_depth: u32,
+
+    /// Bytes one archive or saved image (with the archives in it) may expand
+    /// to; what lies past it is counted as archive-too-large [default: 256M].
+    /// A file over --max-file-size whose first bytes are an archive is opened
+    /// anyway, under this budget.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
+    pub archive_max_bytes: Option<u64>,
+
+    /// Members one archive or saved image (with the archives in it) may hold
+    /// [default: 10000].
+    #[arg(long, value_name = "N", help_heading = "Input")]
+    pub archive_max_members: Option<u64>,
 }
 
 /// Rule selection flags shared by the commands that load rules.

@@ -77,10 +77,15 @@ impl Setup {
             excludes: input.exclude.clone(),
             max_file_size,
             threads,
-            archives: crate::source::archive::Limits {
-                depth: input.archive_depth,
-                max_member: max_file_size,
-                ..Default::default()
+            archives: {
+                let d = crate::source::archive::Limits::default();
+                crate::source::archive::Limits {
+                    depth: input.archive_depth,
+                    max_member: max_file_size,
+                    max_bytes: input.archive_max_bytes.unwrap_or(d.max_bytes),
+                    max_members: input.archive_max_members.unwrap_or(d.max_members),
+                    ..d
+                }
             },
             follow_symlinks: false,
         })

@@ -24,6 +24,8 @@ struct Counters {
     bytes: AtomicU64,
     unreadable: AtomicU64,
     binary: AtomicU64,
+    /// Over `--max-file-size`, let through as an archive, not one.
+    too_large: AtomicU64,
     baselines: AtomicU64,
     archives: super::archive::ArchiveTally,
 }
@@ -38,6 +40,7 @@ impl Counters {
         let unreadable = self.unreadable.into_inner();
         skip(SkipReason::Unreadable, unreadable);
         skip(SkipReason::Binary, self.binary.into_inner());
+        skip(SkipReason::TooLarge, self.too_large.into_inner());
         skip(SkipReason::Baseline, self.baselines.into_inner());
         summary.errors += unreadable;
         self.archives.add_to(summary);
@@ -202,6 +205,19 @@ impl Scanner {
         };
         if let Some(found) = self.scan_archive(&blob.bytes, &archive, scratch) {
             return found;
+        }
+        if entry.size > opts.max_file_size {
+            // Let through as an archive by its first bytes, refused whole:
+            // what is over the limit is not scanned as plain bytes.
+            messages.warn(
+                &path,
+                &format!(
+                    "skipped: larger than --max-file-size ({} bytes, limit {} bytes) and not an archive that opens",
+                    entry.size, opts.max_file_size
+                ),
+            );
+            counters.too_large.fetch_add(1, Ordering::Relaxed);
+            return Vec::new();
         }
         if blob.looks_binary() {
             counters.binary.fetch_add(1, Ordering::Relaxed);

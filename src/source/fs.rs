@@ -92,7 +92,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
         // is what the user asked for: read through it. Links met inside a
         // walk are not followed.
         if let Some(size) = linked_file_size(root) {
-            if size > opts.max_file_size {
+            if size > opts.max_file_size && !opens_as_archive(root, opts) {
                 walk.skipped.push(Skipped {
                     path: root.clone(),
                     reason: SkipReason::TooLarge,
@@ -175,7 +175,7 @@ fn walk_root(
                     found.lock().unwrap().dirs.push(e.into_path());
                     return WalkState::Continue;
                 }
-                Ok(e) => classify(e, opts.max_file_size),
+                Ok(e) => classify(e, opts),
                 Err(err) => Err(Skipped {
                     path: error_path(&err).unwrap_or_else(|| root.to_path_buf()),
                     reason: if is_loop(&err) {
@@ -230,15 +230,47 @@ fn is_loop(err: &ignore::Error) -> bool {
     }
 }
 
-/// A file to scan, or why an entry is skipped: too large, not a regular
-/// file, or unreadable metadata.
-fn classify(e: ignore::DirEntry, max_file_size: u64) -> Result<FileEntry, Skipped> {
+/// Whether a file over `--max-file-size` is an archive (by its first
+/// bytes, not its name) to be opened anyway: a `docker save` tarball or a
+/// release zip is routinely hundreds of megabytes, and its members are
+/// bounded one by one and in total by the archive limits, while the file
+/// itself is mapped, not read into memory. Never true with archives off.
+pub fn opens_as_archive(path: &Path, opts: &WalkOptions) -> bool {
+    use std::io::Read as _;
+    if opts.archives.depth == 0 {
+        return false;
+    }
+    let mut head = [0u8; 512];
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut n = 0;
+    let mut reader = file.take(head.len() as u64);
+    while let Ok(k) = reader.read(&mut head[n..]) {
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    super::archive::detect(&head[..n]).is_some()
+}
+
+/// A file to scan, or why an entry is skipped: too large (and not an
+/// archive to open, see [`opens_as_archive`]), not a regular file, or
+/// unreadable metadata.
+fn classify(e: ignore::DirEntry, opts: &WalkOptions) -> Result<FileEntry, Skipped> {
     match e.metadata() {
-        Ok(md) if md.is_file() && md.len() > max_file_size => Err(Skipped {
-            path: e.into_path(),
-            reason: SkipReason::TooLarge,
-            detail: format!("{} bytes", md.len()),
-        }),
+        Ok(md)
+            if md.is_file()
+                && md.len() > opts.max_file_size
+                && !opens_as_archive(e.path(), opts) =>
+        {
+            Err(Skipped {
+                path: e.into_path(),
+                reason: SkipReason::TooLarge,
+                detail: format!("{} bytes", md.len()),
+            })
+        }
         Ok(md) if md.is_file() => Ok(FileEntry {
             path: e.into_path(),
             size: md.len(),

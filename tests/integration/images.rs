@@ -279,3 +279,51 @@ fn hostile_manifests_are_refused_and_hide_nothing() {
         ]
     );
 }
+
+/// A saved image is routinely far over `--max-file-size`: a file whose first
+/// bytes are an archive is opened anyway (members bounded one by one and in
+/// total), while an oversized file that is not one stays skipped, even when
+/// its name or first bytes pretend. `--archive-max-bytes` bounds the total.
+#[test]
+fn an_image_over_the_file_size_limit_is_opened_as_an_archive() {
+    let env = Env::new();
+    let mut fake = Fake::new(1702);
+    let (tok, junk_tok) = (fake.github_pat(), fake.github_pat());
+    let filler = fake.alnum(100_000);
+    let env_file = format!("GITHUB_TOKEN={tok}\n");
+    let layer = tar(&[
+        ("srv/filler.txt", filler.as_bytes()),
+        ("srv/app.env", env_file.as_bytes()),
+    ]);
+    let (image, _) = docker_save(&[layer], "");
+    env.write("image.tar", &image);
+    env.write("notes.txt", format!("{filler}\n{junk_tok}\n"));
+    let mut fake_zip = b"PK\x03\x04".to_vec();
+    fake_zip.extend(format!("{filler}\n{junk_tok}\n").as_bytes());
+    env.write("fake.zip", &fake_zip);
+
+    let (_, json) = env.scan_json(&[".", "--max-file-size", "64K", "--show-secrets"]);
+    let secrets: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap())
+        .collect();
+    assert_eq!(secrets, [tok.as_str()], "{json:#}");
+    let skipped = &json["summary"]["skipped"];
+    // The text file and the layer's filler are over the limit; the fake zip
+    // is a corrupt archive: none of them is read as plain bytes.
+    assert_eq!(skipped["too-large"], 2, "{json:#}");
+    assert_eq!(skipped["archive-corrupt"], 1, "{json:#}");
+
+    let (_, json) = env.scan_json(&[
+        "image.tar",
+        "--max-file-size",
+        "64K",
+        "--archive-max-bytes",
+        "1K",
+    ]);
+    assert!(findings(&json).is_empty(), "{json:#}");
+    assert!(
+        json["summary"]["skipped"]["archive-too-large"].as_u64() >= Some(1),
+        "{json:#}"
+    );
+}
