@@ -29,7 +29,9 @@ run() { # NAME REPO CMD... -> appends "NAME seconds kib" to $out/times
   local name=$1 repo=$2
   shift 2
   /usr/bin/time -f "%e %M" -o "$out/t" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr" || true
-  read -r secs kib <"$out/t"
+  # time(1) puts "Command exited with non-zero status N" first when a tool
+  # reports findings: the figures are on the last line.
+  read -r secs kib < <(tail -1 "$out/t")
   printf '%-22s %8.2f s %8.0f MiB\n' "$name" "$secs" "$((kib / 1024))"
   echo "$name $repo $secs $kib" >>"$out/times"
 }

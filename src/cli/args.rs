@@ -490,12 +490,19 @@ pub struct HistoryArgs {
     #[arg(long, hide = true)]
     pub no_dedupe: bool,
 
-    /// Experimental: after walking the commits, read blobs straight from
-    /// the pack files in delta-tree order (each delta applied once) instead
-    /// of looking each up by id. Same findings; loose objects and anything a
-    /// pack cannot resolve alone are still read by id.
-    #[arg(long, help_heading = "Git")]
+    /// Read blobs straight from the pack files in delta-tree order (each
+    /// delta applied once) instead of looking each up by id. The default
+    /// when the whole history is scanned (no --range or --since-commit):
+    /// same findings, faster and smaller (BENCHMARKS.md §13). Loose objects
+    /// and anything a pack cannot resolve alone are still read by id.
+    #[arg(long, help_heading = "Git", conflicts_with = "no_read_packs")]
     pub read_packs: bool,
+
+    /// Look every blob up by id through libgit2, even for a whole-history
+    /// scan (the path used for --range and --since-commit, where a few blobs
+    /// of a large pack are wanted).
+    #[arg(long, help_heading = "Git")]
+    pub no_read_packs: bool,
 }
 
 impl HistoryArgs {
@@ -514,7 +521,20 @@ impl HistoryArgs {
         if self.read_packs {
             v.push("--read-packs");
         }
+        if self.no_read_packs {
+            v.push("--no-read-packs");
+        }
         v
+    }
+
+    /// Whether to read the pack files in delta-tree order: when asked, or by
+    /// default for a whole-history scan. A range or a starting commit wants
+    /// a few blobs, which lookups by id find without resolving whole packs.
+    pub fn read_packs(&self) -> bool {
+        if self.no_read_packs {
+            return false;
+        }
+        self.read_packs || (self.range.is_none() && self.since_commit.is_none())
     }
 }
 

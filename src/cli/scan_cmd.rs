@@ -210,7 +210,7 @@ fn scan(
                 max_file_size: opts.walk.max_file_size,
                 threads: opts.walk.threads,
                 dedupe: !args.history.no_dedupe,
-                read_packs: args.history.read_packs,
+                read_packs: args.history.read_packs(),
                 archives: opts.walk.archives,
             };
             let mut all = ScanResult::default();

@@ -40,7 +40,9 @@ pub struct GitOptions {
     pub dedupe: bool,
     /// Read blobs from the pack files in delta-tree order
     /// ([`crate::source::pack`]) after the commit walk, instead of by id
-    /// while it runs. Same findings; off by default until measured faster.
+    /// while it runs. Same findings; `keysweep git` turns it on for
+    /// whole-history scans (the library default stays off: a caller that
+    /// wants a few blobs of a large pack is better served by id).
     pub read_packs: bool,
     /// How far archive blobs (`bundle.zip`, `app.jar`) are opened; members
     /// are reported as `bundle.zip!inner.py` with the archive's commit.

@@ -489,8 +489,15 @@ fn dedupe_finds_exactly_what_a_full_scan_finds() {
             git(env.path(), &["-c", refs, "repack", "-q", "-d"]);
         }
     }
-    let (_, deduped) = git_json(&env, &["--show-secrets", "."]);
-    let (_, full) = git_json(&env, &["--show-secrets", "--no-dedupe", "."]);
+    // Lookups by id, with and without the dedupe, against the packs in
+    // delta order (the default for a whole history).
+    let (_, deduped) = git_json(&env, &["--show-secrets", "--no-read-packs", "."]);
+    let (_, full) = git_json(
+        &env,
+        &["--show-secrets", "--no-dedupe", "--no-read-packs", "."],
+    );
+    let (_, default) = git_json(&env, &["--show-secrets", "."]);
+    assert_same(&finding_keys(&default), &finding_keys(&full));
     let (_, mixed) = git_json(&env, &["--show-secrets", "--read-packs", "."]);
     assert_same(&finding_keys(&mixed), &finding_keys(&full));
     // One pack, long delta chains.
@@ -726,10 +733,12 @@ fn every_stash_entry_is_scanned_not_only_the_newest() {
     assert_eq!(found, want, "{json:#}");
 }
 
-/// `--read-packs` must report what the default path reports, findings for
+/// `--read-packs` must report what lookups by id report, findings for
 /// findings (rule, path, secret, commit, line, status).
 fn assert_read_packs_same(env: &Env, args: &[&str]) -> Vec<Key> {
-    let (_, by_id) = git_json(env, args);
+    let mut by_id_args = vec!["--no-read-packs"];
+    by_id_args.extend_from_slice(args);
+    let (_, by_id) = git_json(env, &by_id_args);
     let mut with = vec!["--read-packs"];
     with.extend_from_slice(args);
     let (_, packed) = git_json(env, &with);
@@ -936,4 +945,42 @@ fn read_packs_with_alternates_and_shallow_clones() {
     );
     let keys = assert_read_packs_same(&env, &["--show-secrets", "shallow"]);
     assert_eq!(keys.len(), 3, "{keys:#?}");
+}
+
+/// A whole-history scan reads the packs in delta order by default; a range
+/// or a starting commit (a few blobs of a possibly large pack) and
+/// `--no-read-packs` look blobs up by id.
+#[test]
+fn packs_are_read_in_delta_order_for_a_whole_history_only() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(42);
+    r.write("config.env", &format!("GITHUB_TOKEN={}\n", fake.github_pat()));
+    r.commit("first", 1_700_000_000);
+    r.write("README.md", "hello\n");
+    r.commit("second", 1_700_000_100);
+    git(env.path(), &["gc", "-q", "--prune=now"]);
+    let first = git(env.path(), &["rev-list", "--max-parents=0", "HEAD"]);
+    let range = format!("{}..HEAD", first.trim());
+    let cases: [(&[&str], bool); 4] = [
+        (&[], true),
+        (&["--no-read-packs"], false),
+        (&["--range", &range], false),
+        (&["--range", &range, "--read-packs"], true),
+    ];
+    for (args, packs) in cases {
+        let out = env
+            .cmd()
+            .args(["scan", "--git", "--log-level", "info", "-f", "json"])
+            .args(args)
+            .arg(".")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("read from pack files in delta order"),
+            packs,
+            "{args:?}: {stderr}"
+        );
+    }
 }
