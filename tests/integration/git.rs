@@ -955,7 +955,10 @@ fn packs_are_read_in_delta_order_for_a_whole_history_only() {
     let env = Env::new();
     let r = Repo::init(env.path());
     let mut fake = Fake::new(42);
-    r.write("config.env", &format!("GITHUB_TOKEN={}\n", fake.github_pat()));
+    r.write(
+        "config.env",
+        &format!("GITHUB_TOKEN={}\n", fake.github_pat()),
+    );
     r.commit("first", 1_700_000_000);
     r.write("README.md", "hello\n");
     r.commit("second", 1_700_000_100);
