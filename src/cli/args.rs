@@ -493,8 +493,8 @@ pub struct HistoryArgs {
     /// Read blobs straight from the pack files in delta-tree order (each
     /// delta applied once) instead of looking each up by id. The default
     /// when the whole history is scanned (no --range or --since-commit):
-    /// same findings, faster and smaller (BENCHMARKS.md §13). Loose objects
-    /// and anything a pack cannot resolve alone are still read by id.
+    /// same findings, in less time and memory. Loose objects and anything a
+    /// pack cannot resolve alone are still read by id.
     #[arg(long, help_heading = "Git", conflicts_with = "no_read_packs")]
     pub read_packs: bool,
 

@@ -175,6 +175,11 @@ pub fn path_words(path: &str) -> Vec<String> {
     words
 }
 
+/// Extensions of documentation and prose files.
+fn is_doc_ext(ext: &str) -> bool {
+    matches!(ext, "md" | "rst" | "txt" | "adoc" | "html" | "htm" | "tex")
+}
+
 /// Whether the path says test code, fixtures, examples or documentation,
 /// read as whole words ([`path_words`]) plus the documentation extensions:
 /// what caps the generic detector's findings at low.
@@ -182,17 +187,12 @@ pub fn is_quiet_path(path: Option<&Path>) -> bool {
     let Some(path) = path else {
         return false;
     };
-    let s = path.to_string_lossy();
-    let ext = s
-        .rsplit_once('.')
-        .map_or("", |(_, e)| e)
-        .to_ascii_lowercase();
-    let doc_ext = matches!(
-        ext.as_str(),
-        "md" | "rst" | "txt" | "adoc" | "html" | "htm" | "tex"
-    );
-    doc_ext
-        || path_words(&s).iter().any(|w| {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    is_doc_ext(&ext)
+        || path_words(&path.to_string_lossy()).iter().any(|w| {
             TEST_WORDS.contains(&w.as_str())
                 || EXAMPLE_WORDS.contains(&w.as_str())
                 || matches!(w.as_str(), "doc" | "docs" | "documentation")
@@ -225,8 +225,7 @@ impl FileContext {
         FileContext {
             test: has("test") || has("spec") || has("mock") || has("fixture") || has("fake"),
             example: has("example") || has("sample") || has("demo") || has("tutorial"),
-            doc: matches!(ext, "md" | "rst" | "txt" | "adoc" | "html" | "htm" | "tex")
-                || has("/doc"),
+            doc: is_doc_ext(ext) || has("/doc"),
             code: matches!(
                 ext,
                 "py" | "js"

@@ -533,11 +533,7 @@ impl Scanner {
             }
             added.push(f, lit.span.clone());
         }
-        let mut i = 0;
-        found.retain(|_| {
-            i += 1;
-            alive[i - 1]
-        });
+        retain_indexed(found, |i| alive[i]);
         found.extend(
             added
                 .found
@@ -689,13 +685,8 @@ impl Scanner {
             }
             found.push((f, span));
         }
-        if replaced.contains(&true) {
-            let mut i = 0;
-            found.retain(|_| {
-                i += 1;
-                !replaced.get(i - 1).copied().unwrap_or(false)
-            });
-        }
+        // Findings pushed above lie past `replaced`: kept.
+        retain_indexed(found, |i| !replaced.get(i).copied().unwrap_or(false));
     }
 
     /// Adds to `existing` the generic detector's findings in the `within`
@@ -746,11 +737,7 @@ impl Scanner {
             }
             added.push(f);
         }
-        let mut i = 0;
-        existing.retain(|_| {
-            i += 1;
-            !replaced[i - 1]
-        });
+        retain_indexed(existing, |i| !replaced[i]);
         existing.extend(added);
     }
 
@@ -907,10 +894,15 @@ fn keep_most_confident(found: &mut Vec<(Finding, Range<usize>)>) {
                     .is_none_or(|ix| f.place.decoded.is_some() || !ix.any_overlap(s))
         })
         .collect();
+    retain_indexed(found, |i| keep[i]);
+}
+
+/// `Vec::retain` by each item's index: keeps item `i` when `keep(i)`.
+fn retain_indexed<T>(v: &mut Vec<T>, mut keep: impl FnMut(usize) -> bool) {
     let mut i = 0;
-    found.retain(|_| {
+    v.retain(|_| {
         i += 1;
-        keep[i - 1]
+        keep(i - 1)
     });
 }
 

@@ -240,19 +240,10 @@ pub fn opens_as_archive(path: &Path, opts: &WalkOptions) -> bool {
     if opts.archives.depth == 0 {
         return false;
     }
-    let mut head = [0u8; 512];
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut n = 0;
-    let mut reader = file.take(head.len() as u64);
-    while let Ok(k) = reader.read(&mut head[n..]) {
-        if k == 0 {
-            break;
-        }
-        n += k;
-    }
-    super::archive::detect(&head[..n]).is_some()
+    // 512 bytes: a tar's `ustar` magic sits at 257, every other magic earlier.
+    let mut head = Vec::with_capacity(512);
+    let read = std::fs::File::open(path).and_then(|f| f.take(512).read_to_end(&mut head));
+    read.is_ok() && super::archive::detect(&head).is_some()
 }
 
 /// A file to scan, or why an entry is skipped: too large (and not an

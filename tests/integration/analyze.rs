@@ -864,12 +864,7 @@ fn analyze_command_reads_the_secret_from_stdin() {
 #[test]
 fn readme_states_the_analyzer_count_from_rules_list() {
     let env = Env::new();
-    let out = env
-        .cmd()
-        .args(["rules", "list", "-f", "json"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = env.rules_list();
     let with = doc["counts"]["with_analyzer"].as_u64().unwrap();
     let rules = doc["counts"]["rules"].as_u64().unwrap();
     let providers: BTreeSet<&str> = doc["rules"]

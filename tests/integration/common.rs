@@ -46,6 +46,17 @@ impl Env {
         c
     }
 
+    /// Runs `keysweep rules list -f json` here and returns the parsed JSON
+    /// (`{"counts": {...}, "rules": [...]}`).
+    pub fn rules_list(&self) -> serde_json::Value {
+        let out = self
+            .cmd()
+            .args(["rules", "list", "-f", "json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// Runs `keysweep scan ARGS -f json -q` and returns (exit code, parsed JSON).
     pub fn scan_json(&self, args: &[&str]) -> (i32, serde_json::Value) {
         let out = self

@@ -23,12 +23,7 @@ fn list_table_and_json() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.starts_with("ID "));
     assert!(table.lines().any(|l| l.starts_with("github-pat-classic ")));
-    let out = env
-        .cmd()
-        .args(["rules", "list", "-f", "json"])
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = env.rules_list();
     let list = doc["rules"].as_array().unwrap();
     assert!(list.len() >= 650, "{} rules", list.len());
     let counts = &doc["counts"];

@@ -767,12 +767,7 @@ fn gitleaks_toml_at_the_root_is_used_without_a_keysweep_config() {
     let (_, json) = env.scan_json(&["."]);
     assert_eq!(findings(&json).len(), 5);
     // `rules list` shows the imported rules with their origin.
-    let out = env
-        .cmd()
-        .args(["rules", "list", "-f", "json"])
-        .output()
-        .unwrap();
-    let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = env.rules_list();
     let acme = rules["rules"]
         .as_array()
         .unwrap()

@@ -554,12 +554,7 @@ fn synthesized_answers_follow_the_matchers() {
 #[test]
 fn readme_states_the_validator_count_from_rules_list() {
     let env = crate::common::Env::new();
-    let out = env
-        .cmd()
-        .args(["rules", "list", "-f", "json"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = env.rules_list();
     let with = doc["counts"]["with_validator"].as_u64().unwrap();
     let rules = doc["counts"]["rules"].as_u64().unwrap();
     assert!(
