@@ -230,6 +230,59 @@ pub fn candidates(text: &[u8]) -> (Vec<Candidate>, Skipped) {
     st.finish()
 }
 
+/// Like [`candidates`], but reads only the lines that can yield a
+/// candidate overlapping one of `ranges` (sorted, disjoint): each range is
+/// widened to whole lines, and back by as many lines as a pair split over
+/// lines or a PEM body can span from its keyword line. A history scan
+/// passes the few ranges of a blob that are new, so a blob's unchanged
+/// bulk is not searched again for every version.
+///
+/// # Time complexity
+///
+/// Linear in the widened ranges' length (each widened by at most
+/// [`PEM_MAX_LINES`] lines), plus [`candidates`]'s per-line cost.
+pub fn candidates_within(text: &[u8], ranges: &[Range<usize>]) -> (Vec<Candidate>, Skipped) {
+    let back = PEM_MAX_LINES.max(LOOKAHEAD_LINES) + 1;
+    let mut spans: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let end = r.end.min(text.len());
+        if r.start >= end {
+            continue;
+        }
+        let mut start = r.start;
+        for _ in 0..back {
+            match memchr::memrchr(b'\n', &text[..start]) {
+                Some(p) => start = p,
+                None => {
+                    start = 0;
+                    break;
+                }
+            }
+        }
+        let end = memchr::memchr(b'\n', &text[end - 1..]).map_or(text.len(), |p| end - 1 + p);
+        match spans.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => spans.push(start..end),
+        }
+    }
+    let mut st = State::new(text);
+    let finder = line_finder();
+    for span in spans {
+        while st.out.len() < MAX_PER_FILE {
+            let from = st.done_to.max(span.start);
+            if from >= span.end {
+                break;
+            }
+            let input = aho_corasick::Input::new(text).span(from..span.end);
+            let Some(m) = finder.find(input) else {
+                break;
+            };
+            st.process_line_of(m.start());
+        }
+    }
+    st.finish()
+}
+
 /// Like [`candidates`], with the places of the [`LINE_KEYWORDS`] already
 /// known (sorted; at least one on each line holding a keyword, found by
 /// the matcher's keyword pass): only their lines are read, and the text

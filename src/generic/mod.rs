@@ -235,6 +235,13 @@ pub fn detect(text: &[u8], path: Option<&Path>) -> Detection {
     score_all(text, path, cands, skipped)
 }
 
+/// Like [`detect`], proposing only the candidates that can overlap one of
+/// `ranges` (sorted, disjoint; see [`candidate::candidates_within`]).
+pub fn detect_within(text: &[u8], path: Option<&Path>, ranges: &[Range<usize>]) -> Detection {
+    let (cands, skipped) = candidate::candidates_within(text, ranges);
+    score_all(text, path, cands, skipped)
+}
+
 /// Like [`detect`], with the places of the line keywords already found
 /// ([`candidate::candidates_marked`]): the matcher's keyword pass finds
 /// them, so the text is not searched twice.

@@ -408,3 +408,41 @@ fn quiet_paths_are_read_as_words() {
         );
     }
 }
+
+/// What a history scan asks for: the candidates overlapping a blob's new
+/// ranges. Reading only the widened ranges proposes exactly those that a
+/// pass over the whole text proposes there, wherever the ranges fall
+/// (inside a PEM body, on a split pair's value line, at the text's ends).
+#[test]
+fn candidates_within_ranges_are_those_of_the_whole_text() {
+    let mut parts: Vec<String> = POSITIVE.iter().map(|(_, t, _)| t.to_string()).collect();
+    parts.extend(NEGATIVE.iter().map(|(_, t)| t.to_string()));
+    parts.push(pem_fixture());
+    let text = parts.join("\nfiller line of code();\n");
+    let hay = text.as_bytes();
+    let (all, _) = candidate::candidates(hay);
+    assert!(all.len() > 25, "{} candidates", all.len());
+    let overlaps =
+        |a: &std::ops::Range<usize>, b: &std::ops::Range<usize>| a.start < b.end && b.start < a.end;
+    let mut tried = 0;
+    for width in [1, 7, 60, 400] {
+        for start in (0..hay.len()).step_by(97) {
+            let ranges = [
+                start..(start + width).min(hay.len()),
+                (start + 3 * width + 500).min(hay.len())..(start + 4 * width + 500).min(hay.len()),
+            ];
+            let (got, _) = candidate::candidates_within(hay, &ranges);
+            let want: Vec<_> = all
+                .iter()
+                .filter(|c| ranges.iter().any(|r| overlaps(r, &c.value)))
+                .collect();
+            let got: Vec<_> = got
+                .iter()
+                .filter(|c| ranges.iter().any(|r| overlaps(r, &c.value)))
+                .collect();
+            assert_eq!(got, want, "ranges {ranges:?}");
+            tried += want.len();
+        }
+    }
+    assert!(tried > 100, "only {tried} candidates compared");
+}

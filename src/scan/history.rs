@@ -47,6 +47,7 @@ impl Scanner {
     ) -> anyhow::Result<ScanResult> {
         let started = Instant::now();
         let fallbacks_before = messages.format_fallbacks();
+        log_memory(messages, "history scan started");
         if opts.read_packs {
             crate::source::git::limit_pack_maps();
         }
@@ -400,10 +401,13 @@ pub fn enumerate_then_scan_packs(
     Ok((history, scan))
 }
 
-/// Logs (at info level) this process's resident memory now and at its peak
-/// so far, from `/proc/self/status` where there is one: which phase of a
-/// history scan holds the memory.
+/// Logs (at info level) the time since the history scan began and this
+/// process's resident memory now and at its peak so far, from
+/// `/proc/self/status` where there is one: which phase of a history scan
+/// holds the time and the memory.
 fn log_memory(messages: &Messages, phase: &str) {
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let started = *STARTED.get_or_init(std::time::Instant::now);
     if !crate::diag::enabled(crate::diag::Level::Info) {
         return;
     }
@@ -420,7 +424,8 @@ fn log_memory(messages: &Messages, phase: &str) {
     messages.log(
         crate::diag::Level::Info,
         format_args!(
-            "{phase}: resident {}, peak {}",
+            "{phase} at {:.2?}: resident {}, peak {}",
+            started.elapsed(),
             field("VmRSS:"),
             field("VmHWM:")
         ),

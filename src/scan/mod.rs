@@ -615,9 +615,10 @@ impl Scanner {
         let weak_index = spans::SpanIndex::new(weak.iter().map(|&i| &found[i].1));
         let mut replaced = vec![false; found.len()];
         let path = self.context_path(origin);
-        let detection = match marks {
-            Some(marks) => generic::detect_marked(hay, path, marks),
-            None => generic::detect(hay, path),
+        let detection = match (marks, within) {
+            (Some(marks), _) => generic::detect_marked(hay, path, marks),
+            (None, Some(within)) => generic::detect_within(hay, path, within),
+            (None, None) => generic::detect(hay, path),
         };
         let mut lines = finding::LineCounter::default();
         for s in &detection.found {
