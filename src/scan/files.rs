@@ -1,9 +1,10 @@
 //! The file driver: standard input and the walked files, scanned in parallel.
 
 use crate::diag::Level;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -13,7 +14,7 @@ use super::{ScanOptions, ScanResult, Scanner, Summary};
 use crate::diag::Messages;
 use crate::finding::{self, Finding};
 use crate::matcher::Scratch;
-use crate::source::fs::{self, Walk, WalkOptions};
+use crate::source::fs::{self, Skipped, WalkOptions};
 use crate::source::{stdin, SkipReason};
 use crate::triage::baseline::is_baseline;
 
@@ -80,16 +81,27 @@ impl Scanner {
             }
             result.findings.extend(found);
         }
-        let walk = walk(&roots, &opts.walk, &mut summary, messages, started)?;
-        let progress = opts.progress.then(|| {
-            Meter::files(
-                walk.files.iter().map(|f| f.size).sum::<u64>(),
-                walk.files.len() as u64,
-            )
-        });
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.walk.threads)
+            .build()?;
+        // The totals grow as the walk finds files.
+        let progress = opts.progress.then(|| Meter::files(0, 0));
         messages.set_progress(progress.as_ref().map(|m| m.bar().clone()));
         let counters = Counters::default();
-        let found = self.scan_walked(&walk, opts, &counters, progress.as_ref(), messages)?;
+        // Files are scanned as the walk finds them: the walk (and its second
+        // pass for ignored paths) overlaps the scan instead of preceding it.
+        let (tx, rx) = mpsc::channel();
+        let (walked, found) = std::thread::scope(|s| {
+            let (roots, walk_opts, meter) = (&roots, &opts.walk, progress.as_ref());
+            let walker = s.spawn(move || walk(roots, walk_opts, messages, meter, tx, started));
+            let found = self.scan_walked(rx, &pool, opts, &counters, progress.as_ref(), messages);
+            (walker.join(), found)
+        });
+        let walked = walked.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        for (reason, n) in walked.skipped {
+            *summary.skipped.entry(reason).or_default() += n;
+        }
+        summary.errors += walked.errors;
         if let Some(m) = progress {
             m.finish();
         }
@@ -136,31 +148,31 @@ impl Scanner {
         }
     }
 
-    /// Reads and scans the walked files on `opts.threads` threads.
+    /// Reads and scans the files the walk sends, on `pool`'s threads, as
+    /// they arrive.
     fn scan_walked(
         &self,
-        walk: &Walk,
+        files: mpsc::Receiver<fs::FileEntry>,
+        pool: &rayon::ThreadPool,
         scan_opts: &ScanOptions,
         counters: &Counters,
         progress: Option<&Meter>,
         messages: &Messages,
-    ) -> anyhow::Result<Vec<Finding>> {
+    ) -> Vec<Finding> {
         let opts = &scan_opts.walk;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads)
-            .build()?;
-        let scratches: Vec<Mutex<Scratch>> = (0..opts.threads.max(1))
+        let scratches: Vec<Mutex<Scratch>> = (0..pool.current_num_threads().max(1))
             .map(|_| Mutex::new(Scratch::default()))
             .collect();
-        Ok(pool.install(|| {
-            walk.files
-                .par_iter()
+        pool.install(|| {
+            files
+                .into_iter()
+                .par_bridge()
                 .map(|entry| {
                     // One scratch per pool thread: its regex caches (lazy
                     // DFAs) warm up once per scan, not once per rayon job.
                     let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
                     let mut scratch = scratches[slot].lock().unwrap();
-                    let found = self.scan_entry(entry, opts, counters, &mut scratch, messages);
+                    let found = self.scan_entry(&entry, opts, counters, &mut scratch, messages);
                     if let Some(m) = progress {
                         m.read(entry.size);
                         m.scanned(found.len(), None);
@@ -175,7 +187,7 @@ impl Scanner {
                 })
                 .flatten()
                 .collect()
-        }))
+        })
     }
 
     /// Reads and scans one walked file, counting what happened to it.
@@ -235,15 +247,24 @@ impl Scanner {
     }
 }
 
-/// Walks the roots that exist, counting and reporting the ones that do not
-/// and every skipped path.
+/// What the walk skipped, by reason, and the errors among that.
+#[derive(Default)]
+struct WalkTally {
+    skipped: BTreeMap<SkipReason, u64>,
+    errors: u64,
+}
+
+/// Walks the roots that exist, sending each file to `files` as it is found,
+/// and counts and reports the roots that do not and every skipped path.
 fn walk(
     roots: &[PathBuf],
     opts: &WalkOptions,
-    summary: &mut Summary,
     messages: &Messages,
+    progress: Option<&Meter>,
+    files: mpsc::Sender<fs::FileEntry>,
     started: Instant,
-) -> anyhow::Result<Walk> {
+) -> anyhow::Result<WalkTally> {
+    let mut tally = WalkTally::default();
     for root in roots {
         let why = match (std::fs::symlink_metadata(root), std::fs::metadata(root)) {
             (Err(_), _) => "no such file or directory".to_string(),
@@ -258,32 +279,46 @@ fn walk(
         };
         // A path the user named is scanned or reported, never dropped.
         messages.warn(&root.display().to_string(), &why);
-        summary.errors += 1;
+        tally.errors += 1;
     }
     let roots: Vec<PathBuf> = roots.iter().filter(|r| r.exists()).cloned().collect();
-    let walk = fs::walk(&roots, opts)?;
-    messages.log(
-        Level::Info,
-        format_args!(
-            "walk: {} files in {:?}",
-            walk.files.len(),
-            started.elapsed()
-        ),
-    );
-    if crate::diag::enabled(Level::Trace) {
-        for f in &walk.files {
+    let trace = crate::diag::enabled(Level::Trace);
+    let walk = fs::walk_each(&roots, opts, &|f| {
+        if trace {
             messages.log(Level::Trace, format_args!("walked {}", f.path.display()));
         }
-    }
-    for s in &walk.skipped {
+        if let Some(m) = progress {
+            m.walked(f.size);
+        }
+        // The scan ends early only by a panic, which the caller re-raises.
+        let _ = files.send(f);
+    })?;
+    drop(files);
+    messages.log(
+        Level::Info,
+        format_args!("walk: {} files in {:?}", walk.files, started.elapsed()),
+    );
+    report_skipped(&walk.skipped, opts, messages, &mut tally);
+    Ok(tally)
+}
+
+/// Counts the walk's skipped paths (in path order) and warns of those a user
+/// must hear about.
+fn report_skipped(
+    skipped: &[Skipped],
+    opts: &WalkOptions,
+    messages: &Messages,
+    tally: &mut WalkTally,
+) {
+    for s in skipped {
         messages.log(
             Level::Debug,
             format_args!("skipped {} ({}): {}", s.path.display(), s.reason, s.detail),
         );
-        *summary.skipped.entry(s.reason).or_default() += 1;
+        *tally.skipped.entry(s.reason).or_default() += 1;
         match s.reason {
             SkipReason::Unreadable => {
-                summary.errors += 1;
+                tally.errors += 1;
                 messages.warn(&s.path.display().to_string(), &s.detail);
             }
             SkipReason::SymlinkLoop | SkipReason::OutsideRoot => {
@@ -300,8 +335,7 @@ fn walk(
         }
     }
     // Said once, not per path: a build directory would flood the terminal.
-    let ignored: Vec<&Path> = walk
-        .skipped
+    let ignored: Vec<&Path> = skipped
         .iter()
         .filter(|s| s.reason == SkipReason::Ignored)
         .map(|s| s.path.as_path())
@@ -316,5 +350,4 @@ fn walk(
             first.display()
         ));
     }
-    Ok(walk)
 }

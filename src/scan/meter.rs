@@ -11,8 +11,9 @@ pub struct Meter {
     pb: ProgressBar,
     /// Files (or blobs) scanned so far.
     items: AtomicU64,
-    /// All the items there are, when known before the scan (a walk).
-    total: Option<u64>,
+    /// All the items found so far, when they are counted before they are
+    /// scanned (a walk, which may still be going on).
+    total: Option<AtomicU64>,
     findings: AtomicU64,
     /// The highest commit index seen plus one: commits walked, for history.
     commits: Option<AtomicU64>,
@@ -26,7 +27,7 @@ impl Meter {
                 total_bytes,
                 "{spinner} {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
             ),
-            Some(total_files),
+            Some(AtomicU64::new(total_files)),
             false,
         )
     }
@@ -40,7 +41,7 @@ impl Meter {
         )
     }
 
-    fn new(pb: ProgressBar, total: Option<u64>, history: bool) -> Meter {
+    fn new(pb: ProgressBar, total: Option<AtomicU64>, history: bool) -> Meter {
         Meter {
             pb,
             items: AtomicU64::new(0),
@@ -53,6 +54,14 @@ impl Meter {
     /// The bar, for [`crate::diag::Messages::set_progress`].
     pub fn bar(&self) -> &ProgressBar {
         &self.pb
+    }
+
+    /// Adds a file of `bytes` the walk found to the totals.
+    pub fn walked(&self, bytes: u64) {
+        if let Some(t) = &self.total {
+            t.fetch_add(1, Ordering::Relaxed);
+        }
+        self.pb.inc_length(bytes);
     }
 
     /// Counts `bytes` read (scanned or not).
@@ -74,12 +83,12 @@ impl Meter {
     /// "12/40 files, 3 findings" or "1,200 blobs in 35 commits, 3 findings".
     fn message(&self, items: u64, findings: u64) -> String {
         let found = format!("{findings} finding{}", if findings == 1 { "" } else { "s" });
-        match (&self.commits, self.total) {
+        match (&self.commits, &self.total) {
             (Some(c), _) => format!(
                 "{items} blobs in {} commits, {found}",
                 c.load(Ordering::Relaxed)
             ),
-            (None, Some(t)) => format!("{items}/{t} files, {found}"),
+            (None, Some(t)) => format!("{items}/{} files, {found}", t.load(Ordering::Relaxed)),
             (None, None) => format!("{items} files, {found}"),
         }
     }
@@ -122,5 +131,18 @@ mod tests {
         h.scanned(1, Some(4));
         h.scanned(0, Some(1));
         assert_eq!(h.status(), "2 blobs in 5 commits, 1 finding");
+    }
+
+    #[test]
+    fn totals_grow_as_the_walk_finds_files() {
+        let m = Meter::files(0, 0);
+        m.bar().set_draw_target(ProgressDrawTarget::hidden());
+        m.walked(10);
+        m.walked(30);
+        m.read(10);
+        m.scanned(1, None);
+        assert_eq!(m.status(), "1/2 files, 1 finding");
+        assert_eq!(m.bar().length(), Some(40));
+        assert_eq!(m.bar().position(), 10);
     }
 }

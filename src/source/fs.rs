@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ignore::overrides::{Override, OverrideBuilder};
@@ -53,8 +54,16 @@ pub struct Skipped {
 pub struct Walk {
     pub files: Vec<FileEntry>,
     pub skipped: Vec<Skipped>,
-    /// Directories entered, so what was left out can be found afterwards.
-    dirs: Vec<PathBuf>,
+}
+
+/// What a walk that handed its files on as it found them (see
+/// [`walk_each`]) leaves behind.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Files handed on.
+    pub files: u64,
+    /// What was skipped, in path order.
+    pub skipped: Vec<Skipped>,
 }
 
 /// `--exclude` in the syntax allowlist paths use: `./config` means `config`
@@ -66,15 +75,51 @@ fn exclude_glob(glob: &str) -> String {
     }
 }
 
-/// Walks `roots` in parallel. Hidden files are included (secrets live in `.env`
-/// and `.mcp.json`); `.git` directories never are.
+fn root_overrides(root: &Path, opts: &WalkOptions) -> Result<Override, ignore::Error> {
+    let mut overrides = OverrideBuilder::new(root);
+    for glob in &opts.excludes {
+        overrides.add(&exclude_glob(glob))?;
+    }
+    overrides.build()
+}
+
+/// Walks `roots` in parallel and returns the files in path order (see
+/// [`walk_each`], which hands them on as it finds them).
 ///
 /// # Errors
 ///
-/// Fails only when an `--exclude` glob is invalid; unreadable directories and
-/// broken links are reported in [`Walk::skipped`].
+/// Fails only when an `--exclude` glob is invalid.
 pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error> {
-    let mut walk = Walk::default();
+    let files = Mutex::new(Vec::new());
+    let walked = walk_each(roots, opts, &|f| files.lock().unwrap().push(f))?;
+    let mut files = files.into_inner().unwrap();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Walk {
+        files,
+        skipped: walked.skipped,
+    })
+}
+
+/// Walks `roots` in parallel and hands each file to `on_file` as soon as it
+/// is found, on the walk's threads, so that reading and scanning need not
+/// wait for the walk to end. Hidden files are included (secrets live in
+/// `.env` and `.mcp.json`); `.git` directories never are. A path reached from
+/// two overlapping roots is handed on once.
+///
+/// # Errors
+///
+/// Fails only when an `--exclude` glob is invalid, and then before any file
+/// is handed on; unreadable directories and broken links are reported in
+/// [`Walked::skipped`].
+pub fn walk_each(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+    on_file: &(dyn Fn(FileEntry) + Sync),
+) -> Result<Walked, ignore::Error> {
+    let overrides = roots
+        .iter()
+        .map(|root| root_overrides(root, opts))
+        .collect::<Result<Vec<_>, _>>()?;
     // Where followed links may lead: the roots as the file system names them.
     let within: Arc<Vec<PathBuf>> = Arc::new(
         roots
@@ -82,42 +127,51 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, ignore::Error
             .filter_map(|r| std::fs::canonicalize(r).ok())
             .collect(),
     );
-    for root in roots {
-        let mut overrides = OverrideBuilder::new(root);
-        for glob in &opts.excludes {
-            overrides.add(&exclude_glob(glob))?;
+    // Only overlapping roots (`scan . src`) can reach a path twice.
+    let seen = (roots.len() > 1).then(|| Mutex::new(HashSet::new()));
+    let handed = AtomicU64::new(0);
+    let hand_on = |f: FileEntry| {
+        if let Some(seen) = &seen {
+            if !seen.lock().unwrap().insert(f.path.clone()) {
+                return;
+            }
         }
-        let overrides = overrides.build()?;
+        handed.fetch_add(1, Ordering::Relaxed);
+        on_file(f);
+    };
+    // Ignored paths are found after a root's walk, from what it reached.
+    let track = opts.respect_ignore || !opts.excludes.is_empty();
+    let mut skipped = Vec::new();
+    for (root, overrides) in roots.iter().zip(&overrides) {
         // A symbolic link named on the command line (`keysweep scan .env`)
         // is what the user asked for: read through it. Links met inside a
         // walk are not followed.
         if let Some(size) = linked_file_size(root) {
             if size > opts.max_file_size && !opens_as_archive(root, opts) {
-                walk.skipped.push(Skipped {
+                skipped.push(Skipped {
                     path: root.clone(),
                     reason: SkipReason::TooLarge,
                     detail: format!("{size} bytes"),
                 });
             } else {
-                walk.files.push(FileEntry {
+                hand_on(FileEntry {
                     path: root.clone(),
                     size,
                 });
             }
             continue;
         }
-        let mut found = walk_root(root, opts, &overrides, &within);
-        if opts.respect_ignore || !opts.excludes.is_empty() {
-            found.skipped.extend(left_out(root, &found, &overrides));
+        let mut found = walk_root(root, opts, overrides, &within, track, &hand_on);
+        if track {
+            skipped.extend(left_out(root, &mut found, overrides));
         }
-        walk.files.append(&mut found.files);
-        walk.skipped.append(&mut found.skipped);
+        skipped.append(&mut found.skipped);
     }
-    walk.files.sort_by(|a, b| a.path.cmp(&b.path));
-    walk.files.dedup_by(|a, b| a.path == b.path);
-    walk.skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    walk.dirs.clear();
-    Ok(walk)
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Walked {
+        files: handed.into_inner(),
+        skipped,
+    })
 }
 
 /// The size of the regular file `p` links to, when `p` is a symbolic link to
@@ -128,14 +182,97 @@ fn linked_file_size(p: &Path) -> Option<u64> {
     (link.file_type().is_symlink() && target.is_file()).then_some(target.len())
 }
 
-/// Walks one root in parallel; `dirs` keeps the directories seen, for
-/// [`left_out`].
+/// What the walk of one root skipped and, when tracked, every path it
+/// reached (files and directories), for [`left_out`].
+#[derive(Default)]
+struct RootWalk {
+    reached: Vec<PathBuf>,
+    skipped: Vec<Skipped>,
+}
+
+/// One walking thread's visitor: hands files on and keeps what it reached
+/// and skipped to itself, adding it to the root's tally when the walk ends.
+struct Visitor<'a> {
+    root: &'a Path,
+    opts: &'a WalkOptions,
+    track: bool,
+    hand_on: &'a (dyn Fn(FileEntry) + Sync),
+    local: RootWalk,
+    tally: &'a Mutex<RootWalk>,
+}
+
+impl ignore::ParallelVisitor for Visitor<'_> {
+    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> WalkState {
+        let local = match entry {
+            Ok(e) if e.file_type().is_some_and(|t| t.is_dir()) => {
+                if self.track {
+                    self.local.reached.push(e.into_path());
+                }
+                return WalkState::Continue;
+            }
+            Ok(e) => classify(e, self.opts),
+            Err(err) => Err(Skipped {
+                path: error_path(&err).unwrap_or_else(|| self.root.to_path_buf()),
+                reason: if is_loop(&err) {
+                    SkipReason::SymlinkLoop
+                } else {
+                    SkipReason::Unreadable
+                },
+                detail: io_cause(&err),
+            }),
+        };
+        match local {
+            Ok(f) => {
+                if self.track {
+                    self.local.reached.push(f.path.clone());
+                }
+                (self.hand_on)(f);
+            }
+            Err(s) => self.local.skipped.push(s),
+        }
+        WalkState::Continue
+    }
+}
+
+impl Drop for Visitor<'_> {
+    fn drop(&mut self) {
+        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
+        tally.reached.append(&mut self.local.reached);
+        tally.skipped.append(&mut self.local.skipped);
+    }
+}
+
+struct Visitors<'a> {
+    root: &'a Path,
+    opts: &'a WalkOptions,
+    track: bool,
+    hand_on: &'a (dyn Fn(FileEntry) + Sync),
+    tally: &'a Mutex<RootWalk>,
+}
+
+impl<'s> ignore::ParallelVisitorBuilder<'s> for Visitors<'s> {
+    fn build(&mut self) -> Box<dyn ignore::ParallelVisitor + 's> {
+        Box::new(Visitor {
+            root: self.root,
+            opts: self.opts,
+            track: self.track,
+            hand_on: self.hand_on,
+            local: RootWalk::default(),
+            tally: self.tally,
+        })
+    }
+}
+
+/// Walks one root in parallel, handing files on; keeps what was reached
+/// when `track` is set, for [`left_out`].
 fn walk_root(
     root: &Path,
     opts: &WalkOptions,
     overrides: &Override,
     within: &Arc<Vec<PathBuf>>,
-) -> Walk {
+    track: bool,
+    hand_on: &(dyn Fn(FileEntry) + Sync),
+) -> RootWalk {
     let mut builder = WalkBuilder::new(root);
     let outside = Arc::new(Mutex::new(Vec::new()));
     builder
@@ -166,35 +303,15 @@ fn walk_root(
     } else {
         builder.filter_entry(|e| e.file_name() != ".git");
     }
-    let found = Mutex::new(Walk::default());
-    builder.build_parallel().run(|| {
-        let found = &found;
-        Box::new(move |entry| {
-            let local = match entry {
-                Ok(e) if e.file_type().is_some_and(|t| t.is_dir()) => {
-                    found.lock().unwrap().dirs.push(e.into_path());
-                    return WalkState::Continue;
-                }
-                Ok(e) => classify(e, opts),
-                Err(err) => Err(Skipped {
-                    path: error_path(&err).unwrap_or_else(|| root.to_path_buf()),
-                    reason: if is_loop(&err) {
-                        SkipReason::SymlinkLoop
-                    } else {
-                        SkipReason::Unreadable
-                    },
-                    detail: io_cause(&err),
-                }),
-            };
-            let mut w = found.lock().unwrap();
-            match local {
-                Ok(f) => w.files.push(f),
-                Err(s) => w.skipped.push(s),
-            }
-            WalkState::Continue
-        })
+    let tally = Mutex::new(RootWalk::default());
+    builder.build_parallel().visit(&mut Visitors {
+        root,
+        opts,
+        track,
+        hand_on,
+        tally: &tally,
     });
-    let mut found = found.into_inner().unwrap();
+    let mut found = tally.into_inner().unwrap();
     found.skipped.append(&mut outside.lock().unwrap());
     found
 }
@@ -283,13 +400,10 @@ fn classify(e: ignore::DirEntry, opts: &WalkOptions) -> Result<FileEntry, Skippe
 /// entry it never reached, found by walking again without them and stopping
 /// at each such entry, so an ignored directory counts once and costs one
 /// directory read.
-fn left_out(root: &Path, found: &Walk, overrides: &ignore::overrides::Override) -> Vec<Skipped> {
-    let reached: HashSet<PathBuf> = found
-        .files
-        .iter()
-        .map(|f| f.path.clone())
+fn left_out(root: &Path, found: &mut RootWalk, overrides: &Override) -> Vec<Skipped> {
+    let reached: HashSet<PathBuf> = std::mem::take(&mut found.reached)
+        .into_iter()
         .chain(found.skipped.iter().map(|s| s.path.clone()))
-        .chain(found.dirs.iter().cloned())
         .collect();
     let overrides = overrides.clone();
     let out = Arc::new(Mutex::new(Vec::new()));
@@ -363,4 +477,112 @@ pub fn read_file(path: &Path, size_hint: u64) -> std::io::Result<Blob> {
         Bytes::Owned(std::fs::read(path)?)
     };
     Ok(Blob::new(bytes, Origin::File(path.to_path_buf())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> WalkOptions {
+        WalkOptions {
+            respect_ignore: true,
+            excludes: vec!["*.log".to_string()],
+            max_file_size: 1024,
+            threads: 2,
+            archives: super::super::archive::Limits::default(),
+            follow_symlinks: false,
+        }
+    }
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::fs::create_dir_all(a.join("b/deep")).unwrap();
+        for (path, body) in [
+            ("x.txt", "x".to_string()),
+            (".ignore", "skip.txt\n".to_string()),
+            ("b/y.txt", "y".to_string()),
+            ("b/deep/z.txt", "z".to_string()),
+            ("b/skip.txt", "ignored".to_string()),
+            ("b/run.log", "excluded".to_string()),
+            ("b/big.txt", "b".repeat(2048)),
+        ] {
+            std::fs::write(a.join(path), body).unwrap();
+        }
+        dir
+    }
+
+    fn skips(skipped: &[Skipped], base: &Path) -> Vec<(String, SkipReason)> {
+        skipped
+            .iter()
+            .map(|s| {
+                let rel = s.path.strip_prefix(base).unwrap();
+                (rel.display().to_string(), s.reason)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn overlapping_roots_hand_each_file_on_once() {
+        let dir = tree();
+        let a = dir.path().join("a");
+        let roots = [a.clone(), a.join("b"), a.join("b/y.txt"), a.join("b")];
+        let handed = Mutex::new(Vec::new());
+        let walked = walk_each(&roots, &opts(), &|f| handed.lock().unwrap().push(f)).unwrap();
+        let mut got: Vec<String> = handed
+            .into_inner()
+            .unwrap()
+            .iter()
+            .map(|f| f.path.strip_prefix(&a).unwrap().display().to_string())
+            .collect();
+        got.sort();
+        assert_eq!(got, [".ignore", "b/deep/z.txt", "b/y.txt", "x.txt"]);
+        assert_eq!(walked.files, 4);
+        // Each walk of a root counts what it left out, as before the walk
+        // handed files on (in path order).
+        let once = [
+            ("b/big.txt", SkipReason::TooLarge),
+            ("b/run.log", SkipReason::Excluded),
+            ("b/skip.txt", SkipReason::Ignored),
+        ];
+        let mut want: Vec<(String, SkipReason)> = Vec::new();
+        for (p, r) in once {
+            // Reached from `a` and from `a/b` twice.
+            want.extend(std::iter::repeat_n((p.to_string(), r), 3));
+        }
+        assert_eq!(skips(&walked.skipped, &a), want);
+    }
+
+    #[test]
+    fn the_collected_walk_equals_the_streamed_one_in_path_order() {
+        let dir = tree();
+        let root = [dir.path().to_path_buf()];
+        let handed = Mutex::new(Vec::new());
+        let walked = walk_each(&root, &opts(), &|f| handed.lock().unwrap().push(f.path)).unwrap();
+        let walk = walk(&root, &opts()).unwrap();
+        let mut handed = handed.into_inner().unwrap();
+        handed.sort();
+        let collected: Vec<PathBuf> = walk.files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(collected, handed);
+        assert_eq!(walked.files, 4);
+        assert_eq!(
+            skips(&walk.skipped, dir.path()),
+            skips(&walked.skipped, dir.path())
+        );
+        assert_eq!(walk.skipped.len(), 3);
+    }
+
+    #[test]
+    fn a_bad_exclude_glob_fails_before_any_file_is_handed_on() {
+        let dir = tree();
+        let mut o = opts();
+        o.excludes.push("a/{b".to_string());
+        let handed = AtomicU64::new(0);
+        let roots = [dir.path().join("a/b"), dir.path().join("a")];
+        let r = walk_each(&roots, &o, &|_| {
+            handed.fetch_add(1, Ordering::Relaxed);
+        });
+        assert!(r.is_err());
+        assert_eq!(handed.into_inner(), 0);
+    }
 }

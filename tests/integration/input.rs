@@ -243,3 +243,42 @@ fn a_baseline_or_config_that_is_a_device_is_refused_not_read_forever() {
         );
     }
 }
+
+/// The walk hands files to the scan as it finds them: a file reached from
+/// overlapping roots is still scanned and reported once, and what the walk
+/// skips is still counted and announced.
+#[test]
+fn overlapping_roots_scan_each_file_once_while_the_walk_streams() {
+    let env = Env::new();
+    let mut fake = Fake::new(23);
+    env.write("sub/a.env", format!("T={}\n", fake.github_pat()));
+    env.write("sub/deeper/b.env", format!("T={}\n", fake.github_pat()));
+    env.write("top.env", format!("T={}\n", fake.github_pat()));
+    env.write("sub/big.txt", "a".repeat(4096));
+    env.write(".ignore", "hidden.env\n");
+    env.write("hidden.env", format!("T={}\n", fake.github_pat()));
+    let args = ["--max-file-size", "1K", ".", "sub", "sub/a.env", "./sub"];
+    let (code, json) = env.scan_json(&args);
+    assert_eq!(code, 1);
+    let mut paths: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    // `./sub/a.env` and `sub/a.env` are one path once `./` is dropped, but
+    // two walked paths: the walk dedupes by the path it walked, as before.
+    assert_eq!(
+        paths,
+        [
+            "sub/a.env",
+            "sub/a.env",
+            "sub/deeper/b.env",
+            "sub/deeper/b.env",
+            "top.env"
+        ]
+    );
+    assert_eq!(json["summary"]["files_scanned"], 6, "{json}");
+    assert_eq!(json["summary"]["skipped"]["ignored"], 1, "{json}");
+    // Reached by the walks of `.`, `sub` and `./sub`.
+    assert_eq!(json["summary"]["skipped"]["too-large"], 3, "{json}");
+}
