@@ -250,12 +250,50 @@ pub fn detect_marked(text: &[u8], path: Option<&Path>, marks: &[usize]) -> Detec
     score_all(text, path, cands, skipped)
 }
 
+/// Which lines of a text a detection proposes candidates on.
+#[derive(Debug, Clone, Copy)]
+pub enum Lines<'a> {
+    /// Every line ([`detect`]).
+    All,
+    /// The lines of these keyword places ([`detect_marked`]).
+    Marked(&'a [usize]),
+    /// The lines that can overlap these ranges ([`detect_within`]).
+    Within(&'a [Range<usize>]),
+}
+
+/// Like [`detect`], [`detect_marked`] or [`detect_within`] (by `lines`),
+/// keeping only the candidates whose score reaches [`LOW`], with the same
+/// scores: what a scan reports. A candidate is dropped as soon as the trees
+/// left cannot lift it to [`LOW`] (most candidates are far below it), so
+/// most are scored with a fraction of the trees; a span whose best reading
+/// is below [`LOW`] is absent instead of present with that reading.
+pub fn detect_reportable(text: &[u8], path: Option<&Path>, lines: Lines<'_>) -> Detection {
+    let (cands, skipped) = match lines {
+        Lines::All => candidate::candidates(text),
+        Lines::Marked(marks) => candidate::candidates_marked(text, marks),
+        Lines::Within(ranges) => candidate::candidates_within(text, ranges),
+    };
+    score_all_with(text, path, cands, skipped, true)
+}
+
 /// Scores the candidates of `text`, one per value span.
 fn score_all(
     text: &[u8],
     path: Option<&Path>,
     cands: Vec<Candidate>,
     skipped: Skipped,
+) -> Detection {
+    score_all_with(text, path, cands, skipped, false)
+}
+
+/// [`score_all`]; with `reportable`, candidates below [`LOW`] are dropped
+/// (see [`detect_reportable`]).
+fn score_all_with(
+    text: &[u8],
+    path: Option<&Path>,
+    cands: Vec<Candidate>,
+    skipped: Skipped,
+    reportable: bool,
 ) -> Detection {
     if cands.is_empty() {
         return Detection {
@@ -269,11 +307,18 @@ fn score_all(
     let tests_from = test_code_start(text, last);
     let quiet_file = features::is_quiet_path(path);
     let mut facts = LineCache::default();
-    for c in cands {
-        let x = features::features(text, &c, &file, facts.get(text, &c.line));
-        let score = score(&x);
+    let mut xs = Vec::with_capacity(cands.len());
+    let mut quiet = Vec::with_capacity(cands.len());
+    for c in &cands {
+        xs.push(features::features(text, c, &file, facts.get(text, &c.line)));
+        quiet.push(quiet_file || c.value.start >= tests_from || facts.last.1.comment);
+    }
+    let scores = score_each(&xs, reportable);
+    for ((c, score), quiet) in cands.into_iter().zip(scores).zip(quiet) {
+        let Some(score) = score else {
+            continue;
+        };
         let category = Category::of(c.form, &text[c.name.clone()]);
-        let quiet = quiet_file || c.value.start >= tests_from || facts.last.1.comment;
         found.push(Scored {
             candidate: c,
             category,
@@ -371,4 +416,108 @@ pub fn score(x: &[f32; features::COUNT]) -> f32 {
         }
     }
     1.0 / (1.0 + (-sum).exp())
+}
+
+/// Vectors [`score_each`] walks down each tree at once: the walks are
+/// chains of dependent loads, and four independent chains overlap.
+const LANES: usize = 4;
+
+/// [`score`] of each vector, to the bit (each lane's f32 sum runs over the
+/// trees in the same order). With `low_only`, `None` for each score below
+/// [`LOW`]; a group of vectors stops early once the trees left cannot lift
+/// any of them to [`LOW`]'s log-odds even at their largest leaves.
+fn score_each(xs: &[[f32; features::COUNT]], low_only: bool) -> Vec<Option<f32>> {
+    if model::FEATURES != features::COUNT {
+        // A model trained on other features would read the wrong columns.
+        return xs.iter().map(|_| (!low_only).then_some(0.0)).collect();
+    }
+    let bound = TreeBound::get();
+    let mut out = Vec::with_capacity(xs.len());
+    for group in xs.chunks(LANES) {
+        // A short last group repeats its last vector.
+        let lane: [&[f32; features::COUNT]; LANES] =
+            std::array::from_fn(|j| &group[j.min(group.len() - 1)]);
+        let mut sum = [model::BASE; LANES];
+        let mut out_of_reach = false;
+        for (k, &root) in model::ROOTS.iter().enumerate() {
+            if low_only
+                && sum
+                    .iter()
+                    .all(|&s| f64::from(s) + bound.rest[k] < bound.cut)
+            {
+                out_of_reach = true;
+                break;
+            }
+            let mut at = [root as usize; LANES];
+            loop {
+                let mut leaves = 0;
+                for j in 0..LANES {
+                    let (f, t, l, r, _) = model::NODES[at[j]];
+                    if f < 0 {
+                        leaves += 1;
+                    } else {
+                        at[j] = if lane[j][f as usize] <= t {
+                            l as usize
+                        } else {
+                            r as usize
+                        };
+                    }
+                }
+                if leaves == LANES {
+                    break;
+                }
+            }
+            for j in 0..LANES {
+                sum[j] += model::NODES[at[j]].4;
+            }
+        }
+        for &s in &sum[..group.len()] {
+            let score = 1.0 / (1.0 + (-s).exp());
+            out.push((!out_of_reach && (!low_only || score >= LOW)).then_some(score));
+        }
+    }
+    out
+}
+
+/// The largest leaf value of the tree rooted at node `root`.
+fn largest_leaf(root: usize) -> f64 {
+    let mut top = f64::NEG_INFINITY;
+    let mut stack = vec![root];
+    while let Some(i) = stack.pop() {
+        let (f, _, l, r, v) = model::NODES[i];
+        if f < 0 {
+            top = top.max(f64::from(v));
+        } else {
+            stack.extend([l as usize, r as usize]);
+        }
+    }
+    top
+}
+
+/// What the trees still to walk can add at most, for [`score_each`].
+struct TreeBound {
+    /// `rest[k]`: the sum of the largest leaf of each tree from `k` on.
+    rest: Vec<f64>,
+    /// Below this partial-sum bound a candidate cannot reach [`LOW`]: its
+    /// log-odds, less a margin far wider than the rounding of 150 f32
+    /// additions and of the logistic (both below 1e-3 here).
+    cut: f64,
+}
+
+impl TreeBound {
+    fn get() -> &'static TreeBound {
+        static BOUND: std::sync::OnceLock<TreeBound> = std::sync::OnceLock::new();
+        BOUND.get_or_init(|| {
+            let n = model::ROOTS.len();
+            let mut rest = vec![0.0; n + 1];
+            for k in (0..n).rev() {
+                rest[k] = rest[k + 1] + largest_leaf(model::ROOTS[k] as usize);
+            }
+            let low = f64::from(LOW);
+            TreeBound {
+                rest,
+                cut: (low / (1.0 - low)).ln() - 0.01,
+            }
+        })
+    }
 }

@@ -446,3 +446,97 @@ fn candidates_within_ranges_are_those_of_the_whole_text() {
     }
     assert!(tried > 100, "only {tried} candidates compared");
 }
+
+/// Texts with many candidates of every kind: the bundled rules (their
+/// examples and negatives) and the format fixtures.
+fn candidate_texts() -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    let mut dirs = vec![root.join("rules"), root.join("testdata/formats")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                let text = std::fs::read(&p).unwrap();
+                out.push((p, text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Scoring four vectors at once, with or without the early exit, gives
+/// [`score`]'s scores to the bit, and exits only on candidates below LOW:
+/// every candidate of the table, in groups of every alignment.
+#[test]
+fn batched_scores_agree_with_score_on_every_candidate() {
+    let mut xs = Vec::new();
+    for (path, text) in candidate_texts() {
+        xs.extend(feature_rows(&text, Some(&path)).into_iter().map(|(_, x)| x));
+    }
+    let exact: Vec<f32> = xs.iter().map(score).collect();
+    let reaching = exact.iter().filter(|&&s| s >= LOW).count();
+    assert!(
+        reaching > 50 && xs.len() > reaching + 500,
+        "{reaching} of {}",
+        xs.len()
+    );
+    // In file order, and lowest first so that whole groups exit early.
+    let mut by_score: Vec<usize> = (0..xs.len()).collect();
+    by_score.sort_by(|&a, &b| exact[a].total_cmp(&exact[b]));
+    let sorted: Vec<[f32; features::COUNT]> = by_score.iter().map(|&i| xs[i]).collect();
+    let sorted_exact: Vec<f32> = by_score.iter().map(|&i| exact[i]).collect();
+    for (xs, exact) in [(&xs, &exact), (&sorted, &sorted_exact)] {
+        for skip in 0..LANES {
+            let (xs, exact) = (&xs[skip..], &exact[skip..]);
+            let all = score_each(xs, false);
+            let low = score_each(xs, true);
+            for (i, &e) in exact.iter().enumerate() {
+                assert_eq!(all[i].map(f32::to_bits), Some(e.to_bits()), "{i}");
+                let want = (e >= LOW).then_some(e.to_bits());
+                assert_eq!(low[i].map(f32::to_bits), want, "{i}: {e}");
+            }
+        }
+    }
+    // The lowest-scored group does stop before the last tree.
+    assert!(trees_before_exit(&sorted[0]) < model::ROOTS.len());
+}
+
+/// How many trees [`score_each`] walks for a group of copies of `x`.
+fn trees_before_exit(x: &[f32; features::COUNT]) -> usize {
+    let bound = TreeBound::get();
+    let mut sum = model::BASE;
+    for (k, &root) in model::ROOTS.iter().enumerate() {
+        if f64::from(sum) + bound.rest[k] < bound.cut {
+            return k;
+        }
+        let mut i = root as usize;
+        while model::NODES[i].0 >= 0 {
+            let (f, t, l, r, _) = model::NODES[i];
+            i = if x[f as usize] <= t { l } else { r } as usize;
+        }
+        sum += model::NODES[i].4;
+    }
+    model::ROOTS.len()
+}
+
+/// A reportable detection is the full one less the spans whose best
+/// reading is below LOW, for each way of choosing lines.
+#[test]
+fn reportable_detection_is_the_full_one_above_low() {
+    for (path, text) in candidate_texts() {
+        let p = Some(path.as_path());
+        let full = detect(&text, p);
+        let want: Vec<&Scored> = full.found.iter().filter(|s| s.score >= LOW).collect();
+        let got = detect_reportable(&text, p, Lines::All);
+        assert_eq!(got.found.iter().collect::<Vec<_>>(), want, "{path:?}");
+        let ranges = [0..text.len() / 2];
+        let full = detect_within(&text, p, &ranges);
+        let want: Vec<&Scored> = full.found.iter().filter(|s| s.score >= LOW).collect();
+        let got = detect_reportable(&text, p, Lines::Within(&ranges));
+        assert_eq!(got.found.iter().collect::<Vec<_>>(), want, "{path:?}");
+    }
+}

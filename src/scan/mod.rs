@@ -615,11 +615,14 @@ impl Scanner {
         let weak_index = spans::SpanIndex::new(weak.iter().map(|&i| &found[i].1));
         let mut replaced = vec![false; found.len()];
         let path = self.context_path(origin);
-        let detection = match (marks, within) {
-            (Some(marks), _) => generic::detect_marked(hay, path, marks),
-            (None, Some(within)) => generic::detect_within(hay, path, within),
-            (None, None) => generic::detect(hay, path),
+        let lines = match (marks, within) {
+            (Some(marks), _) => generic::Lines::Marked(marks),
+            (None, Some(within)) => generic::Lines::Within(within),
+            (None, None) => generic::Lines::All,
         };
+        // Candidates below LOW have no level (see below): they are dropped
+        // as soon as their score cannot reach it.
+        let detection = generic::detect_reportable(hay, path, lines);
         let mut lines = finding::LineCounter::default();
         for s in &detection.found {
             let Some(level) = s.level(hay) else {

@@ -401,9 +401,17 @@ fn classify(e: ignore::DirEntry, opts: &WalkOptions) -> Result<FileEntry, Skippe
 /// at each such entry, so an ignored directory counts once and costs one
 /// directory read.
 fn left_out(root: &Path, found: &mut RootWalk, overrides: &Override) -> Vec<Skipped> {
-    let reached: HashSet<PathBuf> = std::mem::take(&mut found.reached)
+    // Keyed by the paths' bytes: both walks join the same root and names,
+    // and one hash of the bytes is cheaper than `Path`'s per component.
+    let reached: HashSet<std::ffi::OsString> = std::mem::take(&mut found.reached)
         .into_iter()
-        .chain(found.skipped.iter().map(|s| s.path.clone()))
+        .map(PathBuf::into_os_string)
+        .chain(
+            found
+                .skipped
+                .iter()
+                .map(|s| s.path.clone().into_os_string()),
+        )
         .collect();
     let overrides = overrides.clone();
     let out = Arc::new(Mutex::new(Vec::new()));
@@ -414,7 +422,7 @@ fn left_out(root: &Path, found: &mut RootWalk, overrides: &Override) -> Vec<Skip
             if e.file_name() == ".git" {
                 return false;
             }
-            if reached.contains(e.path()) {
+            if reached.contains(e.path().as_os_str()) {
                 return true;
             }
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
