@@ -103,9 +103,6 @@ pub struct GitSummary {
     pub shallow: bool,
 }
 
-/// Bytes of parsed objects libgit2 may cache (its default is 256 MiB).
-const OBJECT_CACHE: isize = 32 << 20;
-
 /// Bytes of pack files libgit2 may keep mapped at once, in windows of
 /// [`PACK_WINDOW`] (its defaults: 8 GiB in 1 GiB windows, so a whole pack
 /// stays mapped and every page the walk touched stays resident).
@@ -137,17 +134,13 @@ pub fn open(path: &Path) -> anyhow::Result<Repository> {
     // Re-hashing every object read costs a quarter of a history scan; a
     // damaged object still fails to inflate and is reported.
     git2::opts::strict_hash_verification(false);
-    // libgit2 keeps up to 256 MiB of parsed commits and trees per process;
-    // a history walk reads each tree once and each commit twice, so a small
-    // cache costs little time and saves the most memory of the walk.
+    // libgit2 keeps up to 256 MiB of parsed objects per process. A history
+    // walk reads each tree once and each commit twice, so the cache only
+    // costs: capped, its evictions left the hash table so full of deleted
+    // slots that a sixth of the walk went to comparing object ids. Packs
+    // keep their own delta-base cache, which is what resolving trees needs.
     static CACHE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: a C global written without a lock. The first `open` of a run
-    // comes before any of its threads read objects (scan_git opens the
-    // repository before starting any); a size limit read mid-change would
-    // only bound memory a little differently.
-    CACHE.call_once(|| {
-        let _ = unsafe { git2::opts::set_cache_max_size(OBJECT_CACHE) };
-    });
+    CACHE.call_once(|| git2::opts::enable_caching(false));
     Repository::open(path)
         .map_err(|e| anyhow::anyhow!("{}: not a git repository: {}", path.display(), e.message()))
 }
