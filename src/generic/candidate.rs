@@ -239,26 +239,17 @@ pub fn candidates(text: &[u8]) -> (Vec<Candidate>, Skipped) {
 ///
 /// # Time complexity
 ///
-/// Linear in the widened ranges' length (each widened by at most
-/// [`PEM_MAX_LINES`] lines), plus [`candidates`]'s per-line cost.
+/// Linear in the widened ranges' length (each widened by a few lines, and
+/// at most [`PEM_MAX_LINES`] lines before a PEM header), plus
+/// [`candidates`]'s per-line cost.
 pub fn candidates_within(text: &[u8], ranges: &[Range<usize>]) -> (Vec<Candidate>, Skipped) {
-    let back = PEM_MAX_LINES.max(LOOKAHEAD_LINES) + 1;
     let mut spans: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
     for r in ranges {
         let end = r.end.min(text.len());
         if r.start >= end {
             continue;
         }
-        let mut start = r.start;
-        for _ in 0..back {
-            match memchr::memrchr(b'\n', &text[..start]) {
-                Some(p) => start = p,
-                None => {
-                    start = 0;
-                    break;
-                }
-            }
-        }
+        let start = reach_back(text, r.start);
         let end = memchr::memchr(b'\n', &text[end - 1..]).map_or(text.len(), |p| end - 1 + p);
         match spans.last_mut() {
             Some(last) if start <= last.end => last.end = last.end.max(end),
@@ -281,6 +272,29 @@ pub fn candidates_within(text: &[u8], ranges: &[Range<usize>]) -> (Vec<Candidate
         }
     }
     st.finish()
+}
+
+/// The start of the earliest line whose keyword can yield a candidate
+/// reaching `at`: [`LOOKAHEAD_LINES`] lines back for a pair split over
+/// lines, and further, up to [`PEM_MAX_LINES`] lines, to a PEM header
+/// (found by its dashes, which are rare) whose body may reach `at`.
+fn reach_back(text: &[u8], at: usize) -> usize {
+    let back = |from: usize, lines: usize| {
+        let mut start = from;
+        for _ in 0..lines {
+            match memchr::memrchr(b'\n', &text[..start]) {
+                Some(p) => start = p,
+                None => return 0,
+            }
+        }
+        start
+    };
+    let near = back(at, LOOKAHEAD_LINES + 1);
+    let far = back(near, PEM_MAX_LINES);
+    match memchr::memmem::find(&text[far..near], b"-----") {
+        Some(p) => memchr::memrchr(b'\n', &text[..far + p]).map_or(0, |q| q + 1),
+        None => near,
+    }
 }
 
 /// Like [`candidates`], with the places of the [`LINE_KEYWORDS`] already

@@ -119,18 +119,41 @@ impl KeywordDfa {
         self.lens[p] as usize
     }
 
-    /// Whether any pattern for which `wanted` holds occurs in `hay`;
-    /// stops at the first.
+    /// Whether any pattern for which `wanted` holds occurs in `hay`. A
+    /// short haystack is walked in one lane, stopping at the first such
+    /// pattern; a long one in [`LANES`] lanes, block by block, stopping
+    /// after the first block that holds one.
+    ///
+    /// # Time complexity
+    ///
+    /// At most one DFA step per byte of `hay` (plus the lanes' lead-ins).
     pub(super) fn any(&self, hay: &[u8], wanted: impl Fn(usize) -> bool) -> bool {
-        let mut sid = self.start();
-        for &b in hay {
-            sid = self.dfa.next_state(Anchored::No, sid, b);
-            if self.dfa.is_special(sid)
-                && (0..self.dfa.match_len(sid))
-                    .any(|i| wanted(self.dfa.match_pattern(sid, i).as_usize()))
-            {
+        if hay.len() < LANE_MIN {
+            let mut sid = self.start();
+            for &b in hay {
+                sid = self.dfa.next_state(Anchored::No, sid, b);
+                if self.dfa.is_special(sid)
+                    && (0..self.dfa.match_len(sid))
+                        .any(|i| wanted(self.dfa.match_pattern(sid, i).as_usize()))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+        let mut occ = Vec::new();
+        let mut block = 0;
+        while block < hay.len() {
+            let end = hay.len().min(block + BLOCK);
+            // Each span starts the longest pattern's length less one before
+            // its block, so a pattern across a block border is seen whole.
+            let lead = self.dfa.max_pattern_len().saturating_sub(1);
+            occ.clear();
+            self.walk_lanes(hay, block.saturating_sub(lead)..end, &mut occ);
+            if occ.iter().any(|&(_, p)| wanted(p as usize)) {
                 return true;
             }
+            block = end;
         }
         false
     }
@@ -299,5 +322,35 @@ mod tests {
         assert!(dfa.any(b"my TOKEN", |p| p == 1));
         assert!(!dfa.any(b"my key", |p| p == 1));
         assert!(!dfa.any(b"", |_| true));
+    }
+
+    /// The lanes' answer is the one-lane walk's, for wanted patterns
+    /// anywhere in a long haystack: at its ends, across lane and block
+    /// borders, or nowhere.
+    #[test]
+    fn any_in_lanes_agrees_with_one_walk() {
+        let dfa = KeywordDfa::new(&[b"key".to_vec(), b"token".to_vec()]);
+        for len in [LANE_MIN, LANE_MIN + 3, 3 * BLOCK + 11] {
+            for at in [
+                0,
+                1,
+                len / 4 - 2,
+                len / 4,
+                len / 2 - 1,
+                BLOCK - 2,
+                BLOCK - 1,
+                len - 5,
+            ] {
+                let mut hay = vec![b'x'; len];
+                if at + 5 <= len {
+                    hay[at..at + 5].copy_from_slice(b"ToKeN");
+                }
+                hay[len / 3..len / 3 + 3].copy_from_slice(b"key");
+                let one = hay.windows(5).any(|w| w.eq_ignore_ascii_case(b"token"));
+                assert_eq!(dfa.any(&hay, |p| p == 1), one, "len {len} at {at}");
+                assert!(dfa.any(&hay, |p| p == 0), "len {len} at {at}");
+            }
+            assert!(!dfa.any(&vec![b'k'; len], |_| true), "len {len}");
+        }
     }
 }

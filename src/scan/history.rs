@@ -424,12 +424,36 @@ fn log_memory(messages: &Messages, phase: &str) {
     messages.log(
         crate::diag::Level::Info,
         format_args!(
-            "{phase} at {:.2?}: resident {}, peak {}",
+            "{phase} at {:.2?}, CPU {}: resident {}, peak {}",
             started.elapsed(),
+            cpu_time(),
             field("VmRSS:"),
             field("VmHWM:")
         ),
     );
+}
+
+/// This process's user and system CPU time so far, from `/proc/self/stat`
+/// (fields 14 and 15, in clock ticks of 1/100 s on Linux), or `?`.
+fn cpu_time() -> String {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return "?".into();
+    };
+    // The command name may hold spaces: fields are counted after its `)`.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+    match (tick(11), tick(12)) {
+        (Some(u), Some(s)) => format!(
+            "{:.2} s user + {:.2} s sys",
+            u as f64 / 100.0,
+            s as f64 / 100.0
+        ),
+        _ => "?".into(),
+    }
 }
 
 /// Scans the walked blobs the packs hold as each pack's traversal yields

@@ -24,6 +24,95 @@ pub const SHALLOW_FIX: &str = "This repository is a shallow clone, so older comm
 
 type IdSet = HashSet<Oid, BuildHasherDefault<crate::blob::FoldHasher>>;
 
+/// An object id as its 20 raw bytes: compared and hashed in place, where
+/// [`Oid`]'s equality is a call into libgit2 (a history walk checks tens of
+/// millions of tree entries against the ids already seen).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct RawId([u8; 20]);
+
+impl std::hash::Hash for RawId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // SHA-1 output: any eight bytes of it are as good as a hash, and
+        // nobody finds ids sharing them on purpose.
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(b));
+    }
+}
+
+impl RawId {
+    fn oid(self) -> Oid {
+        Oid::from_bytes(&self.0).expect("20 bytes make an id")
+    }
+
+    fn of(oid: Oid) -> RawId {
+        let mut b = [0u8; 20];
+        b.copy_from_slice(oid.as_bytes());
+        RawId(b)
+    }
+}
+
+/// Takes the `u64` that [`RawId`] hashes to as the hash.
+#[derive(Default)]
+struct TakeU64(u64);
+
+impl std::hash::Hasher for TakeU64 {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type RawIdSet = HashSet<RawId, BuildHasherDefault<TakeU64>>;
+
+/// The last tree read at each directory path, so the next version of a
+/// directory is compared entry by entry with it: an entry byte for byte
+/// the same as one of a tree already walked needs no lookup, as its id is
+/// seen already. Bounded: past [`LastTrees::BUDGET`] bytes no more
+/// directories are remembered (their entries are simply looked up).
+#[derive(Default)]
+struct LastTrees {
+    by_dir: HashMap<String, Vec<u8>>,
+    bytes: usize,
+}
+
+impl LastTrees {
+    const BUDGET: usize = 64 << 20;
+
+    fn take(&mut self, dir: &str) -> Vec<u8> {
+        self.by_dir
+            .get_mut(dir)
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Remembers `raw` as the last tree at `dir`, reusing `buf`.
+    fn put(&mut self, dir: &str, mut buf: Vec<u8>, raw: &[u8]) {
+        let had = buf.len();
+        if self.bytes + raw.len() > Self::BUDGET + had {
+            return;
+        }
+        self.bytes = self.bytes + raw.len() - had;
+        buf.clear();
+        buf.extend_from_slice(raw);
+        match self.by_dir.get_mut(dir) {
+            Some(slot) => *slot = buf,
+            None => {
+                self.by_dir.insert(dir.to_string(), buf);
+            }
+        }
+    }
+}
+
 /// Which history to scan.
 #[derive(Debug, Clone, Default)]
 pub struct GitOptions {
@@ -103,9 +192,6 @@ pub struct GitSummary {
     pub shallow: bool,
 }
 
-/// Bytes of parsed objects libgit2 may cache (its default is 256 MiB).
-const OBJECT_CACHE: isize = 32 << 20;
-
 /// Bytes of pack files libgit2 may keep mapped at once, in windows of
 /// [`PACK_WINDOW`] (its defaults: 8 GiB in 1 GiB windows, so a whole pack
 /// stays mapped and every page the walk touched stays resident).
@@ -137,17 +223,13 @@ pub fn open(path: &Path) -> anyhow::Result<Repository> {
     // Re-hashing every object read costs a quarter of a history scan; a
     // damaged object still fails to inflate and is reported.
     git2::opts::strict_hash_verification(false);
-    // libgit2 keeps up to 256 MiB of parsed commits and trees per process;
-    // a history walk reads each tree once and each commit twice, so a small
-    // cache costs little time and saves the most memory of the walk.
+    // libgit2 keeps up to 256 MiB of parsed objects per process. A history
+    // walk reads each tree once and each commit twice, so the cache only
+    // costs: capped, its evictions left the hash table so full of deleted
+    // slots that a sixth of the walk went to comparing object ids. Packs
+    // keep their own delta-base cache, which is what resolving trees needs.
     static CACHE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: a C global written without a lock. The first `open` of a run
-    // comes before any of its threads read objects (scan_git opens the
-    // repository before starting any); a size limit read mid-change would
-    // only bound memory a little differently.
-    CACHE.call_once(|| {
-        let _ = unsafe { git2::opts::set_cache_max_size(OBJECT_CACHE) };
-    });
+    CACHE.call_once(|| git2::opts::enable_caching(false));
     Repository::open(path)
         .map_err(|e| anyhow::anyhow!("{}: not a git repository: {}", path.display(), e.message()))
 }
@@ -177,14 +259,29 @@ pub fn enumerate_with(
     errors: &AtomicU64,
     sink: Option<std::sync::mpsc::SyncSender<Vec<Site>>>,
 ) -> anyhow::Result<History> {
+    enumerate_remembering(repo, opts, messages, errors, sink, true)
+}
+
+/// [`enumerate_with`]; `remember` whether to compare each directory's
+/// trees with its last one ([`LastTrees`]), which changes the cost only.
+fn enumerate_remembering(
+    repo: &Repository,
+    opts: &GitOptions,
+    messages: &Messages,
+    errors: &AtomicU64,
+    sink: Option<std::sync::mpsc::SyncSender<Vec<Site>>>,
+    remember: bool,
+) -> anyhow::Result<History> {
     let (starts, hidden, tips) = starting_points(repo, opts)?;
     let (mut seen_trees, mut seen_blobs) = reachable_from(repo, &hidden, messages, errors);
+    let mut last = LastTrees::default();
     let mut batch = Batcher::new(sink);
     let mut commits = Vec::new();
     let mut sites = Vec::new();
+    let odb = repo.odb().ok();
     for id in commits_to_scan(repo, &starts, &hidden, messages, errors) {
-        let tree = match repo.find_commit(id) {
-            Ok(c) => c.tree_id(),
+        let tree = match commit_tree(repo, odb.as_ref(), id) {
+            Ok(t) => t,
             Err(e) => {
                 messages.warn(&format!("commit {id}"), e.message());
                 errors.fetch_add(1, Ordering::Relaxed);
@@ -197,12 +294,13 @@ pub fn enumerate_with(
             repo,
             tree,
             &mut seen_trees,
+            remember.then_some(&mut last),
             messages,
             errors,
-            &mut |oid, prefix, name| {
-                if seen_blobs.insert(oid) {
+            &mut |id, prefix, name| {
+                if seen_blobs.insert(id) {
                     let site = Site {
-                        blob: oid,
+                        blob: id.oid(),
                         commit: idx,
                         path: join(prefix, name),
                     };
@@ -223,6 +321,27 @@ pub fn enumerate_with(
     })
 }
 
+/// The tree of commit `id`, from the first line of the raw commit (a
+/// commit object starts with `tree <hex id>`): parsing the whole commit
+/// through libgit2 for it cost an eighth of a walk.
+fn commit_tree(
+    repo: &Repository,
+    odb: Option<&git2::Odb<'_>>,
+    id: Oid,
+) -> Result<Oid, git2::Error> {
+    if let Some(raw) = odb.and_then(|o| o.read(id).ok()) {
+        let tree = (raw.kind() == ObjectType::Commit)
+            .then(|| raw.data().strip_prefix(b"tree ")?.get(..40))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| Oid::from_str(hex).ok());
+        if let Some(tree) = tree {
+            return Ok(tree);
+        }
+    }
+    repo.find_commit(id).map(|c| c.tree_id())
+}
+
 /// The trees and blobs reachable from `hidden` (excluded) commits: the
 /// commits in range do not introduce them.
 fn reachable_from(
@@ -230,15 +349,16 @@ fn reachable_from(
     hidden: &[Oid],
     messages: &Messages,
     errors: &AtomicU64,
-) -> (IdSet, IdSet) {
-    let mut trees = IdSet::default();
-    let mut blobs = IdSet::default();
+) -> (RawIdSet, RawIdSet) {
+    let mut trees = RawIdSet::default();
+    let mut blobs = RawIdSet::default();
     for id in hidden {
         if let Ok(c) = repo.find_commit(*id) {
             walk_tree(
                 repo,
                 c.tree_id(),
                 &mut trees,
+                None,
                 messages,
                 errors,
                 &mut |oid, _, _| {
@@ -390,14 +510,16 @@ fn tip_paths(
         if let Ok(c) = repo.find_commit(t) {
             // Each tip separately: a subtree shared by two tips may sit at
             // different paths in each.
-            let mut tip_trees = IdSet::default();
+            let mut tip_trees = RawIdSet::default();
             walk_tree(
                 repo,
                 c.tree_id(),
                 &mut tip_trees,
+                None,
                 messages,
                 errors,
-                &mut |oid, prefix, name| {
+                &mut |id, prefix, name| {
+                    let oid = id.oid();
                     let v = tip_paths.entry(join(prefix, name)).or_default();
                     if !v.contains(&oid) {
                         v.push(oid);
@@ -478,14 +600,18 @@ fn parents_first(
     order
 }
 
-/// Visits the blobs of a tree not below an already-seen tree.
+/// Visits the blobs of a tree not below an already-seen tree. With `last`,
+/// entries unchanged since the last tree read at the same directory are
+/// passed over (see [`LastTrees`]): `on_blob` then sees every blob whose id
+/// is not in a tree walked before, which is all a history walk needs.
 fn walk_tree(
     repo: &Repository,
     root: Oid,
-    seen: &mut IdSet,
+    seen: &mut RawIdSet,
+    mut last: Option<&mut LastTrees>,
     messages: &Messages,
     errors: &AtomicU64,
-    on_blob: &mut dyn FnMut(Oid, &str, &[u8]),
+    on_blob: &mut dyn FnMut(RawId, &str, &[u8]),
 ) {
     let odb = match repo.odb() {
         Ok(o) => o,
@@ -495,17 +621,18 @@ fn walk_tree(
             return;
         }
     };
-    let mut stack = vec![(root, String::new())];
+    let mut stack = vec![(RawId::of(root), String::new())];
     while let Some((id, prefix)) = stack.pop() {
         if !seen.insert(id) {
             continue;
         }
         // Raw tree bytes parsed here: libgit2's tree objects allocate per
         // entry, and history walks read every distinct tree.
-        let raw = match odb.read(id) {
+        let raw = match odb.read(id.oid()) {
             Ok(o) if o.kind() == ObjectType::Tree => o,
             Ok(_) => continue,
             Err(e) => {
+                let id = id.oid();
                 let loc = if prefix.is_empty() {
                     format!("tree {id}")
                 } else {
@@ -516,38 +643,84 @@ fn walk_tree(
                 continue;
             }
         };
-        for (mode, name, oid) in TreeEntries(raw.data()) {
+        let before = last
+            .as_deref_mut()
+            .map(|l| l.take(&prefix))
+            .unwrap_or_default();
+        let mut old = &before[..];
+        for e in TreeEntries(raw.data()) {
+            if unchanged(&mut old, &e) {
+                continue;
+            }
             // Some old tools wrote `040000`: read the mode as a number.
-            let mode = mode
+            let mode = e
+                .mode
                 .iter()
                 .fold(0u32, |m, &d| (m << 3) | u32::from(d.wrapping_sub(b'0') & 7));
             match mode & 0o170000 {
                 0o040000 => {
-                    if !seen.contains(&oid) {
-                        stack.push((oid, format!("{prefix}{}/", String::from_utf8_lossy(name))));
+                    if !seen.contains(&e.id) {
+                        let dir = format!("{prefix}{}/", String::from_utf8_lossy(e.name));
+                        stack.push((e.id, dir));
                     }
                 }
                 // Submodule commits belong to another repository.
                 0o160000 => {}
-                _ => on_blob(oid, &prefix, name),
+                _ => on_blob(e.id, &prefix, e.name),
             }
         }
+        if let Some(l) = last.as_deref_mut() {
+            l.put(&prefix, before, raw.data());
+        }
     }
+}
+
+/// Whether `e` is an entry of the sorted raw tree entries `old`, moving
+/// `old` past it and the entries named before it. Trees change little from
+/// one version to the next, so this is mostly one comparison of the bytes
+/// at `old`'s start.
+fn unchanged(old: &mut &[u8], e: &TreeEntry<'_>) -> bool {
+    loop {
+        if old.starts_with(e.whole) {
+            *old = &old[e.whole.len()..];
+            return true;
+        }
+        match TreeEntries(old).next() {
+            Some(o) if o.name < e.name => *old = &old[o.whole.len()..],
+            _ => return false,
+        }
+    }
+}
+
+/// One entry of a raw tree object.
+struct TreeEntry<'a> {
+    mode: &'a [u8],
+    name: &'a [u8],
+    id: RawId,
+    /// The whole entry: mode, name and id.
+    whole: &'a [u8],
 }
 
 /// Entries of a raw tree object: `<mode> <name>\0<20-byte id>`, repeated.
 struct TreeEntries<'a>(&'a [u8]);
 
 impl<'a> Iterator for TreeEntries<'a> {
-    type Item = (&'a [u8], &'a [u8], Oid);
+    type Item = TreeEntry<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let data = self.0;
-        let sp = memchr::memchr(b' ', data)?;
-        let nul = sp + 1 + memchr::memchr(0, &data[sp + 1..])?;
-        let id = data.get(nul + 1..nul + 21)?;
+        // Modes and names are a few bytes: a plain loop beats a vector
+        // search's set-up here.
+        let sp = data.iter().position(|&b| b == b' ')?;
+        let nul = sp + 1 + data[sp + 1..].iter().position(|&b| b == 0)?;
+        let id: [u8; 20] = data.get(nul + 1..nul + 21)?.try_into().ok()?;
         self.0 = &data[nul + 21..];
-        Some((&data[..sp], &data[sp + 1..nul], Oid::from_bytes(id).ok()?))
+        Some(TreeEntry {
+            mode: &data[..sp],
+            name: &data[sp + 1..nul],
+            id: RawId(id),
+            whole: &data[..nul + 21],
+        })
     }
 }
 
@@ -740,4 +913,97 @@ pub fn pack_damage(dir: &Path) -> Vec<String> {
     }
     damaged.sort();
     damaged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    /// Comparing each directory with its last tree is only a shortcut: the
+    /// walk finds the same blobs at the same commits and paths as looking
+    /// every entry up, through edits, renames, reverts, a directory removed
+    /// and restored, one blob at two paths, and a merge.
+    #[test]
+    fn remembered_trees_change_nothing_found() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        let mut x: u64 = 7;
+        let mut rnd = |n: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        let paths = [
+            "a.txt",
+            "src/b.rs",
+            "src/deep/c.py",
+            "src/deep/d.py",
+            "docs/e.md",
+            "z/f",
+        ];
+        for step in 0..40 {
+            match step {
+                12 => git(dir, &["rm", "-rq", "src/deep"]),
+                15 => git(dir, &["checkout", "-q", "HEAD~3", "--", "src/deep"]),
+                20 => git(dir, &["mv", "docs", "manual"]),
+                25 => git(dir, &["checkout", "-q", "-b", "side"]),
+                30 => {
+                    git(dir, &["checkout", "-q", "main"]);
+                    git(dir, &["merge", "-q", "--no-edit", "-s", "ours", "side"]);
+                }
+                _ => {
+                    let p = dir.join(paths[rnd(paths.len() as u64) as usize]);
+                    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                    let body = format!("v{} {}\n", rnd(9), step % 11);
+                    std::fs::write(&p, &body).unwrap();
+                    std::fs::write(dir.join("copy.txt"), &body).unwrap();
+                }
+            }
+            git(dir, &["add", "-A"]);
+            git(
+                dir,
+                &[
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-m",
+                    &format!("step {step}"),
+                ],
+            );
+        }
+        let repo = Repository::open(dir).unwrap();
+        let (messages, errors) = (Messages::new(true), AtomicU64::new(0));
+        let opts = GitOptions::default();
+        let sites = |remember| {
+            let h =
+                enumerate_remembering(&repo, &opts, &messages, &errors, None, remember).unwrap();
+            let v: Vec<(Oid, u32, String)> = h
+                .sites
+                .into_iter()
+                .map(|s| (s.blob, s.commit, s.path))
+                .collect();
+            v
+        };
+        let (fast, slow) = (sites(true), sites(false));
+        assert!(slow.len() > 30, "{} sites", slow.len());
+        assert_eq!(fast, slow);
+        assert_eq!(errors.load(Ordering::Relaxed), 0);
+    }
 }
