@@ -90,10 +90,18 @@ impl Scanner {
         let counters = Counters::default();
         // Files are scanned as the walk finds them: the walk (and its second
         // pass for ignored paths) overlaps the scan instead of preceding it.
+        // Someone watching a terminal gets the files in path order instead,
+        // after the walk: a bar whose total is known, findings shown in order.
         let (tx, rx) = mpsc::channel();
+        let ordered = opts.progress || opts.stream.is_some();
         let (walked, found) = std::thread::scope(|s| {
             let (roots, walk_opts, meter) = (&roots, &opts.walk, progress.as_ref());
-            let walker = s.spawn(move || walk(roots, walk_opts, messages, meter, tx, started));
+            let to = Sink {
+                files: tx,
+                ordered,
+                progress: meter,
+            };
+            let walker = s.spawn(move || walk(roots, walk_opts, messages, to, started));
             let found = self.scan_walked(rx, &pool, opts, &counters, progress.as_ref(), messages);
             (walker.join(), found)
         });
@@ -254,14 +262,41 @@ struct WalkTally {
     errors: u64,
 }
 
-/// Walks the roots that exist, sending each file to `files` as it is found,
-/// and counts and reports the roots that do not and every skipped path.
+/// Where the walk sends the files it finds.
+struct Sink<'a> {
+    files: mpsc::Sender<fs::FileEntry>,
+    /// All at the end, in path order, instead of each as it is found.
+    ordered: bool,
+    progress: Option<&'a Meter>,
+}
+
+impl Sink<'_> {
+    /// Logs `files` and adds them to the bar's totals.
+    fn count(&self, files: &[fs::FileEntry], messages: &Messages) {
+        if crate::diag::enabled(Level::Trace) {
+            for f in files {
+                messages.log(Level::Trace, format_args!("walked {}", f.path.display()));
+            }
+        }
+        if let Some(m) = self.progress {
+            m.walked(files.len() as u64, files.iter().map(|f| f.size).sum());
+        }
+    }
+
+    fn send(&self, f: fs::FileEntry) {
+        // The scan ends early only by a panic, which the caller re-raises.
+        let _ = self.files.send(f);
+    }
+}
+
+/// Walks the roots that exist, sending each file to `to` (as it is found,
+/// or all in path order once the skipped paths are reported), and counts
+/// and reports the roots that do not exist and every skipped path.
 fn walk(
     roots: &[PathBuf],
     opts: &WalkOptions,
     messages: &Messages,
-    progress: Option<&Meter>,
-    files: mpsc::Sender<fs::FileEntry>,
+    to: Sink<'_>,
     started: Instant,
 ) -> anyhow::Result<WalkTally> {
     let mut tally = WalkTally::default();
@@ -282,23 +317,26 @@ fn walk(
         tally.errors += 1;
     }
     let roots: Vec<PathBuf> = roots.iter().filter(|r| r.exists()).cloned().collect();
-    let trace = crate::diag::enabled(Level::Trace);
-    let walk = fs::walk_each(&roots, opts, &|f| {
-        if trace {
-            messages.log(Level::Trace, format_args!("walked {}", f.path.display()));
+    let held = Mutex::new(Vec::new());
+    let walk = fs::walk_each(&roots, opts, &|f| match to.ordered {
+        true => held.lock().unwrap().push(f),
+        false => {
+            to.count(std::slice::from_ref(&f), messages);
+            to.send(f);
         }
-        if let Some(m) = progress {
-            m.walked(f.size);
-        }
-        // The scan ends early only by a panic, which the caller re-raises.
-        let _ = files.send(f);
     })?;
-    drop(files);
     messages.log(
         Level::Info,
         format_args!("walk: {} files in {:?}", walk.files, started.elapsed()),
     );
     report_skipped(&walk.skipped, opts, messages, &mut tally);
+    let mut held = held.into_inner().unwrap();
+    held.sort_by(|a, b| a.path.cmp(&b.path));
+    // The whole total before the first file is scanned.
+    to.count(&held, messages);
+    for f in held {
+        to.send(f);
+    }
     Ok(tally)
 }
 

@@ -56,10 +56,11 @@ impl Meter {
         &self.pb
     }
 
-    /// Adds a file of `bytes` the walk found to the totals.
-    pub fn walked(&self, bytes: u64) {
+    /// Adds `files` files of `bytes` bytes in all, which the walk found,
+    /// to the totals (at once: each change may redraw the bar).
+    pub fn walked(&self, files: u64, bytes: u64) {
         if let Some(t) = &self.total {
-            t.fetch_add(1, Ordering::Relaxed);
+            t.fetch_add(files, Ordering::Relaxed);
         }
         self.pb.inc_length(bytes);
     }
@@ -137,8 +138,8 @@ mod tests {
     fn totals_grow_as_the_walk_finds_files() {
         let m = Meter::files(0, 0);
         m.bar().set_draw_target(ProgressDrawTarget::hidden());
-        m.walked(10);
-        m.walked(30);
+        m.walked(1, 10);
+        m.walked(1, 30);
         m.read(10);
         m.scanned(1, None);
         assert_eq!(m.status(), "1/2 files, 1 finding");
