@@ -11,6 +11,7 @@
 #   KEYSWEEP     keysweep binary (default: build target/release/keysweep)
 #   KINGFISHER   Kingfisher binary (default: /work/venvs/kingfisher/bin/kingfisher)
 #   BETTERLEAKS  Betterleaks binary (default: the one in /work/venvs/betterleaks)
+#   KEYSWEEP_BEFORE  an earlier keysweep build, run too (its default path)
 # A peer that is not installed is left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,10 @@ for repo in "$@"; do
   echo "== $repo ($rounds rounds)"
   for i in $(seq "$rounds"); do
     run keysweep-read-packs "$repo" "$KEYSWEEP" git "$repo" -j2 -q --read-packs -f json -o "$out/ks-packs.json"
-    run keysweep-by-id "$repo" "$KEYSWEEP" git "$repo" -j2 -q -f json -o "$out/ks-id.json"
+    run keysweep-by-id "$repo" "$KEYSWEEP" git "$repo" -j2 -q --no-read-packs -f json -o "$out/ks-id.json"
+    if [ -n "${KEYSWEEP_BEFORE:-}" ]; then
+      run keysweep-before "$repo" "$KEYSWEEP_BEFORE" git "$repo" -j2 -q -f json -o "$out/ks-before.json"
+    fi
     if [ -x "$kf" ]; then
       run kingfisher "$repo" "$kf" scan "$repo" --git-history full --no-update-check --no-validate \
         -j 2 --format json -o "$out/kf.json"
@@ -56,7 +60,7 @@ rows = [l.split() for l in open(os.path.join(out, "times"))]
 def count(name):
     try:
         if name.startswith("keysweep"):
-            f = "ks-packs.json" if name.endswith("packs") else "ks-id.json"
+            f = {"keysweep-read-packs": "ks-packs.json", "keysweep-by-id": "ks-id.json"}.get(name, "ks-before.json")
             return len(json.load(open(os.path.join(out, f)))["findings"])
         if name == "kingfisher":
             d = json.load(open(os.path.join(out, "kf.json")))

@@ -15,8 +15,6 @@ use std::hash::BuildHasherDefault;
 use std::ops::Range;
 use std::sync::Mutex;
 
-use xxhash_rust::xxh3::Xxh3;
-
 use crate::blob::FoldHasher;
 
 /// About one line in 32 ends a chunk.
@@ -69,11 +67,10 @@ impl Seen {
             let end = chunk_end(hay, start);
             let lo = start.saturating_sub(self.margin);
             let hi = (end + self.margin).min(hay.len());
-            let mut h = Xxh3::new();
-            h.update(&path_hash.to_le_bytes());
-            h.update(&((start - lo) as u64).to_le_bytes());
-            h.update(&hay[lo..hi]);
-            let key = h.digest128();
+            // One-shot: the streaming hasher's set-up and buffering cost
+            // more than hashing a chunk's kilobyte or two.
+            let seed = path_hash ^ ((start - lo) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let key = xxhash_rust::xxh3::xxh3_128_with_seed(&hay[lo..hi], seed);
             let known = self.shard(key).lock().unwrap().get(&key).copied();
             match known {
                 Some(f) => any_flag |= f,
