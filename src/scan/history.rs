@@ -24,7 +24,8 @@ use crate::finding::{self, Finding};
 use crate::format;
 use crate::matcher::{Matcher, Scratch};
 use crate::source::git::{
-    enumerate_with, for_each_text, open, GitOptions, GitSummary, History, HistoryText, Site,
+    enumerate_with, for_each_attached_text, for_each_commit_message, open, GitOptions, GitSummary,
+    History, HistoryText, Site,
 };
 use crate::source::SkipReason;
 
@@ -164,46 +165,103 @@ impl Scanner {
         messages: &Messages,
         errors: &AtomicU64,
     ) -> anyhow::Result<TextScan> {
-        let repo = open(repo_path)?;
         let too_large = AtomicU64::new(0);
-        let mut scratch = Scratch::default();
-        let mut meta: HashMap<Oid, (String, String, String, String)> = HashMap::new();
-        let mut findings = Vec::new();
-        let mut visit = |t: HistoryText| {
-            let origin = Origin::Git {
-                blob: t.object.to_string(),
-                path: t.location(),
-            };
-            let found = self.scan_bytes_with(&t.text, &origin, &mut scratch, messages);
-            if found.is_empty() {
-                return;
-            }
-            let m = meta
-                .entry(t.commit)
-                .or_insert_with(|| commit_meta(&repo, t.commit));
-            for mut f in found {
-                f.git = Some(GitProvenance {
-                    commit: t.commit.to_string(),
-                    author: m.0.clone(),
-                    email: m.1.clone(),
-                    date: m.2.clone(),
-                    message: m.3.clone(),
-                    blob: t.object.to_string(),
-                    // History holds the text for good: no tip "removes" it.
-                    status: GitStatus::HistoryOnly,
-                    occurrences: 0,
-                });
-                findings.push(f);
-            }
-        };
         let max = opts.max_file_size;
-        for_each_text(
-            &repo, history, max, messages, errors, &too_large, &mut visit,
-        );
+        // Commit messages in consecutive parts on `threads` threads (each
+        // with its own repository handle): tens of thousands of commits are
+        // read and scanned one by one. Tags and notes go with the first.
+        let scan_part = |part: &[Oid], attached: bool| -> anyhow::Result<Vec<Finding>> {
+            let repo = open(repo_path)?;
+            let mut texts = TextScanner::new(self, &repo, messages);
+            let visit = &mut |t: HistoryText| texts.visit(t);
+            for_each_commit_message(&repo, part, max, messages, errors, &too_large, visit);
+            if attached {
+                for_each_attached_text(&repo, history, max, messages, errors, &too_large, visit);
+            }
+            Ok(texts.findings)
+        };
+        let threads = if history.commits.len() >= PARALLEL_TEXTS_MIN {
+            opts.threads.max(1)
+        } else {
+            1
+        };
+        let size = history.commits.len().div_ceil(threads).max(1);
+        let parts: Vec<&[Oid]> = history.commits.chunks(size).collect();
+        let findings = std::thread::scope(|s| -> anyhow::Result<Vec<Finding>> {
+            let rest: Vec<_> = parts
+                .iter()
+                .skip(1)
+                .map(|&p| s.spawn(move || scan_part(p, false)))
+                .collect();
+            let mut findings = scan_part(parts.first().copied().unwrap_or(&[]), true)?;
+            for r in rest {
+                findings.extend(r.join().expect("message scan panicked")?);
+            }
+            Ok(findings)
+        })?;
         Ok(TextScan {
             findings,
             too_large: too_large.into_inner(),
         })
+    }
+}
+
+/// Below this many commits the messages are scanned on one thread.
+const PARALLEL_TEXTS_MIN: usize = 1000;
+
+/// Scans history texts (messages of commits and tags, notes) one by one,
+/// attaching the commit each belongs to.
+struct TextScanner<'a> {
+    scanner: &'a Scanner,
+    repo: &'a Repository,
+    messages: &'a Messages,
+    scratch: Scratch,
+    meta: HashMap<Oid, (String, String, String, String)>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> TextScanner<'a> {
+    fn new(scanner: &'a Scanner, repo: &'a Repository, messages: &'a Messages) -> Self {
+        TextScanner {
+            scanner,
+            repo,
+            messages,
+            scratch: Scratch::default(),
+            meta: HashMap::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn visit(&mut self, t: HistoryText) {
+        let origin = Origin::Git {
+            blob: t.object.to_string(),
+            path: t.location(),
+        };
+        let found =
+            self.scanner
+                .scan_bytes_with(&t.text, &origin, &mut self.scratch, self.messages);
+        if found.is_empty() {
+            return;
+        }
+        let repo = self.repo;
+        let m = self
+            .meta
+            .entry(t.commit)
+            .or_insert_with(|| commit_meta(repo, t.commit));
+        for mut f in found {
+            f.git = Some(GitProvenance {
+                commit: t.commit.to_string(),
+                author: m.0.clone(),
+                email: m.1.clone(),
+                date: m.2.clone(),
+                message: m.3.clone(),
+                blob: t.object.to_string(),
+                // History holds the text for good: no tip "removes" it.
+                status: GitStatus::HistoryOnly,
+                occurrences: 0,
+            });
+            self.findings.push(f);
+        }
     }
 }
 

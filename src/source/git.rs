@@ -580,7 +580,7 @@ fn starting_points(
             }
             for r in repo.references()?.flatten() {
                 // Notes are read as notes, on the commits they annotate
-                // ([`for_each_text`]), not as files named after commit ids.
+                // ([`for_each_attached_text`]), not as files named after commit ids.
                 if r.name().is_ok_and(|n| n.starts_with("refs/notes/")) {
                     continue;
                 }
@@ -916,11 +916,42 @@ impl HistoryText {
     }
 }
 
-/// Visits the messages of the walked commits, then the annotated tags and the
-/// notes (under every `refs/notes/` ref) on them. Texts over `max_size` bytes
-/// are counted in `too_large` and not read further; unreadable objects are
-/// warned about and counted in `errors`.
-pub fn for_each_text(
+/// Visits the messages of `commits` (walked commits, or a consecutive part
+/// of them). Messages over `max_size` bytes are counted in `too_large` and
+/// not read further; unreadable commits are warned about and counted in
+/// `errors`.
+pub fn for_each_commit_message(
+    repo: &Repository,
+    commits: &[Oid],
+    max_size: u64,
+    messages: &Messages,
+    errors: &AtomicU64,
+    too_large: &AtomicU64,
+    visit: &mut dyn FnMut(HistoryText),
+) {
+    for &id in commits {
+        match repo.find_commit(id) {
+            Ok(c) if c.message_raw_bytes().len() as u64 > max_size => {
+                too_large.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(c) => visit(HistoryText {
+                kind: TextKind::CommitMessage,
+                object: id,
+                commit: id,
+                text: c.message_raw_bytes().to_vec(),
+            }),
+            Err(e) => {
+                messages.warn(&format!("commit {id}"), e.message());
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Visits the messages of the annotated tags on the walked commits, then the
+/// notes (under every `refs/notes/` ref) on them, counting and warning as
+/// [`for_each_commit_message`] does.
+pub fn for_each_attached_text(
     repo: &Repository,
     history: &History,
     max_size: u64,
@@ -937,20 +968,6 @@ pub fn for_each_text(
             visit(t);
         }
     };
-    for &id in &history.commits {
-        match repo.find_commit(id) {
-            Ok(c) => emit(HistoryText {
-                kind: TextKind::CommitMessage,
-                object: id,
-                commit: id,
-                text: c.message_raw_bytes().to_vec(),
-            }),
-            Err(e) => {
-                messages.warn(&format!("commit {id}"), e.message());
-                errors.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
     let mut tags = Vec::new();
     let _ = repo.tag_foreach(|oid, name| {
         tags.push((oid, String::from_utf8_lossy(name).into_owned()));

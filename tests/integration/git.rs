@@ -987,3 +987,79 @@ fn packs_are_read_in_delta_order_for_a_whole_history_only() {
         );
     }
 }
+
+/// A history long enough to be walked and its messages scanned in parts on
+/// two threads: secrets in commit messages on either side of the split, in
+/// a file added and removed in the second half, a tag and a note are each
+/// reported once, at their own commit.
+#[test]
+fn long_histories_walked_in_parts_report_each_secret_at_its_commit() {
+    let env = Env::new();
+    let r = Repo::init(env.path());
+    let mut fake = Fake::new(176);
+    let (early, late, in_file, in_tag, in_note) = (
+        fake.github_pat(),
+        fake.github_pat(),
+        fake.github_pat(),
+        fake.github_pat(),
+        fake.github_pat(),
+    );
+    let mut ids = Vec::new();
+    for i in 0..1200u32 {
+        r.write("counter.txt", &format!("{i}\n"));
+        r.write(&format!("dir{}/f.txt", i % 7), &format!("v{}\n", i / 7));
+        match i {
+            700 => r.write("leak.env", &format!("GITHUB_TOKEN={in_file}\n")),
+            750 => r.write("leak.env", "GITHUB_TOKEN=\n"),
+            _ => {}
+        }
+        let msg = match i {
+            100 => format!("setup\n\ntoken {early}\n"),
+            900 => format!("deploy\n\ntoken {late}\n"),
+            _ => format!("step {i}"),
+        };
+        ids.push(r.commit(&msg, 1_700_000_000 + i64::from(i) * 60));
+    }
+    let repo = git2::Repository::open(env.path()).unwrap();
+    let sig = Signature::new("Ada", "ada@example.org", &Time::new(1_800_000_000, 0)).unwrap();
+    let last = repo.find_object(ids[1199], None).unwrap();
+    repo.tag("v9", &last, &sig, &format!("release {in_tag}\n"), false)
+        .unwrap();
+    repo.note(
+        &sig,
+        &sig,
+        None,
+        ids[1100],
+        &format!("ci: {in_note}"),
+        false,
+    )
+    .unwrap();
+
+    let (code, json) = git_json(&env, &["--show-secrets", "-j", "2", "."]);
+    assert_eq!(code, 1, "{json:#}");
+    let mut got: Vec<(String, String, String)> = findings(&json)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["secret"].as_str().unwrap().to_string(),
+                f["commit"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        ("<commit message>".to_string(), early, ids[100].to_string()),
+        ("<commit message>".to_string(), late, ids[900].to_string()),
+        ("leak.env".to_string(), in_file, ids[700].to_string()),
+        ("<tag v9>".to_string(), in_tag, ids[1199].to_string()),
+        (
+            "<note refs/notes/commits>".to_string(),
+            in_note,
+            ids[1100].to_string(),
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{json:#}");
+    assert_eq!(json["summary"]["git"]["commits"], 1200, "{json:#}");
+}
