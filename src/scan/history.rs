@@ -213,10 +213,9 @@ const PARALLEL_TEXTS_MIN: usize = 1000;
 /// attaching the commit each belongs to.
 struct TextScanner<'a> {
     scanner: &'a Scanner,
-    repo: &'a Repository,
     messages: &'a Messages,
     scratch: Scratch,
-    meta: HashMap<Oid, (String, String, String, String)>,
+    metas: CommitMetas<'a>,
     findings: Vec<Finding>,
 }
 
@@ -224,10 +223,9 @@ impl<'a> TextScanner<'a> {
     fn new(scanner: &'a Scanner, repo: &'a Repository, messages: &'a Messages) -> Self {
         TextScanner {
             scanner,
-            repo,
             messages,
             scratch: Scratch::default(),
-            meta: HashMap::new(),
+            metas: CommitMetas::new(repo),
             findings: Vec::new(),
         }
     }
@@ -243,23 +241,12 @@ impl<'a> TextScanner<'a> {
         if found.is_empty() {
             return;
         }
-        let repo = self.repo;
-        let m = self
-            .meta
-            .entry(t.commit)
-            .or_insert_with(|| commit_meta(repo, t.commit));
         for mut f in found {
-            f.git = Some(GitProvenance {
-                commit: t.commit.to_string(),
-                author: m.0.clone(),
-                email: m.1.clone(),
-                date: m.2.clone(),
-                message: m.3.clone(),
-                blob: t.object.to_string(),
-                // History holds the text for good: no tip "removes" it.
-                status: GitStatus::HistoryOnly,
-                occurrences: 0,
-            });
+            // History holds the text for good: no tip "removes" it.
+            let git =
+                self.metas
+                    .provenance(t.commit, t.object.to_string(), GitStatus::HistoryOnly, 0);
+            f.git = Some(git);
             self.findings.push(f);
         }
     }
@@ -958,7 +945,7 @@ fn attach_provenance(
     let mut found: Vec<Finding> = unique.into_values().collect();
     let sites = first_sites(history, &versions, &mut found, &read);
     let present = tip_presence(history, &spread, &found, &read);
-    let mut meta: HashMap<Oid, (String, String, String, String)> = HashMap::new();
+    let mut metas = CommitMetas::new(repo);
     let mut out = Vec::with_capacity(found.len());
     for ((mut f, site), present) in found.into_iter().zip(sites).zip(present) {
         let Some(site) = site.map(|i| &history.sites[i]) else {
@@ -967,26 +954,15 @@ fn attach_provenance(
         };
         let paths = &spread[&(f.rule.id.clone(), f.matched.secret.clone())];
         let commit = history.commits[site.commit as usize];
-        let m = meta
-            .entry(commit)
-            .or_insert_with(|| commit_meta(repo, commit));
-        f.git = Some(GitProvenance {
-            commit: commit.to_string(),
-            author: m.0.clone(),
-            email: m.1.clone(),
-            date: m.2.clone(),
-            message: m.3.clone(),
-            blob: site.blob.to_string(),
-            status: if present {
-                GitStatus::Present
-            } else {
-                GitStatus::HistoryOnly
-            },
-            occurrences: paths.len() - 1,
-        });
+        let status = if present {
+            GitStatus::Present
+        } else {
+            GitStatus::HistoryOnly
+        };
+        f.git = Some(metas.provenance(commit, site.blob.to_string(), status, paths.len() - 1));
         out.push(f);
     }
-    out.extend(archive_provenance(repo, history, in_archives, &mut meta));
+    out.extend(archive_provenance(history, in_archives, &mut metas));
     out
 }
 
@@ -995,10 +971,9 @@ fn attach_provenance(
 /// earliest commit of an archive holding it; present when a branch tip's
 /// archive at that path is one of those holding it.
 fn archive_provenance(
-    repo: &Repository,
     history: &History,
     found: Vec<Finding>,
-    meta: &mut HashMap<Oid, (String, String, String, String)>,
+    metas: &mut CommitMetas<'_>,
 ) -> Vec<Finding> {
     if found.is_empty() {
         return found;
@@ -1033,24 +1008,13 @@ fn archive_provenance(
             .get(outer)
             .is_some_and(|tips| tips.iter().any(|t| holders[&fp].contains(t)));
         if let Some(&commit) = history.commits.get(at as usize) {
-            let m = meta
-                .entry(commit)
-                .or_insert_with(|| commit_meta(repo, commit));
             let blob = f.git.take().map(|g| g.blob).unwrap_or_default();
-            f.git = Some(GitProvenance {
-                commit: commit.to_string(),
-                author: m.0.clone(),
-                email: m.1.clone(),
-                date: m.2.clone(),
-                message: m.3.clone(),
-                blob,
-                status: if present {
-                    GitStatus::Present
-                } else {
-                    GitStatus::HistoryOnly
-                },
-                occurrences: 0,
-            });
+            let status = if present {
+                GitStatus::Present
+            } else {
+                GitStatus::HistoryOnly
+            };
+            f.git = Some(metas.provenance(commit, blob, status, 0));
         }
         out.push(f);
     }
@@ -1162,6 +1126,47 @@ fn tip_presence(
                 .any(|oid| held.get(oid).is_some_and(|h| h[k].is_some()))
         })
         .collect()
+}
+
+/// The author, email, date and message of the commits findings are
+/// attached to, each commit read once however many findings it has.
+struct CommitMetas<'r> {
+    repo: &'r Repository,
+    read: HashMap<Oid, (String, String, String, String)>,
+}
+
+impl<'r> CommitMetas<'r> {
+    fn new(repo: &'r Repository) -> Self {
+        CommitMetas {
+            repo,
+            read: HashMap::new(),
+        }
+    }
+
+    /// A finding's provenance at `commit`, in `blob`.
+    fn provenance(
+        &mut self,
+        commit: Oid,
+        blob: String,
+        status: GitStatus,
+        occurrences: usize,
+    ) -> GitProvenance {
+        let repo = self.repo;
+        let m = self
+            .read
+            .entry(commit)
+            .or_insert_with(|| commit_meta(repo, commit));
+        GitProvenance {
+            commit: commit.to_string(),
+            author: m.0.clone(),
+            email: m.1.clone(),
+            date: m.2.clone(),
+            message: m.3.clone(),
+            blob,
+            status,
+            occurrences,
+        }
+    }
 }
 
 fn commit_meta(repo: &Repository, id: Oid) -> (String, String, String, String) {

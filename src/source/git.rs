@@ -1084,10 +1084,12 @@ pub fn pack_damage(dir: &Path) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn git(dir: &Path, args: &[&str]) {
+    /// Runs `git args` in `dir`, isolated from the user's and the system's
+    /// configuration, as author and committer `t`; panics when git fails.
+    pub(crate) fn git(dir: &Path, args: &[&str]) {
         let out = std::process::Command::new("git")
             .args(args)
             .current_dir(dir)

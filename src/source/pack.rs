@@ -207,19 +207,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::git::tests::git;
     use std::collections::HashMap;
     use std::sync::Mutex;
-
-    fn git(dir: &Path, args: &[&str]) {
-        let ok = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .output()
-            .unwrap();
-        assert!(ok.status.success(), "git {args:?}: {ok:?}");
-    }
 
     /// Blobs read from the pack in delta order are byte for byte what
     /// libgit2 reads by id, deltas of deltas included.
