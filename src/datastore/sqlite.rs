@@ -98,13 +98,17 @@ impl Sqlite {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create directory", dir.display()))?;
         }
-        if !path.exists() {
-            create_private(path).with_context(|| format!("{name}: cannot create datastore"))?;
+        // Shards of one sweep may open a new store at the same moment: the
+        // loser of `create_new` finds the winner's file, which is what it wanted.
+        match create_private(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(e).with_context(|| format!("{name}: cannot create datastore"));
+            }
+            _ => {}
         }
         let conn = Connection::open(path).with_context(|| format!("{name}: cannot open"))?;
         conn.busy_timeout(std::time::Duration::from_secs(60))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .with_context(|| format!("{name}: not an SQLite datastore"))?;
+        wal_mode(&conn).with_context(|| format!("{name}: not an SQLite datastore"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Sqlite {
@@ -143,6 +147,31 @@ impl Sqlite {
     }
 }
 
+/// Switches the store to write-ahead logging, waiting out other processes
+/// doing the same.
+///
+/// The switch needs the write lock while holding a read lock, so SQLite
+/// answers "busy" at once instead of calling the busy handler when two
+/// shards open a fresh store together; retry for as long as the busy timeout.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(unix)]
 fn create_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -156,7 +185,11 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn create_private(path: &Path) -> std::io::Result<()> {
-    std::fs::File::create(path).map(drop)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(drop)
 }
 
 impl Datastore for Sqlite {
@@ -481,5 +514,40 @@ impl Datastore for Sqlite {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shards of one sweep start at once against a store that does not exist
+    /// yet; every one of them must open it, and it stays private.
+    #[test]
+    fn concurrent_first_opens_all_succeed() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("state/sweep{round}.db"));
+            let barrier = std::sync::Barrier::new(6);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..6)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            Sqlite::open(&path).map(drop).map_err(|e| format!("{e:#}"))
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.join().unwrap().unwrap();
+                }
+            });
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600);
+            }
+        }
     }
 }
