@@ -50,7 +50,18 @@ impl Seen {
     /// at `path`, merging adjacent ones, and records them as seen. `flag` is
     /// called on each new chunk (with `flag_overlap` bytes of the next one, so
     /// a short word cut by a forced chunk end is not missed) and its answer
-    /// kept; returns whether any chunk, new or old, is flagged.
+    /// kept. Appends to `flagged` (after clearing it) every flagged chunk, new
+    /// or old, with its `flag_overlap` bytes, merging those that touch.
+    ///
+    /// A remembered flag is the answer for the current bytes because a chunk
+    /// is old only when its `margin` bytes on each side are too, and
+    /// `flag_overlap` is at most `margin`. So when `flag` says whether a
+    /// pattern no longer than `flag_overlap` occurs, every occurrence of one
+    /// in `hay` starts inside `flagged`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `flag_overlap` exceeds the margin.
     pub fn new_chunks(
         &self,
         path: &str,
@@ -58,10 +69,15 @@ impl Seen {
         flag_overlap: usize,
         flag: impl Fn(&[u8]) -> bool,
         out: &mut Vec<Range<usize>>,
-    ) -> bool {
+        flagged: &mut Vec<Range<usize>>,
+    ) {
+        assert!(
+            flag_overlap <= self.margin,
+            "flag overlap beyond the margin"
+        );
         out.clear();
+        flagged.clear();
         let path_hash = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
-        let mut any_flag = false;
         let mut start = 0;
         while start < hay.len() {
             let end = chunk_end(hay, start);
@@ -72,21 +88,29 @@ impl Seen {
             let seed = path_hash ^ ((start - lo) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let key = xxhash_rust::xxh3::xxh3_128_with_seed(&hay[lo..hi], seed);
             let known = self.shard(key).lock().unwrap().get(&key).copied();
-            match known {
-                Some(f) => any_flag |= f,
+            let reach = (end + flag_overlap).min(hay.len());
+            let flagged_here = match known {
+                Some(f) => f,
                 None => {
-                    let f = flag(&hay[start..(end + flag_overlap).min(hay.len())]);
-                    any_flag |= f;
+                    let f = flag(&hay[start..reach]);
                     self.shard(key).lock().unwrap().insert(key, f);
-                    match out.last_mut() {
-                        Some(last) if last.end == start => last.end = end,
-                        _ => out.push(start..end),
-                    }
+                    push_merged(out, start..end);
+                    f
                 }
+            };
+            if flagged_here {
+                push_merged(flagged, start..reach);
             }
             start = end;
         }
-        any_flag
+    }
+}
+
+/// Appends `r` to sorted ranges, extending the last one when they touch.
+fn push_merged(ranges: &mut Vec<Range<usize>>, r: Range<usize>) {
+    match ranges.last_mut() {
+        Some(last) if last.end >= r.start => last.end = last.end.max(r.end),
+        _ => ranges.push(r),
     }
 }
 
@@ -143,13 +167,14 @@ mod tests {
         let hay = text(5000, 1);
         let seen = Seen::new(300);
         let mut out = Vec::new();
-        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
+        let mut flagged = Vec::new();
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out, &mut flagged);
         assert_eq!(out, vec![0..hay.len()]);
         // Everything is old the second time.
-        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out, &mut flagged);
         assert!(out.is_empty());
         // ...but not at another path.
-        seen.new_chunks("b", &hay, 0, |_| false, &mut out);
+        seen.new_chunks("b", &hay, 0, |_| false, &mut out, &mut flagged);
         assert_eq!(out, vec![0..hay.len()]);
     }
 
@@ -158,11 +183,12 @@ mod tests {
         let hay = text(20_000, 2);
         let seen = Seen::new(300);
         let mut out = Vec::new();
-        seen.new_chunks("a", &hay, 0, |_| false, &mut out);
+        let mut flagged = Vec::new();
+        seen.new_chunks("a", &hay, 0, |_| false, &mut out, &mut flagged);
         let mut edited = hay.clone();
         let mid = edited.len() / 2;
         edited.splice(mid..mid, b"inserted line\n".iter().copied());
-        seen.new_chunks("a", &edited, 0, |_| false, &mut out);
+        seen.new_chunks("a", &edited, 0, |_| false, &mut out, &mut flagged);
         let dirty: usize = out.iter().map(|r| r.len()).sum();
         assert!(dirty > 0);
         assert!(
@@ -175,22 +201,74 @@ mod tests {
     #[test]
     fn flags_are_remembered_for_old_chunks() {
         let mut hay = text(3000, 3);
+        let at = hay.len();
         hay.extend_from_slice(b"-----BEGIN KEY-----\n");
         hay.extend_from_slice(&text(3000, 4));
         let seen = Seen::new(100);
         let mut out = Vec::new();
+        let mut flagged = Vec::new();
         let has = |b: &[u8]| memchr::memmem::find(b, b"BEGIN KEY").is_some();
-        assert!(seen.new_chunks("a", &hay, 16, has, &mut out));
+        seen.new_chunks("a", &hay, 16, has, &mut out, &mut flagged);
+        let covers = |flagged: &[Range<usize>]| {
+            flagged.len() == 1 && flagged[0].start <= at + 5 && at + 14 <= flagged[0].end
+        };
+        assert!(covers(&flagged), "{flagged:?}");
+        // Only the chunk holding the word (or the one before, when the
+        // word starts in its overlap) is flagged, not the whole blob.
+        assert!(flagged[0].len() < 16 << 10, "{flagged:?}");
         // All old now, but the flagged chunk is still reported as flagged.
-        assert!(seen.new_chunks(
+        let first = flagged.clone();
+        seen.new_chunks(
             "a",
             &hay,
             16,
             |_| panic!("old chunks are not re-checked"),
-            &mut out
-        ));
+            &mut out,
+            &mut flagged,
+        );
         assert!(out.is_empty());
-        assert!(!seen.new_chunks("b", &text(3000, 3), 16, has, &mut out));
+        assert_eq!(flagged, first);
+        seen.new_chunks("b", &text(3000, 3), 16, has, &mut out, &mut flagged);
+        assert!(flagged.is_empty());
+    }
+
+    /// Every occurrence of the flagged word starts inside a flagged range,
+    /// whether its chunk is new or old, after edits anywhere, including
+    /// words cut by a chunk's end.
+    #[test]
+    fn every_occurrence_starts_in_a_flagged_range() {
+        let word = b"sEcReT";
+        let has = |b: &[u8]| b.windows(word.len()).any(|w| w == word);
+        let seen = Seen::new(40);
+        let mut out = Vec::new();
+        let mut flagged = Vec::new();
+        let mut hay = text(4000, 5);
+        let mut x = 11u64;
+        for round in 0..40 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let at = (x >> 33) as usize % hay.len();
+            if round % 3 == 0 {
+                hay.splice(at..at, word.iter().copied());
+            } else if round % 3 == 1 {
+                let end = (at + 300).min(hay.len());
+                hay.drain(at..end);
+            } else {
+                hay.splice(at..at, text(20, x).into_iter());
+            }
+            seen.new_chunks("p", &hay, word.len(), has, &mut out, &mut flagged);
+            for (i, w) in hay.windows(word.len()).enumerate() {
+                if w == word {
+                    assert!(
+                        flagged
+                            .iter()
+                            .any(|r| r.start <= i && i + word.len() <= r.end),
+                        "round {round}: occurrence at {i} outside {flagged:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -200,7 +278,8 @@ mod tests {
             .collect();
         let seen = Seen::new(10);
         let mut out = Vec::new();
-        seen.new_chunks("x", &hay, 0, |_| false, &mut out);
+        let mut flagged = Vec::new();
+        seen.new_chunks("x", &hay, 0, |_| false, &mut out, &mut flagged);
         assert_eq!(out, vec![0..hay.len()]);
     }
 }

@@ -301,6 +301,9 @@ impl HistoryPlan {
             .max()
             .unwrap_or(0)
             + 8;
+        // A chunk's remembered long-keyword flag holds only while the
+        // margin covers the flag's overlap into the next chunk.
+        let margin = margin.max(long_keyword_len);
         HistoryPlan {
             short,
             long,
@@ -831,8 +834,10 @@ impl<'a> Worker<'a> {
     }
 
     /// Matches plain text in the chunks not seen before at `path` (see
-    /// [`super::dedupe`]); whole-blob rules run only when a chunk, new or
-    /// old, holds one of their keywords.
+    /// [`super::dedupe`]). The long-reach rules look for keywords only in
+    /// the chunks, new or old, that hold one of them (every occurrence
+    /// starts there), with regex windows reaching into the whole blob, so
+    /// they find what a scan of the whole blob finds.
     fn scan_new_text(
         &self,
         path: &str,
@@ -842,12 +847,14 @@ impl<'a> Worker<'a> {
         ranges: &mut Vec<Range<usize>>,
     ) -> Vec<Finding> {
         let (short, long) = (&self.plan.short, &self.plan.long);
-        let needs_long = self.seen.new_chunks(
+        let mut flagged = Vec::new();
+        self.seen.new_chunks(
             path,
             content,
             self.plan.long_keyword_len,
             |bytes| long.has_keyword(bytes),
             ranges,
+            &mut flagged,
         );
         self.counts.new_bytes.fetch_add(
             ranges.iter().map(|r| r.len() as u64).sum(),
@@ -874,13 +881,14 @@ impl<'a> Worker<'a> {
             }
             a = short.scan_ranges(content, &merge_ranges(ranges), scratch);
         }
-        let b = if needs_long {
-            self.counts
-                .long_bytes
-                .fetch_add(content.len() as u64, Ordering::Relaxed);
-            long.scan(content, scratch)
-        } else {
+        let b = if flagged.is_empty() {
             Vec::new()
+        } else {
+            self.counts.long_bytes.fetch_add(
+                flagged.iter().map(|r| r.len() as u64).sum(),
+                Ordering::Relaxed,
+            );
+            long.scan_ranges(content, &flagged, scratch)
         };
         let mut found = self.scanner.findings(content, origin, short.combine(a, b));
         found.extend(decoded);
