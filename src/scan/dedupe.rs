@@ -255,7 +255,7 @@ mod tests {
                 let end = (at + 300).min(hay.len());
                 hay.drain(at..end);
             } else {
-                hay.splice(at..at, text(20, x).into_iter());
+                hay.splice(at..at, text(20, x));
             }
             seen.new_chunks("p", &hay, word.len(), has, &mut out, &mut flagged);
             for (i, w) in hay.windows(word.len()).enumerate() {
