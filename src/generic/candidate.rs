@@ -20,7 +20,9 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+
+use crate::matcher::lanes::{KeywordDfa, Occurrences};
 
 /// Bytes of a line that are read; the rest is skipped (minified code).
 pub const MAX_LINE: usize = 4096;
@@ -180,16 +182,14 @@ const NAME_WORDS: &[&str] = &[
     "pin",
 ];
 
-fn line_finder() -> &'static AhoCorasick {
-    static AC: OnceLock<AhoCorasick> = OnceLock::new();
-    AC.get_or_init(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostFirst)
-            .kind(Some(AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(LINE_KEYWORDS)
-            .expect("keyword automaton")
+/// The line keywords' automaton, walked in lanes (see
+/// [`crate::matcher::lanes`]): this pass reads every new byte of every
+/// version in a history scan.
+fn line_finder() -> &'static KeywordDfa {
+    static DFA: OnceLock<KeywordDfa> = OnceLock::new();
+    DFA.get_or_init(|| {
+        let words: Vec<Vec<u8>> = LINE_KEYWORDS.iter().map(|w| w.as_bytes().to_vec()).collect();
+        KeywordDfa::new(&words)
     })
 }
 
@@ -217,16 +217,7 @@ pub fn is_credential_name(name: &[u8]) -> bool {
 /// bytes per selected line, each read by a bounded number of scanners.
 pub fn candidates(text: &[u8]) -> (Vec<Candidate>, Skipped) {
     let mut st = State::new(text);
-    let finder = line_finder();
-    // Each search starts after the lines already read, so a line with
-    // many keywords is found once.
-    while st.done_to < text.len() && st.out.len() < MAX_PER_FILE {
-        let input = aho_corasick::Input::new(text).span(st.done_to..text.len());
-        let Some(m) = finder.find(input) else {
-            break;
-        };
-        st.process_line_of(m.start());
-    }
+    st.process_keyword_lines(0..text.len());
     st.finish()
 }
 
@@ -257,19 +248,8 @@ pub fn candidates_within(text: &[u8], ranges: &[Range<usize>]) -> (Vec<Candidate
         }
     }
     let mut st = State::new(text);
-    let finder = line_finder();
     for span in spans {
-        while st.out.len() < MAX_PER_FILE {
-            let from = st.done_to.max(span.start);
-            if from >= span.end {
-                break;
-            }
-            let input = aho_corasick::Input::new(text).span(from..span.end);
-            let Some(m) = finder.find(input) else {
-                break;
-            };
-            st.process_line_of(m.start());
-        }
+        st.process_keyword_lines(span);
     }
     st.finish()
 }
@@ -345,6 +325,21 @@ impl<'a> State<'a> {
 
     /// Reads the line holding offset `at`, from where reading stopped if
     /// that is inside it.
+    /// Reads each line of `span` holding a line keyword (wholly inside
+    /// the span), once: a keyword on a line already read is passed over.
+    fn process_keyword_lines(&mut self, span: Range<usize>) {
+        let mut occ = Occurrences::default();
+        line_finder().each_start(self.text, span, &mut occ, |at| {
+            if self.out.len() >= MAX_PER_FILE {
+                return false;
+            }
+            if at >= self.done_to {
+                self.process_line_of(at);
+            }
+            true
+        });
+    }
+
     fn process_line_of(&mut self, at: usize) {
         let start = memchr::memrchr(b'\n', &self.text[..at]).map_or(0, |p| p + 1);
         self.process_from(start.max(self.done_to));

@@ -34,7 +34,7 @@ const BLOCK: usize = 64 * 1024;
 
 /// The keyword DFA: case-insensitive, standard semantics, no prefilter (so
 /// that only match states are special).
-pub(super) struct KeywordDfa {
+pub(crate) struct KeywordDfa {
     dfa: DFA,
     /// Length of each pattern.
     lens: Vec<u32>,
@@ -45,7 +45,7 @@ impl KeywordDfa {
     ///
     /// Panics only if the DFA cannot be built, which for a few thousand
     /// patterns of at most a few bytes does not happen.
-    pub(super) fn new(patterns: &[Vec<u8>]) -> KeywordDfa {
+    pub(crate) fn new(patterns: &[Vec<u8>]) -> KeywordDfa {
         let dfa = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -92,6 +92,39 @@ impl KeywordDfa {
                 }
                 hit(p as usize, start);
                 pos = start + resume(p as usize).max(1);
+            }
+            block = block_end;
+        }
+    }
+
+    /// Calls `each(start)` for every distinct start of an occurrence lying
+    /// wholly in `range`, in increasing order, until it returns `false`:
+    /// the places a leftmost search restarted anywhere in `range` can
+    /// report, whatever the restart points.
+    ///
+    /// # Time complexity
+    ///
+    /// As [`KeywordDfa::leftmost_longest`], up to where `each` stops it
+    /// (plus the rest of that block).
+    pub(crate) fn each_start(
+        &self,
+        hay: &[u8],
+        range: Range<usize>,
+        occ: &mut Occurrences,
+        mut each: impl FnMut(usize) -> bool,
+    ) {
+        let mut block = range.start;
+        while block < range.end {
+            let block_end = range.end.min(block + BLOCK);
+            self.occurrences(hay, block..block_end, range.end, occ);
+            let mut last = None;
+            for &(start, _) in &occ.0 {
+                if last != Some(start) {
+                    last = Some(start);
+                    if !each(start) {
+                        return;
+                    }
+                }
             }
             block = block_end;
         }
@@ -231,7 +264,7 @@ impl KeywordDfa {
 /// `(start, pattern)`, of one block. Reuse it across scans to keep the
 /// allocation.
 #[derive(Default)]
-pub(super) struct Occurrences(Vec<(usize, u32)>);
+pub(crate) struct Occurrences(Vec<(usize, u32)>);
 
 #[cfg(test)]
 mod tests {
@@ -312,6 +345,55 @@ mod tests {
                 dfa.occurrences(&hay, range.clone(), range.end, &mut occ);
                 let all = standard.find_overlapping_iter(&hay[range.clone()]).count();
                 assert_eq!(occ.0.len(), all, "len {len}");
+            }
+        }
+    }
+
+    /// `each_start` yields the distinct starts of the occurrences lying
+    /// wholly in the range, in order, across lane and block borders, and
+    /// stops when asked.
+    #[test]
+    fn each_start_yields_every_occurrence_start_in_the_range() {
+        let patterns: Vec<Vec<u8>> = ["pass", "secret", "key", "://", "-----begin"]
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
+        let dfa = KeywordDfa::new(&patterns);
+        let standard = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .unwrap();
+        let words = ["PassKey", "x", "secretkey", "http://", "-----BEGIN", "  ", "ke"];
+        let mut seed = 3u64;
+        for len in [0, 10, 1023, 1024, 5000, BLOCK + 7, 2 * BLOCK + 2000] {
+            let mut hay = Vec::new();
+            while hay.len() < len {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                hay.extend_from_slice(words[(seed >> 33) as usize % words.len()].as_bytes());
+            }
+            hay.truncate(len);
+            for range in [0..len, len / 3..len - len / 5] {
+                let mut want: Vec<usize> = standard
+                    .find_overlapping_iter(&hay[range.clone()])
+                    .map(|m| range.start + m.start())
+                    .collect();
+                want.sort_unstable();
+                want.dedup();
+                let mut got = Vec::new();
+                let mut occ = Occurrences::default();
+                dfa.each_start(&hay, range.clone(), &mut occ, |s| {
+                    got.push(s);
+                    true
+                });
+                assert_eq!(got, want, "len {len}, range {range:?}");
+                let mut first = Vec::new();
+                dfa.each_start(&hay, range.clone(), &mut occ, |s| {
+                    first.push(s);
+                    first.len() < 3
+                });
+                assert_eq!(first, want[..want.len().min(3)], "len {len}");
             }
         }
     }

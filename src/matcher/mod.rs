@@ -13,7 +13,7 @@
 //! time one of its keywords is seen, and kept for the life of the rule set.
 
 pub mod check;
-mod lanes;
+pub(crate) mod lanes;
 
 pub use check::{check_rules, CheckReport};
 

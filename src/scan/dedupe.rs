@@ -115,27 +115,44 @@ fn push_merged(ranges: &mut Vec<Range<usize>>, r: Range<usize>) {
 }
 
 /// The end of the chunk starting at `start`: just after a line end whose next
-/// bytes hash to a boundary, or at the size limits.
+/// bytes hash to a boundary, or after the first line end past [`SOFT_MAX`],
+/// or at [`HARD_MAX`] bytes when no line ends by then (minified text).
+///
+/// Every version of every file in a history goes through here, so line ends
+/// are found 64 bytes at a time as a bit mask (one compare per byte, which
+/// the compiler vectorises) instead of one `memchr` call per line; nothing
+/// past `start + HARD_MAX` is looked at, so a blob without line ends costs
+/// one pass, not one per chunk.
 fn chunk_end(hay: &[u8], start: usize) -> usize {
-    let mut from = start;
-    loop {
-        match memchr::memchr(b'\n', &hay[from..]) {
-            None => return hay.len().min(start + HARD_MAX).max(from.min(hay.len())),
-            Some(p) => {
-                let nl = from + p + 1;
-                if nl >= hay.len() {
-                    return hay.len();
-                }
-                if nl - start >= SOFT_MAX || is_boundary(&hay[nl..]) {
-                    return nl;
-                }
-                if nl - start >= HARD_MAX {
-                    return nl;
-                }
-                from = nl;
+    let limit = hay.len().min(start + HARD_MAX);
+    let mut block = start;
+    while block < limit {
+        let end = limit.min(block + 64);
+        let mut mask = newline_mask(&hay[block..end]);
+        while mask != 0 {
+            let nl = block + mask.trailing_zeros() as usize + 1;
+            mask &= mask - 1;
+            if nl >= hay.len() || nl - start >= SOFT_MAX || is_boundary(&hay[nl..]) {
+                return nl;
             }
         }
+        block = end;
     }
+    limit
+}
+
+/// Bit `i` set when `bytes[i]` ends a line; at most 64 bytes.
+fn newline_mask(bytes: &[u8]) -> u64 {
+    if let Ok(full) = <&[u8; 64]>::try_from(bytes) {
+        return full
+            .iter()
+            .enumerate()
+            .fold(0, |m, (i, &b)| m | (u64::from(b == b'\n') << i));
+    }
+    bytes
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | (u64::from(b == b'\n') << i))
 }
 
 /// Decides from up to 8 bytes after a line end, so boundaries depend on local
@@ -266,6 +283,56 @@ mod tests {
                             .any(|r| r.start <= i && i + word.len() <= r.end),
                         "round {round}: occurrence at {i} outside {flagged:?}"
                     );
+                }
+            }
+        }
+    }
+
+    /// The chunk ends of the plain definition: one line end at a time.
+    fn chunk_end_by_lines(hay: &[u8], start: usize) -> usize {
+        let limit = hay.len().min(start + HARD_MAX);
+        let mut from = start;
+        while let Some(p) = memchr::memchr(b'\n', &hay[from..limit]) {
+            let nl = from + p + 1;
+            if nl >= hay.len() || nl - start >= SOFT_MAX || is_boundary(&hay[nl..]) {
+                return nl;
+            }
+            from = nl;
+        }
+        limit
+    }
+
+    #[test]
+    fn chunk_ends_match_the_line_by_line_definition() {
+        let mut x = 5u64;
+        let mut hay = Vec::new();
+        // Short and long lines, runs of line ends, and stretches without
+        // any past both size limits.
+        for round in 0..400 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let len = match round % 7 {
+                0 => (x >> 40) as usize % (HARD_MAX + 5000),
+                1 => 0,
+                _ => (x >> 40) as usize % 90,
+            };
+            hay.extend((0..len).map(|i| b'a' + ((x >> (i % 50)) % 26) as u8));
+            hay.push(b'\n');
+        }
+        let mut start = 0;
+        let mut n = 0;
+        while start < hay.len() {
+            let end = chunk_end(&hay, start);
+            assert_eq!(end, chunk_end_by_lines(&hay, start), "chunk at {start}");
+            assert!(end > start && end - start <= HARD_MAX.max(SOFT_MAX));
+            start = end;
+            n += 1;
+        }
+        assert!(n > 20, "{n} chunks");
+        for tail in [0, 1, 63, 64, 65, 200] {
+            let cut = &hay[..hay.len() - tail];
+            for start in [0, cut.len().saturating_sub(70), cut.len().saturating_sub(1)] {
+                if start < cut.len() {
+                    assert_eq!(chunk_end(cut, start), chunk_end_by_lines(cut, start));
                 }
             }
         }
