@@ -188,7 +188,10 @@ const NAME_WORDS: &[&str] = &[
 fn line_finder() -> &'static KeywordDfa {
     static DFA: OnceLock<KeywordDfa> = OnceLock::new();
     DFA.get_or_init(|| {
-        let words: Vec<Vec<u8>> = LINE_KEYWORDS.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let words: Vec<Vec<u8>> = LINE_KEYWORDS
+            .iter()
+            .map(|w| w.as_bytes().to_vec())
+            .collect();
         KeywordDfa::new(&words)
     })
 }

@@ -363,7 +363,15 @@ mod tests {
             .ascii_case_insensitive(true)
             .build(&patterns)
             .unwrap();
-        let words = ["PassKey", "x", "secretkey", "http://", "-----BEGIN", "  ", "ke"];
+        let words = [
+            "PassKey",
+            "x",
+            "secretkey",
+            "http://",
+            "-----BEGIN",
+            "  ",
+            "ke",
+        ];
         let mut seed = 3u64;
         for len in [0, 10, 1023, 1024, 5000, BLOCK + 7, 2 * BLOCK + 2000] {
             let mut hay = Vec::new();
