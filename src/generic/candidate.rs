@@ -237,6 +237,24 @@ pub fn candidates(text: &[u8]) -> (Vec<Candidate>, Skipped) {
 /// at most [`PEM_MAX_LINES`] lines before a PEM header), plus
 /// [`candidates`]'s per-line cost.
 pub fn candidates_within(text: &[u8], ranges: &[Range<usize>]) -> (Vec<Candidate>, Skipped) {
+    let mut st = State::new(text);
+    for span in reading_spans(text, ranges) {
+        st.process_keyword_lines(span);
+    }
+    st.finish()
+}
+
+/// The spans [`candidates_within`] reads for `ranges` (sorted, disjoint):
+/// each widened to whole lines and back by the lines a candidate overlapping
+/// it can start on, merged where they meet. Line keywords found in these
+/// spans by another pass (as marks for [`candidates_marked`]) propose the
+/// same candidates.
+///
+/// # Time complexity
+///
+/// Linear in the spans' length, at most [`PEM_MAX_LINES`] lines more per
+/// range.
+pub fn reading_spans(text: &[u8], ranges: &[Range<usize>]) -> Vec<Range<usize>> {
     let mut spans: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
     for r in ranges {
         let end = r.end.min(text.len());
@@ -250,11 +268,7 @@ pub fn candidates_within(text: &[u8], ranges: &[Range<usize>]) -> (Vec<Candidate
             _ => spans.push(start..end),
         }
     }
-    let mut st = State::new(text);
-    for span in spans {
-        st.process_keyword_lines(span);
-    }
-    st.finish()
+    spans
 }
 
 /// The start of the earliest line whose keyword can yield a candidate

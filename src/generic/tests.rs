@@ -447,6 +447,44 @@ fn candidates_within_ranges_are_those_of_the_whole_text() {
     assert!(tried > 100, "only {tried} candidates compared");
 }
 
+/// What a history scan does instead of [`candidate::candidates_within`]:
+/// a matcher over some of the rules, marking the line keywords while it
+/// looks for its own keywords in the reading spans of the new ranges.
+/// The marked lines propose the same candidates, wherever the ranges fall.
+#[test]
+fn marks_in_reading_spans_propose_what_candidates_within_proposes() {
+    let rules = std::sync::Arc::new(crate::rules::RuleSet::builtin());
+    let matcher = crate::matcher::Matcher::with_filter_and_marks(
+        rules,
+        |r| r.spec.max_len <= 512,
+        candidate::LINE_KEYWORDS,
+    );
+    let mut scratch = crate::matcher::Scratch::default();
+    let mut parts: Vec<String> = POSITIVE.iter().map(|(_, t, _)| t.to_string()).collect();
+    parts.extend(NEGATIVE.iter().map(|(_, t)| t.to_string()));
+    parts.push(pem_fixture());
+    let text = parts.join("\nfiller line of code();\n");
+    let hay = text.as_bytes();
+    let mut tried = 0;
+    for width in [1, 7, 60, 400] {
+        for start in (0..hay.len()).step_by(89) {
+            let ranges = [
+                start..(start + width).min(hay.len()),
+                (start + 3 * width + 500).min(hay.len())..(start + 4 * width + 500).min(hay.len()),
+            ];
+            let spans = candidate::reading_spans(hay, &ranges);
+            matcher.scan_ranges(hay, &spans, &mut scratch);
+            let mut marks = scratch.take_marks();
+            marks.sort_unstable();
+            let (got, _) = candidate::candidates_marked(hay, &marks);
+            let (want, _) = candidate::candidates_within(hay, &ranges);
+            assert_eq!(got, want, "ranges {ranges:?}");
+            tried += want.len();
+        }
+    }
+    assert!(tried > 100, "only {tried} candidates compared");
+}
+
 /// Texts with many candidates of every kind: the bundled rules (their
 /// examples and negatives) and the format fixtures.
 fn candidate_texts() -> Vec<(std::path::PathBuf, Vec<u8>)> {

@@ -264,6 +264,15 @@ impl Matcher {
         Matcher::build(rules, |_| true, words)
     }
 
+    /// [`Matcher::with_filter`] and [`Matcher::with_marks`] at once.
+    pub fn with_filter_and_marks(
+        rules: Arc<RuleSet>,
+        keep: impl Fn(&Rule) -> bool,
+        words: &[&str],
+    ) -> Matcher {
+        Matcher::build(rules, keep, words)
+    }
+
     fn build(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool, words: &[&str]) -> Matcher {
         let Keywords {
             keywords,

@@ -278,12 +278,24 @@ pub struct HistoryPlan {
     pub long: Matcher,
     pub margin: usize,
     pub long_keyword_len: usize,
+    /// Whether a generic detector category is selected: the short rules
+    /// then also look for keywords where the detector reads (see
+    /// [`crate::generic::candidate::reading_spans`]).
+    pub generic: bool,
 }
 
 impl HistoryPlan {
     pub fn new(rules: &std::sync::Arc<crate::rules::RuleSet>) -> HistoryPlan {
         let is_short = |r: &crate::rules::Rule| r.is_line_local() || r.spec.max_len <= LONG_REACH;
-        let short = Matcher::with_filter(rules.clone(), is_short);
+        let generic = super::generic_selected(rules);
+        // The short rules' keyword pass also marks the generic detector's
+        // line keywords, so that detector needs no pass of its own.
+        let words = if generic {
+            crate::generic::candidate::LINE_KEYWORDS
+        } else {
+            &[]
+        };
+        let short = Matcher::with_filter_and_marks(rules.clone(), is_short, words);
         let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
         let long_keyword_len = rules
             .rules()
@@ -309,6 +321,7 @@ impl HistoryPlan {
             long,
             margin,
             long_keyword_len,
+            generic,
         }
     }
 }
@@ -863,23 +876,33 @@ impl<'a> Worker<'a> {
         let decoded = self
             .scanner
             .decoded_findings(content, origin, ranges, scratch);
-        let fresh = ranges.clone();
-        let mut a = if ranges.is_empty() {
+        // Keywords are looked for where the generic detector reads too (a
+        // few lines more), so one pass finds both: matching in more than the
+        // new chunks finds nothing a whole-blob scan would not.
+        let mut spans = if self.plan.generic {
+            crate::generic::candidate::reading_spans(content, ranges)
+        } else {
+            ranges.clone()
+        };
+        let mut a = if spans.is_empty() {
             Vec::new()
         } else {
-            short.scan_ranges(content, ranges, scratch)
+            short.scan_ranges(content, &spans, scratch)
         };
+        // Taken before the second pass below clears them.
+        let mut marks = scratch.take_marks();
+        marks.sort_unstable();
         if !a.is_empty() {
             // Which rule reports an overlapping secret depends on every rule
             // that matches there, so look again with all keywords near each
             // match, old chunks included.
             let reach = 2 * LONG_REACH + 64;
             for m in &a {
-                ranges.push(
+                spans.push(
                     m.whole.start.saturating_sub(reach)..(m.whole.end + reach).min(content.len()),
                 );
             }
-            a = short.scan_ranges(content, &merge_ranges(ranges), scratch);
+            a = short.scan_ranges(content, &merge_ranges(&mut spans), scratch);
         }
         let b = if flagged.is_empty() {
             Vec::new()
@@ -893,7 +916,8 @@ impl<'a> Worker<'a> {
         let mut found = self.scanner.findings(content, origin, short.combine(a, b));
         found.extend(decoded);
         self.scanner
-            .add_generic_findings(content, origin, &fresh, &mut found);
+            .add_generic_findings(content, origin, &marks, &mut found);
+        scratch.restore_marks(marks);
         found
     }
 }

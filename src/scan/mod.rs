@@ -174,11 +174,7 @@ impl Scanner {
     /// its keyword pass also marks the lines that detector reads, so the
     /// detector needs no pass of its own.
     fn matcher_for(rules: Arc<RuleSet>) -> Matcher {
-        let generic_on = generic::Category::ALL.iter().any(|c| {
-            let id = format!("generic-{}", c.name());
-            rules.rules().iter().any(|r| r.spec.id == id)
-        });
-        if generic_on {
+        if generic_selected(&rules) {
             Matcher::with_marks(rules, generic::candidate::LINE_KEYWORDS)
         } else {
             Matcher::new(rules)
@@ -693,23 +689,26 @@ impl Scanner {
         retain_indexed(found, |i| !replaced.get(i).copied().unwrap_or(false));
     }
 
-    /// Adds to `existing` the generic detector's findings in the `within`
-    /// ranges of `hay` (the chunks of a blob not seen before in history)
-    /// that overlap none of `existing` (same line, one secret holding the
-    /// other), as [`Scanner::add_generic`] does for a whole file: a
-    /// [`replaceable`] finding less confident than the scorer's gives way.
+    /// Adds to `existing` the generic detector's findings on the lines of
+    /// `hay` that `marks` (sorted) mark, the places of line keywords a
+    /// matcher built [`Matcher::with_marks`] found in the spans
+    /// [`generic::candidate::reading_spans`] gives for a blob's new chunks
+    /// in history. Findings overlapping one of `existing` (same line, one
+    /// secret holding the other) are dropped, as [`Scanner::add_generic`]
+    /// does for a whole file, except that a [`replaceable`] finding less
+    /// confident than the scorer's gives way.
     pub fn add_generic_findings(
         &self,
         hay: &[u8],
         origin: &Origin,
-        within: &[Range<usize>],
+        marks: &[usize],
         existing: &mut Vec<Finding>,
     ) {
-        if within.is_empty() {
+        if marks.is_empty() {
             return;
         }
         let mut found = Vec::new();
-        self.add_generic(hay, origin, Some(within), None, &mut found);
+        self.add_generic(hay, origin, None, Some(marks), &mut found);
         if found.is_empty() {
             return;
         }
@@ -957,4 +956,12 @@ impl Scanner {
             }
         }
     }
+}
+/// Whether `rules` select a generic detector category, so that keyword
+/// passes should also mark the lines the detector reads.
+pub(crate) fn generic_selected(rules: &RuleSet) -> bool {
+    generic::Category::ALL.iter().any(|c| {
+        let id = format!("generic-{}", c.name());
+        rules.rules().iter().any(|r| r.spec.id == id)
+    })
 }

@@ -361,8 +361,15 @@ fn install_hook_chains_an_existing_hook_unless_forced() {
 /// multi-line PEM key, so dedupe is exercised on short and long-reach rules.
 fn secret_block(fake: &mut Fake) -> String {
     let b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    match fake.string("0123", 1).as_str() {
+    match fake.string("012345", 1).as_str() {
         "0" => format!("token = \"{}\"\n", fake.github_pat()),
+        // Found by the generic detector: an assignment, and a name and its
+        // value on separate lines (read from the name's line).
+        "4" => format!("db_password = \"{}\"\n", fake.alnum(16)),
+        "5" => format!(
+            "conf = {{\n  \"name\": \"smtp_password\",\n  \"value\": \"{}\"\n}}\n",
+            fake.alnum(14)
+        ),
         "1" => format!(
             "aws_access_key_id = AKIA{}\naws_secret_access_key = {}\n",
             fake.string(b32, 16),
@@ -513,6 +520,10 @@ fn dedupe_finds_exactly_what_a_full_scan_finds() {
     assert!(
         b.iter().any(|k| k.0.starts_with("private-keys")),
         "a PEM key is among them"
+    );
+    assert!(
+        b.iter().filter(|k| k.0 == "generic-password").count() >= 4,
+        "generic findings, split pairs among them, are among them"
     );
     assert_same(&a, &b);
 }
