@@ -180,9 +180,10 @@ impl Scanner {
                     // DFAs) warm up once per scan, not once per rayon job.
                     let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
                     let mut scratch = scratches[slot].lock().unwrap();
-                    let found = self.scan_entry(&entry, opts, counters, &mut scratch, messages);
+                    let (found, size) =
+                        self.scan_entry(&entry, opts, counters, &mut scratch, messages);
                     if let Some(m) = progress {
-                        m.read(entry.size);
+                        m.read(size);
                         m.scanned(found.len(), None);
                     }
                     if let Some(stream) = scan_opts.stream.as_ref().filter(|_| !found.is_empty()) {
@@ -199,6 +200,7 @@ impl Scanner {
     }
 
     /// Reads and scans one walked file, counting what happened to it.
+    /// Returns its findings and its size.
     fn scan_entry(
         &self,
         entry: &fs::FileEntry,
@@ -206,15 +208,63 @@ impl Scanner {
         counters: &Counters,
         scratch: &mut Scratch,
         messages: &Messages,
-    ) -> Vec<Finding> {
-        let blob = match fs::read_file(&entry.path, entry.size) {
-            Ok(b) => b.utf16_decoded(),
+    ) -> (Vec<Finding>, u64) {
+        let unreadable = |e: std::io::Error| {
+            messages.warn(&entry.path.display().to_string(), &e.to_string());
+            counters.unreadable.fetch_add(1, Ordering::Relaxed);
+        };
+        let file = match fs::open_file(&entry.path) {
+            Ok(f) => f,
             Err(e) => {
-                messages.warn(&entry.path.display().to_string(), &e.to_string());
-                counters.unreadable.fetch_add(1, Ordering::Relaxed);
-                return Vec::new();
+                unreadable(e);
+                return (Vec::new(), entry.size.unwrap_or(0));
             }
         };
+        let size = file.size;
+        // The walk refused what it saw was too large; a file it did not
+        // look up is refused here, before a byte of it is read, unless it
+        // opens as an archive.
+        if entry.size.is_none()
+            && size > opts.max_file_size
+            && !fs::opens_as_archive(&entry.path, opts)
+        {
+            let path = entry.path.display().to_string();
+            messages.log(
+                Level::Debug,
+                format_args!("skipped {path} ({}): {size} bytes", SkipReason::TooLarge),
+            );
+            messages.warn(
+                &path,
+                &format!(
+                    "skipped: larger than --max-file-size ({size} bytes, limit {} bytes)",
+                    opts.max_file_size
+                ),
+            );
+            counters.too_large.fetch_add(1, Ordering::Relaxed);
+            return (Vec::new(), size);
+        }
+        let blob = match file.read() {
+            Ok(b) => b.utf16_decoded(),
+            Err(e) => {
+                unreadable(e);
+                return (Vec::new(), size);
+            }
+        };
+        let found = self.scan_read(&blob, size, opts, counters, scratch, messages);
+        (found, size)
+    }
+
+    /// Scans one walked file's bytes (of `size` on disk), counting what
+    /// happened to it.
+    fn scan_read(
+        &self,
+        blob: &crate::blob::Blob,
+        size: u64,
+        opts: &WalkOptions,
+        counters: &Counters,
+        scratch: &mut Scratch,
+        messages: &Messages,
+    ) -> Vec<Finding> {
         let path = blob.origin.display_path();
         let archive = super::archive::ArchiveScan {
             path: &path,
@@ -226,14 +276,14 @@ impl Scanner {
         if let Some(found) = self.scan_archive(&blob.bytes, &archive, scratch) {
             return found;
         }
-        if entry.size > opts.max_file_size {
+        if size > opts.max_file_size {
             // Let through as an archive by its first bytes, refused whole:
             // what is over the limit is not scanned as plain bytes.
             messages.warn(
                 &path,
                 &format!(
                     "skipped: larger than --max-file-size ({} bytes, limit {} bytes) and not an archive that opens",
-                    entry.size, opts.max_file_size
+                    size, opts.max_file_size
                 ),
             );
             counters.too_large.fetch_add(1, Ordering::Relaxed);
@@ -251,7 +301,7 @@ impl Scanner {
         counters
             .bytes
             .fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
-        self.scan_blob_with(&blob, scratch, messages)
+        self.scan_blob_with(blob, scratch, messages)
     }
 }
 
@@ -279,7 +329,10 @@ impl Sink<'_> {
             }
         }
         if let Some(m) = self.progress {
-            m.walked(files.len() as u64, files.iter().map(|f| f.size).sum());
+            m.walked(
+                files.len() as u64,
+                files.iter().map(|f| f.size.unwrap_or(0)).sum(),
+            );
         }
     }
 
@@ -332,6 +385,10 @@ fn walk(
     report_skipped(&walk.skipped, opts, messages, &mut tally);
     let mut held = held.into_inner().unwrap();
     held.sort_by(|a, b| a.path.cmp(&b.path));
+    if to.progress.is_some() {
+        // The bar's byte total, before the first file is read.
+        fs::fill_sizes(&mut held);
+    }
     // The whole total before the first file is scanned.
     to.count(&held, messages);
     for f in held {

@@ -38,7 +38,11 @@ pub struct WalkOptions {
 #[derive(Debug, Clone)]
 pub struct FileEntry {
     pub path: PathBuf,
-    pub size: u64,
+    /// The size the walk saw, when it looked: for links and named files.
+    /// A plain file known as one from its directory's listing is not
+    /// looked up by path again; [`open_file`] takes its size from the open
+    /// handle, and [`fill_sizes`] when a total is wanted up front.
+    pub size: Option<u64>,
 }
 
 /// Something the walk could not use, with the reason.
@@ -156,7 +160,7 @@ pub fn walk_each(
             } else {
                 hand_on(FileEntry {
                     path: root.clone(),
-                    size,
+                    size: Some(size),
                 });
             }
             continue;
@@ -367,6 +371,14 @@ pub fn opens_as_archive(path: &Path, opts: &WalkOptions) -> bool {
 /// archive to open, see [`opens_as_archive`]), not a regular file, or
 /// unreadable metadata.
 fn classify(e: ignore::DirEntry, opts: &WalkOptions) -> Result<FileEntry, Skipped> {
+    // The listing's file type spares a path lookup (`statx`) per file; the
+    // size limit is applied to the opened file instead (see `open_file`).
+    if !e.path_is_symlink() && e.file_type().is_some_and(|t| t.is_file()) {
+        return Ok(FileEntry {
+            path: e.into_path(),
+            size: None,
+        });
+    }
     match e.metadata() {
         Ok(md)
             if md.is_file()
@@ -381,7 +393,7 @@ fn classify(e: ignore::DirEntry, opts: &WalkOptions) -> Result<FileEntry, Skippe
         }
         Ok(md) if md.is_file() => Ok(FileEntry {
             path: e.into_path(),
-            size: md.len(),
+            size: Some(md.len()),
         }),
         Ok(_) => Err(Skipped {
             path: e.into_path(),
@@ -468,23 +480,62 @@ fn error_path(err: &ignore::Error) -> Option<PathBuf> {
     }
 }
 
-/// Reads (or maps) one file.
+/// A file opened for reading, with its size from the handle.
+pub struct OpenFile {
+    file: std::fs::File,
+    path: PathBuf,
+    pub size: u64,
+}
+
+/// Opens one file and takes its size from the handle (`fstat`): one path
+/// lookup per file, where a `stat` before opening costs two. Nothing is read
+/// yet, so a caller can refuse a file over a size limit first.
 ///
 /// # Errors
 ///
-/// Returns the I/O error when the file cannot be opened, read or mapped.
-pub fn read_file(path: &Path, size_hint: u64) -> std::io::Result<Blob> {
-    let bytes = if size_hint >= MMAP_THRESHOLD {
-        let file = std::fs::File::open(path)?;
-        // SAFETY: the map is read-only and dropped after the scan. A file
-        // truncated by another process meanwhile can fault, a risk every
-        // mmap-based searcher (ripgrep included) accepts for large files.
-        let map = unsafe { memmap2::Mmap::map(&file)? };
-        Bytes::Mapped(map)
-    } else {
-        Bytes::Owned(std::fs::read(path)?)
-    };
-    Ok(Blob::new(bytes, Origin::File(path.to_path_buf())))
+/// Returns the I/O error when the file cannot be opened or its size read.
+pub fn open_file(path: &Path) -> std::io::Result<OpenFile> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    Ok(OpenFile {
+        file,
+        path: path.to_path_buf(),
+        size,
+    })
+}
+
+impl OpenFile {
+    /// Reads (or, from [`MMAP_THRESHOLD`] bytes, maps) the whole file.
+    ///
+    /// # Errors
+    ///
+    /// Returns the I/O error when the file cannot be read or mapped.
+    pub fn read(self) -> std::io::Result<Blob> {
+        use std::io::Read as _;
+        let bytes = if self.size >= MMAP_THRESHOLD {
+            // SAFETY: the map is read-only and dropped after the scan. A file
+            // truncated by another process meanwhile can fault, a risk every
+            // mmap-based searcher (ripgrep included) accepts for large files.
+            let map = unsafe { memmap2::Mmap::map(&self.file)? };
+            Bytes::Mapped(map)
+        } else {
+            // One byte more than the size (under the map threshold), so a
+            // file read whole needs no second allocation.
+            let mut buf = Vec::with_capacity(self.size as usize + 1);
+            (&self.file).read_to_end(&mut buf)?;
+            Bytes::Owned(buf)
+        };
+        Ok(Blob::new(bytes, Origin::File(self.path)))
+    }
+}
+
+/// Sets the size of each entry the walk did not look up (see
+/// [`FileEntry::size`]), for a total known before scanning; an entry whose
+/// size cannot be read counts as empty here and fails when opened.
+pub fn fill_sizes(files: &mut [FileEntry]) {
+    for f in files.iter_mut().filter(|f| f.size.is_none()) {
+        f.size = Some(std::fs::metadata(&f.path).map_or(0, |m| m.len()));
+    }
 }
 
 #[cfg(test)]
@@ -544,12 +595,16 @@ mod tests {
             .map(|f| f.path.strip_prefix(&a).unwrap().display().to_string())
             .collect();
         got.sort();
-        assert_eq!(got, [".ignore", "b/deep/z.txt", "b/y.txt", "x.txt"]);
-        assert_eq!(walked.files, 4);
+        // A file over the size limit is handed on: its size is first read
+        // when it is opened (see `open_file`), and the reader refuses it.
+        assert_eq!(
+            got,
+            [".ignore", "b/big.txt", "b/deep/z.txt", "b/y.txt", "x.txt"]
+        );
+        assert_eq!(walked.files, 5);
         // Each walk of a root counts what it left out, as before the walk
         // handed files on (in path order).
         let once = [
-            ("b/big.txt", SkipReason::TooLarge),
             ("b/run.log", SkipReason::Excluded),
             ("b/skip.txt", SkipReason::Ignored),
         ];
@@ -572,12 +627,30 @@ mod tests {
         handed.sort();
         let collected: Vec<PathBuf> = walk.files.iter().map(|f| f.path.clone()).collect();
         assert_eq!(collected, handed);
-        assert_eq!(walked.files, 4);
+        assert_eq!(walked.files, 5);
         assert_eq!(
             skips(&walk.skipped, dir.path()),
             skips(&walked.skipped, dir.path())
         );
-        assert_eq!(walk.skipped.len(), 3);
+        assert_eq!(walk.skipped.len(), 2);
+    }
+
+    /// The size comes from the opened file, for the reader to refuse a
+    /// file over the limit before reading it; `fill_sizes` gives the walk's
+    /// entries theirs when a total is wanted first.
+    #[test]
+    fn sizes_come_from_the_open_file_or_fill_sizes() {
+        let dir = tree();
+        let big = dir.path().join("a/b/big.txt");
+        assert_eq!(open_file(&big).unwrap().size, 2048);
+        let blob = open_file(&big).unwrap().read().unwrap();
+        assert_eq!(blob.bytes.len(), 2048);
+        let mut files = walk(&[dir.path().to_path_buf()], &opts()).unwrap().files;
+        assert!(files.iter().all(|f| f.size.is_none()), "{files:?}");
+        fill_sizes(&mut files);
+        let sizes: Vec<u64> = files.iter().map(|f| f.size.unwrap()).collect();
+        assert!(sizes.contains(&2048) && sizes.contains(&1), "{sizes:?}");
+        assert!(open_file(&dir.path().join("missing")).is_err());
     }
 
     #[test]
