@@ -524,7 +524,15 @@ mod tests {
     fn the_compact_table_steps_as_the_dfa() {
         let m = crate::matcher::Matcher::with_marks(
             std::sync::Arc::new(crate::rules::RuleSet::builtin()),
-            crate::generic::candidate::LINE_KEYWORDS,
+            &[
+                "pass",
+                "pwd",
+                "secret",
+                "token",
+                "://",
+                "-----begin",
+                "login",
+            ],
         );
         let bundled = m.dfa.as_ref().unwrap();
         let odd = KeywordDfa::new(&[
