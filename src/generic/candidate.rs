@@ -340,8 +340,6 @@ impl<'a> State<'a> {
         (self.out, self.skipped)
     }
 
-    /// Reads the line holding offset `at`, from where reading stopped if
-    /// that is inside it.
     /// Reads each line of `span` holding a line keyword (wholly inside
     /// the span), once: a keyword on a line already read is passed over.
     fn process_keyword_lines(&mut self, span: Range<usize>) {
@@ -357,6 +355,8 @@ impl<'a> State<'a> {
         });
     }
 
+    /// Reads the line holding offset `at`, from where reading stopped if
+    /// that is inside it.
     fn process_line_of(&mut self, at: usize) {
         let start = memchr::memrchr(b'\n', &self.text[..at]).map_or(0, |p| p + 1);
         self.process_from(start.max(self.done_to));

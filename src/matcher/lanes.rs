@@ -404,6 +404,20 @@ mod tests {
     use super::*;
     use aho_corasick::AhoCorasick;
 
+    /// `len` bytes of `words` picked at random (a linear congruential
+    /// generator from `seed`), cut at `len`.
+    fn random_text(words: &[&str], len: usize, seed: &mut u64) -> Vec<u8> {
+        let mut hay = Vec::new();
+        while hay.len() < len {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            hay.extend_from_slice(words[(*seed >> 33) as usize % words.len()].as_bytes());
+        }
+        hay.truncate(len);
+        hay
+    }
+
     /// The lanes and the replay give the hits of aho-corasick's own
     /// leftmost-longest search, for haystacks long enough to be split and
     /// patterns straddling the lanes' borders at every offset.
@@ -447,14 +461,7 @@ mod tests {
             BLOCK + 3,
             3 * BLOCK + 1030,
         ] {
-            let mut hay = Vec::new();
-            while hay.len() < len {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                hay.extend_from_slice(words[(seed >> 33) as usize % words.len()].as_bytes());
-            }
-            hay.truncate(len);
+            let hay = random_text(&words, len, &mut seed);
             // Restarting after the hit, as without marks, or inside it, as
             // after a mark word's hit.
             let resumes: [&dyn Fn(usize) -> usize; 2] =
@@ -507,14 +514,7 @@ mod tests {
         ];
         let mut seed = 3u64;
         for len in [0, 10, 1023, 1024, 5000, BLOCK + 7, 2 * BLOCK + 2000] {
-            let mut hay = Vec::new();
-            while hay.len() < len {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                hay.extend_from_slice(words[(seed >> 33) as usize % words.len()].as_bytes());
-            }
-            hay.truncate(len);
+            let hay = random_text(&words, len, &mut seed);
             for range in [0..len, len / 3..len - len / 5] {
                 let mut want: Vec<usize> = standard
                     .find_overlapping_iter(&hay[range.clone()])

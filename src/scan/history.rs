@@ -916,7 +916,7 @@ impl<'a> Worker<'a> {
         let mut found = self.scanner.findings(content, origin, short.combine(a, b));
         found.extend(decoded);
         self.scanner
-            .add_generic_findings(content, origin, &marks, &mut found);
+            .add_generic_findings(content, origin, &marks, ranges, &mut found);
         scratch.restore_marks(marks);
         found
     }

@@ -268,7 +268,7 @@ impl Scanner {
             self.scan_encoded(hay, origin, &seg, 0, scratch, &mut found);
             keep_most_confident(&mut found);
             marks.sort_unstable();
-            self.add_generic(hay, origin, None, Some(&marks), &mut found);
+            self.add_generic(hay, origin, generic::Lines::Marked(&marks), &mut found);
             scratch.restore_marks(marks);
             return found.into_iter().map(|(f, _)| f).collect();
         }
@@ -292,7 +292,7 @@ impl Scanner {
         }
         keep_most_confident(&mut found);
         self.add_literals(hay, origin, &prepared.literals, &mut found);
-        self.add_generic(hay, origin, None, None, &mut found);
+        self.add_generic(hay, origin, generic::Lines::All, &mut found);
         found.into_iter().map(|(f, _)| f).collect()
     }
 
@@ -584,15 +584,14 @@ impl Scanner {
     /// reported again, or downgraded, by the scorer. A generic *pattern*
     /// rule's finding ([`replaceable`]) less confident than the scorer's
     /// gives way to it: `TOKEN=<32 random>` is the scorer's high, not the
-    /// unquoted-assignment pattern's low. `marks` are the places of the
-    /// detector's line keywords when the matcher found them (see
-    /// [`Matcher::with_marks`]); without them the detector finds its own.
+    /// unquoted-assignment pattern's low. `lines` are the lines the
+    /// detector reads: those of the line keywords' places when the matcher
+    /// marked them (see [`Matcher::with_marks`]), or all.
     fn add_generic(
         &self,
         hay: &[u8],
         origin: &Origin,
-        within: Option<&[Range<usize>]>,
-        marks: Option<&[usize]>,
+        lines: generic::Lines<'_>,
         found: &mut Vec<(Finding, Range<usize>)>,
     ) {
         let Some(rules) = self.generic_rules.get_or_init(|| self.find_generic_rules()) else {
@@ -611,11 +610,6 @@ impl Scanner {
         let weak_index = spans::SpanIndex::new(weak.iter().map(|&i| &found[i].1));
         let mut replaced = vec![false; found.len()];
         let path = self.context_path(origin);
-        let lines = match (marks, within) {
-            (Some(marks), _) => generic::Lines::Marked(marks),
-            (None, Some(within)) => generic::Lines::Within(within),
-            (None, None) => generic::Lines::All,
-        };
         // Candidates below LOW have no level (see below): they are dropped
         // as soon as their score cannot reach it.
         let detection = generic::detect_reportable(hay, path, lines);
@@ -640,9 +634,6 @@ impl Scanner {
                     confidence
                 };
             if confidence < self.min_confidence {
-                continue;
-            }
-            if within.is_some_and(|w| !w.iter().any(|r| overlaps(r, &span))) {
                 continue;
             }
             if fixed.any_overlap(&span) {
@@ -693,22 +684,27 @@ impl Scanner {
     /// `hay` that `marks` (sorted) mark, the places of line keywords a
     /// matcher built [`Matcher::with_marks`] found in the spans
     /// [`generic::candidate::reading_spans`] gives for a blob's new chunks
-    /// in history. Findings overlapping one of `existing` (same line, one
-    /// secret holding the other) are dropped, as [`Scanner::add_generic`]
-    /// does for a whole file, except that a [`replaceable`] finding less
-    /// confident than the scorer's gives way.
+    /// in history; only those overlapping the new chunks (`within`) are
+    /// kept, the rest having been found in an earlier version. Findings
+    /// overlapping one of `existing` (same line, one secret holding the
+    /// other) are dropped, as [`Scanner::add_generic`] does for a whole
+    /// file, except that a [`replaceable`] finding less confident than the
+    /// scorer's gives way.
     pub fn add_generic_findings(
         &self,
         hay: &[u8],
         origin: &Origin,
         marks: &[usize],
+        within: &[Range<usize>],
         existing: &mut Vec<Finding>,
     ) {
         if marks.is_empty() {
             return;
         }
         let mut found = Vec::new();
-        self.add_generic(hay, origin, None, Some(marks), &mut found);
+        self.add_generic(hay, origin, generic::Lines::Marked(marks), &mut found);
+        let overlaps = |s: &Range<usize>| within.iter().any(|r| r.start < s.end && s.start < r.end);
+        found.retain(|(_, span)| overlaps(span));
         if found.is_empty() {
             return;
         }

@@ -128,6 +128,16 @@ pub fn findings(json: &serde_json::Value) -> &Vec<serde_json::Value> {
     json["findings"].as_array().expect("findings array")
 }
 
+/// The paths of a JSON report's findings, sorted.
+pub fn finding_paths(json: &serde_json::Value) -> Vec<&str> {
+    let mut paths: Vec<&str> = findings(json)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// Whether the tests run in CI (`CI=true`, as GitHub Actions, GitLab and
 /// `.ci/run` set it): a test that needs a service must fail there rather than
 /// skip.

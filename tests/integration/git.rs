@@ -5,7 +5,7 @@ use std::path::Path;
 
 use git2::{Signature, Time};
 
-use crate::common::{findings, git, Env, Fake};
+use crate::common::{finding_paths, findings, git, Env, Fake};
 use crate::repo::Repo;
 
 fn git_json(env: &Env, args: &[&str]) -> (i32, serde_json::Value) {
@@ -97,11 +97,7 @@ fn side_branches_tags_and_branch_filter() {
     r.checkout("main");
 
     let (_, json) = git_json(&env, &["."]);
-    let mut paths: Vec<&str> = findings(&json)
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
-    paths.sort();
+    let paths = finding_paths(&json);
     assert_eq!(paths, vec!["feature.txt", "tagged.txt"]);
 
     let (code, json) = git_json(&env, &["--branch", "main", "."]);

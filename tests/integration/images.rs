@@ -7,7 +7,7 @@ use std::io::Write;
 
 use sha2::{Digest, Sha256};
 
-use crate::common::{findings, Env, Fake};
+use crate::common::{finding_paths, findings, Env, Fake};
 
 fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
@@ -266,11 +266,7 @@ fn hostile_manifests_are_refused_and_hide_nothing() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["summary"]["skipped"]["image-manifest"], 2);
-    let mut paths: Vec<&str> = findings(&json)
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
-    paths.sort();
+    let paths = finding_paths(&json);
     assert_eq!(
         paths,
         [

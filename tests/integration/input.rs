@@ -1,7 +1,7 @@
 //! Bad input: binary, huge, invalid UTF-8 and unreadable files are counted with
 //! their reason and the scan goes on.
 
-use crate::common::{findings, Env, Fake};
+use crate::common::{finding_paths, findings, Env, Fake};
 
 #[test]
 fn binary_and_large_files_are_skipped_and_counted() {
@@ -260,11 +260,7 @@ fn overlapping_roots_scan_each_file_once_while_the_walk_streams() {
     let args = ["--max-file-size", "1K", ".", "sub", "sub/a.env", "./sub"];
     let (code, json) = env.scan_json(&args);
     assert_eq!(code, 1);
-    let mut paths: Vec<&str> = findings(&json)
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
-    paths.sort();
+    let paths = finding_paths(&json);
     // `./sub/a.env` and `sub/a.env` are one path once `./` is dropped, but
     // two walked paths: the walk dedupes by the path it walked, as before.
     assert_eq!(

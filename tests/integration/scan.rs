@@ -1,6 +1,6 @@
 //! What gets scanned and what is found.
 
-use crate::common::{findings, Env, Fake};
+use crate::common::{finding_paths, findings, Env, Fake};
 
 #[test]
 fn finds_secret_with_location() {
@@ -31,11 +31,7 @@ fn hidden_files_are_scanned_but_not_dot_git() {
     );
     env.write(".git/config", format!("token = {}\n", fake.github_pat()));
     let (_, json) = env.scan_json(&["."]);
-    let mut paths: Vec<&str> = findings(&json)
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
-    paths.sort();
+    let paths = finding_paths(&json);
     assert_eq!(paths, vec![".cursor/mcp.json", ".env"]);
 }
 
