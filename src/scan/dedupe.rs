@@ -379,12 +379,22 @@ mod tests {
             let hay: Vec<u8> = (0..len)
                 .map(|_| {
                     x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    if (x >> 60) < 3 { b'\n' } else { b'a' + (x >> 59) as u8 % 26 }
+                    if (x >> 60) < 3 {
+                        b'\n'
+                    } else {
+                        b'a' + (x >> 59) as u8 % 26
+                    }
                 })
                 .collect();
             let want: Vec<usize> = (0..len).filter(|&i| hay[i] == b'\n').collect();
             let mut got = Vec::new();
-            assert_eq!(first_line_end(&hay, |p| { got.push(p); false }), None);
+            assert_eq!(
+                first_line_end(&hay, |p| {
+                    got.push(p);
+                    false
+                }),
+                None
+            );
             assert_eq!(got, want, "length {len}");
             // Stopping returns the position stopped at.
             if let Some(&mid) = want.get(want.len() / 2) {

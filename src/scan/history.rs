@@ -27,6 +27,7 @@ use crate::source::git::{
     enumerate_with, for_each_attached_text, for_each_commit_message, open, GitOptions, GitSummary,
     History, HistoryText, Site,
 };
+use crate::source::pack::Kind;
 use crate::source::SkipReason;
 
 use super::{ScanResult, Scanner, Summary};
@@ -68,7 +69,8 @@ impl Scanner {
         messages.set_progress(None);
         let (history, mut scanned) = result?;
         log_memory(messages, "blobs scanned");
-        let texts = self.scan_texts(repo_path, &history, opts, messages, &errors)?;
+        let done = std::mem::take(&mut scanned.messages_done);
+        let texts = self.scan_texts(repo_path, &history, &done, opts, messages, &errors)?;
         log_memory(messages, "messages scanned");
         scanned.findings.extend(texts.findings);
         scanned.too_large += texts.too_large;
@@ -155,12 +157,14 @@ struct TextScan {
 }
 
 impl Scanner {
-    /// Scans the messages of the walked commits and the tags and notes on
-    /// them; each finding names the commit it is attached to.
+    /// Scans the messages of the walked commits (but those marked in
+    /// `done`, already scanned from a pack) and the tags and notes on them;
+    /// each finding names the commit it is attached to.
     fn scan_texts(
         &self,
         repo_path: &Path,
         history: &History,
+        done: &[bool],
         opts: &GitOptions,
         messages: &Messages,
         errors: &AtomicU64,
@@ -180,13 +184,21 @@ impl Scanner {
             }
             Ok(texts.findings)
         };
-        let threads = if history.commits.len() >= PARALLEL_TEXTS_MIN {
+        let commits: Vec<Oid> = if done.is_empty() {
+            history.commits.clone()
+        } else {
+            (history.commits.iter().zip(done))
+                .filter(|(_, &d)| !d)
+                .map(|(&c, _)| c)
+                .collect()
+        };
+        let threads = if commits.len() >= PARALLEL_TEXTS_MIN {
             opts.threads.max(1)
         } else {
             1
         };
-        let size = history.commits.len().div_ceil(threads).max(1);
-        let parts: Vec<&[Oid]> = history.commits.chunks(size).collect();
+        let size = commits.len().div_ceil(threads).max(1);
+        let parts: Vec<&[Oid]> = commits.chunks(size).collect();
         let findings = std::thread::scope(|s| -> anyhow::Result<Vec<Finding>> {
             let rest: Vec<_> = parts
                 .iter()
@@ -231,25 +243,35 @@ impl<'a> TextScanner<'a> {
     }
 
     fn visit(&mut self, t: HistoryText) {
-        let origin = Origin::Git {
-            blob: t.object.to_string(),
-            path: t.location(),
-        };
-        let found =
-            self.scanner
-                .scan_bytes_with(&t.text, &origin, &mut self.scratch, self.messages);
-        if found.is_empty() {
-            return;
-        }
-        for mut f in found {
-            // History holds the text for good: no tip "removes" it.
-            let git =
-                self.metas
-                    .provenance(t.commit, t.object.to_string(), GitStatus::HistoryOnly, 0);
-            f.git = Some(git);
-            self.findings.push(f);
+        let found = scan_text(
+            self.scanner,
+            &t.location(),
+            t.object,
+            &t.text,
+            &mut self.scratch,
+            self.messages,
+        );
+        for f in found {
+            self.findings.push(self.metas.attach(f, t.commit, t.object));
         }
     }
+}
+
+/// The findings in one history text (`location` as
+/// [`HistoryText::location`] names it), without provenance.
+fn scan_text(
+    scanner: &Scanner,
+    location: &str,
+    object: Oid,
+    text: &[u8],
+    scratch: &mut Scratch,
+    messages: &Messages,
+) -> Vec<Finding> {
+    let origin = Origin::Git {
+        blob: object.to_string(),
+        path: location.to_string(),
+    };
+    scanner.scan_bytes_with(text, &origin, scratch, messages)
 }
 
 /// What scanning the blobs produced.
@@ -263,6 +285,9 @@ pub struct BlobScan {
     pub too_large: u64,
     /// Archive members (and archives) not scanned, by reason.
     pub skipped: std::collections::BTreeMap<SkipReason, u64>,
+    /// By index into [`History::commits`], the commits whose messages were
+    /// scanned with the blobs (read from a pack); empty when none were.
+    pub messages_done: Vec<bool>,
 }
 
 /// Rules whose keyword may sit further than this from their match (PEM keys,
@@ -438,12 +463,12 @@ pub fn enumerate_then_scan_packs(
     let rest: Vec<Site> = history
         .sites
         .iter()
-        .zip(&done.0)
+        .zip(&done.sites)
         .filter(|(_, d)| !d.load(Ordering::Relaxed))
         .map(|(s, _)| s.clone())
         .collect();
     log_memory(messages, "packs read");
-    let mut findings = done.1;
+    let mut findings = done.found.into_inner().unwrap();
     findings.extend(scan_by_id(
         &worker,
         &rest,
@@ -459,6 +484,28 @@ pub fn enumerate_then_scan_packs(
         std::mem::take(&mut scan.findings),
         messages,
     );
+    let from_packs = done
+        .commits
+        .iter()
+        .filter(|d| d.load(Ordering::Relaxed))
+        .count();
+    messages.log(
+        crate::diag::Level::Info,
+        format_args!(
+            "{from_packs} commit messages read from pack files in delta order, {} by id",
+            history.commits.len() - from_packs
+        ),
+    );
+    let mut metas = CommitMetas::new(&repo);
+    for (commit, f) in done.in_messages.into_inner().unwrap() {
+        scan.findings.push(metas.attach(f, commit, commit));
+    }
+    scan.too_large += done.messages_too_large.into_inner();
+    scan.messages_done = done
+        .commits
+        .into_iter()
+        .map(AtomicBool::into_inner)
+        .collect();
     Ok((history, scan))
 }
 
@@ -517,55 +564,93 @@ fn cpu_time() -> String {
     }
 }
 
-/// Scans the walked blobs the packs hold as each pack's traversal yields
-/// them; returns which sites were scanned and their findings. A pack that
-/// fails is warned about; its blobs not yet scanned stay unmarked.
+/// What the pack traversals scanned.
+struct PackScan {
+    /// By index into [`History::sites`]: the blob was scanned.
+    sites: Vec<AtomicBool>,
+    /// By index into [`History::commits`]: the commit's message was scanned.
+    commits: Vec<AtomicBool>,
+    /// In blobs, without provenance.
+    found: Mutex<Vec<Finding>>,
+    /// In commit messages, by commit, without provenance.
+    in_messages: Mutex<Vec<(Oid, Finding)>>,
+    messages_too_large: AtomicU64,
+}
+
+/// Scans the walked blobs the packs hold, and the messages of the walked
+/// commits they hold, as each pack's traversal yields them. A pack that
+/// fails is warned about; what it had not yielded stays unmarked.
 fn scan_packs(
     worker: &Worker<'_>,
     history: &History,
     packs: Vec<Result<crate::source::pack::Pack, crate::source::pack::PackError>>,
     opts: &GitOptions,
     messages: &Messages,
-) -> (Vec<AtomicBool>, Vec<Finding>) {
-    let sites: HashMap<Oid, u32, BuildHasherDefault<crate::blob::FoldHasher>> = history
-        .sites
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.blob, i as u32))
-        .collect();
-    let done: Vec<AtomicBool> = (0..history.sites.len())
-        .map(|_| AtomicBool::new(false))
-        .collect();
-    let found = Mutex::new(Vec::new());
+) -> PackScan {
+    type Index = HashMap<Oid, u32, BuildHasherDefault<crate::blob::FoldHasher>>;
+    let index = |ids: &mut dyn Iterator<Item = Oid>| -> Index {
+        ids.enumerate().map(|(i, id)| (id, i as u32)).collect()
+    };
+    let sites = index(&mut history.sites.iter().map(|s| s.blob));
+    let commits = index(&mut history.commits.iter().copied());
+    let flags = |n: usize| (0..n).map(|_| AtomicBool::new(false)).collect();
+    let scan = PackScan {
+        sites: flags(history.sites.len()),
+        commits: flags(history.commits.len()),
+        found: Mutex::new(Vec::new()),
+        in_messages: Mutex::new(Vec::new()),
+        messages_too_large: AtomicU64::new(0),
+    };
+    let first = |ids: &Index, done: &[AtomicBool], id: &Oid| {
+        let i = *ids.get(id)? as usize;
+        (!done[i].swap(true, Ordering::Relaxed)).then_some(i)
+    };
     for pack in packs {
         let visit = {
             let mut local = Local::default();
-            let (sites, done, found) = (&sites, &done, &found);
-            let list = &history.sites;
-            move |oid: Oid, content: &[u8]| {
-                let Some(&i) = sites.get(&oid) else { return };
-                let i = i as usize;
-                if done[i].swap(true, Ordering::Relaxed) {
-                    return;
-                }
+            let (sites, commits, scan, list) = (&sites, &commits, &scan, &history.sites);
+            move |kind: Kind, oid: Oid, content: &[u8]| {
                 let Local(scratch, ranges) = &mut local;
-                let f = worker.scan_blob(&list[i], content, scratch, ranges);
-                if let Some(m) = worker.progress {
-                    m.scanned(f.len(), Some(list[i].commit));
-                }
-                if !f.is_empty() {
-                    found.lock().unwrap().extend(f);
+                match kind {
+                    Kind::Blob => {
+                        let Some(i) = first(sites, &scan.sites, &oid) else {
+                            return;
+                        };
+                        let f = worker.scan_blob(&list[i], content, scratch, ranges);
+                        if let Some(m) = worker.progress {
+                            m.scanned(f.len(), Some(list[i].commit));
+                        }
+                        if !f.is_empty() {
+                            scan.found.lock().unwrap().extend(f);
+                        }
+                    }
+                    Kind::Commit => {
+                        if first(commits, &scan.commits, &oid).is_none() {
+                            return;
+                        }
+                        let text = crate::source::git::commit_message(content);
+                        if text.len() as u64 > opts.max_file_size {
+                            scan.messages_too_large.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                        let location = crate::source::git::COMMIT_MESSAGE;
+                        let f = scan_text(worker.scanner, location, oid, text, scratch, messages);
+                        if !f.is_empty() {
+                            let mut found = scan.in_messages.lock().unwrap();
+                            found.extend(f.into_iter().map(|f| (oid, f)));
+                        }
+                    }
                 }
             }
         };
-        if let Err(e) = pack.and_then(|p| p.for_each_blob(opts.threads, visit)) {
+        if let Err(e) = pack.and_then(|p| p.for_each_object(opts.threads, visit)) {
             messages.warn(
                 &e.path.display().to_string(),
                 &format!("{}; reading its blobs by id instead", e.message),
             );
         }
     }
-    (done, found.into_inner().unwrap())
+    scan
 }
 
 /// Scans the blobs no pack handed over (loose objects, alternates, packs
@@ -710,6 +795,7 @@ impl<'a> Worker<'a> {
             binary: c.binary.into_inner(),
             too_large: c.too_large.into_inner(),
             skipped,
+            messages_done: Vec::new(),
         }
     }
 
@@ -1173,6 +1259,14 @@ impl<'r> CommitMetas<'r> {
             repo,
             read: HashMap::new(),
         }
+    }
+
+    /// `f`, found in the text of `object` (a commit, tag or note blob),
+    /// attached to `commit`. History holds the text for good: no tip
+    /// "removes" it.
+    fn attach(&mut self, mut f: Finding, commit: Oid, object: Oid) -> Finding {
+        f.git = Some(self.provenance(commit, object.to_string(), GitStatus::HistoryOnly, 0));
+        f
     }
 
     /// A finding's provenance at `commit`, in `blob`.

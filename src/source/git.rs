@@ -912,11 +912,22 @@ impl HistoryText {
     /// `<note refs/notes/commits>`.
     pub fn location(&self) -> String {
         match &self.kind {
-            TextKind::CommitMessage => "<commit message>".to_string(),
+            TextKind::CommitMessage => COMMIT_MESSAGE.to_string(),
             TextKind::TagMessage(name) => format!("<tag {name}>"),
             TextKind::Note(r) => format!("<note {r}>"),
         }
     }
+}
+
+/// Where findings in commit messages are reported to be.
+pub const COMMIT_MESSAGE: &str = "<commit message>";
+
+/// The message of a raw commit object: what follows the first empty line
+/// (header lines, signatures' continuation lines included, are never
+/// empty), or nothing when there is none, as libgit2's
+/// `message_raw_bytes` has it.
+pub fn commit_message(raw: &[u8]) -> &[u8] {
+    memchr::memmem::find(raw, b"\n\n").map_or(&[], |at| &raw[at + 2..])
 }
 
 /// Visits the messages of `commits` (walked commits, or a consecutive part
@@ -1105,6 +1116,45 @@ pub(crate) mod tests {
             .output()
             .unwrap();
         assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    /// A commit's message read from its raw bytes is libgit2's, through
+    /// signatures with continuation lines, blank lines inside the message,
+    /// an empty message and none at all.
+    #[test]
+    fn commit_messages_read_raw_are_libgit2s() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init_bare(d.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        let tree = odb.write(ObjectType::Tree, b"").unwrap();
+        let head = format!(
+            "tree {tree}\nauthor t <t@example.com> 1700000000 +0000\n\
+             committer t <t@example.com> 1700000000 +0000\n"
+        );
+        let signed = format!(
+            "{head}gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n \
+             -----END PGP SIGNATURE-----\n"
+        );
+        let cases = [
+            format!("{head}\nsubject\n\nbody token=abc\n"),
+            format!("{signed}\nsigned subject\n\n\nafter blank lines\n"),
+            format!("{head}encoding ISO-8859-1\n\nlatin \u{e9}\n"),
+            format!("{head}\n"),
+            head.clone(),
+        ];
+        for raw in &cases {
+            let id = odb.write(ObjectType::Commit, raw.as_bytes()).unwrap();
+            let commit = repo.find_commit(id).unwrap();
+            assert_eq!(
+                commit_message(raw.as_bytes()),
+                commit.message_raw_bytes(),
+                "{raw:?}"
+            );
+        }
+        assert_eq!(
+            commit_message(cases[1].as_bytes()),
+            b"signed subject\n\n\nafter blank lines\n"
+        );
     }
 
     /// Comparing each directory with its last tree is only a shortcut: the

@@ -661,13 +661,55 @@ fn commit_tag_and_note_messages_are_scanned_with_their_commit() {
     want.sort();
     assert_eq!(got, want, "{json:#}");
 
-    // A range that leaves the first commit out leaves its message and note out.
-    let (_, json) = git_json(&env, &["--since-commit", &first.to_string(), "."]);
-    let paths: Vec<&str> = findings(&json)
+    // Packed, the messages come from the pack traversal, with the same
+    // findings and provenance (author, date, line); a loose commit made
+    // after the repack still has its message read by id.
+    git(env.path(), &["gc", "-q", "--prune=now"]);
+    let out = env
+        .cmd()
+        .args(["scan", "--git", "--show-secrets", "-f", "json"])
+        .args(["--log-level", "info", "."])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 commit messages read from pack files in delta order, 0 by id"),
+        "{stderr}"
+    );
+    let packed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(packed["findings"], json["findings"]);
+    let late = fake.github_pat();
+    r.write("README.md", "hello at last\n");
+    let third = r.commit(&format!("fix\n\nGITHUB_TOKEN={late}\n"), 1_700_000_300);
+    let (_, json) = git_json(&env, &["--show-secrets", "."]);
+    let in_messages: Vec<(&str, &str)> = findings(&json)
         .iter()
-        .map(|f| f["path"].as_str().unwrap())
+        .filter(|f| f["path"] == "<commit message>")
+        .map(|f| (f["secret"].as_str().unwrap(), f["commit"].as_str().unwrap()))
         .collect();
-    assert_eq!(paths, ["<tag v1.0>"]);
+    assert_eq!(in_messages.len(), 2, "{json:#}");
+    let third = third.to_string();
+    assert!(
+        in_messages.contains(&(late.as_str(), third.as_str())),
+        "{json:#}"
+    );
+
+    // A range that leaves the first commit out leaves its message and note
+    // out (the third commit's message is in it).
+    let (_, json) = git_json(&env, &["--since-commit", &first.to_string(), "."]);
+    let mut paths: Vec<(&str, &str)> = findings(&json)
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["commit"].as_str().unwrap()))
+        .collect();
+    paths.sort_unstable();
+    let second = second.to_string();
+    assert_eq!(
+        paths,
+        [
+            ("<commit message>", third.as_str()),
+            ("<tag v1.0>", second.as_str())
+        ]
+    );
 }
 
 /// `--read-packs` takes packed blobs from the pack in delta order and the
