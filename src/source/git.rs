@@ -282,9 +282,9 @@ fn enumerate_remembering(
         let parts = walk_in_parts(
             repo,
             &order,
-            &seen_trees,
-            &seen_blobs,
+            (&seen_trees, &seen_blobs),
             opts.threads,
+            opts.threads * WALK_PARTS_PER_THREAD,
             remember,
         );
         let (commits, sites) = merge_parts(&order, parts, seen_blobs, messages, errors);
@@ -343,6 +343,9 @@ fn enumerate_remembering(
 
 /// Below this many commits a history is walked on one thread.
 const PARALLEL_WALK_MIN: usize = 1000;
+/// Parts per walking thread (see [`walk_in_parts`]): each costs a walk of
+/// its first commit's whole tree again.
+const WALK_PARTS_PER_THREAD: usize = 4;
 
 /// What one thread's walk found at one commit: the blobs new to that
 /// thread with their paths, and the objects it could not read, or why the
@@ -357,9 +360,12 @@ struct Unreadable {
     why: String,
 }
 
-/// Walks `order` (oldest first) in `threads` consecutive parts at once,
-/// each part on its own repository handle and with its own seen sets,
-/// starting from those of the excluded commits.
+/// Walks `order` (oldest first) in `parts` consecutive parts on `threads`
+/// threads, each part on a repository handle of its thread's and with its
+/// own seen sets, starting from those of the excluded commits. Parts are
+/// taken in order as threads come free: older commits have smaller trees,
+/// so equal halves took unequal times (on git.git one thread idled for a
+/// third of the walk), and more parts than threads even that out.
 ///
 /// A part finds every blob its commits introduce, plus blobs introduced
 /// before it that it meets again (at least its first commit's whole
@@ -371,62 +377,71 @@ struct Unreadable {
 fn walk_in_parts(
     repo: &Repository,
     order: &[Oid],
-    seen_trees: &RawIdSet,
-    seen_blobs: &RawIdSet,
+    seen: (&RawIdSet, &RawIdSet),
     threads: usize,
+    parts: usize,
     remember: bool,
 ) -> Vec<Vec<CommitWalk>> {
-    let size = order.len().div_ceil(threads.max(1));
+    let size = order.len().div_ceil(parts.max(1)).max(1);
+    let parts: Vec<&[Oid]> = order.chunks(size).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let walked: Vec<std::sync::OnceLock<Vec<CommitWalk>>> =
+        parts.iter().map(|_| std::sync::OnceLock::new()).collect();
     let git_dir = repo.path();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = order
-            .chunks(size.max(1))
-            .map(|part| {
-                let (mut trees, mut blobs) = (seen_trees.clone(), seen_blobs.clone());
-                scope.spawn(move || {
-                    let repo = match Repository::open(git_dir) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let why = e.message().to_string();
-                            return part.iter().map(|_| Err(why.clone())).collect();
-                        }
-                    };
-                    let odb = repo.odb().ok();
-                    let mut last = LastTrees::default();
-                    part.iter()
-                        .map(|&id| {
-                            let tree = commit_tree(&repo, odb.as_ref(), id)
-                                .map_err(|e| e.message().to_string())?;
-                            let (mut found, mut bad) = (Vec::new(), Vec::new());
-                            walk_tree(
-                                &repo,
-                                tree,
-                                &mut trees,
-                                remember.then_some(&mut last),
-                                &mut |loc, why| {
-                                    bad.push(Unreadable {
-                                        key: loc.split(' ').take(2).collect::<Vec<_>>().join(" "),
-                                        loc: loc.to_string(),
-                                        why: why.to_string(),
-                                    })
-                                },
-                                &mut |blob, prefix, name| {
-                                    if blobs.insert(blob) {
-                                        found.push((blob, join(prefix, name)));
-                                    }
-                                },
-                            );
-                            Ok((found, bad))
+    let walk_part = |repo: &Result<Repository, git2::Error>, part: &[Oid]| -> Vec<CommitWalk> {
+        let repo = match repo {
+            Ok(r) => r,
+            Err(e) => {
+                let why = e.message().to_string();
+                return part.iter().map(|_| Err(why.clone())).collect();
+            }
+        };
+        let (mut trees, mut blobs) = (seen.0.clone(), seen.1.clone());
+        let odb = repo.odb().ok();
+        let mut last = LastTrees::default();
+        part.iter()
+            .map(|&id| {
+                let tree =
+                    commit_tree(repo, odb.as_ref(), id).map_err(|e| e.message().to_string())?;
+                let (mut found, mut bad) = (Vec::new(), Vec::new());
+                walk_tree(
+                    repo,
+                    tree,
+                    &mut trees,
+                    remember.then_some(&mut last),
+                    &mut |loc, why| {
+                        bad.push(Unreadable {
+                            key: loc.split(' ').take(2).collect::<Vec<_>>().join(" "),
+                            loc: loc.to_string(),
+                            why: why.to_string(),
                         })
-                        .collect()
-                })
+                    },
+                    &mut |blob, prefix, name| {
+                        if blobs.insert(blob) {
+                            found.push((blob, join(prefix, name)));
+                        }
+                    },
+                );
+                Ok((found, bad))
             })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("history walk panicked"))
             .collect()
-    })
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, parts.len().max(1)) {
+            scope.spawn(|| {
+                let repo = Repository::open(git_dir);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(part) = parts.get(i) else { break };
+                    let _ = walked[i].set(walk_part(&repo, part));
+                }
+            });
+        }
+    });
+    walked
+        .into_iter()
+        .map(|w| w.into_inner().expect("every part walked"))
+        .collect()
 }
 
 /// The commits and sites of one walk over `order`, from the parts of
@@ -1235,16 +1250,17 @@ pub(crate) mod tests {
         let (trees, blobs) = reachable_from(&repo, &hidden, &messages, &errors);
         let order = commits_to_scan(&repo, &starts, &hidden, &messages, &errors);
         let one = enumerate_remembering(&repo, &opts, &messages, &errors, None, true).unwrap();
-        for threads in [2, 3, 7] {
-            let parts = walk_in_parts(&repo, &order, &trees, &blobs, threads, true);
-            assert_eq!(parts.len(), threads.min(order.len()));
+        for (threads, n) in [(2, 2), (2, 3), (3, 7), (2, 8)] {
+            let parts = walk_in_parts(&repo, &order, (&trees, &blobs), threads, n, true);
+            let size = order.len().div_ceil(n);
+            assert_eq!(parts.len(), order.len().div_ceil(size), "{n} parts");
             let (commits, sites) = merge_parts(&order, parts, blobs.clone(), &messages, &errors);
-            assert_eq!(commits, one.commits, "{threads} threads");
+            assert_eq!(commits, one.commits, "{threads} threads, {n} parts");
             let got: Vec<_> = sites
                 .into_iter()
                 .map(|s| (s.blob, s.commit, s.path))
                 .collect();
-            assert_eq!(got, fast, "{threads} threads");
+            assert_eq!(got, fast, "{threads} threads, {n} parts");
         }
         assert_eq!(errors.load(Ordering::Relaxed), 0);
     }
