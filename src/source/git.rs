@@ -878,10 +878,13 @@ impl<'a> Iterator for TreeEntries<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let data = self.0;
-        // Modes and names are a few bytes: a plain loop beats a vector
-        // search's set-up here.
-        let sp = data.iter().position(|&b| b == b' ')?;
-        let nul = sp + 1 + data[sp + 1..].iter().position(|&b| b == 0)?;
+        let (sp, nul) = match mode_and_name_ends(data) {
+            Some(ends) => ends,
+            None => {
+                let sp = data.iter().position(|&b| b == b' ')?;
+                (sp, sp + 1 + data[sp + 1..].iter().position(|&b| b == 0)?)
+            }
+        };
         let id: [u8; 20] = data.get(nul + 1..nul + 21)?.try_into().ok()?;
         self.0 = &data[nul + 21..];
         Some(TreeEntry {
@@ -890,6 +893,49 @@ impl<'a> Iterator for TreeEntries<'a> {
             id: RawId(id),
             whole: &data[..nul + 21],
         })
+    }
+}
+
+/// Where the mode's space and the name's NUL are in a raw tree entry at
+/// the start of `data`, when both lie in its first 32 bytes (most do:
+/// modes are five or six bytes, names a dozen). Two 16-byte compares
+/// (SSE2, part of every x86-64) find them, instead of a loop over each
+/// byte, which was half of the walk's own time on git.git.
+#[inline]
+fn mode_and_name_ends(data: &[u8]) -> Option<(usize, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+            _mm_setzero_si128,
+        };
+        let head = data.get(..32)?;
+        // SAFETY: SSE2 is part of the x86-64 baseline; both unaligned
+        // 16-byte loads read within `head`.
+        let (spaces, nuls) = unsafe {
+            let p = head.as_ptr().cast::<__m128i>();
+            let (lo, hi) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
+            let mask =
+                |v: __m128i, b: __m128i| _mm_movemask_epi8(_mm_cmpeq_epi8(v, b)) as u32 & 0xFFFF;
+            let sp = _mm_set1_epi8(b' ' as i8);
+            let zero = _mm_setzero_si128();
+            (
+                mask(lo, sp) | mask(hi, sp) << 16,
+                mask(lo, zero) | mask(hi, zero) << 16,
+            )
+        };
+        if spaces == 0 {
+            return None;
+        }
+        let sp = spaces.trailing_zeros() as usize;
+        // The first NUL after the space: a name holds none.
+        let after = u64::from(nuls) & !((2u64 << sp) - 1);
+        (after != 0).then(|| (sp, after.trailing_zeros() as usize))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = data;
+        None
     }
 }
 
@@ -1131,6 +1177,52 @@ pub(crate) mod tests {
             .output()
             .unwrap();
         assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    /// Raw tree entries parse the same whether the mode's space and the
+    /// name's NUL are found in a 32-byte block or byte by byte: names of
+    /// every length around the block, names with spaces, ids full of
+    /// spaces and NULs, and a truncated last entry.
+    #[test]
+    fn tree_entries_parse_as_the_format_says() {
+        let mut x = 3u64;
+        let mut rnd = |n: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        let mut raw = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..400 {
+            let mode: &[u8] = if i % 3 == 0 { b"40000" } else { b"100644" };
+            let len = 1 + rnd(60) as usize;
+            let name: Vec<u8> = (0..len)
+                .map(|_| match rnd(8) {
+                    0 => b' ',
+                    _ => b'a' + rnd(26) as u8,
+                })
+                .collect();
+            let id: [u8; 20] = std::array::from_fn(|_| [0, b' ', 7, 255][rnd(4) as usize]);
+            let start = raw.len();
+            raw.extend_from_slice(mode);
+            raw.push(b' ');
+            raw.extend_from_slice(&name);
+            raw.push(0);
+            raw.extend_from_slice(&id);
+            want.push((mode.to_vec(), name, id, start..raw.len()));
+        }
+        let got: Vec<_> = TreeEntries(&raw)
+            .map(|e| (e.mode.to_vec(), e.name.to_vec(), e.id.0, e.whole.to_vec()))
+            .collect();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!((&g.0, &g.1, &g.2), (&w.0, &w.1, &w.2));
+            assert_eq!(g.3, raw[w.3.clone()]);
+        }
+        // A last entry cut inside its id ends the entries.
+        let cut = &raw[..raw.len() - 5];
+        assert_eq!(TreeEntries(cut).count(), want.len() - 1);
     }
 
     /// A commit's message read from its raw bytes is libgit2's, through
