@@ -144,6 +144,16 @@ impl Table {
         self.trans[((sid + u32::from(self.class[byte as usize])) & self.mask) as usize]
     }
 
+    /// [`Table::next`] for a loop: the parts it reads are taken once, the
+    /// transitions as a slice of exactly `mask + 1` entries, so the
+    /// compiler knows a masked index is in range and drops the bounds
+    /// check on every step.
+    #[inline(always)]
+    fn stepper(&self) -> impl Fn(u32, u8) -> u32 + '_ {
+        let (trans, class, mask) = (&self.trans[..=self.mask as usize], &self.class, self.mask);
+        move |s, b| trans[((s + u32::from(class[b as usize])) & mask) as usize]
+    }
+
     #[inline(always)]
     fn is_match(&self, sid: u32) -> bool {
         sid < self.matches
@@ -278,9 +288,11 @@ impl KeywordDfa {
     /// At most one DFA step per byte of `hay` (plus the lanes' lead-ins).
     pub(super) fn any(&self, hay: &[u8], wanted: impl Fn(usize) -> bool) -> bool {
         if hay.len() < LANE_MIN {
+            // Most new chunks of a history are under a kilobyte.
+            let step = self.table.stepper();
             let mut sid = self.table.start;
             for &b in hay {
-                sid = self.table.next(sid, b);
+                sid = step(sid, b);
                 if self.table.is_match(sid) {
                     let ac = self.table.original(sid);
                     if (0..self.dfa.match_len(ac))
@@ -316,8 +328,9 @@ impl KeywordDfa {
     /// Walks `hay[at..end]` from state `sid`, recording matches; returns the
     /// state at `end`.
     fn walk(&self, mut sid: u32, hay: &[u8], at: usize, end: usize, out: &mut Vec<(usize, u32)>) {
+        let step = self.table.stepper();
         for (i, &b) in hay[at..end].iter().enumerate() {
-            sid = self.table.next(sid, b);
+            sid = step(sid, b);
             if self.table.is_match(sid) {
                 self.record(sid, at + i + 1, out);
             }
