@@ -364,7 +364,7 @@ struct Unreadable {
 /// threads, each part on a repository handle of its thread's and with its
 /// own seen sets, starting from those of the excluded commits. Parts are
 /// taken in order as threads come free: older commits have smaller trees,
-/// so equal halves took unequal times (git.git's walk used about 1.35 of
+/// so equal halves took unequal times (git.git's walk used about 1.4 of
 /// 2 cores), and more parts than threads even that out.
 ///
 /// A part finds every blob its commits introduce, plus blobs introduced
