@@ -157,6 +157,42 @@ pub fn read_text_file(path: &std::path::Path) -> std::io::Result<String> {
     String::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::InvalidData, e.utf8_error()))
 }
 
+/// Bit `i` set when `block[i]` is `byte`, for a block of at most 64 bytes.
+///
+/// For delimiters a few bytes apart (line ends, the separators of a tree
+/// entry), where a `memchr` call per hit spends more on its set-up than on
+/// searching. On x86-64 it compares 16 bytes a step (SSE2, part of every
+/// x86-64); elsewhere, and for a block's last bytes short of 16, one byte
+/// at a time.
+///
+/// # Panics
+///
+/// Panics if `block` is longer than 64 bytes.
+#[inline(always)]
+pub fn byte_mask(block: &[u8], byte: u8) -> u64 {
+    assert!(block.len() <= 64, "a byte mask covers 64 bytes");
+    let mut mask = 0;
+    let mut at = 0;
+    #[cfg(target_arch = "x86_64")]
+    while at + 16 <= block.len() {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86-64 baseline; the unaligned
+        // 16-byte load reads within `block` (checked by the loop).
+        let bits = unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().add(at).cast::<__m128i>());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8))) as u16
+        };
+        mask |= u64::from(bits) << at;
+        at += 16;
+    }
+    for (i, &b) in block.iter().enumerate().skip(at) {
+        mask |= u64::from(b == byte) << i;
+    }
+    mask
+}
+
 /// Whether content looks binary: a NUL byte in its first 8 KiB, the same
 /// test git uses.
 pub fn looks_binary(content: &[u8]) -> bool {
@@ -223,5 +259,26 @@ impl Hasher for FoldHasher {
             b[..chunk.len()].copy_from_slice(chunk);
             self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mask is the byte-by-byte answer for every block length up to
+    /// 64, across the 16-byte steps and in the short tail.
+    #[test]
+    fn byte_mask_marks_every_match() {
+        let block: Vec<u8> = (0..64u32)
+            .map(|i| [b'\n', b'a', 0, b' '][(i * 7 % 5 % 4) as usize])
+            .collect();
+        for len in 0..=64 {
+            for byte in [b'\n', 0, b' ', b'z'] {
+                let want = (0..len).fold(0u64, |m, i| m | u64::from(block[i] == byte) << i);
+                assert_eq!(byte_mask(&block[..len], byte), want, "{len} bytes, {byte}");
+            }
+        }
+        assert_ne!(byte_mask(&block, b'\n'), 0);
     }
 }

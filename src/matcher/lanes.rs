@@ -139,12 +139,14 @@ impl Table {
         }
     }
 
-    #[inline(always)]
+    /// The state after `sid` on `byte`, for a single step (tests); loops
+    /// take a [`Table::stepper`].
+    #[cfg(test)]
     fn next(&self, sid: u32, byte: u8) -> u32 {
-        self.trans[((sid + u32::from(self.class[byte as usize])) & self.mask) as usize]
+        self.stepper()(sid, byte)
     }
 
-    /// [`Table::next`] for a loop: the parts it reads are taken once, the
+    /// The step function for a loop: the parts it reads are taken once, the
     /// transitions as a slice of exactly `mask + 1` entries, so the
     /// compiler knows a masked index is in range and drops the bounds
     /// check on every step.
@@ -355,11 +357,12 @@ impl KeywordDfa {
         let lead = self.dfa.max_pattern_len().saturating_sub(1);
         let mut sid = [self.start(); LANES];
         let mut base = [0; LANES];
+        let warm_step = self.table.stepper();
         for k in 0..LANES {
             base[k] = range.start + k * chunk;
             let warm = base[k].saturating_sub(lead).max(range.start);
             for &b in &hay[warm..base[k]] {
-                sid[k] = self.table.next(sid[k], b);
+                sid[k] = warm_step(sid[k], b);
             }
         }
         let part = |k: usize| &hay[base[k]..base[k] + chunk];

@@ -131,50 +131,29 @@ fn chunk_end(hay: &[u8], start: usize) -> usize {
 /// The first position `p` of a line end in `hay` for which `stop(p)`
 /// holds, visiting line ends in order.
 ///
-/// Lines of source code average a few dozen bytes, so a `memchr` per line
-/// spends more on its set-up than on searching: line ends are found here
-/// 64 bytes at a time as a bit mask (SSE2, which every x86-64 has), and
-/// the rest of the bytes with `memchr`.
+/// Lines of source code average a few dozen bytes, so line ends are found
+/// 64 bytes at a time as a bit mask ([`crate::blob::byte_mask`]) rather
+/// than by a `memchr` per line.
 #[inline]
 fn first_line_end(hay: &[u8], mut stop: impl FnMut(usize) -> bool) -> Option<usize> {
-    #[allow(unused_mut)]
-    let mut base = 0;
-    #[cfg(target_arch = "x86_64")]
-    while base + 64 <= hay.len() {
-        let mut mask = newline_mask(&hay[base..base + 64]);
+    // Whole blocks apart from the rest, so the mask of a block is known
+    // to take four steps.
+    let blocks = hay.chunks_exact(64);
+    let rest = blocks.remainder();
+    let masks = blocks.map(|b| crate::blob::byte_mask(b, b'\n'));
+    for (i, mut mask) in masks
+        .chain([crate::blob::byte_mask(rest, b'\n')])
+        .enumerate()
+    {
         while mask != 0 {
-            let p = base + mask.trailing_zeros() as usize;
+            let p = i * 64 + mask.trailing_zeros() as usize;
             if stop(p) {
                 return Some(p);
             }
             mask &= mask - 1;
         }
-        base += 64;
     }
-    memchr::memchr_iter(b'\n', &hay[base..])
-        .map(|q| base + q)
-        .find(|&p| stop(p))
-}
-
-/// Bit `i` set when `block[i]` is a line end.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn newline_mask(block: &[u8]) -> u64 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    assert!(block.len() >= 64);
-    let p = block.as_ptr();
-    // SAFETY: SSE2 is part of the x86-64 baseline; the four unaligned
-    // 16-byte loads read within `block`, checked above.
-    unsafe {
-        let nl = _mm_set1_epi8(b'\n' as i8);
-        let lane = |at: usize| {
-            let v = _mm_loadu_si128(p.add(at).cast::<__m128i>());
-            u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)) as u16)
-        };
-        lane(0) | lane(16) << 16 | lane(32) << 32 | lane(48) << 48
-    }
+    None
 }
 
 /// Decides from up to 8 bytes after a line end, so boundaries depend on local
