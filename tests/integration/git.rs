@@ -14,6 +14,21 @@ fn git_json(env: &Env, args: &[&str]) -> (i32, serde_json::Value) {
     env.scan_json(&all)
 }
 
+/// A history scan's JSON report and its log at info level (which says how
+/// blobs and messages were read).
+fn git_json_logged(env: &Env, args: &[&str]) -> (serde_json::Value, String) {
+    let out = env
+        .cmd()
+        .args(["scan", "--git", "--log-level", "info", "-f", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+    (json, stderr)
+}
+
 #[test]
 fn secret_added_then_removed_is_history_only_with_provenance() {
     let env = Env::new();
@@ -665,18 +680,11 @@ fn commit_tag_and_note_messages_are_scanned_with_their_commit() {
     // findings and provenance (author, date, line); a loose commit made
     // after the repack still has its message read by id.
     git(env.path(), &["gc", "-q", "--prune=now"]);
-    let out = env
-        .cmd()
-        .args(["scan", "--git", "--show-secrets", "-f", "json"])
-        .args(["--log-level", "info", "."])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (packed, stderr) = git_json_logged(&env, &["--show-secrets", "."]);
     assert!(
         stderr.contains("2 commit messages read from pack files in delta order, 0 by id"),
         "{stderr}"
     );
-    let packed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(packed["findings"], json["findings"]);
     let late = fake.github_pat();
     r.write("README.md", "hello at last\n");
@@ -726,18 +734,11 @@ fn read_packs_reads_packed_and_loose_blobs() {
     git(env.path(), &["gc", "-q", "--prune=now"]);
     r.write("later.env", &format!("GITHUB_TOKEN={loose}\n"));
     r.commit("loose", 1_700_000_100);
-    let out = env
-        .cmd()
-        .args(["scan", "--git", "--read-packs", "--log-level", "info"])
-        .args(["--show-secrets", "-f", "json", "."])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (json, stderr) = git_json_logged(&env, &["--read-packs", "--show-secrets", "."]);
     assert!(
         stderr.contains("2 blobs read from pack files in delta order, 1 by id"),
         "{stderr}"
     );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut secrets: Vec<&str> = findings(&json)
         .iter()
         .map(|f| f["secret"].as_str().unwrap())
@@ -1021,14 +1022,7 @@ fn packs_are_read_in_delta_order_for_a_whole_history_only() {
         (&["--range", &range, "--read-packs"], true),
     ];
     for (args, packs) in cases {
-        let out = env
-            .cmd()
-            .args(["scan", "--git", "--log-level", "info", "-f", "json"])
-            .args(args)
-            .arg(".")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (_, stderr) = git_json_logged(&env, &[args, &["."]].concat());
         assert_eq!(
             stderr.contains("read from pack files in delta order"),
             packs,
