@@ -27,6 +27,13 @@ const HARD_MAX: usize = 64 << 10;
 /// Neighbourhoods already scanned, shared by the scanning threads. Each
 /// remembers a flag computed when it was new (whether it holds a keyword of a
 /// rule that must see whole blobs).
+///
+/// # Costs
+///
+/// A history holds millions of chunks, so the shared table outgrows the
+/// caches: a lookup there costs a lock whose cache line the other threads
+/// also take, and a probe that misses to memory. Each thread therefore asks
+/// its [`Recent`] first.
 pub struct Seen {
     shards: Vec<Mutex<HashMap<u128, bool, BuildHasherDefault<FoldHasher>>>>,
     margin: usize,
@@ -64,6 +71,7 @@ impl Seen {
     /// Panics if `flag_overlap` exceeds the margin.
     pub fn new_chunks(
         &self,
+        recent: &mut Recent,
         path: &str,
         hay: &[u8],
         flag_overlap: usize,
@@ -87,7 +95,9 @@ impl Seen {
             // more than hashing a chunk's kilobyte or two.
             let seed = path_hash ^ ((start - lo) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let key = xxhash_rust::xxh3::xxh3_128_with_seed(&hay[lo..hi], seed);
-            let known = self.shard(key).lock().unwrap().get(&key).copied();
+            let known = recent
+                .get(key)
+                .or_else(|| self.shard(key).lock().unwrap().get(&key).copied());
             let reach = (end + flag_overlap).min(hay.len());
             let flagged_here = match known {
                 Some(f) => f,
@@ -98,10 +108,59 @@ impl Seen {
                     f
                 }
             };
+            recent.put(key, flagged_here);
             if flagged_here {
                 push_merged(flagged, start..reach);
             }
             start = end;
+        }
+    }
+}
+
+/// A scanning thread's memory of the neighbourhoods it met last, each with
+/// its flag: a cache in front of [`Seen`]'s shared table. Versions of a file
+/// come one after another in a pack's delta order, on the thread that
+/// resolved their base, and share most of their chunks, so most lookups
+/// end here, in a table that stays in the core's own cache.
+///
+/// It holds only neighbourhoods the shared table holds, with the same
+/// flag (the table never forgets or changes one), so its answers are the
+/// table's. Direct-mapped: a neighbourhood evicts whichever one had its
+/// slot.
+pub struct Recent {
+    /// `key` with its lowest bit replaced by the flag (keys are compared
+    /// on their other 127 bits); 0 for an empty slot.
+    slots: Box<[u128]>,
+}
+
+impl Recent {
+    /// 16,384 slots of 16 bytes: 256 KiB, a quarter of a core's L2 cache
+    /// here, and room for the chunks of the few versions a thread has open.
+    const SLOTS: usize = 1 << 14;
+
+    fn slot(key: u128) -> usize {
+        // The shared table's shards use the low bits.
+        ((key >> 64) as usize) & (Self::SLOTS - 1)
+    }
+
+    fn get(&self, key: u128) -> Option<bool> {
+        let v = self.slots[Self::slot(key)];
+        (v != 0 && v | 1 == key | 1).then_some(v & 1 == 1)
+    }
+
+    fn put(&mut self, key: u128, flag: bool) {
+        let v = (key & !1) | u128::from(flag);
+        // A key of 0 or 1 would read as an empty slot: not cached.
+        if v > 1 {
+            self.slots[Self::slot(key)] = v;
+        }
+    }
+}
+
+impl Default for Recent {
+    fn default() -> Recent {
+        Recent {
+            slots: vec![0; Self::SLOTS].into_boxed_slice(),
         }
     }
 }
@@ -189,30 +248,40 @@ mod tests {
     #[test]
     fn chunks_cover_the_blob() {
         let hay = text(5000, 1);
+        let mut recent = Recent::default();
         let seen = Seen::new(300);
         let mut out = Vec::new();
         let mut flagged = Vec::new();
-        seen.new_chunks("a", &hay, 0, |_| false, &mut out, &mut flagged);
+        seen.new_chunks(&mut recent, "a", &hay, 0, |_| false, &mut out, &mut flagged);
         assert_eq!(out, vec![0..hay.len()]);
         // Everything is old the second time.
-        seen.new_chunks("a", &hay, 0, |_| false, &mut out, &mut flagged);
+        seen.new_chunks(&mut recent, "a", &hay, 0, |_| false, &mut out, &mut flagged);
         assert!(out.is_empty());
         // ...but not at another path.
-        seen.new_chunks("b", &hay, 0, |_| false, &mut out, &mut flagged);
+        seen.new_chunks(&mut recent, "b", &hay, 0, |_| false, &mut out, &mut flagged);
         assert_eq!(out, vec![0..hay.len()]);
     }
 
     #[test]
     fn an_edit_dirties_only_nearby_chunks() {
         let hay = text(20_000, 2);
+        let mut recent = Recent::default();
         let seen = Seen::new(300);
         let mut out = Vec::new();
         let mut flagged = Vec::new();
-        seen.new_chunks("a", &hay, 0, |_| false, &mut out, &mut flagged);
+        seen.new_chunks(&mut recent, "a", &hay, 0, |_| false, &mut out, &mut flagged);
         let mut edited = hay.clone();
         let mid = edited.len() / 2;
         edited.splice(mid..mid, b"inserted line\n".iter().copied());
-        seen.new_chunks("a", &edited, 0, |_| false, &mut out, &mut flagged);
+        seen.new_chunks(
+            &mut recent,
+            "a",
+            &edited,
+            0,
+            |_| false,
+            &mut out,
+            &mut flagged,
+        );
         let dirty: usize = out.iter().map(|r| r.len()).sum();
         assert!(dirty > 0);
         assert!(
@@ -228,11 +297,12 @@ mod tests {
         let at = hay.len();
         hay.extend_from_slice(b"-----BEGIN KEY-----\n");
         hay.extend_from_slice(&text(3000, 4));
+        let mut recent = Recent::default();
         let seen = Seen::new(100);
         let mut out = Vec::new();
         let mut flagged = Vec::new();
         let has = |b: &[u8]| memchr::memmem::find(b, b"BEGIN KEY").is_some();
-        seen.new_chunks("a", &hay, 16, has, &mut out, &mut flagged);
+        seen.new_chunks(&mut recent, "a", &hay, 16, has, &mut out, &mut flagged);
         let covers = |flagged: &[Range<usize>]| {
             flagged.len() == 1 && flagged[0].start <= at + 5 && at + 14 <= flagged[0].end
         };
@@ -243,6 +313,7 @@ mod tests {
         // All old now, but the flagged chunk is still reported as flagged.
         let first = flagged.clone();
         seen.new_chunks(
+            &mut recent,
             "a",
             &hay,
             16,
@@ -252,7 +323,15 @@ mod tests {
         );
         assert!(out.is_empty());
         assert_eq!(flagged, first);
-        seen.new_chunks("b", &text(3000, 3), 16, has, &mut out, &mut flagged);
+        seen.new_chunks(
+            &mut recent,
+            "b",
+            &text(3000, 3),
+            16,
+            has,
+            &mut out,
+            &mut flagged,
+        );
         assert!(flagged.is_empty());
     }
 
@@ -263,6 +342,7 @@ mod tests {
     fn every_occurrence_starts_in_a_flagged_range() {
         let word = b"sEcReT";
         let has = |b: &[u8]| b.windows(word.len()).any(|w| w == word);
+        let mut recent = Recent::default();
         let seen = Seen::new(40);
         let mut out = Vec::new();
         let mut flagged = Vec::new();
@@ -281,7 +361,15 @@ mod tests {
             } else {
                 hay.splice(at..at, text(20, x));
             }
-            seen.new_chunks("p", &hay, word.len(), has, &mut out, &mut flagged);
+            seen.new_chunks(
+                &mut recent,
+                "p",
+                &hay,
+                word.len(),
+                has,
+                &mut out,
+                &mut flagged,
+            );
             for (i, w) in hay.windows(word.len()).enumerate() {
                 if w == word {
                     assert!(
@@ -387,10 +475,11 @@ mod tests {
         let hay: Vec<u8> = (0..200_000u32)
             .map(|i| (b'a' + (i * 7 % 26) as u8) ^ (i / 26 % 2) as u8)
             .collect();
+        let mut recent = Recent::default();
         let seen = Seen::new(10);
         let mut out = Vec::new();
         let mut flagged = Vec::new();
-        seen.new_chunks("x", &hay, 0, |_| false, &mut out, &mut flagged);
+        seen.new_chunks(&mut recent, "x", &hay, 0, |_| false, &mut out, &mut flagged);
         assert_eq!(out, vec![0..hay.len()]);
     }
 }

@@ -610,13 +610,13 @@ fn scan_packs(
             let mut local = Local::default();
             let (sites, commits, scan, list) = (&sites, &commits, &scan, &history.sites);
             move |kind: Kind, oid: Oid, content: &[u8]| {
-                let Local(scratch, ranges) = &mut local;
+                let Local(scratch, ranges, recent) = &mut local;
                 match kind {
                     Kind::Blob => {
                         let Some(i) = first(sites, &scan.sites, &oid) else {
                             return;
                         };
-                        let f = worker.scan_blob(&list[i], content, scratch, ranges);
+                        let f = worker.scan_blob(&list[i], content, (scratch, ranges, recent));
                         if let Some(m) = worker.progress {
                             m.scanned(f.len(), Some(list[i].commit));
                         }
@@ -683,7 +683,15 @@ fn scan_by_id(
 /// A scanning thread's own working memory; a clone starts empty (each
 /// thread of the pack traversal gets one).
 #[derive(Default)]
-struct Local(Scratch, Vec<Range<usize>>);
+struct Local(Scratch, Vec<Range<usize>>, super::dedupe::Recent);
+
+/// Borrowed parts of a [`Local`]: the matcher's scratch, the new ranges
+/// of the blob in hand, and the thread's [`super::dedupe::Recent`].
+type LocalMut<'l> = (
+    &'l mut Scratch,
+    &'l mut Vec<Range<usize>>,
+    &'l mut super::dedupe::Recent,
+);
 
 impl Clone for Local {
     fn clone(&self) -> Local {
@@ -815,8 +823,7 @@ impl<'a> Worker<'a> {
                 }
             },
         };
-        let mut scratch = Scratch::default();
-        let mut ranges = Vec::new();
+        let Local(mut scratch, mut ranges, mut recent) = Local::default();
         let mut out = Vec::new();
         let odb = repo.odb().ok();
         for site in chunk {
@@ -832,7 +839,8 @@ impl<'a> Worker<'a> {
                     continue;
                 }
             };
-            let found = self.scan_blob(site, blob.content(), &mut scratch, &mut ranges);
+            let local = (&mut scratch, &mut ranges, &mut recent);
+            let found = self.scan_blob(site, blob.content(), local);
             if let Some(m) = self.progress {
                 m.scanned(found.len(), Some(site.commit));
             }
@@ -865,13 +873,8 @@ impl<'a> Worker<'a> {
 
     /// Scans one blob: plain text only where it is new at its path, formats
     /// (notebooks, configs) whole.
-    fn scan_blob(
-        &self,
-        site: &Site,
-        content: &[u8],
-        scratch: &mut Scratch,
-        ranges: &mut Vec<Range<usize>>,
-    ) -> Vec<Finding> {
+    fn scan_blob(&self, site: &Site, content: &[u8], local: LocalMut<'_>) -> Vec<Finding> {
+        let scratch = &mut *local.0;
         let c = &self.counts;
         if let Some(m) = self.progress {
             m.read(content.len() as u64);
@@ -895,7 +898,7 @@ impl<'a> Worker<'a> {
         };
         let plain = format::detect(Some(Path::new(&site.path)), content) == format::Kind::Plain;
         if self.opts.dedupe && plain {
-            self.scan_new_text(&site.path, content, &origin, scratch, ranges)
+            self.scan_new_text(&site.path, content, &origin, local)
         } else {
             self.scanner
                 .scan_bytes_with(content, &origin, scratch, self.messages)
@@ -942,12 +945,12 @@ impl<'a> Worker<'a> {
         path: &str,
         content: &[u8],
         origin: &Origin,
-        scratch: &mut Scratch,
-        ranges: &mut Vec<Range<usize>>,
+        (scratch, ranges, recent): LocalMut<'_>,
     ) -> Vec<Finding> {
         let (short, long) = (&self.plan.short, &self.plan.long);
         let mut flagged = Vec::new();
         self.seen.new_chunks(
+            recent,
             path,
             content,
             self.plan.long_keyword_len,
