@@ -817,7 +817,17 @@ fn walk_tree(
             .map(|l| l.take(&prefix))
             .unwrap_or_default();
         let mut old = &before[..];
-        for e in TreeEntries(raw.data()) {
+        let data = raw.data();
+        let same_tail = common_suffix(data, &before);
+        let mut entries = TreeEntries(data);
+        loop {
+            // From an entry on whose bytes to the end are the last tree's
+            // from the cursor on, every entry is unchanged: the usual case
+            // once the one edited entry of a directory is passed.
+            if entries.0.len() <= same_tail && entries.0.len() == old.len() {
+                break;
+            }
+            let Some(e) = entries.next() else { break };
             if unchanged(&mut old, &e) {
                 continue;
             }
@@ -842,6 +852,26 @@ fn walk_tree(
             l.put(&prefix, before, raw.data());
         }
     }
+}
+
+/// How many bytes `a` and `b` end with alike, compared eight at a time.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let words = a.rchunks_exact(8).zip(b.rchunks_exact(8));
+    let mut same = 0;
+    for (x, y) in words {
+        if x != y {
+            break;
+        }
+        same += 8;
+    }
+    same + a[..n - same]
+        .iter()
+        .rev()
+        .zip(b[..n - same].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// Whether `e` is an entry of the sorted raw tree entries `old`, moving
