@@ -470,6 +470,57 @@ mod tests {
         }
     }
 
+    /// A thread's cache answers exactly as the shared table would: the same
+    /// new and flagged ranges, version after version, whether each call
+    /// brings an empty cache or one that saw every version before.
+    #[test]
+    fn recent_answers_as_the_shared_table() {
+        let word = b"sEcReT";
+        let has = |b: &[u8]| b.windows(word.len()).any(|w| w == word);
+        let (cached, fresh) = (Seen::new(40), Seen::new(40));
+        let mut recent = Recent::default();
+        let (mut out, mut flagged) = (Vec::new(), Vec::new());
+        let (mut out2, mut flagged2) = (Vec::new(), Vec::new());
+        let mut hay = text(3000, 9);
+        let mut x = 5u64;
+        for round in 0..30 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let at = (x >> 33) as usize % hay.len();
+            if round % 2 == 0 {
+                hay.splice(at..at, word.iter().copied());
+            } else {
+                hay.splice(at..at, text(3, x));
+            }
+            let path = ["p", "q"][round % 2];
+            let n = word.len();
+            cached.new_chunks(&mut recent, path, &hay, n, has, &mut out, &mut flagged);
+            let mut empty = Recent::default();
+            fresh.new_chunks(&mut empty, path, &hay, n, has, &mut out2, &mut flagged2);
+            assert_eq!((&out, &flagged), (&out2, &flagged2), "round {round}");
+        }
+        assert!(!flagged.is_empty());
+    }
+
+    /// Keys that share a slot evict each other; a key whose other 127 bits
+    /// differ is never taken for a cached one.
+    #[test]
+    fn recent_slots_hold_one_key_each() {
+        let mut r = Recent::default();
+        let a: u128 = (7 << 64) | 0x1234_5678_0000;
+        let b = a + (1 << 100); // the same slot
+        assert_eq!(r.get(a), None);
+        r.put(a, true);
+        assert_eq!(r.get(a), Some(true));
+        assert_eq!(r.get(a + 2), None);
+        r.put(b, false);
+        assert_eq!((r.get(a), r.get(b)), (None, Some(false)));
+        // Keys that would read as an empty slot are not cached.
+        r.put(1, true);
+        assert_eq!(r.get(1), None);
+    }
+
     #[test]
     fn no_newlines_still_chunks() {
         let hay: Vec<u8> = (0..200_000u32)

@@ -1274,6 +1274,73 @@ pub(crate) mod tests {
     /// every entry up, through edits, renames, reverts, a directory removed
     /// and restored, one blob at two paths, and a merge.
     #[test]
+    fn common_suffixes_are_counted_in_words_and_bytes() {
+        let base: Vec<u8> = (0..40u8).collect();
+        for n in [0, 1, 7, 8, 9, 16, 23, 40] {
+            for cut in [0, 3, 8, 17] {
+                let a = &base[..];
+                // `b` ends with `a`'s last `n` bytes, after other bytes.
+                let mut b = vec![255u8; cut];
+                b.extend_from_slice(&a[a.len() - n..]);
+                assert_eq!(common_suffix(a, &b), n, "n {n}, cut {cut}");
+                assert_eq!(common_suffix(&b, a), n, "n {n}, cut {cut}");
+            }
+        }
+        assert_eq!(common_suffix(b"same", b"same"), 4);
+        assert_eq!(common_suffix(b"", b"x"), 0);
+    }
+
+    /// Directories of many entries, edited at their first, middle and last
+    /// entries and at two places at once (the second past the point where
+    /// the rest of the tree lines up with the last one again), renamed,
+    /// made executable: the walk that passes over each directory's
+    /// unchanged tail finds what a walk reading every entry finds.
+    #[test]
+    fn trees_edited_anywhere_walk_the_same_with_tails_passed_over() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        let name = |i: usize| format!("pkg/f{i:02}.txt");
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        for i in 0..30 {
+            std::fs::write(dir.join(name(i)), format!("file {i}\n")).unwrap();
+        }
+        let commit = |m: &str| {
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-q", "--allow-empty", "-m", m]);
+        };
+        commit("start");
+        let edits: &[&[usize]] = &[&[0], &[15], &[29], &[3, 27], &[10, 11], &[1, 28, 29]];
+        for (round, files) in edits.iter().enumerate() {
+            for &i in files.iter() {
+                std::fs::write(dir.join(name(i)), format!("file {i} round {round}\n")).unwrap();
+            }
+            commit(&format!("round {round}"));
+        }
+        git(dir, &["mv", &name(12), "pkg/f12-renamed.txt"]);
+        std::fs::write(dir.join(name(20)), "file 20 edited beside a rename\n").unwrap();
+        commit("rename");
+        git(dir, &["update-index", "--chmod=+x", &name(5)]);
+        std::fs::write(dir.join(name(25)), "file 25 beside a mode change\n").unwrap();
+        commit("mode");
+        let repo = Repository::open(dir).unwrap();
+        let (messages, errors) = (Messages::new(true), AtomicU64::new(0));
+        let opts = GitOptions::default();
+        let sites = |remember| {
+            let h =
+                enumerate_remembering(&repo, &opts, &messages, &errors, None, remember).unwrap();
+            h.sites
+                .into_iter()
+                .map(|s| (s.blob, s.commit, s.path))
+                .collect::<Vec<_>>()
+        };
+        let all = sites(false);
+        // Every version of every edited file is a blob of its own.
+        assert_eq!(all.len(), 30 + 1 + 1 + 1 + 2 + 2 + 3 + 1 + 1);
+        assert_eq!(sites(true), all);
+    }
+
+    #[test]
     fn remembered_trees_change_nothing_found() {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path();
