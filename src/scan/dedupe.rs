@@ -53,12 +53,12 @@ impl Seen {
         &self.shards[(key as usize) & (self.shards.len() - 1)]
     }
 
-    /// Appends to `out` (after clearing it) the chunks of `hay` not seen before
-    /// at `path`, merging adjacent ones, and records them as seen. `flag` is
-    /// called on each new chunk (with `flag_overlap` bytes of the next one, so
-    /// a short word cut by a forced chunk end is not missed) and its answer
-    /// kept. Appends to `flagged` (after clearing it) every flagged chunk, new
-    /// or old, with its `flag_overlap` bytes, merging those that touch.
+    /// Sets `chunks.new` to the chunks of `hay` not seen before at `path`,
+    /// merging adjacent ones, and records them as seen. `flag` is called on
+    /// each new chunk (with `flag_overlap` bytes of the next one, so a short
+    /// word cut by a forced chunk end is not missed) and its answer kept.
+    /// Sets `chunks.flagged` to every flagged chunk, new or old, with its
+    /// `flag_overlap` bytes, merging those that touch.
     ///
     /// A remembered flag is the answer for the current bytes because a chunk
     /// is old only when its `margin` bytes on each side are too, and
@@ -71,14 +71,17 @@ impl Seen {
     /// Panics if `flag_overlap` exceeds the margin.
     pub fn new_chunks(
         &self,
-        recent: &mut Recent,
         path: &str,
         hay: &[u8],
         flag_overlap: usize,
         flag: impl Fn(&[u8]) -> bool,
-        out: &mut Vec<Range<usize>>,
-        flagged: &mut Vec<Range<usize>>,
+        chunks: &mut Chunks,
     ) {
+        let Chunks {
+            new: out,
+            flagged,
+            recent,
+        } = chunks;
         assert!(
             flag_overlap <= self.margin,
             "flag overlap beyond the margin"
@@ -115,6 +118,18 @@ impl Seen {
             start = end;
         }
     }
+}
+
+/// What [`Seen::new_chunks`] found in the blob in hand, and the scanning
+/// thread's [`Recent`] neighbourhoods: one per thread, reused blob after
+/// blob.
+#[derive(Default)]
+pub struct Chunks {
+    /// The new chunks, sorted and merged.
+    pub new: Vec<Range<usize>>,
+    /// The flagged chunks, new or old, with their overlap, sorted and merged.
+    pub flagged: Vec<Range<usize>>,
+    recent: Recent,
 }
 
 /// A scanning thread's memory of the neighbourhoods it met last, each with
@@ -248,47 +263,35 @@ mod tests {
     #[test]
     fn chunks_cover_the_blob() {
         let hay = text(5000, 1);
-        let mut recent = Recent::default();
         let seen = Seen::new(300);
-        let mut out = Vec::new();
-        let mut flagged = Vec::new();
-        seen.new_chunks(&mut recent, "a", &hay, 0, |_| false, &mut out, &mut flagged);
-        assert_eq!(out, vec![0..hay.len()]);
+        let mut c = Chunks::default();
+        seen.new_chunks("a", &hay, 0, |_| false, &mut c);
+        assert_eq!(c.new, vec![0..hay.len()]);
         // Everything is old the second time.
-        seen.new_chunks(&mut recent, "a", &hay, 0, |_| false, &mut out, &mut flagged);
-        assert!(out.is_empty());
+        seen.new_chunks("a", &hay, 0, |_| false, &mut c);
+        assert!(c.new.is_empty());
         // ...but not at another path.
-        seen.new_chunks(&mut recent, "b", &hay, 0, |_| false, &mut out, &mut flagged);
-        assert_eq!(out, vec![0..hay.len()]);
+        seen.new_chunks("b", &hay, 0, |_| false, &mut c);
+        assert_eq!(c.new, vec![0..hay.len()]);
     }
 
     #[test]
     fn an_edit_dirties_only_nearby_chunks() {
         let hay = text(20_000, 2);
-        let mut recent = Recent::default();
         let seen = Seen::new(300);
-        let mut out = Vec::new();
-        let mut flagged = Vec::new();
-        seen.new_chunks(&mut recent, "a", &hay, 0, |_| false, &mut out, &mut flagged);
+        let mut c = Chunks::default();
+        seen.new_chunks("a", &hay, 0, |_| false, &mut c);
         let mut edited = hay.clone();
         let mid = edited.len() / 2;
         edited.splice(mid..mid, b"inserted line\n".iter().copied());
-        seen.new_chunks(
-            &mut recent,
-            "a",
-            &edited,
-            0,
-            |_| false,
-            &mut out,
-            &mut flagged,
-        );
-        let dirty: usize = out.iter().map(|r| r.len()).sum();
+        seen.new_chunks("a", &edited, 0, |_| false, &mut c);
+        let dirty: usize = c.new.iter().map(|r| r.len()).sum();
         assert!(dirty > 0);
         assert!(
             dirty < 16 << 10,
             "{dirty} bytes rescanned for a one-line edit"
         );
-        assert!(out.iter().any(|r| r.contains(&mid)));
+        assert!(c.new.iter().any(|r| r.contains(&mid)));
     }
 
     #[test]
@@ -297,42 +300,30 @@ mod tests {
         let at = hay.len();
         hay.extend_from_slice(b"-----BEGIN KEY-----\n");
         hay.extend_from_slice(&text(3000, 4));
-        let mut recent = Recent::default();
         let seen = Seen::new(100);
-        let mut out = Vec::new();
-        let mut flagged = Vec::new();
+        let mut c = Chunks::default();
         let has = |b: &[u8]| memchr::memmem::find(b, b"BEGIN KEY").is_some();
-        seen.new_chunks(&mut recent, "a", &hay, 16, has, &mut out, &mut flagged);
+        seen.new_chunks("a", &hay, 16, has, &mut c);
         let covers = |flagged: &[Range<usize>]| {
             flagged.len() == 1 && flagged[0].start <= at + 5 && at + 14 <= flagged[0].end
         };
-        assert!(covers(&flagged), "{flagged:?}");
+        assert!(covers(&c.flagged), "{:?}", c.flagged);
         // Only the chunk holding the word (or the one before, when the
         // word starts in its overlap) is flagged, not the whole blob.
-        assert!(flagged[0].len() < 16 << 10, "{flagged:?}");
+        assert!(c.flagged[0].len() < 16 << 10, "{:?}", c.flagged);
         // All old now, but the flagged chunk is still reported as flagged.
-        let first = flagged.clone();
+        let first = c.flagged.clone();
         seen.new_chunks(
-            &mut recent,
             "a",
             &hay,
             16,
             |_| panic!("old chunks are not re-checked"),
-            &mut out,
-            &mut flagged,
+            &mut c,
         );
-        assert!(out.is_empty());
-        assert_eq!(flagged, first);
-        seen.new_chunks(
-            &mut recent,
-            "b",
-            &text(3000, 3),
-            16,
-            has,
-            &mut out,
-            &mut flagged,
-        );
-        assert!(flagged.is_empty());
+        assert!(c.new.is_empty());
+        assert_eq!(c.flagged, first);
+        seen.new_chunks("b", &text(3000, 3), 16, has, &mut c);
+        assert!(c.flagged.is_empty());
     }
 
     /// Every occurrence of the flagged word starts inside a flagged range,
@@ -342,10 +333,8 @@ mod tests {
     fn every_occurrence_starts_in_a_flagged_range() {
         let word = b"sEcReT";
         let has = |b: &[u8]| b.windows(word.len()).any(|w| w == word);
-        let mut recent = Recent::default();
         let seen = Seen::new(40);
-        let mut out = Vec::new();
-        let mut flagged = Vec::new();
+        let mut c = Chunks::default();
         let mut hay = text(4000, 5);
         let mut x = 11u64;
         for round in 0..40 {
@@ -361,22 +350,15 @@ mod tests {
             } else {
                 hay.splice(at..at, text(20, x));
             }
-            seen.new_chunks(
-                &mut recent,
-                "p",
-                &hay,
-                word.len(),
-                has,
-                &mut out,
-                &mut flagged,
-            );
+            seen.new_chunks("p", &hay, word.len(), has, &mut c);
             for (i, w) in hay.windows(word.len()).enumerate() {
                 if w == word {
                     assert!(
-                        flagged
+                        c.flagged
                             .iter()
                             .any(|r| r.start <= i && i + word.len() <= r.end),
-                        "round {round}: occurrence at {i} outside {flagged:?}"
+                        "round {round}: occurrence at {i} outside {:?}",
+                        c.flagged
                     );
                 }
             }
@@ -478,9 +460,7 @@ mod tests {
         let word = b"sEcReT";
         let has = |b: &[u8]| b.windows(word.len()).any(|w| w == word);
         let (cached, fresh) = (Seen::new(40), Seen::new(40));
-        let mut recent = Recent::default();
-        let (mut out, mut flagged) = (Vec::new(), Vec::new());
-        let (mut out2, mut flagged2) = (Vec::new(), Vec::new());
+        let mut c = Chunks::default();
         let mut hay = text(3000, 9);
         let mut x = 5u64;
         for round in 0..30 {
@@ -495,12 +475,16 @@ mod tests {
             }
             let path = ["p", "q"][round % 2];
             let n = word.len();
-            cached.new_chunks(&mut recent, path, &hay, n, has, &mut out, &mut flagged);
-            let mut empty = Recent::default();
-            fresh.new_chunks(&mut empty, path, &hay, n, has, &mut out2, &mut flagged2);
-            assert_eq!((&out, &flagged), (&out2, &flagged2), "round {round}");
+            cached.new_chunks(path, &hay, n, has, &mut c);
+            let mut empty = Chunks::default();
+            fresh.new_chunks(path, &hay, n, has, &mut empty);
+            assert_eq!(
+                (&c.new, &c.flagged),
+                (&empty.new, &empty.flagged),
+                "round {round}"
+            );
         }
-        assert!(!flagged.is_empty());
+        assert!(!c.flagged.is_empty());
     }
 
     /// Keys that share a slot evict each other; a key whose other 127 bits
@@ -526,11 +510,9 @@ mod tests {
         let hay: Vec<u8> = (0..200_000u32)
             .map(|i| (b'a' + (i * 7 % 26) as u8) ^ (i / 26 % 2) as u8)
             .collect();
-        let mut recent = Recent::default();
         let seen = Seen::new(10);
-        let mut out = Vec::new();
-        let mut flagged = Vec::new();
-        seen.new_chunks(&mut recent, "x", &hay, 0, |_| false, &mut out, &mut flagged);
-        assert_eq!(out, vec![0..hay.len()]);
+        let mut c = Chunks::default();
+        seen.new_chunks("x", &hay, 0, |_| false, &mut c);
+        assert_eq!(c.new, vec![0..hay.len()]);
     }
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use super::dedupe::Chunks;
 use super::meter::Meter;
 use git2::{Oid, Repository};
 use rayon::prelude::*;
@@ -610,13 +611,13 @@ fn scan_packs(
             let mut local = Local::default();
             let (sites, commits, scan, list) = (&sites, &commits, &scan, &history.sites);
             move |kind: Kind, oid: Oid, content: &[u8]| {
-                let Local(scratch, ranges, recent) = &mut local;
+                let Local(scratch, chunks) = &mut local;
                 match kind {
                     Kind::Blob => {
                         let Some(i) = first(sites, &scan.sites, &oid) else {
                             return;
                         };
-                        let f = worker.scan_blob(&list[i], content, (scratch, ranges, recent));
+                        let f = worker.scan_blob(&list[i], content, scratch, chunks);
                         if let Some(m) = worker.progress {
                             m.scanned(f.len(), Some(list[i].commit));
                         }
@@ -683,15 +684,7 @@ fn scan_by_id(
 /// A scanning thread's own working memory; a clone starts empty (each
 /// thread of the pack traversal gets one).
 #[derive(Default)]
-struct Local(Scratch, Vec<Range<usize>>, super::dedupe::Recent);
-
-/// Borrowed parts of a [`Local`]: the matcher's scratch, the new ranges
-/// of the blob in hand, and the thread's [`super::dedupe::Recent`].
-type LocalMut<'l> = (
-    &'l mut Scratch,
-    &'l mut Vec<Range<usize>>,
-    &'l mut super::dedupe::Recent,
-);
+struct Local(Scratch, Chunks);
 
 impl Clone for Local {
     fn clone(&self) -> Local {
@@ -823,7 +816,7 @@ impl<'a> Worker<'a> {
                 }
             },
         };
-        let Local(mut scratch, mut ranges, mut recent) = Local::default();
+        let Local(mut scratch, mut chunks) = Local::default();
         let mut out = Vec::new();
         let odb = repo.odb().ok();
         for site in chunk {
@@ -839,8 +832,7 @@ impl<'a> Worker<'a> {
                     continue;
                 }
             };
-            let local = (&mut scratch, &mut ranges, &mut recent);
-            let found = self.scan_blob(site, blob.content(), local);
+            let found = self.scan_blob(site, blob.content(), &mut scratch, &mut chunks);
             if let Some(m) = self.progress {
                 m.scanned(found.len(), Some(site.commit));
             }
@@ -873,8 +865,13 @@ impl<'a> Worker<'a> {
 
     /// Scans one blob: plain text only where it is new at its path, formats
     /// (notebooks, configs) whole.
-    fn scan_blob(&self, site: &Site, content: &[u8], local: LocalMut<'_>) -> Vec<Finding> {
-        let scratch = &mut *local.0;
+    fn scan_blob(
+        &self,
+        site: &Site,
+        content: &[u8],
+        scratch: &mut Scratch,
+        chunks: &mut Chunks,
+    ) -> Vec<Finding> {
         let c = &self.counts;
         if let Some(m) = self.progress {
             m.read(content.len() as u64);
@@ -898,7 +895,7 @@ impl<'a> Worker<'a> {
         };
         let plain = format::detect(Some(Path::new(&site.path)), content) == format::Kind::Plain;
         if self.opts.dedupe && plain {
-            self.scan_new_text(&site.path, content, &origin, local)
+            self.scan_new_text(&site.path, content, &origin, scratch, chunks)
         } else {
             self.scanner
                 .scan_bytes_with(content, &origin, scratch, self.messages)
@@ -945,19 +942,18 @@ impl<'a> Worker<'a> {
         path: &str,
         content: &[u8],
         origin: &Origin,
-        (scratch, ranges, recent): LocalMut<'_>,
+        scratch: &mut Scratch,
+        chunks: &mut Chunks,
     ) -> Vec<Finding> {
         let (short, long) = (&self.plan.short, &self.plan.long);
-        let mut flagged = Vec::new();
         self.seen.new_chunks(
-            recent,
             path,
             content,
             self.plan.long_keyword_len,
             |bytes| long.has_keyword(bytes),
-            ranges,
-            &mut flagged,
+            chunks,
         );
+        let (ranges, flagged) = (&chunks.new, &chunks.flagged);
         self.counts.new_bytes.fetch_add(
             ranges.iter().map(|r| r.len() as u64).sum(),
             Ordering::Relaxed,
@@ -1000,7 +996,7 @@ impl<'a> Worker<'a> {
                 flagged.iter().map(|r| r.len() as u64).sum(),
                 Ordering::Relaxed,
             );
-            long.scan_ranges(content, &flagged, scratch)
+            long.scan_ranges(content, flagged, scratch)
         };
         let mut found = self.scanner.findings(content, origin, short.combine(a, b));
         found.extend(decoded);
