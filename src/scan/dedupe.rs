@@ -122,7 +122,7 @@ impl Seen {
 
 /// What [`Seen::new_chunks`] found in the blob in hand, and the scanning
 /// thread's [`Recent`] neighbourhoods: one per thread, reused blob after
-/// blob.
+/// blob, and with one [`Seen`] only (its cache answers for that table).
 #[derive(Default)]
 pub struct Chunks {
     /// The new chunks, sorted and merged.

@@ -821,9 +821,10 @@ fn walk_tree(
         let same_tail = common_suffix(data, &before);
         let mut entries = TreeEntries(data);
         loop {
-            // From an entry on whose bytes to the end are the last tree's
-            // from the cursor on, every entry is unchanged: the usual case
-            // once the one edited entry of a directory is passed.
+            // Once the rest of this tree is, byte for byte, the rest of the
+            // last one from the cursor on (both start at an entry), every
+            // entry left is unchanged: the usual case once a directory's
+            // one edited entry is passed.
             if entries.0.len() <= same_tail && entries.0.len() == old.len() {
                 break;
             }
@@ -1269,10 +1270,6 @@ pub(crate) mod tests {
         );
     }
 
-    /// Comparing each directory with its last tree is only a shortcut: the
-    /// walk finds the same blobs at the same commits and paths as looking
-    /// every entry up, through edits, renames, reverts, a directory removed
-    /// and restored, one blob at two paths, and a merge.
     #[test]
     fn common_suffixes_are_counted_in_words_and_bytes() {
         let base: Vec<u8> = (0..40u8).collect();
@@ -1340,6 +1337,10 @@ pub(crate) mod tests {
         assert_eq!(sites(true), all);
     }
 
+    /// Comparing each directory with its last tree is only a shortcut: the
+    /// walk finds the same blobs at the same commits and paths as looking
+    /// every entry up, through edits, renames, reverts, a directory removed
+    /// and restored, one blob at two paths, and a merge.
     #[test]
     fn remembered_trees_change_nothing_found() {
         let d = tempfile::tempdir().unwrap();
