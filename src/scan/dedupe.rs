@@ -195,11 +195,31 @@ fn push_merged(ranges: &mut Vec<Range<usize>>, r: Range<usize>) {
 /// ends costs one pass, not one per chunk.
 fn chunk_end(hay: &[u8], start: usize) -> usize {
     let limit = hay.len().min(start + HARD_MAX);
-    let end = first_line_end(&hay[start..limit], |p| {
-        let nl = start + p + 1;
+    // Blocks before the soft size whose line ends all have eight bytes
+    // after them in `hay` need only the boundary test: most of every
+    // blob. Such a block's line ends are tested in a tight loop, on words
+    // read from one slice whose bounds are checked once.
+    let mut at = start;
+    while at + 64 <= limit && at + 73 <= hay.len() && at + 64 < start + SOFT_MAX {
+        let mut mask = crate::blob::byte_mask(&hay[at..at + 64], b'\n');
+        let after: &[u8; 72] = hay[at + 1..at + 73].try_into().expect("72 bytes");
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            let word: [u8; 8] = after[i..i + 8].try_into().expect("eight bytes");
+            if boundary_word(u64::from_le_bytes(word)) {
+                return at + i + 1;
+            }
+            mask &= mask - 1;
+        }
+        at += 64;
+    }
+    // Near the soft size, the hard size or the blob's end: each line end
+    // with every condition.
+    let end = first_line_end(&hay[at..limit], |p| {
+        let nl = at + p + 1;
         nl >= hay.len() || nl - start >= SOFT_MAX || is_boundary(&hay[nl..])
     });
-    end.map_or(limit, |p| start + p + 1)
+    end.map_or(limit, |p| at + p + 1)
 }
 
 /// The first position `p` of a line end in `hay` for which `stop(p)`
@@ -242,6 +262,13 @@ fn is_boundary(next: &[u8]) -> bool {
             u64::from_le_bytes(b)
         }
     };
+    boundary_word(word)
+}
+
+/// [`is_boundary`] on the eight bytes after a line end, read as a
+/// little-endian word.
+#[inline(always)]
+fn boundary_word(word: u64) -> bool {
     let x = word.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (x >> 58) & BOUNDARY_MASK == 0
 }
@@ -417,6 +444,56 @@ mod tests {
             forced > 0 && boundaries > 5,
             "{forced} forced, {boundaries} at boundaries"
         );
+    }
+
+    /// The block loop ends chunks exactly where the definition, tested
+    /// line end by line end, does: from any start, in blobs of short and
+    /// long lines, near the soft size and in a blob's last bytes.
+    #[test]
+    fn chunk_ends_match_the_line_by_line_definition() {
+        let reference = |hay: &[u8], start: usize| {
+            let limit = hay.len().min(start + HARD_MAX);
+            (start..limit)
+                .find(|&q| {
+                    let nl = q + 1;
+                    hay[q] == b'\n'
+                        && (nl >= hay.len() || nl - start >= SOFT_MAX || is_boundary(&hay[nl..]))
+                })
+                .map_or(limit, |q| q + 1)
+        };
+        let mut x = 3u64;
+        let mut next = move |n: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        for round in 0..60 {
+            let mut hay = Vec::new();
+            let target = [100, 1_000, 9_000, 70_000][round % 4] + next(200) as usize;
+            while hay.len() < target {
+                // Mostly short lines (many boundaries), now and then one
+                // past the soft size.
+                let len = if next(40) == 0 {
+                    SOFT_MAX + next(300) as usize
+                } else {
+                    next(60) as usize
+                };
+                hay.extend((0..len).map(|_| b'a' + next(26) as u8));
+                hay.push(b'\n');
+            }
+            hay.truncate(target);
+            let mut starts: Vec<usize> = (0..20).map(|_| next(hay.len() as u64) as usize).collect();
+            starts.extend(hay.len().saturating_sub(80)..hay.len());
+            starts.push(0);
+            for start in starts {
+                assert_eq!(
+                    chunk_end(&hay, start),
+                    reference(&hay, start),
+                    "round {round}, start {start}"
+                );
+            }
+        }
     }
 
     /// The block-wise search visits exactly the line ends a byte-by-byte
