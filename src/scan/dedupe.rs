@@ -287,6 +287,20 @@ mod tests {
         s.into_bytes()
     }
 
+    /// Edits `hay` at a random place (`x` is the generator's state): by
+    /// round, inserts `word`, removes 300 bytes, or inserts 20 lines.
+    fn edit(hay: &mut Vec<u8>, word: &[u8], round: usize, x: &mut u64) {
+        *x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let at = (*x >> 33) as usize % hay.len();
+        match round % 3 {
+            0 => drop(hay.splice(at..at, word.iter().copied())),
+            1 => drop(hay.drain(at..(at + 300).min(hay.len()))),
+            _ => drop(hay.splice(at..at, text(20, *x))),
+        }
+    }
+
     #[test]
     fn chunks_cover_the_blob() {
         let hay = text(5000, 1);
@@ -365,18 +379,7 @@ mod tests {
         let mut hay = text(4000, 5);
         let mut x = 11u64;
         for round in 0..40 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let at = (x >> 33) as usize % hay.len();
-            if round % 3 == 0 {
-                hay.splice(at..at, word.iter().copied());
-            } else if round % 3 == 1 {
-                let end = (at + 300).min(hay.len());
-                hay.drain(at..end);
-            } else {
-                hay.splice(at..at, text(20, x));
-            }
+            edit(&mut hay, word, round, &mut x);
             seen.new_chunks("p", &hay, word.len(), has, &mut c);
             for (i, w) in hay.windows(word.len()).enumerate() {
                 if w == word {
@@ -541,15 +544,7 @@ mod tests {
         let mut hay = text(3000, 9);
         let mut x = 5u64;
         for round in 0..30 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let at = (x >> 33) as usize % hay.len();
-            if round % 2 == 0 {
-                hay.splice(at..at, word.iter().copied());
-            } else {
-                hay.splice(at..at, text(3, x));
-            }
+            edit(&mut hay, word, round, &mut x);
             let path = ["p", "q"][round % 2];
             let n = word.len();
             cached.new_chunks(path, &hay, n, has, &mut c);

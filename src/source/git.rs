@@ -1270,6 +1270,21 @@ pub(crate) mod tests {
         );
     }
 
+    /// The sites one walk over every ref finds, as (blob, commit, path),
+    /// with or without comparing each directory with its last tree.
+    fn walked_sites(
+        repo: &Repository,
+        remember: bool,
+        errors: &AtomicU64,
+    ) -> Vec<(Oid, u32, String)> {
+        let (messages, opts) = (Messages::new(true), GitOptions::default());
+        let h = enumerate_remembering(repo, &opts, &messages, errors, None, remember).unwrap();
+        h.sites
+            .into_iter()
+            .map(|s| (s.blob, s.commit, s.path))
+            .collect()
+    }
+
     #[test]
     fn common_suffixes_are_counted_in_words_and_bytes() {
         let base: Vec<u8> = (0..40u8).collect();
@@ -1321,20 +1336,12 @@ pub(crate) mod tests {
         std::fs::write(dir.join(name(25)), "file 25 beside a mode change\n").unwrap();
         commit("mode");
         let repo = Repository::open(dir).unwrap();
-        let (messages, errors) = (Messages::new(true), AtomicU64::new(0));
-        let opts = GitOptions::default();
-        let sites = |remember| {
-            let h =
-                enumerate_remembering(&repo, &opts, &messages, &errors, None, remember).unwrap();
-            h.sites
-                .into_iter()
-                .map(|s| (s.blob, s.commit, s.path))
-                .collect::<Vec<_>>()
-        };
-        let all = sites(false);
+        let errors = AtomicU64::new(0);
+        let all = walked_sites(&repo, false, &errors);
         // Every version of every edited file is a blob of its own.
         assert_eq!(all.len(), 30 + 1 + 1 + 1 + 2 + 2 + 3 + 1 + 1);
-        assert_eq!(sites(true), all);
+        assert_eq!(walked_sites(&repo, true, &errors), all);
+        assert_eq!(errors.load(Ordering::Relaxed), 0);
     }
 
     /// Comparing each directory with its last tree is only a shortcut: the
@@ -1394,17 +1401,10 @@ pub(crate) mod tests {
         let repo = Repository::open(dir).unwrap();
         let (messages, errors) = (Messages::new(true), AtomicU64::new(0));
         let opts = GitOptions::default();
-        let sites = |remember| {
-            let h =
-                enumerate_remembering(&repo, &opts, &messages, &errors, None, remember).unwrap();
-            let v: Vec<(Oid, u32, String)> = h
-                .sites
-                .into_iter()
-                .map(|s| (s.blob, s.commit, s.path))
-                .collect();
-            v
-        };
-        let (fast, slow) = (sites(true), sites(false));
+        let (fast, slow) = (
+            walked_sites(&repo, true, &errors),
+            walked_sites(&repo, false, &errors),
+        );
         assert!(slow.len() > 30, "{} sites", slow.len());
         assert_eq!(fast, slow);
         assert_eq!(errors.load(Ordering::Relaxed), 0);
