@@ -98,20 +98,21 @@ impl Seen {
             // more than hashing a chunk's kilobyte or two.
             let seed = path_hash ^ ((start - lo) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let key = xxhash_rust::xxh3::xxh3_128_with_seed(&hay[lo..hi], seed);
-            let known = recent
-                .get(key)
-                .or_else(|| self.shard(key).lock().unwrap().get(&key).copied());
             let reach = (end + flag_overlap).min(hay.len());
-            let flagged_here = match known {
+            let flagged_here = match recent.get(key) {
                 Some(f) => f,
                 None => {
-                    let f = flag(&hay[start..reach]);
-                    self.shard(key).lock().unwrap().insert(key, f);
-                    push_merged(out, start..end);
+                    let known = self.shard(key).lock().unwrap().get(&key).copied();
+                    let f = known.unwrap_or_else(|| {
+                        let f = flag(&hay[start..reach]);
+                        self.shard(key).lock().unwrap().insert(key, f);
+                        push_merged(out, start..end);
+                        f
+                    });
+                    recent.put(key, f);
                     f
                 }
             };
-            recent.put(key, flagged_here);
             if flagged_here {
                 push_merged(flagged, start..reach);
             }
