@@ -191,6 +191,11 @@ impl KeywordDfa {
     /// after it. These are the hits aho-corasick's own leftmost-longest
     /// search finds when restarted at those positions.
     ///
+    /// `each(pattern, start)` sees every occurrence lying wholly in `range`
+    /// first, in order of start; one for which it returns `false` takes no
+    /// part in the search, which then finds what it would find without
+    /// that pattern in the automaton.
+    ///
     /// The range is taken in blocks of [`BLOCK`] bytes, so the occurrences
     /// kept at once (in `occ`) stay bounded whatever the haystack holds.
     ///
@@ -204,6 +209,7 @@ impl KeywordDfa {
         hay: &[u8],
         range: Range<usize>,
         occ: &mut Occurrences,
+        mut each: impl FnMut(usize, usize) -> bool,
         resume: impl Fn(usize) -> usize,
         mut hit: impl FnMut(usize, usize),
     ) {
@@ -215,7 +221,7 @@ impl KeywordDfa {
             for &(start, p) in &occ.0 {
                 // Occurrences at one start come longest first: once one is
                 // taken, `pos` has moved past that start.
-                if start < pos {
+                if !each(p as usize, start) || start < pos {
                     continue;
                 }
                 hit(p as usize, start);
@@ -436,7 +442,10 @@ mod tests {
 
     /// The lanes and the replay give the hits of aho-corasick's own
     /// leftmost-longest search, for haystacks long enough to be split and
-    /// patterns straddling the lanes' borders at every offset.
+    /// patterns straddling the lanes' borders at every offset. Patterns
+    /// left out of the search by `each` change none of its hits (though
+    /// they overlap, contain and extend the others), and `each` sees every
+    /// one of their occurrences.
     #[test]
     fn replay_equals_leftmost_longest_search() {
         let patterns: Vec<Vec<u8>> = ["key", "api_key", "apikey", "ke", "y_a", "token", "k", "_k"]
@@ -444,6 +453,15 @@ mod tests {
             .map(|p| p.as_bytes().to_vec())
             .collect();
         let dfa = KeywordDfa::new(&patterns);
+        let extra: Vec<Vec<u8>> = ["api", "y_api_", "ok", "to"]
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
+        let with_extra = KeywordDfa::new(&[patterns.clone(), extra.clone()].concat());
+        let extra_ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&extra)
+            .unwrap();
         let ac = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
@@ -494,10 +512,30 @@ mod tests {
                 }
                 let mut occ = Occurrences::default();
                 let mut got = Vec::new();
-                dfa.leftmost_longest(&hay, range.clone(), &mut occ, resume, |p, s| {
+                let all = |_, _| true;
+                dfa.leftmost_longest(&hay, range.clone(), &mut occ, all, resume, |p, s| {
                     got.push((p, s))
                 });
                 assert_eq!(got, want, "len {len}, range {range:?}");
+                let (mut got, mut seen) = (Vec::new(), Vec::new());
+                let each = |p: usize, s: usize| {
+                    if p >= patterns.len() {
+                        seen.push((s, p - patterns.len()));
+                    }
+                    p < patterns.len()
+                };
+                with_extra.leftmost_longest(&hay, range.clone(), &mut occ, each, resume, |p, s| {
+                    got.push((p, s))
+                });
+                assert_eq!(got, want, "len {len}, range {range:?}, extra patterns");
+                let mut extra_want: Vec<(usize, usize)> = extra_ac
+                    .find_overlapping_iter(&hay[range.clone()])
+                    .map(|m| (range.start + m.start(), m.pattern().as_usize()))
+                    .collect();
+                extra_want.sort_unstable();
+                seen.sort_unstable();
+                assert_eq!(seen, extra_want, "len {len}, range {range:?}");
+                assert!(len < 1000 || !seen.is_empty());
                 dfa.occurrences(&hay, range.clone(), range.end, &mut occ);
                 let all = standard.find_overlapping_iter(&hay[range.clone()]).count();
                 assert_eq!(occ.0.len(), all, "len {len}");

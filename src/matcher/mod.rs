@@ -63,6 +63,12 @@ pub struct Matcher {
     marks: Marks,
     /// Automaton patterns from rule keywords; those after are mark words.
     rule_patterns: usize,
+    /// Automaton patterns that take part in the leftmost-longest parse
+    /// (rule keywords and mark words); those after are flag words only.
+    parsed: usize,
+    /// For each automaton pattern, whether it is a flag word (see
+    /// [`Matcher::with_flags`]).
+    flag_words: Vec<bool>,
 }
 
 /// How hits of each automaton pattern mark the places of mark words: the
@@ -220,6 +226,8 @@ pub struct Scratch {
     marks: Vec<usize>,
     /// Keyword occurrences of the block being scanned.
     occurrences: Occurrences,
+    /// Starts of flag words found by the last scan, ascending.
+    flags: Vec<usize>,
 }
 
 impl Scratch {
@@ -235,6 +243,18 @@ impl Scratch {
     pub fn restore_marks(&mut self, mut marks: Vec<usize>) {
         marks.clear();
         self.marks = marks;
+    }
+
+    /// Where the last scan's ranges hold a flag word (see
+    /// [`Matcher::with_flags`]): the start of every occurrence lying wholly
+    /// in a range, ascending (a start may repeat).
+    pub fn flags(&self) -> &[usize] {
+        &self.flags
+    }
+
+    /// Empties [`Scratch::flags`], as a scan of no ranges would.
+    pub fn clear_flags(&mut self) {
+        self.flags.clear();
     }
 }
 
@@ -252,7 +272,7 @@ impl Matcher {
     /// Builds a matcher for the rules of `rules` that `keep` accepts. Match rule
     /// indices still index the whole set.
     pub fn with_filter(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool) -> Matcher {
-        Matcher::build(rules, keep, &[])
+        Matcher::build(rules, keep, &[], |_| false)
     }
 
     /// Builds a matcher for all of `rules` whose scans also mark where the
@@ -261,7 +281,7 @@ impl Matcher {
     /// later stage reads only those lines, and no second pass over the
     /// bytes is needed. Matches are the same as [`Matcher::new`]'s.
     pub fn with_marks(rules: Arc<RuleSet>, words: &[&str]) -> Matcher {
-        Matcher::build(rules, |_| true, words)
+        Matcher::build(rules, |_| true, words, |_| false)
     }
 
     /// [`Matcher::with_filter`] and [`Matcher::with_marks`] at once.
@@ -270,10 +290,31 @@ impl Matcher {
         keep: impl Fn(&Rule) -> bool,
         words: &[&str],
     ) -> Matcher {
-        Matcher::build(rules, keep, words)
+        Matcher::build(rules, keep, words, |_| false)
     }
 
-    fn build(rules: Arc<RuleSet>, keep: impl Fn(&Rule) -> bool, words: &[&str]) -> Matcher {
+    /// [`Matcher::with_filter_and_marks`], whose scans also note where a
+    /// keyword of a rule that `flagged` accepts may start: the start of
+    /// every occurrence of its first [`KEY_PREFIX`] bytes (all a keyword's
+    /// occurrences, and perhaps more). After a scan, [`Scratch::flags`]
+    /// holds them. The flag words take no part in finding matches, which
+    /// are [`Matcher::with_filter_and_marks`]'s, and cost no pass of their
+    /// own: the keyword walk reports every occurrence of every pattern.
+    pub fn with_flags(
+        rules: Arc<RuleSet>,
+        keep: impl Fn(&Rule) -> bool,
+        words: &[&str],
+        flagged: impl Fn(&Rule) -> bool,
+    ) -> Matcher {
+        Matcher::build(rules, keep, words, flagged)
+    }
+
+    fn build(
+        rules: Arc<RuleSet>,
+        keep: impl Fn(&Rule) -> bool,
+        words: &[&str],
+        flagged: impl Fn(&Rule) -> bool,
+    ) -> Matcher {
         let Keywords {
             keywords,
             owners,
@@ -312,8 +353,21 @@ impl Matcher {
                 pattern_longer.push(Vec::new());
             }
         }
+        let parsed = patterns.len();
         let marks = Marks::new(mark_words, &patterns, rule_patterns);
-        let pattern_rules: Vec<Vec<u32>> = patterns.iter().map(|p| rules_within(p)).collect();
+        let mut pattern_rules: Vec<Vec<u32>> = patterns.iter().map(|p| rules_within(p)).collect();
+        let mut flag_words = vec![false; parsed];
+        for w in cut_keywords(&Keywords::of(&rules, flagged).keywords).0 {
+            match patterns.iter().position(|p| *p == w) {
+                Some(p) => flag_words[p] = true,
+                None => {
+                    // Out of the parse: no rules, marks or longer keywords.
+                    patterns.push(w);
+                    flag_words.push(true);
+                    pattern_rules.push(Vec::new());
+                }
+            }
+        }
         let dfa = (!patterns.is_empty()).then(|| KeywordDfa::new(&patterns));
         Matcher {
             rules,
@@ -325,6 +379,8 @@ impl Matcher {
             always,
             marks,
             rule_patterns,
+            parsed,
+            flag_words,
         }
     }
 
@@ -361,6 +417,7 @@ impl Matcher {
         let rules = self.rules.rules();
         scratch.windows.clear();
         scratch.marks.clear();
+        scratch.flags.clear();
         for &r in &self.always {
             scratch.windows.push((r, 0, hay.len()));
         }
@@ -400,8 +457,9 @@ impl Matcher {
     }
 
     /// Adds the windows of the keyword hits in `range` of `hay` to
-    /// `scratch`, and the places of mark words. The hits are those of a
-    /// leftmost-longest search that goes on after each hit at its pattern's
+    /// `scratch`, the places of mark words and the starts of flag words.
+    /// The hits are those of a leftmost-longest search, of the patterns
+    /// that take part in it, that goes on after each hit at its pattern's
     /// resume offset (see [`Marks`]).
     fn find_keywords(
         &self,
@@ -413,7 +471,14 @@ impl Matcher {
         let rules = self.rules.rules();
         let mut occurrences = std::mem::take(&mut scratch.occurrences);
         let resume = |p: usize| self.marks.resume[p] as usize;
-        dfa.leftmost_longest(hay, range, &mut occurrences, resume, |p, start| {
+        let flags = &mut scratch.flags;
+        let each = |p: usize, start: usize| {
+            if self.flag_words[p] {
+                flags.push(start);
+            }
+            p < self.parsed
+        };
+        dfa.leftmost_longest(hay, range, &mut occurrences, each, resume, |p, start| {
             let end = start + dfa.pattern_len(p);
             self.marks.record(hay, p, start, &mut scratch.marks);
             add_windows(

@@ -54,40 +54,30 @@ impl Seen {
     }
 
     /// Sets `chunks.new` to the chunks of `hay` not seen before at `path`,
-    /// merging adjacent ones, and records them as seen. `flag` is called on
-    /// each new chunk (with `flag_overlap` bytes of the next one, so a short
-    /// word cut by a forced chunk end is not missed) and its answer kept.
-    /// Sets `chunks.flagged` to every flagged chunk, new or old, with its
-    /// `flag_overlap` bytes, merging those that touch.
+    /// merging adjacent ones. They count as seen once [`Seen::record`] has
+    /// been given their flags, which come from the scan of the new chunks:
+    /// the caller's matcher notes flag words in the same pass that looks
+    /// for keywords, so no chunk is read twice.
     ///
-    /// A remembered flag is the answer for the current bytes because a chunk
-    /// is old only when its `margin` bytes on each side are too, and
-    /// `flag_overlap` is at most `margin`. So when `flag` says whether a
-    /// pattern no longer than `flag_overlap` occurs, every occurrence of one
-    /// in `hay` starts inside `flagged`.
+    /// Until then another thread may find the same chunks new at this
+    /// path, and scan them too: that costs time, never a finding.
     ///
-    /// # Panics
+    /// # Time complexity
     ///
-    /// Panics if `flag_overlap` exceeds the margin.
-    pub fn new_chunks(
-        &self,
-        path: &str,
-        hay: &[u8],
-        flag_overlap: usize,
-        flag: impl Fn(&[u8]) -> bool,
-        chunks: &mut Chunks,
-    ) {
+    /// One pass over `hay` to find chunk ends, and one hash of each chunk
+    /// with its margins.
+    pub fn new_chunks(&self, path: &str, hay: &[u8], chunks: &mut Chunks) {
         let Chunks {
             new: out,
             flagged,
+            pending,
+            len,
             recent,
         } = chunks;
-        assert!(
-            flag_overlap <= self.margin,
-            "flag overlap beyond the margin"
-        );
         out.clear();
         flagged.clear();
+        pending.clear();
+        *len = hay.len();
         let path_hash = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
         let mut start = 0;
         while start < hay.len() {
@@ -98,25 +88,70 @@ impl Seen {
             // more than hashing a chunk's kilobyte or two.
             let seed = path_hash ^ ((start - lo) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let key = xxhash_rust::xxh3::xxh3_128_with_seed(&hay[lo..hi], seed);
-            let reach = (end + flag_overlap).min(hay.len());
-            let flagged_here = match recent.get(key) {
-                Some(f) => f,
+            let known = recent.get(key).or_else(|| {
+                let known = self.shard(key).lock().unwrap().get(&key).copied();
+                if let Some(f) = known {
+                    recent.put(key, f);
+                }
+                known
+            });
+            match known {
+                Some(false) => {}
+                Some(true) => pending.push((start..end, None)),
                 None => {
-                    let known = self.shard(key).lock().unwrap().get(&key).copied();
-                    let f = known.unwrap_or_else(|| {
-                        let f = flag(&hay[start..reach]);
-                        self.shard(key).lock().unwrap().insert(key, f);
-                        push_merged(out, start..end);
-                        f
-                    });
+                    push_merged(out, start..end);
+                    pending.push((start..end, Some(key)));
+                }
+            }
+            start = end;
+        }
+    }
+
+    /// Records the chunks of the last [`Seen::new_chunks`] as seen, each
+    /// with its flag: whether one of `flag_starts` (ascending) lies in it.
+    /// Sets `chunks.flagged` to every flagged chunk, new or old, with
+    /// `flag_overlap` bytes of the next one, merging those that touch.
+    ///
+    /// `flag_starts` must hold the start of every occurrence, in a new
+    /// chunk, of a pattern no longer than `flag_overlap` (it may hold more,
+    /// anywhere). Then every occurrence of one in the blob starts inside a
+    /// chunk of `flagged` and ends inside `flagged`, also in old chunks: a
+    /// chunk is old only when its `margin` bytes on each side are too, and
+    /// `flag_overlap` is at most `margin`, so the bytes an occurrence
+    /// starting in the chunk covers are those its remembered flag was
+    /// computed from.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `flag_overlap` exceeds the margin.
+    pub fn record(&self, flag_overlap: usize, flag_starts: &[usize], chunks: &mut Chunks) {
+        assert!(
+            flag_overlap <= self.margin,
+            "flag overlap beyond the margin"
+        );
+        debug_assert!(flag_starts.is_sorted());
+        let Chunks {
+            flagged,
+            pending,
+            len,
+            recent,
+            ..
+        } = chunks;
+        let mut next = 0;
+        for (range, key) in pending.drain(..) {
+            let flag = match key {
+                None => true,
+                Some(key) => {
+                    next += flag_starts[next..].partition_point(|&s| s < range.start);
+                    let f = flag_starts.get(next).is_some_and(|&s| s < range.end);
+                    let f = *self.shard(key).lock().unwrap().entry(key).or_insert(f);
                     recent.put(key, f);
                     f
                 }
             };
-            if flagged_here {
-                push_merged(flagged, start..reach);
+            if flag {
+                push_merged(flagged, range.start..(range.end + flag_overlap).min(*len));
             }
-            start = end;
         }
     }
 }
@@ -128,8 +163,14 @@ impl Seen {
 pub struct Chunks {
     /// The new chunks, sorted and merged.
     pub new: Vec<Range<usize>>,
-    /// The flagged chunks, new or old, with their overlap, sorted and merged.
+    /// The flagged chunks, new or old, with their overlap, sorted and
+    /// merged: set by [`Seen::record`].
     pub flagged: Vec<Range<usize>>,
+    /// From [`Seen::new_chunks`] to [`Seen::record`], in order: each new
+    /// chunk with its key, and each old flagged one.
+    pending: Vec<(Range<usize>, Option<u128>)>,
+    /// The blob's length.
+    len: usize,
     recent: Recent,
 }
 
@@ -302,18 +343,30 @@ mod tests {
         }
     }
 
+    /// One blob through both steps, flagging the chunks where `word`
+    /// starts (found anywhere in `hay`, as the contract allows).
+    fn see(seen: &Seen, path: &str, hay: &[u8], word: &[u8], c: &mut Chunks) {
+        seen.new_chunks(path, hay, c);
+        let starts: Vec<usize> = if word.is_empty() {
+            Vec::new()
+        } else {
+            memchr::memmem::find_iter(hay, word).collect()
+        };
+        seen.record(word.len(), &starts, c);
+    }
+
     #[test]
     fn chunks_cover_the_blob() {
         let hay = text(5000, 1);
         let seen = Seen::new(300);
         let mut c = Chunks::default();
-        seen.new_chunks("a", &hay, 0, |_| false, &mut c);
+        see(&seen, "a", &hay, b"", &mut c);
         assert_eq!(c.new, vec![0..hay.len()]);
         // Everything is old the second time.
-        seen.new_chunks("a", &hay, 0, |_| false, &mut c);
+        see(&seen, "a", &hay, b"", &mut c);
         assert!(c.new.is_empty());
         // ...but not at another path.
-        seen.new_chunks("b", &hay, 0, |_| false, &mut c);
+        see(&seen, "b", &hay, b"", &mut c);
         assert_eq!(c.new, vec![0..hay.len()]);
     }
 
@@ -322,11 +375,11 @@ mod tests {
         let hay = text(20_000, 2);
         let seen = Seen::new(300);
         let mut c = Chunks::default();
-        seen.new_chunks("a", &hay, 0, |_| false, &mut c);
+        see(&seen, "a", &hay, b"", &mut c);
         let mut edited = hay.clone();
         let mid = edited.len() / 2;
         edited.splice(mid..mid, b"inserted line\n".iter().copied());
-        seen.new_chunks("a", &edited, 0, |_| false, &mut c);
+        see(&seen, "a", &edited, b"", &mut c);
         let dirty: usize = c.new.iter().map(|r| r.len()).sum();
         assert!(dirty > 0);
         assert!(
@@ -344,28 +397,34 @@ mod tests {
         hay.extend_from_slice(&text(3000, 4));
         let seen = Seen::new(100);
         let mut c = Chunks::default();
-        let has = |b: &[u8]| memchr::memmem::find(b, b"BEGIN KEY").is_some();
-        seen.new_chunks("a", &hay, 16, has, &mut c);
+        see(&seen, "a", &hay, b"BEGIN KEY", &mut c);
         let covers = |flagged: &[Range<usize>]| {
             flagged.len() == 1 && flagged[0].start <= at + 5 && at + 14 <= flagged[0].end
         };
         assert!(covers(&c.flagged), "{:?}", c.flagged);
-        // Only the chunk holding the word (or the one before, when the
-        // word starts in its overlap) is flagged, not the whole blob.
+        // Only the chunk holding the word is flagged, not the whole blob.
         assert!(c.flagged[0].len() < 16 << 10, "{:?}", c.flagged);
-        // All old now, but the flagged chunk is still reported as flagged.
+        // All old now, but the flagged chunk is still reported as flagged,
+        // with no flag words given.
         let first = c.flagged.clone();
-        seen.new_chunks(
-            "a",
-            &hay,
-            16,
-            |_| panic!("old chunks are not re-checked"),
-            &mut c,
-        );
+        seen.new_chunks("a", &hay, &mut c);
         assert!(c.new.is_empty());
+        seen.record(9, &[], &mut c);
         assert_eq!(c.flagged, first);
-        seen.new_chunks("b", &text(3000, 3), 16, has, &mut c);
+        see(&seen, "b", &text(3000, 3), b"BEGIN KEY", &mut c);
         assert!(c.flagged.is_empty());
+        // Starts outside the new chunks flag nothing.
+        let mut other = text(3000, 6);
+        see(&seen, "c", &other, b"", &mut c);
+        other.extend_from_slice(&text(30, 7));
+        seen.new_chunks("c", &other, &mut c);
+        let tail = c.new.clone();
+        assert!(tail.len() == 1 && tail[0].end == other.len(), "{tail:?}");
+        seen.record(9, &[10, 2000, tail[0].start - 1, other.len()], &mut c);
+        assert!(c.flagged.is_empty(), "{:?}", c.flagged);
+        // Nor later, when those chunks are old.
+        see(&seen, "c", &other, b"", &mut c);
+        assert!(c.new.is_empty() && c.flagged.is_empty());
     }
 
     /// Every occurrence of the flagged word starts inside a flagged range,
@@ -374,14 +433,13 @@ mod tests {
     #[test]
     fn every_occurrence_starts_in_a_flagged_range() {
         let word = b"sEcReT";
-        let has = |b: &[u8]| b.windows(word.len()).any(|w| w == word);
         let seen = Seen::new(40);
         let mut c = Chunks::default();
         let mut hay = text(4000, 5);
         let mut x = 11u64;
         for round in 0..40 {
             edit(&mut hay, word, round, &mut x);
-            seen.new_chunks("p", &hay, word.len(), has, &mut c);
+            see(&seen, "p", &hay, word, &mut c);
             for (i, w) in hay.windows(word.len()).enumerate() {
                 if w == word {
                     assert!(
@@ -539,7 +597,6 @@ mod tests {
     #[test]
     fn recent_answers_as_the_shared_table() {
         let word = b"sEcReT";
-        let has = |b: &[u8]| b.windows(word.len()).any(|w| w == word);
         let (cached, fresh) = (Seen::new(40), Seen::new(40));
         let mut c = Chunks::default();
         let mut hay = text(3000, 9);
@@ -547,10 +604,9 @@ mod tests {
         for round in 0..30 {
             edit(&mut hay, word, round, &mut x);
             let path = ["p", "q"][round % 2];
-            let n = word.len();
-            cached.new_chunks(path, &hay, n, has, &mut c);
+            see(&cached, path, &hay, word, &mut c);
             let mut empty = Chunks::default();
-            fresh.new_chunks(path, &hay, n, has, &mut empty);
+            see(&fresh, path, &hay, word, &mut empty);
             assert_eq!(
                 (&c.new, &c.flagged),
                 (&empty.new, &empty.flagged),
@@ -585,7 +641,7 @@ mod tests {
             .collect();
         let seen = Seen::new(10);
         let mut c = Chunks::default();
-        seen.new_chunks("x", &hay, 0, |_| false, &mut c);
+        see(&seen, "x", &hay, b"", &mut c);
         assert_eq!(c.new, vec![0..hay.len()]);
     }
 }

@@ -321,7 +321,9 @@ impl HistoryPlan {
         } else {
             &[]
         };
-        let short = Matcher::with_filter_and_marks(rules.clone(), is_short, words);
+        // The short rules' pass also notes the long rules' keywords, which
+        // flag the chunks the long rules must look at.
+        let short = Matcher::with_flags(rules.clone(), is_short, words, |r| !is_short(r));
         let long = Matcher::with_filter(rules.clone(), |r| !is_short(r));
         let long_keyword_len = rules
             .rules()
@@ -946,14 +948,9 @@ impl<'a> Worker<'a> {
         chunks: &mut Chunks,
     ) -> Vec<Finding> {
         let (short, long) = (&self.plan.short, &self.plan.long);
-        self.seen.new_chunks(
-            path,
-            content,
-            self.plan.long_keyword_len,
-            |bytes| long.has_keyword(bytes),
-            chunks,
-        );
-        let (ranges, flagged) = (&chunks.new, &chunks.flagged);
+        let overlap = self.plan.long_keyword_len;
+        self.seen.new_chunks(path, content, chunks);
+        let ranges = &chunks.new;
         self.counts.new_bytes.fetch_add(
             ranges.iter().map(|r| r.len() as u64).sum(),
             Ordering::Relaxed,
@@ -962,18 +959,29 @@ impl<'a> Worker<'a> {
             .scanner
             .decoded_findings(content, origin, ranges, scratch);
         // Keywords are looked for where the generic detector reads too (a
-        // few lines more), so one pass finds both: matching in more than the
-        // new chunks finds nothing a whole-blob scan would not.
+        // few lines more), so one pass finds both, and past each new
+        // chunk's end by the long keywords' length, so that the pass sees
+        // whole every flag word starting in a new chunk. Matching in more
+        // than the new chunks finds nothing a whole-blob scan would not.
         let mut spans = if self.plan.generic {
             crate::generic::candidate::reading_spans(content, ranges)
         } else {
             ranges.clone()
         };
+        spans.extend(
+            ranges
+                .iter()
+                .map(|r| r.end..(r.end + overlap).min(content.len())),
+        );
+        let mut spans = merge_ranges(&mut spans);
         let mut a = if spans.is_empty() {
+            scratch.clear_flags();
             Vec::new()
         } else {
             short.scan_ranges(content, &spans, scratch)
         };
+        self.seen.record(overlap, scratch.flags(), chunks);
+        let (ranges, flagged) = (&chunks.new, &chunks.flagged);
         // Taken before the second pass below clears them.
         let mut marks = scratch.take_marks();
         marks.sort_unstable();
