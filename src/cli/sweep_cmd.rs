@@ -126,7 +126,7 @@ fn sweep_options(
 
 fn file_digest(path: &std::path::Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)))
+    Ok(format!("{:016x}", twox_hash::XxHash3_64::oneshot(&bytes)))
 }
 
 /// The findings the sweep reports, from the store.

@@ -78,7 +78,7 @@ impl Seen {
         flagged.clear();
         pending.clear();
         *len = hay.len();
-        let path_hash = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
+        let path_hash = twox_hash::XxHash3_64::oneshot(path.as_bytes());
         let mut start = 0;
         while start < hay.len() {
             let end = chunk_end(hay, start);
@@ -87,7 +87,7 @@ impl Seen {
             // One-shot: the streaming hasher's set-up and buffering cost
             // more than hashing a chunk's kilobyte or two.
             let seed = path_hash ^ ((start - lo) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let key = xxhash_rust::xxh3::xxh3_128_with_seed(&hay[lo..hi], seed);
+            let key = twox_hash::XxHash3_128::oneshot_with_seed(seed, &hay[lo..hi]);
             let known = recent.get(key).or_else(|| {
                 let known = self.shard(key).lock().unwrap().get(&key).copied();
                 if let Some(f) = known {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use git2::{AutotagOption, FetchOptions, FetchPrune, Repository};
-use xxhash_rust::xxh3::xxh3_64;
+use twox_hash::XxHash3_64;
 
 /// Refs copied into the mirror: branches and tags, each onto itself.
 const REFSPECS: [&str; 2] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
@@ -127,7 +127,7 @@ impl Shard {
     /// is stable across machines and releases, so N workers given the same
     /// list split it without talking to each other.
     pub fn contains(&self, repo: &str) -> bool {
-        xxh3_64(repo.as_bytes()) % self.count == self.index
+        XxHash3_64::oneshot(repo.as_bytes()) % self.count == self.index
     }
 }
 
@@ -162,7 +162,10 @@ pub fn cache_path(cache: &Path, repo: &str) -> PathBuf {
         })
         .take(40)
         .collect();
-    cache.join(format!("{stem}-{:016x}.git", xxh3_64(repo.as_bytes())))
+    cache.join(format!(
+        "{stem}-{:016x}.git",
+        XxHash3_64::oneshot(repo.as_bytes())
+    ))
 }
 
 /// Clones `repo` as a bare mirror into `dest`, or fetches what is new when the
@@ -388,7 +391,7 @@ fn digest(mut refs: Vec<(String, String)>) -> String {
         text.push_str(&t);
         text.push('\n');
     }
-    format!("{:016x}", xxh3_64(text.as_bytes()))
+    format!("{:016x}", XxHash3_64::oneshot(text.as_bytes()))
 }
 
 #[cfg(test)]

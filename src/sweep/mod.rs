@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use xxhash_rust::xxh3::Xxh3;
 
 use crate::datastore::{Datastore, Failure, RepoScan, RepoState};
 use crate::diag::Messages;
@@ -96,19 +95,20 @@ pub struct SweepSummary {
 /// the rules, and the options that filter findings. Blob ids recorded under
 /// one digest do not count as scanned under another.
 pub fn rules_digest(rules: &RuleSet, options: &str) -> String {
-    let mut h = Xxh3::new();
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(b"\0");
-    h.update(options.as_bytes());
+    use std::hash::Hasher;
+    let mut h = twox_hash::XxHash3_64::new();
+    h.write(env!("CARGO_PKG_VERSION").as_bytes());
+    h.write(b"\0");
+    h.write(options.as_bytes());
     for r in rules.rules() {
-        h.update(b"\0");
-        h.update(
+        h.write(b"\0");
+        h.write(
             serde_json::to_string(&r.spec)
                 .unwrap_or_default()
                 .as_bytes(),
         );
     }
-    format!("{:016x}", h.digest())
+    format!("{:016x}", h.finish())
 }
 
 /// Keeps the repositories of `shard` (all without one), dropping duplicates
