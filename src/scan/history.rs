@@ -646,6 +646,17 @@ fn scan_packs(
                 }
             }
         };
+        if let Ok(p) = &pack {
+            messages.log(
+                crate::diag::Level::Info,
+                format_args!(
+                    "{} entries of {} to resolve, {} trees and tags left out",
+                    p.entries,
+                    p.pack_path.display(),
+                    p.left_out
+                ),
+            );
+        }
         if let Err(e) = pack.and_then(|p| p.for_each_object(opts.threads, visit)) {
             messages.warn(
                 &e.path.display().to_string(),
