@@ -650,9 +650,9 @@ fn scan_packs(
             messages.log(
                 crate::diag::Level::Info,
                 format_args!(
-                    "{} entries of {} to resolve, {} trees and tags left out",
-                    p.entries,
+                    "{}: {} blob and commit entries to resolve, {} tree and tag entries left out",
                     p.pack_path.display(),
+                    p.entries,
                     p.left_out
                 ),
             );

@@ -124,8 +124,9 @@ pub struct Pack {
     pub pack_path: PathBuf,
     pages: Pages,
     tree: Tree<gix_pack::index::Entry>,
-    /// Entries in the tree, and trees and tags left out of it.
+    /// Entries in the tree: blobs, commits, and deltas of unknown kind.
     pub entries: usize,
+    /// Tree and tag entries left out of it.
     pub left_out: usize,
 }
 
@@ -228,10 +229,10 @@ fn entries_to_resolve(
                 .and_then(position),
         };
         if let Some(j) = base_at {
-            resolves[i] = match resolves[j] {
-                Resolves::Pending => Resolves::Pending,
-                _ if j >= i => Resolves::Pending,
-                r => r,
+            resolves[i] = if j >= i || resolves[j] == Resolves::Pending {
+                Resolves::Pending
+            } else {
+                resolves[j]
             };
             base[i] = j;
         }
