@@ -460,6 +460,7 @@ pub fn enumerate_then_scan_packs(
         (history, packs)
     });
     let history = history?;
+    release_free_memory();
     log_memory(messages, "history walked, pack delta trees built");
     let worker = Worker::new(repo_path, scanner, opts, messages, errors, progress);
     let done = scan_packs(&worker, &history, packs, opts, messages);
@@ -512,6 +513,24 @@ pub fn enumerate_then_scan_packs(
     Ok((history, scan))
 }
 
+/// Hands the heap's free pages back to the system. The walk's threads
+/// rebuilt hundreds of thousands of trees, and glibc keeps what they freed
+/// in their arenas, resident through the whole pack traversal after them
+/// (about 70 MiB on git.git).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's malloc_trim takes no pointers and may be called
+        // at any time from any thread.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// Logs (at info level) the time since the history scan began and this
 /// process's resident memory now and at its peak so far, from
 /// `/proc/self/status` where there is one: which phase of a history scan
@@ -535,10 +554,11 @@ fn log_memory(messages: &Messages, phase: &str) {
     messages.log(
         crate::diag::Level::Info,
         format_args!(
-            "{phase} at {:.2?}, CPU {}: resident {}, peak {}",
+            "{phase} at {:.2?}, CPU {}: resident {} ({} of it mapped files), peak {}",
             started.elapsed(),
             cpu_time(),
             field("VmRSS:"),
+            field("RssFile:"),
             field("VmHWM:")
         ),
     );

@@ -9,11 +9,14 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Sort};
 use serde::Serialize;
 
+use super::packed::Packs;
 use crate::diag::Messages;
 
 /// What to do about a shallow clone, said wherever its missing history
@@ -129,9 +132,11 @@ pub struct GitOptions {
     pub dedupe: bool,
     /// Read blobs from the pack files in delta-tree order
     /// ([`crate::source::pack`]) after the commit walk, instead of by id
-    /// while it runs. Same findings; `keysweep git` turns it on for
-    /// whole-history scans (the library default stays off: a caller that
-    /// wants a few blobs of a large pack is better served by id).
+    /// while it runs, and have the walk read trees and commits from the
+    /// packs itself ([`crate::source::packed`]). Same findings; `keysweep
+    /// git` turns it on for whole-history scans (the library default stays
+    /// off: a caller that wants a few blobs of a large pack is better
+    /// served by id).
     pub read_packs: bool,
     /// How far archive blobs (`bundle.zip`, `app.jar`) are opened; members
     /// are reported as `bundle.zip!inner.py` with the archive's commit.
@@ -278,6 +283,9 @@ fn enumerate_remembering(
     let (starts, hidden, tips) = starting_points(repo, opts)?;
     let (mut seen_trees, mut seen_blobs) = reachable_from(repo, &hidden, messages, errors);
     let order = commits_to_scan(repo, &starts, &hidden, messages, errors);
+    let packs = opts
+        .read_packs
+        .then(|| super::packed::Packs::open(repo.path()));
     if sink.is_none() && opts.threads > 1 && order.len() >= PARALLEL_WALK_MIN {
         let parts = walk_in_parts(
             repo,
@@ -286,6 +294,7 @@ fn enumerate_remembering(
             opts.threads,
             opts.threads * WALK_PARTS_PER_THREAD,
             remember,
+            packs.as_ref(),
         );
         let (commits, sites) = merge_parts(&order, parts, seen_blobs, messages, errors);
         return Ok(History {
@@ -299,9 +308,9 @@ fn enumerate_remembering(
     let mut batch = Batcher::new(sink);
     let mut commits = Vec::new();
     let mut sites = Vec::new();
-    let odb = repo.odb().ok();
+    let mut objects = Objects::new(repo, packs);
     for id in order {
-        let tree = match commit_tree(repo, odb.as_ref(), id) {
+        let tree = match commit_tree(repo, &mut objects, id) {
             Ok(t) => t,
             Err(e) => {
                 messages.warn(&format!("commit {id}"), e.message());
@@ -312,7 +321,7 @@ fn enumerate_remembering(
         let idx = commits.len() as u32;
         commits.push(id);
         walk_tree(
-            repo,
+            &mut objects,
             tree,
             &mut seen_trees,
             remember.then_some(&mut last),
@@ -381,6 +390,7 @@ fn walk_in_parts(
     threads: usize,
     parts: usize,
     remember: bool,
+    packs: Option<&Arc<Packs>>,
 ) -> Vec<Vec<CommitWalk>> {
     let size = order.len().div_ceil(parts.max(1)).max(1);
     let parts: Vec<&[Oid]> = order.chunks(size).collect();
@@ -397,15 +407,15 @@ fn walk_in_parts(
             }
         };
         let (mut trees, mut blobs) = (seen.0.clone(), seen.1.clone());
-        let odb = repo.odb().ok();
+        let mut objects = Objects::new(repo, packs.cloned());
         let mut last = LastTrees::default();
         part.iter()
             .map(|&id| {
                 let tree =
-                    commit_tree(repo, odb.as_ref(), id).map_err(|e| e.message().to_string())?;
+                    commit_tree(repo, &mut objects, id).map_err(|e| e.message().to_string())?;
                 let (mut found, mut bad) = (Vec::new(), Vec::new());
                 walk_tree(
-                    repo,
+                    &mut objects,
                     tree,
                     &mut trees,
                     remember.then_some(&mut last),
@@ -490,12 +500,8 @@ fn merge_parts(
 /// The tree of commit `id`, from the first line of the raw commit (a
 /// commit object starts with `tree <hex id>`): parsing the whole commit
 /// through libgit2 for it cost an eighth of a walk.
-fn commit_tree(
-    repo: &Repository,
-    odb: Option<&git2::Odb<'_>>,
-    id: Oid,
-) -> Result<Oid, git2::Error> {
-    if let Some(raw) = odb.and_then(|o| o.read(id).ok()) {
+fn commit_tree(repo: &Repository, objects: &mut Objects<'_>, id: Oid) -> Result<Oid, git2::Error> {
+    if let Ok(raw) = objects.read(RawId::of(id)) {
         let tree = (raw.kind() == ObjectType::Commit)
             .then(|| raw.data().strip_prefix(b"tree ")?.get(..40))
             .flatten()
@@ -521,7 +527,7 @@ fn reachable_from(
     for id in hidden {
         if let Ok(c) = repo.find_commit(*id) {
             walk_tree(
-                repo,
+                &mut Objects::new(repo, None),
                 c.tree_id(),
                 &mut trees,
                 None,
@@ -677,7 +683,7 @@ fn tip_paths(
             // different paths in each.
             let mut tip_trees = RawIdSet::default();
             walk_tree(
-                repo,
+                &mut Objects::new(repo, None),
                 c.tree_id(),
                 &mut tip_trees,
                 None,
@@ -764,6 +770,67 @@ fn parents_first(
     order
 }
 
+/// Bytes of rebuilt trees and commits each walking thread keeps (see
+/// [`super::packed`]): room for the versions of every directory of a large
+/// history between two reads of it.
+const WALK_CACHE: usize = 16 << 20;
+
+/// Where the walk reads trees and commits: the packs first when `packs`
+/// is given, libgit2 for whatever they do not hold or cannot rebuild
+/// alone (libgit2 then names what is wrong).
+struct Objects<'r> {
+    odb: Result<git2::Odb<'r>, git2::Error>,
+    packed: Option<super::packed::Reader>,
+}
+
+/// A raw object as [`Objects::read`] got it.
+enum Raw<'r> {
+    Packed(ObjectType, Rc<Vec<u8>>),
+    Odb(git2::OdbObject<'r>),
+}
+
+impl Raw<'_> {
+    fn kind(&self) -> ObjectType {
+        match self {
+            Raw::Packed(k, _) => *k,
+            Raw::Odb(o) => o.kind(),
+        }
+    }
+
+    fn data(&self) -> &[u8] {
+        match self {
+            Raw::Packed(_, d) => d,
+            Raw::Odb(o) => o.data(),
+        }
+    }
+}
+
+impl<'r> Objects<'r> {
+    fn new(repo: &'r Repository, packs: Option<Arc<Packs>>) -> Objects<'r> {
+        Objects {
+            odb: repo.odb(),
+            packed: packs.map(|p| super::packed::Reader::new(p, WALK_CACHE)),
+        }
+    }
+
+    fn read(&mut self, id: RawId) -> Result<Raw<'_>, git2::Error> {
+        use super::packed::{ObjectKind, Read};
+        if let Some(Read::Found(kind, data)) = self.packed.as_mut().map(|r| r.read(&id.0)) {
+            let kind = match kind {
+                ObjectKind::Commit => ObjectType::Commit,
+                ObjectKind::Tree => ObjectType::Tree,
+                ObjectKind::Blob => ObjectType::Blob,
+                ObjectKind::Tag => ObjectType::Tag,
+            };
+            return Ok(Raw::Packed(kind, data));
+        }
+        match &self.odb {
+            Ok(odb) => odb.read(id.oid()).map(Raw::Odb),
+            Err(e) => Err(git2::Error::from_str(e.message())),
+        }
+    }
+}
+
 /// Warns about an unreadable object through `messages` and counts it.
 fn warner<'a>(messages: &'a Messages, errors: &'a AtomicU64) -> impl FnMut(&str, &str) + 'a {
     move |loc, why| {
@@ -777,20 +844,13 @@ fn warner<'a>(messages: &'a Messages, errors: &'a AtomicU64) -> impl FnMut(&str,
 /// passed over (see [`LastTrees`]): `on_blob` then sees every blob whose id
 /// is not in a tree walked before, which is all a history walk needs.
 fn walk_tree(
-    repo: &Repository,
+    objects: &mut Objects<'_>,
     root: Oid,
     seen: &mut RawIdSet,
     mut last: Option<&mut LastTrees>,
     warn: &mut dyn FnMut(&str, &str),
     on_blob: &mut dyn FnMut(RawId, &str, &[u8]),
 ) {
-    let odb = match repo.odb() {
-        Ok(o) => o,
-        Err(e) => {
-            warn("object database", e.message());
-            return;
-        }
-    };
     let mut stack = vec![(RawId::of(root), String::new())];
     while let Some((id, prefix)) = stack.pop() {
         if !seen.insert(id) {
@@ -798,7 +858,7 @@ fn walk_tree(
         }
         // Raw tree bytes parsed here: libgit2's tree objects allocate per
         // entry, and history walks read every distinct tree.
-        let raw = match odb.read(id.oid()) {
+        let raw = match objects.read(id) {
             Ok(o) if o.kind() == ObjectType::Tree => o,
             Ok(_) => continue,
             Err(e) => {
@@ -1275,9 +1335,14 @@ pub(crate) mod tests {
     fn walked_sites(
         repo: &Repository,
         remember: bool,
+        read_packs: bool,
         errors: &AtomicU64,
     ) -> Vec<(Oid, u32, String)> {
-        let (messages, opts) = (Messages::new(true), GitOptions::default());
+        let messages = Messages::new(true);
+        let opts = GitOptions {
+            read_packs,
+            ..GitOptions::default()
+        };
         let h = enumerate_remembering(repo, &opts, &messages, errors, None, remember).unwrap();
         h.sites
             .into_iter()
@@ -1337,10 +1402,10 @@ pub(crate) mod tests {
         commit("mode");
         let repo = Repository::open(dir).unwrap();
         let errors = AtomicU64::new(0);
-        let all = walked_sites(&repo, false, &errors);
+        let all = walked_sites(&repo, false, false, &errors);
         // Every version of every edited file is a blob of its own.
         assert_eq!(all.len(), 30 + 1 + 1 + 1 + 2 + 2 + 3 + 1 + 1);
-        assert_eq!(walked_sites(&repo, true, &errors), all);
+        assert_eq!(walked_sites(&repo, true, false, &errors), all);
         assert_eq!(errors.load(Ordering::Relaxed), 0);
     }
 
@@ -1402,8 +1467,8 @@ pub(crate) mod tests {
         let (messages, errors) = (Messages::new(true), AtomicU64::new(0));
         let opts = GitOptions::default();
         let (fast, slow) = (
-            walked_sites(&repo, true, &errors),
-            walked_sites(&repo, false, &errors),
+            walked_sites(&repo, true, false, &errors),
+            walked_sites(&repo, false, false, &errors),
         );
         assert!(slow.len() > 30, "{} sites", slow.len());
         assert_eq!(fast, slow);
@@ -1416,7 +1481,7 @@ pub(crate) mod tests {
         let order = commits_to_scan(&repo, &starts, &hidden, &messages, &errors);
         let one = enumerate_remembering(&repo, &opts, &messages, &errors, None, true).unwrap();
         for (threads, n) in [(2, 2), (2, 3), (3, 7), (2, 8)] {
-            let parts = walk_in_parts(&repo, &order, (&trees, &blobs), threads, n, true);
+            let parts = walk_in_parts(&repo, &order, (&trees, &blobs), threads, n, true, None);
             let size = order.len().div_ceil(n);
             assert_eq!(parts.len(), order.len().div_ceil(size), "{n} parts");
             let (commits, sites) = merge_parts(&order, parts, blobs.clone(), &messages, &errors);
@@ -1426,6 +1491,39 @@ pub(crate) mod tests {
                 .map(|s| (s.blob, s.commit, s.path))
                 .collect();
             assert_eq!(got, fast, "{threads} threads, {n} parts");
+        }
+        assert_eq!(errors.load(Ordering::Relaxed), 0);
+
+        // Trees and commits read from a pack of deep delta chains
+        // ([`super::super::packed`]), with a loose commit and tree on top:
+        // the same again, in one walk and in parts.
+        git(dir, &["repack", "-adq", "--depth=250", "--window=250"]);
+        std::fs::write(dir.join("loose.txt"), "after the repack\n").unwrap();
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "loose"]);
+        let repo = Repository::open(dir).unwrap();
+        let all = walked_sites(&repo, true, false, &errors);
+        assert_eq!(all[..fast.len()], fast[..]);
+        assert_eq!(walked_sites(&repo, true, true, &errors), all);
+        let (starts, hidden, _) = starting_points(&repo, &opts).unwrap();
+        let order = commits_to_scan(&repo, &starts, &hidden, &messages, &errors);
+        let packs = Packs::open(repo.path());
+        for (threads, n) in [(2, 3), (2, 8)] {
+            let parts = walk_in_parts(
+                &repo,
+                &order,
+                (&trees, &blobs),
+                threads,
+                n,
+                true,
+                Some(&packs),
+            );
+            let (_, sites) = merge_parts(&order, parts, blobs.clone(), &messages, &errors);
+            let got: Vec<_> = sites
+                .into_iter()
+                .map(|s| (s.blob, s.commit, s.path))
+                .collect();
+            assert_eq!(got, all, "{threads} threads, {n} parts, from the pack");
         }
         assert_eq!(errors.load(Ordering::Relaxed), 0);
     }

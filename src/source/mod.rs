@@ -8,6 +8,7 @@ pub mod git;
 pub mod image;
 pub mod mirror;
 pub mod pack;
+pub mod packed;
 pub mod staged;
 pub mod stdin;
 

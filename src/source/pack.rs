@@ -68,13 +68,13 @@ const RELEASE_EVERY: usize = 64 << 20;
 /// peak); every [`RELEASE_EVERY`] bytes read the map's pages are dropped from
 /// the process again. They stay in the page cache, so one read again later
 /// faults back in without I/O.
-struct Pages {
+pub(crate) struct Pages {
     map: memmap2::Mmap,
     read: AtomicUsize,
 }
 
 impl Pages {
-    fn open(path: &Path) -> Result<Pages, PackError> {
+    pub(crate) fn open(path: &Path) -> Result<Pages, PackError> {
         let file = std::fs::File::open(path).map_err(|e| PackError::new(path, e))?;
         // SAFETY: the map is only read; a pack file is never rewritten in
         // place by git (it writes a new pack and renames it).
@@ -105,7 +105,13 @@ impl Pages {
         }
     }
 
-    fn release(&self) {
+    /// The pack's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Drops the map's resident pages from this process.
+    pub(crate) fn release(&self) {
         #[cfg(unix)]
         // SAFETY: a private read-only file mapping that nothing wrote to:
         // dropped pages fault back in with the file's bytes, so slices other
@@ -350,7 +356,7 @@ pub enum Kind {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::source::git::tests::git;
     use std::collections::HashMap;
@@ -434,7 +440,11 @@ mod tests {
 
     /// A pack entry: its header, a REF delta's base id, then the zlib
     /// stream of `payload`.
-    fn pack_entry(kind: u8, base: Option<&gix_hash::ObjectId>, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn pack_entry(
+        kind: u8,
+        base: Option<&gix_hash::ObjectId>,
+        payload: &[u8],
+    ) -> Vec<u8> {
         use std::io::Write as _;
         let mut size = payload.len();
         let mut out = vec![(kind << 4) | (size & 15) as u8];
@@ -452,7 +462,7 @@ mod tests {
         z.finish().unwrap()
     }
 
-    fn object_id(kind: &str, content: &[u8]) -> gix_hash::ObjectId {
+    pub(crate) fn object_id(kind: &str, content: &[u8]) -> gix_hash::ObjectId {
         let mut h = gix_hash::hasher(gix_hash::Kind::Sha1);
         h.update(format!("{kind} {}\0", content.len()).as_bytes());
         h.update(content);
@@ -461,7 +471,7 @@ mod tests {
 
     /// A delta onto `base` (under 128 bytes): its first `keep` bytes, then
     /// `insert`.
-    fn delta(base: &[u8], keep: usize, insert: &[u8]) -> Vec<u8> {
+    pub(crate) fn delta(base: &[u8], keep: usize, insert: &[u8]) -> Vec<u8> {
         assert!(base.len() < 128 && keep > 0 && keep < 256 && insert.len() < 128);
         let mut d = vec![base.len() as u8, (keep + insert.len()) as u8];
         // Copy from offset 0 (no offset bytes), one size byte.
@@ -469,6 +479,23 @@ mod tests {
         d.push(insert.len() as u8);
         d.extend_from_slice(insert);
         d
+    }
+
+    /// Writes `entries` as `test.pack` in `dir` and indexes it with git; the
+    /// index's path.
+    pub(crate) fn write_pack(dir: &Path, entries: &[Vec<u8>]) -> PathBuf {
+        let mut pack = b"PACK\0\0\0\x02".to_vec();
+        pack.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+        for e in entries {
+            pack.extend_from_slice(e);
+        }
+        let mut h = gix_hash::hasher(gix_hash::Kind::Sha1);
+        h.update(&pack);
+        pack.extend_from_slice(h.try_finalize().unwrap().as_slice());
+        let path = dir.join("test.pack");
+        std::fs::write(&path, &pack).unwrap();
+        git(dir, &["index-pack", "test.pack"]);
+        path.with_extension("idx")
     }
 
     /// Trees and tags are left out of the delta traversal with their whole
@@ -490,18 +517,7 @@ mod tests {
             pack_entry(3, None, &blob),
             pack_entry(2, None, &tree),
         ];
-        let mut pack = b"PACK\0\0\0\x02".to_vec();
-        pack.extend_from_slice(&(entries.len() as u32).to_be_bytes());
-        for e in &entries {
-            pack.extend_from_slice(e);
-        }
-        let mut h = gix_hash::hasher(gix_hash::Kind::Sha1);
-        h.update(&pack);
-        pack.extend_from_slice(h.try_finalize().unwrap().as_slice());
-        let path = d.path().join("test.pack");
-        std::fs::write(&path, &pack).unwrap();
-        git(d.path(), &["index-pack", "test.pack"]);
-        let p = Pack::open(&path.with_extension("idx")).unwrap();
+        let p = Pack::open(&write_pack(d.path(), &entries)).unwrap();
         assert_eq!((p.entries, p.left_out), (2, 2));
         let seen = Mutex::new(HashMap::new());
         p.for_each_object(2, |kind, oid, content| {
