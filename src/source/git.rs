@@ -282,10 +282,14 @@ fn enumerate_remembering(
 ) -> anyhow::Result<History> {
     let (starts, hidden, tips) = starting_points(repo, opts)?;
     let (mut seen_trees, mut seen_blobs) = reachable_from(repo, &hidden, messages, errors);
-    let order = commits_to_scan(repo, &starts, &hidden, messages, errors);
     let packs = opts
         .read_packs
         .then(|| super::packed::Packs::open(repo.path()));
+    let order = packs
+        .as_ref()
+        .filter(|_| hidden.is_empty())
+        .and_then(|p| order_from_packs(repo, p, &starts))
+        .unwrap_or_else(|| commits_to_scan(repo, &starts, &hidden, messages, errors));
     if sink.is_none() && opts.threads > 1 && order.len() >= PARALLEL_WALK_MIN {
         let parts = walk_in_parts(
             repo,
@@ -699,6 +703,26 @@ fn tip_paths(
         }
     }
     tip_paths
+}
+
+/// [`commits_to_scan`]'s order for a whole history (nothing hidden), from
+/// commits read through the packs (see [`super::topo`]); `None` where
+/// libgit2 would read parents from elsewhere (a commit-graph file, grafts,
+/// a shallow clone's cut) or a commit does not read or parse plainly: the
+/// caller then asks libgit2.
+fn order_from_packs(repo: &Repository, packs: &Arc<Packs>, starts: &[Oid]) -> Option<Vec<Oid>> {
+    let git_dir = repo.path();
+    let elsewhere = ["objects/info/commit-graph", "info/grafts", "shallow"];
+    if elsewhere.iter().any(|p| git_dir.join(p).exists()) || repo.is_shallow() {
+        return None;
+    }
+    let mut objects = Objects::new(repo, Some(packs.clone()));
+    super::topo::topological_reverse(starts, |id| {
+        let raw = objects.read(RawId::of(id)).ok()?;
+        (raw.kind() == ObjectType::Commit)
+            .then(|| super::topo::parse_commit(raw.data()))
+            .flatten()
+    })
 }
 
 /// The commits reachable from `starts` and not from `hidden`, parents
@@ -1526,5 +1550,12 @@ pub(crate) mod tests {
             assert_eq!(got, all, "{threads} threads, {n} parts, from the pack");
         }
         assert_eq!(errors.load(Ordering::Relaxed), 0);
+
+        // The order from commits read through the packs is libgit2's; with
+        // a commit-graph file (whose parents libgit2 would read) it is
+        // libgit2's to give.
+        assert_eq!(order_from_packs(&repo, &packs, &starts), Some(order));
+        git(dir, &["commit-graph", "write", "--reachable"]);
+        assert_eq!(order_from_packs(&repo, &packs, &starts), None);
     }
 }

@@ -11,6 +11,7 @@ pub mod pack;
 pub mod packed;
 pub mod staged;
 pub mod stdin;
+pub mod topo;
 
 use std::fmt;
 
