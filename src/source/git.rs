@@ -713,7 +713,7 @@ fn tip_paths(
 fn order_from_packs(repo: &Repository, packs: &Arc<Packs>, starts: &[Oid]) -> Option<Vec<Oid>> {
     let git_dir = repo.path();
     let elsewhere = ["objects/info/commit-graph", "info/grafts", "shallow"];
-    if elsewhere.iter().any(|p| git_dir.join(p).exists()) || repo.is_shallow() {
+    if elsewhere.iter().any(|p| git_dir.join(p).exists()) {
         return None;
     }
     let mut objects = Objects::new(repo, Some(packs.clone()));
