@@ -22,6 +22,7 @@
 //! linear in its width, as in libgit2.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 
 use git2::Oid;
 
@@ -81,7 +82,7 @@ fn signature_time(sig: &[u8]) -> Option<i64> {
 
 struct Graph {
     nodes: Vec<Node>,
-    index: HashMap<Oid, usize>,
+    index: HashMap<Oid, usize, BuildHasherDefault<crate::blob::FoldHasher>>,
 }
 
 impl Graph {
@@ -107,7 +108,9 @@ struct Node {
     parents: Vec<usize>,
     parsed: bool,
     seen: bool,
-    in_degree: u32,
+    /// libgit2's width: past 65,535 children it wraps, and so must this
+    /// to give libgit2's order.
+    in_degree: u16,
 }
 
 /// The commits reachable from `starts` (pushed in this order), parents
@@ -120,7 +123,7 @@ pub fn topological_reverse(
 ) -> Option<Vec<Oid>> {
     let mut g = Graph {
         nodes: Vec::new(),
-        index: HashMap::new(),
+        index: HashMap::default(),
     };
     let mut parse = |g: &mut Graph, n: usize| -> Option<()> {
         if g.nodes[n].parsed {
@@ -179,7 +182,7 @@ pub fn topological_reverse(
         for i in 0..nodes[n].parents.len() {
             let p = nodes[n].parents[i];
             if nodes[p].in_degree != 0 {
-                nodes[p].in_degree += 1;
+                nodes[p].in_degree = nodes[p].in_degree.wrapping_add(1);
             }
         }
     }
@@ -317,6 +320,39 @@ mod tests {
                 "round {round}, starts {starts:?}"
             );
         }
+    }
+
+    /// libgit2 counts children in 16 bits: a commit with 65,535 children
+    /// or more comes out where the wrapped count puts it.
+    #[test]
+    fn child_counts_wrap_as_libgit2s() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        // Kept in memory: 65,000 loose files would take seconds to write.
+        let _mempack = odb.add_new_mempack_backend(1000).unwrap();
+        let tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        let commit = |parents: &[Oid], time: u32, msg: &str| {
+            let parents: String = parents.iter().map(|p| format!("parent {p}\n")).collect();
+            let text = format!(
+                "tree {tree}\n{parents}author a <a@b> {time} +0000\ncommitter a <a@b> {time} +0000\n\n{msg}\n"
+            );
+            odb.write(git2::ObjectType::Commit, text.as_bytes())
+                .unwrap()
+        };
+        let root = commit(&[], 1, "root");
+        let mid = commit(&[root], 2, "mid");
+        let mut starts = vec![mid];
+        starts.extend((0..65_537u32).map(|i| commit(&[root], 3 + i % 5, &i.to_string())));
+        let mut walk = repo.revwalk().unwrap();
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).unwrap();
+        for &s in &starts {
+            walk.push(s).unwrap();
+        }
+        let want: Vec<Oid> = walk.map(Result::unwrap).collect();
+        let got = topological_reverse(&starts, |id| parse_commit(odb.read(id).ok()?.data()));
+        assert_eq!(got.as_ref().map(Vec::len), Some(want.len()));
+        assert!(got == Some(want), "orders differ");
     }
 
     #[test]
